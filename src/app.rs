@@ -1,0 +1,188 @@
+//! The composition root: opens the store, binds the listeners, starts every task under one
+//! cancellation token, and joins them all on shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::store::{Retention, Sqlite, Store, StoreError};
+use crate::{ingest, mcp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot open the store in {dir}: {source}")]
+    Store { dir: String, source: StoreError },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("MCP over stdio failed: {0}")]
+    Stdio(std::io::Error),
+}
+
+/// How hookd serves MCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Webhook and MCP HTTP listeners, both required.
+    Serve,
+    /// MCP on stdin/stdout. Also receives webhooks unless another process already listens on
+    /// the webhook address; then that process ingests and this one reads the same store.
+    Stdio,
+}
+
+/// A started hookd.
+pub struct Running {
+    pub store: Arc<dyn Store>,
+    /// `None` when stdio mode found the webhook address taken.
+    pub webhook_addr: Option<SocketAddr>,
+    /// `None` in stdio mode.
+    pub mcp_addr: Option<SocketAddr>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<Result<(), AppError>>,
+}
+
+/// Opens the store, binds the listeners and starts serving.
+pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
+    let store: Arc<dyn Store> =
+        Arc::new(
+            Sqlite::open(&config.data_dir).map_err(|source| AppError::Store {
+                dir: config.data_dir.display().to_string(),
+                source,
+            })?,
+        );
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+
+    let webhook_listener = match (mode, bind(config.webhook_addr).await) {
+        (_, Ok(l)) => Some(l),
+        (Mode::Stdio, Err(AppError::Bind { addr, source }))
+            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            tracing::info!(%addr, "webhook address in use: another hookd ingests; serving its store");
+            None
+        }
+        (_, Err(e)) => return Err(e),
+    };
+    let mcp_listener = match mode {
+        Mode::Serve => Some(bind(config.mcp_addr).await?),
+        Mode::Stdio => None,
+    };
+    let webhook_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let mcp_addr = mcp_listener.as_ref().and_then(|l| l.local_addr().ok());
+
+    if let Some(listener) = webhook_listener {
+        let routes = ingest::router(store.clone(), config.max_body);
+        tasks.spawn(serve_http(listener, routes, shutdown.clone()));
+    }
+    if let Some(listener) = mcp_listener {
+        let routes = mcp::router(store.clone(), shutdown.clone());
+        tasks.spawn(serve_http(listener, routes, shutdown.clone()));
+    }
+    if mode == Mode::Stdio {
+        let (store, shutdown) = (store.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            let result = mcp::serve_stdio(store, shutdown.clone()).await;
+            // The client closed stdin: this hookd has no one left to serve.
+            shutdown.cancel();
+            result.map_err(AppError::Stdio)
+        });
+    }
+    tasks.spawn(retention(store.clone(), config.clone(), shutdown.clone()));
+
+    tracing::info!(
+        webhook_addr = %webhook_addr.map_or("-".into(), |a| a.to_string()),
+        mcp_addr = %mcp_addr.map_or("-".into(), |a| a.to_string()),
+        data_dir = %config.data_dir.display(),
+        "hookd listening"
+    );
+    Ok(Running {
+        store,
+        webhook_addr,
+        mcp_addr,
+        shutdown,
+        tasks,
+    })
+}
+
+impl Running {
+    /// The token whose cancellation stops everything.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until every task has ended (after shutdown, or after stdio's client went away),
+    /// returning the first error. In-flight webhooks finish and are answered first.
+    pub async fn join(mut self) -> Result<(), AppError> {
+        let mut first_error = None;
+        while let Some(done) = self.tasks.join_next().await {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    self.shutdown.cancel();
+                    first_error.get_or_insert(e);
+                }
+                Err(join) => tracing::error!(error = %join, "task panicked"),
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Cancels and joins.
+    pub async fn stop(self) -> Result<(), AppError> {
+        self.shutdown.cancel();
+        self.join().await
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Bind { addr, source })
+}
+
+async fn serve_http(
+    listener: TcpListener,
+    routes: axum::Router,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let addr = listener.local_addr().ok();
+    axum::serve(listener, routes)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .map_err(|source| AppError::Bind {
+            addr: addr.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
+            source,
+        })
+}
+
+/// Enforces the retention policy every `retention_interval`, in small steps (see `Store::prune`).
+async fn retention(
+    store: Arc<dyn Store>,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let mut tick = tokio::time::interval(config.retention_interval());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return Ok(()),
+        }
+        let policy = Retention {
+            max_events_per_source: config.max_events_per_source,
+            received_before: chrono::Utc::now()
+                - Duration::from_secs(u64::from(config.retention_days) * 86_400),
+        };
+        match store.prune(policy).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "retention removed old events"),
+            Err(e) => tracing::warn!(error = %e, "retention failed; will retry"),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The wake-up bus: tells waiters that events up to some id have committed.
+//!
+//! It carries ids, never payloads, and only ever the newest one: a waiter that was busy when
+//! several commits happened sees the latest id once and re-reads the store from its own cursor.
+//! So nothing is lost when a waiter lags; the store is the truth, the bus is only a hint.
+
+use tokio::sync::watch;
+
+/// The in-process bus. Cheap to clone; every clone notifies the same waiters.
+#[derive(Clone, Debug)]
+pub struct Bus {
+    newest: watch::Sender<i64>,
+}
+
+impl Bus {
+    /// A bus whose newest committed id starts at `newest`.
+    pub fn new(newest: i64) -> Self {
+        Self {
+            newest: watch::Sender::new(newest),
+        }
+    }
+
+    /// Records that events up to `id` are committed; wakes waiters if that is news.
+    pub fn notify(&self, id: i64) {
+        self.newest.send_if_modified(|current| {
+            let newer = id > *current;
+            if newer {
+                *current = id;
+            }
+            newer
+        });
+    }
+
+    /// The newest id known to be committed.
+    pub fn newest(&self) -> i64 {
+        *self.newest.borrow()
+    }
+
+    pub fn subscribe(&self) -> Waker {
+        Waker {
+            rx: self.newest.subscribe(),
+        }
+    }
+}
+
+/// One waiter's view of the bus.
+#[derive(Debug)]
+pub struct Waker {
+    rx: watch::Receiver<i64>,
+}
+
+impl Waker {
+    /// Marks the current newest id as seen and returns it. Call this *before* reading the store,
+    /// so a commit that lands after the read still wakes the next `changed`.
+    pub fn mark_seen(&mut self) -> i64 {
+        *self.rx.borrow_and_update()
+    }
+
+    /// Resolves when an id newer than the last one seen is committed. Never resolves if the bus
+    /// is gone (the caller's timeout or shutdown ends the wait).
+    pub async fn changed(&mut self) {
+        if self.rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn notify_wakes_a_waiter_only_for_newer_ids() {
+        let bus = Bus::new(5);
+        let mut w = bus.subscribe();
+        assert_eq!(w.mark_seen(), 5);
+        bus.notify(4);
+        bus.notify(5);
+        assert!(!w.rx.has_changed().unwrap());
+        bus.notify(7);
+        w.changed().await;
+        assert_eq!(w.mark_seen(), 7);
+        assert_eq!(bus.newest(), 7);
+    }
+}

@@ -1,0 +1,97 @@
+//! hookd's settings: one typed `Config`, from defaults < environment (`HOOKD_*`) < flags,
+//! validated once at start-up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Settings shared by `serve` and `stdio`.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Where the SQLite store lives.
+    #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
+    pub data_dir: PathBuf,
+
+    /// Address of the webhook listener (POST /webhook/{source}). Port 0 picks a free port.
+    #[arg(long, env = "HOOKD_WEBHOOK_ADDR", default_value = "127.0.0.1:8080")]
+    pub webhook_addr: SocketAddr,
+
+    /// Address of the MCP listener (Streamable HTTP at /mcp). Port 0 picks a free port.
+    #[arg(long, env = "HOOKD_MCP_ADDR", default_value = "127.0.0.1:8765")]
+    pub mcp_addr: SocketAddr,
+
+    /// Largest accepted webhook body, in bytes or with a KiB/MiB suffix (e.g. 512KiB, 2MiB).
+    #[arg(long, env = "HOOKD_MAX_BODY", default_value = "1MiB", value_parser = parse_size)]
+    pub max_body: usize,
+
+    /// Keep at most this many events per source; older ones are deleted in the background.
+    #[arg(long, env = "HOOKD_MAX_EVENTS_PER_SOURCE", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_events_per_source: u64,
+
+    /// Delete events received more than this many days ago.
+    #[arg(long, env = "HOOKD_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retention_days: u32,
+
+    /// How often retention runs, in seconds.
+    #[arg(long, env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_interval_secs: u64,
+}
+
+impl Config {
+    pub fn retention_interval(&self) -> Duration {
+        Duration::from_secs(self.retention_interval_secs)
+    }
+
+    /// A config for tests and embedding: a data dir, both listeners on free loopback ports.
+    pub fn ephemeral(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            webhook_addr: ([127, 0, 0, 1], 0).into(),
+            mcp_addr: ([127, 0, 0, 1], 0).into(),
+            max_body: 1 << 20,
+            max_events_per_source: 100_000,
+            retention_days: 30,
+            retention_interval_secs: 60,
+        }
+    }
+}
+
+/// Parses `1048576`, `512KiB`, `512K`, `2MiB`, `2M` (binary units).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 1048576, 512KiB or 1MiB"))?;
+    let multiplier = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        other => return Err(format!("unknown size unit {other:?}; use KiB or MiB")),
+    };
+    match n.checked_mul(multiplier) {
+        Some(0) | None => Err(format!("{s:?} is not a usable size")),
+        Some(bytes) => Ok(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("1GiB").is_err());
+        assert!(parse_size("lots").is_err());
+    }
+}

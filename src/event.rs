@@ -1,0 +1,141 @@
+//! The event model: what ingest hands the store (`NewEvent`), what readers get back (`Event`), and
+//! how readers select events (`EventFilter`).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// How the request body was turned into `payload`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadEncoding {
+    /// The body was JSON and `payload` is that JSON value.
+    Json,
+    /// The body was `application/x-www-form-urlencoded`; `payload` is an object of its fields.
+    Form,
+    /// The body was UTF-8 text of some other type; `payload` is that string.
+    Text,
+    /// The body was not UTF-8; `payload` is its standard base64 encoding.
+    Base64,
+}
+
+impl PayloadEncoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Form => "form",
+            Self::Text => "text",
+            Self::Base64 => "base64",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "json" => Self::Json,
+            "form" => Self::Form,
+            "text" => Self::Text,
+            "base64" => Self::Base64,
+            _ => return None,
+        })
+    }
+}
+
+/// An event as ingest produced it, before the store gave it an id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub source: String,
+    pub event_type: String,
+    pub delivery_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+    /// Request headers with credentials removed (see `ingest::headers`).
+    pub headers: Map<String, Value>,
+    pub content_type: Option<String>,
+    pub payload_encoding: PayloadEncoding,
+    pub payload: Value,
+    /// Whether a signature was checked: `None` until sources carry a verification scheme.
+    pub verified: Option<bool>,
+    pub subject: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// Strictly increasing, never reused.
+    pub id: i64,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub delivery_id: Option<String>,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    pub headers: Map<String, Value>,
+    pub content_type: Option<String>,
+    pub payload_encoding: PayloadEncoding,
+    pub payload: Value,
+    pub verified: Option<bool>,
+    pub subject: Option<String>,
+    pub occurred_at: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// What `Store::append` reports: the event's id, and whether it was already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Appended {
+    pub id: i64,
+    pub duplicate: bool,
+}
+
+/// Which events a reader wants. All conditions are ANDed; `None` means "any".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventFilter {
+    pub source: Option<String>,
+    pub event_type: Option<String>,
+    /// Only events with `id > after_id`.
+    pub after_id: Option<i64>,
+    /// Only events received strictly after this instant.
+    pub received_after: Option<DateTime<Utc>>,
+}
+
+/// The order and size of a query's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The `n` events with the highest ids, returned oldest first.
+    Newest(usize),
+    /// The `n` events with the lowest ids, returned oldest first.
+    Oldest(usize),
+}
+
+/// Formats a time the way every stored and returned time looks: RFC 3339, UTC, microseconds.
+/// Fixed width, so text order is time order (the store relies on that for its time index).
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses an RFC 3339 time with any offset.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(s.trim()).map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatted_times_sort_as_text_in_time_order() {
+        let a = parse_time("2026-01-02T03:04:05Z").unwrap();
+        let b = parse_time("2026-01-02T03:04:05.5+00:00").unwrap();
+        let c = parse_time("2026-01-02T04:04:05+01:00").unwrap();
+        assert!(format_time(a) < format_time(b));
+        assert_eq!(format_time(a), format_time(c));
+        assert_eq!(format_time(b), "2026-01-02T03:04:05.500000Z");
+    }
+
+    #[test]
+    fn bad_times_are_errors() {
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("2026-01-02 03:04").is_err());
+    }
+}

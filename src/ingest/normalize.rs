@@ -1,0 +1,96 @@
+//! Generic normalization: the event type and delivery id any source gets, from well-known
+//! headers and the body. Provider-specific normalization builds on this.
+
+use axum::http::HeaderMap;
+use serde_json::Value;
+
+/// Headers that name the event type, most specific first.
+const TYPE_HEADERS: &[&str] = &["x-github-event", "x-gitlab-event", "x-event-type"];
+
+/// Headers that carry a provider's idempotency key, most specific first.
+const DELIVERY_HEADERS: &[&str] = &[
+    "x-github-delivery",
+    "webhook-id",
+    "svix-id",
+    "x-gitlab-event-uuid",
+    "idempotency-key",
+    "x-request-id",
+];
+
+/// Longest accepted type or delivery id; longer values are cut (types) or rejected (ids).
+pub const MAX_ID_LEN: usize = 256;
+
+/// The event type: a known type header, else the body's top-level `type` string, else "unknown".
+pub fn event_type(headers: &HeaderMap, payload: &Value) -> String {
+    first_header(headers, TYPE_HEADERS)
+        .or_else(|| payload.get("type").and_then(Value::as_str).map(str::trim))
+        .filter(|t| !t.is_empty())
+        .map(|t| truncate(t, MAX_ID_LEN))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The delivery id from the first idempotency header present, if any.
+pub fn delivery_id(headers: &HeaderMap) -> Option<&str> {
+    first_header(headers, DELIVERY_HEADERS).filter(|d| !d.is_empty())
+}
+
+fn first_header<'h>(headers: &'h HeaderMap, names: &[&str]) -> Option<&'h str> {
+    names
+        .iter()
+        .find_map(|n| headers.get(*n))
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use serde_json::json;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn type_comes_from_headers_then_body_then_unknown() {
+        let body = json!({"type": "invoice.paid"});
+        assert_eq!(
+            event_type(&headers(&[("x-github-event", "push")]), &body),
+            "push"
+        );
+        assert_eq!(
+            event_type(&headers(&[("x-event-type", "build")]), &body),
+            "build"
+        );
+        assert_eq!(event_type(&HeaderMap::new(), &body), "invoice.paid");
+        assert_eq!(
+            event_type(&HeaderMap::new(), &json!({"type": 3})),
+            "unknown"
+        );
+        assert_eq!(event_type(&HeaderMap::new(), &json!("text")), "unknown");
+    }
+
+    #[test]
+    fn delivery_id_prefers_provider_headers() {
+        let h = headers(&[("x-request-id", "r1"), ("x-github-delivery", "g1")]);
+        assert_eq!(delivery_id(&h), Some("g1"));
+        assert_eq!(
+            delivery_id(&headers(&[("idempotency-key", "k")])),
+            Some("k")
+        );
+        assert_eq!(delivery_id(&headers(&[("webhook-id", " ")])), None);
+        assert_eq!(delivery_id(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,28 @@
+//! hookd turns webhooks into events an AI assistant can query, wait on and be told about.
+//!
+//! # The path of one webhook
+//!
+//! 1. [`ingest`] receives `POST /webhook/{source}` on the webhook listener, reads the raw body
+//!    (bounded), decodes it by content type and derives its type and delivery id.
+//! 2. [`store`] appends it. The SQLite store's single writer thread commits whatever requests
+//!    have queued in one transaction (group commit) with `synchronous=FULL`, and only then
+//!    answers each of them: a 200 means the event is on disk. `(source, delivery_id)` is unique,
+//!    so a retried delivery gets the first event's id back with `duplicate: true`.
+//! 3. After the commit the store notifies the [`bus`] with the newest id. The bus carries ids,
+//!    never payloads; anyone it wakes re-reads the store from their own cursor, so a lagging
+//!    waiter or a second process on the same file never misses an event.
+//! 4. [`mcp`] serves the events as tools over Streamable HTTP (`/mcp` on the MCP listener) and
+//!    stdio; `wait_for_event` sleeps on the bus through [`wait`].
+//!
+//! [`app`] wires these together under one cancellation token; [`cli`] and [`config`] are the
+//! command line and its typed settings.
+
+pub mod app;
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod event;
+pub mod ingest;
+pub mod mcp;
+pub mod store;
+pub mod wait;

@@ -1,0 +1,26 @@
+//! The `hookd` binary: parse the command line, run it, map failure to an exit code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = hookd::cli::Cli::parse();
+    // Logs go to stderr only: in `hookd stdio`, stdout carries the MCP protocol.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("HOOKD_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match hookd::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hookd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

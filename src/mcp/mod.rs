@@ -1,0 +1,83 @@
+//! The MCP server: hookd's events as tools, over Streamable HTTP (`/mcp`) and stdio.
+//!
+//! rmcp answers both protocol eras: 2026-07-28 clients (`server/discover`, stateless requests)
+//! and older clients (`initialize`, sessions). Every tool reads the store; waiting tools sleep on
+//! the bus, so a slow or idle client costs nothing.
+
+mod tools;
+
+use std::sync::Arc;
+
+use axum::Router;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ServerHandler, ServiceExt, tool_handler};
+use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
+
+const INSTRUCTIONS: &str = "hookd stores webhooks (GitHub, Stripe, Slack, Vercel and any other \
+sender) as events. Use get_event_sources to see what is arriving, get_recent_events or \
+get_events_since to read, get_event_by_id for one event's full payload, and wait_for_event with \
+after_id set to the last id you saw to be told about the next one.";
+
+/// One MCP server instance. Cheap to clone: every session gets its own clone.
+#[derive(Clone)]
+pub struct Hookd {
+    store: Arc<dyn Store>,
+    shutdown: CancellationToken,
+    tool_router: ToolRouter<Self>,
+}
+
+impl Hookd {
+    pub fn new(store: Arc<dyn Store>, shutdown: CancellationToken) -> Self {
+        Self {
+            store,
+            shutdown,
+            tool_router: Self::tool_router(),
+        }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Hookd {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("hookd", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
+
+/// The MCP listener's routes: `/mcp` (Streamable HTTP) and `/healthz`.
+pub fn router(store: Arc<dyn Store>, shutdown: CancellationToken) -> Router {
+    let config =
+        StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    let server = Hookd::new(store, shutdown);
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        LocalSessionManager::default().into(),
+        config,
+    );
+    Router::new()
+        .nest_service("/mcp", service)
+        .route("/healthz", axum::routing::get(crate::ingest::healthz))
+}
+
+/// Serves MCP on stdin/stdout until the client closes stdin or `shutdown` is cancelled.
+pub async fn serve_stdio(
+    store: Arc<dyn Store>,
+    shutdown: CancellationToken,
+) -> Result<(), std::io::Error> {
+    let running = Hookd::new(store, shutdown.clone())
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(std::io::Error::other)?;
+    let stop = running.cancellation_token();
+    tokio::select! {
+        r = running.waiting() => { r.map_err(std::io::Error::other)?; }
+        _ = shutdown.cancelled() => stop.cancel(),
+    }
+    Ok(())
+}

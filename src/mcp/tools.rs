@@ -1,0 +1,235 @@
+//! The MCP tools. Each one parses its arguments, calls the store (or `wait`), and returns
+//! structured output; a bad argument or an unknown id is a tool error the model can read and
+//! correct, a storage failure is a tool error too (the protocol itself is fine).
+
+use std::time::Duration;
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Hookd;
+use crate::event::{Event, EventFilter, Page, parse_time};
+use crate::store::SourceStats;
+use crate::wait;
+
+/// Tool failures the model sees as `isError` results.
+type ToolResult<T> = Result<Json<T>, String>;
+
+const MAX_LIMIT: u32 = 1000;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RecentArgs {
+    /// How many events, 1 to 1000 (default 10). The newest are returned, oldest first.
+    pub limit: Option<u32>,
+    /// Only events of this source (the `{source}` in `/webhook/{source}`).
+    pub source: Option<String>,
+    /// Only events of this type (e.g. `push`, `invoice.paid`).
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ByIdArgs {
+    /// The event's id.
+    pub event_id: i64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SinceArgs {
+    /// RFC 3339 time, e.g. `2026-11-25T09:00:00Z`; events received after it are returned.
+    pub timestamp: String,
+    pub source: Option<String>,
+    /// At most this many events, oldest first, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WaitArgs {
+    pub source: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Return the first matching event with an id greater than this. Default: the newest id when
+    /// the call starts. Pass the last id you saw to miss nothing between calls.
+    pub after_id: Option<i64>,
+    /// How long to wait, in seconds (default 30, at most 300).
+    pub timeout_seconds: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SubscribeArgs {
+    /// The sources to follow; empty means all.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// What you intend to do with the events (kept in the reply for your own reference).
+    #[serde(default)]
+    pub callback_description: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EventList {
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SourceList {
+    pub sources: Vec<SourceStats>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WaitResult {
+    pub event: Option<Event>,
+    pub timed_out: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Subscription {
+    /// The newest event id now: wait for events after it.
+    pub cursor: i64,
+    pub sources: Vec<String>,
+    pub callback_description: String,
+    pub instruction: String,
+}
+
+fn limit(requested: Option<u32>, default: u32) -> Result<usize, String> {
+    match requested.unwrap_or(default) {
+        n @ 1..=MAX_LIMIT => Ok(n as usize),
+        n => Err(format!("limit must be between 1 and {MAX_LIMIT}, got {n}")),
+    }
+}
+
+fn storage(e: crate::store::StoreError) -> String {
+    format!("storage error: {e}")
+}
+
+#[tool_router(vis = "pub(super)")]
+impl Hookd {
+    #[tool(
+        description = "The most recent webhook events, oldest first, optionally of one source and type.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_recent_events(
+        &self,
+        Parameters(a): Parameters<RecentArgs>,
+    ) -> ToolResult<EventList> {
+        let filter = EventFilter {
+            source: a.source,
+            event_type: a.event_type,
+            ..Default::default()
+        };
+        let page = Page::Newest(limit(a.limit, 10)?);
+        let events = self.store.query(filter, page).await.map_err(storage)?;
+        Ok(Json(EventList { events }))
+    }
+
+    #[tool(
+        description = "One event by its id.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_event_by_id(&self, Parameters(a): Parameters<ByIdArgs>) -> ToolResult<Event> {
+        match self.store.get(a.event_id).await.map_err(storage)? {
+            Some(e) => Ok(Json(e)),
+            None => Err(format!(
+                "no event with id {} (it never existed or retention removed it)",
+                a.event_id
+            )),
+        }
+    }
+
+    #[tool(
+        description = "Events received after an RFC 3339 time (e.g. 2026-11-25T09:00:00Z), oldest first.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_events_since(
+        &self,
+        Parameters(a): Parameters<SinceArgs>,
+    ) -> ToolResult<EventList> {
+        let since = parse_time(&a.timestamp).map_err(|e| {
+            format!(
+                "timestamp {:?} is not an RFC 3339 time ({e}); expected e.g. 2026-11-25T09:00:00Z",
+                a.timestamp
+            )
+        })?;
+        let filter = EventFilter {
+            source: a.source,
+            received_after: Some(since),
+            ..Default::default()
+        };
+        let page = Page::Oldest(limit(a.limit, 100)?);
+        let events = self.store.query(filter, page).await.map_err(storage)?;
+        Ok(Json(EventList { events }))
+    }
+
+    #[tool(
+        description = "Every source that has sent events, with its event count and last receive time.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_event_sources(&self) -> ToolResult<SourceList> {
+        let sources = self.store.sources().await.map_err(storage)?;
+        Ok(Json(SourceList { sources }))
+    }
+
+    #[tool(
+        description = "Wait until a matching event arrives and return it; returns {event: null, timed_out: true} after timeout_seconds. Pass after_id = the last id you saw to miss nothing.",
+        annotations(read_only_hint = true)
+    )]
+    async fn wait_for_event(
+        &self,
+        Parameters(a): Parameters<WaitArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult<WaitResult> {
+        let secs = a.timeout_seconds.unwrap_or(30.0);
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!(
+                "timeout_seconds must be between 0 and 300, got {secs}"
+            ));
+        }
+        let timeout = Duration::from_secs_f64(secs.min(wait::MAX_WAIT.as_secs_f64()));
+        let filter = EventFilter {
+            source: a.source,
+            event_type: a.event_type,
+            after_id: Some(a.after_id.unwrap_or_else(|| self.store.bus().newest())),
+            ..Default::default()
+        };
+        // Stop waiting when the client cancels the call or the server shuts down.
+        let stop = ctx.ct.child_token();
+        let shutdown = self.shutdown.clone();
+        let event = tokio::select! {
+            r = wait::next_event(self.store.as_ref(), filter, timeout, &stop) => r.map_err(storage)?,
+            _ = shutdown.cancelled() => None,
+        };
+        Ok(Json(WaitResult {
+            timed_out: event.is_none(),
+            event,
+        }))
+    }
+
+    #[tool(
+        description = "Start following events: returns a cursor and how to receive each new event with wait_for_event.",
+        annotations(read_only_hint = true)
+    )]
+    async fn subscribe_to_events(
+        &self,
+        Parameters(a): Parameters<SubscribeArgs>,
+    ) -> ToolResult<Subscription> {
+        let cursor = self.store.bus().newest();
+        let which = match a.sources.as_slice() {
+            [] => "any source".to_owned(),
+            [one] => format!("source={one:?}"),
+            _ => "each of these sources (one call per source, or omit source)".to_owned(),
+        };
+        let instruction = format!(
+            "Call wait_for_event with after_id={cursor} for {which}. Each time it returns an \
+             event, handle it, then call wait_for_event again with after_id set to that event's \
+             id. On timed_out=true, call again with the same after_id. No event is missed."
+        );
+        Ok(Json(Subscription {
+            cursor,
+            sources: a.sources,
+            callback_description: a.callback_description,
+            instruction,
+        }))
+    }
+}

@@ -1,0 +1,73 @@
+//! The store: the single source of truth for events.
+//!
+//! The contract every backend keeps (and `tests/store_contract.rs` checks):
+//! - `append` returns only after the event is durably committed. The same `(source, delivery_id)`
+//!   appended again, concurrently or after a restart, returns the first event's id with
+//!   `duplicate: true` and stores nothing new. Events without a delivery id are never deduped.
+//! - Ids only grow and are never reused, even after `prune` deletes the newest rows.
+//! - A reader asking for `after_id = N` never misses an event committed later with a larger id.
+//! - After a commit the store notifies its `Bus` with the new newest id.
+
+mod sqlite;
+
+pub use sqlite::Sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::bus::Bus;
+use crate::event::{Appended, Event, EventFilter, NewEvent, Page};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed: full disk, I/O error, corruption, locked too long.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The store is shutting down or its writer died.
+    #[error("the store is not accepting writes")]
+    Closed,
+    /// A group commit failed; every event in it was rolled back.
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// Per-source totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct SourceStats {
+    pub source: String,
+    pub count: i64,
+    pub last_received_at: String,
+}
+
+/// What retention removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many events per source (the newest ones).
+    pub max_events_per_source: u64,
+    /// Delete events received before this instant.
+    pub received_before: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores the event durably (or finds its earlier copy) and reports its id.
+    async fn append(&self, event: NewEvent) -> Result<Appended, StoreError>;
+
+    async fn get(&self, id: i64) -> Result<Option<Event>, StoreError>;
+
+    /// Events matching `filter`, oldest first, as many as `page` says.
+    async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError>;
+
+    /// Every source with its count and last receive time, busiest first.
+    async fn sources(&self) -> Result<Vec<SourceStats>, StoreError>;
+
+    /// Deletes what `policy` no longer keeps, in small steps so ingest is never stalled for
+    /// long. Returns how many events were deleted.
+    async fn prune(&self, policy: Retention) -> Result<u64, StoreError>;
+
+    /// The bus this store notifies after each commit.
+    fn bus(&self) -> &Bus;
+}

@@ -1,0 +1,138 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! One writer thread owns the write connection (group commit, see `writer`); readers take
+//! connections from a small pool on tokio's blocking threads; a watcher thread notices commits
+//! made by *other* processes on the same file (`PRAGMA data_version`) and wakes local waiters.
+
+mod reader;
+mod schema;
+mod watcher;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Bus;
+use crate::event::{Appended, Event, EventFilter, NewEvent, Page};
+use crate::store::{Retention, SourceStats, Store, StoreError};
+use reader::Readers;
+use writer::Job;
+
+/// The file name inside the data directory.
+pub const DB_FILE: &str = "hookd.db";
+
+pub struct Sqlite {
+    jobs: mpsc::Sender<Job>,
+    readers: Arc<Readers>,
+    bus: Bus,
+    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    stop_watcher: CancellationToken,
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the store in `data_dir` and starts its writer and watcher.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Corrupt(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        let path: PathBuf = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let bus = Bus::new(writer::newest_id(&conn)?);
+
+        let (jobs, rx) = mpsc::channel(8192);
+        let writer_bus = bus.clone();
+        let writer = std::thread::Builder::new()
+            .name("hookd-sqlite-writer".into())
+            .spawn(move || writer::run(conn, rx, writer_bus))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start writer: {e}")))?;
+
+        let stop_watcher = CancellationToken::new();
+        let watcher = watcher::spawn(&path, bus.clone(), stop_watcher.clone())?;
+        Ok(Self {
+            jobs,
+            readers: Arc::new(Readers::new(path)),
+            bus,
+            threads: std::sync::Mutex::new(vec![writer, watcher]),
+            stop_watcher,
+        })
+    }
+
+    async fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+}
+
+impl Drop for Sqlite {
+    /// Stops the watcher and waits for the writer to finish what is queued. The writer ends when
+    /// the last job sender is gone, which is this struct's, so it is dropped first.
+    fn drop(&mut self) {
+        self.stop_watcher.cancel();
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.jobs, closed));
+        for t in self
+            .threads
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Sqlite {
+    async fn append(&self, event: NewEvent) -> Result<Appended, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Append(Box::new(event), tx)).await?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn get(&self, id: i64) -> Result<Option<Event>, StoreError> {
+        self.read(move |c| reader::get(c, id)).await
+    }
+
+    async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError> {
+        self.read(move |c| reader::query(c, &filter, page)).await
+    }
+
+    async fn sources(&self) -> Result<Vec<SourceStats>, StoreError> {
+        self.read(reader::sources).await
+    }
+
+    async fn prune(&self, policy: Retention) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let (tx, rx) = oneshot::channel();
+            self.send(Job::Prune(policy, tx)).await?;
+            let n = rx.await.map_err(|_| StoreError::Closed)??;
+            total += n;
+            if n < writer::PRUNE_CHUNK {
+                return Ok(total);
+            }
+        }
+    }
+
+    fn bus(&self) -> &Bus {
+        &self.bus
+    }
+}

@@ -1,0 +1,169 @@
+//! Read queries, on a small pool of read-only connections.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
+
+use crate::event::{Event, EventFilter, Page, PayloadEncoding, format_time};
+use crate::store::{SourceStats, StoreError};
+
+/// Idle read connections, opened on demand and kept for reuse.
+pub struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on an idle connection (or a new one) and returns the connection to the pool.
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+        result
+    }
+
+    fn open(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(conn)
+    }
+}
+
+const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, content_type, \
+                       payload_encoding, payload, verified, subject, occurred_at, summary";
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Event>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE id = ?1");
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row([id], raw_event)
+        .optional()?;
+    row.map(RawEvent::into_event).transpose()
+}
+
+pub fn query(
+    conn: &Connection,
+    filter: &EventFilter,
+    page: Page,
+) -> Result<Vec<Event>, StoreError> {
+    let mut clauses = Vec::new();
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(source) = &filter.source {
+        args.push(source.clone().into());
+        clauses.push(format!("source = ?{}", args.len()));
+    }
+    if let Some(t) = &filter.event_type {
+        args.push(t.clone().into());
+        clauses.push(format!("type = ?{}", args.len()));
+    }
+    if let Some(after) = filter.after_id {
+        args.push(after.into());
+        clauses.push(format!("id > ?{}", args.len()));
+    }
+    if let Some(t) = filter.received_after {
+        args.push(format_time(t).into());
+        clauses.push(format!("received_at > ?{}", args.len()));
+    }
+    let (order, limit) = match page {
+        Page::Newest(n) => ("DESC", n),
+        Page::Oldest(n) => ("ASC", n),
+    };
+    args.push((limit as i64).into());
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events {where_sql} ORDER BY id {order} LIMIT ?{}",
+        args.len()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut events = stmt
+        .query_map(params_from_iter(args), raw_event)?
+        .map(|r| r.map_err(StoreError::from).and_then(RawEvent::into_event))
+        .collect::<Result<Vec<_>, _>>()?;
+    if matches!(page, Page::Newest(_)) {
+        events.reverse();
+    }
+    Ok(events)
+}
+
+pub fn sources(conn: &Connection) -> Result<Vec<SourceStats>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT source, count, last_received_at FROM sources ORDER BY count DESC, source",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(SourceStats {
+            source: r.get(0)?,
+            count: r.get(1)?,
+            last_received_at: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A row as SQLite holds it; JSON columns are parsed in `into_event`.
+struct RawEvent {
+    event: Event,
+    headers: String,
+    payload_encoding: String,
+    payload: String,
+}
+
+fn raw_event(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
+    Ok(RawEvent {
+        event: Event {
+            id: r.get(0)?,
+            source: r.get(1)?,
+            event_type: r.get(2)?,
+            delivery_id: r.get(3)?,
+            received_at: r.get(4)?,
+            headers: Default::default(),
+            content_type: r.get(6)?,
+            payload_encoding: PayloadEncoding::Json,
+            payload: serde_json::Value::Null,
+            verified: r.get(9)?,
+            subject: r.get(10)?,
+            occurred_at: r.get(11)?,
+            summary: r.get(12)?,
+        },
+        headers: r.get(5)?,
+        payload_encoding: r.get(7)?,
+        payload: r.get(8)?,
+    })
+}
+
+impl RawEvent {
+    fn into_event(self) -> Result<Event, StoreError> {
+        let id = self.event.id;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("event {id}: bad {what}"));
+        let mut event = self.event;
+        event.headers = serde_json::from_str(&self.headers).map_err(|_| corrupt("headers"))?;
+        event.payload = serde_json::from_str(&self.payload).map_err(|_| corrupt("payload"))?;
+        event.payload_encoding =
+            PayloadEncoding::parse(&self.payload_encoding).ok_or_else(|| corrupt("encoding"))?;
+        Ok(event)
+    }
+}
