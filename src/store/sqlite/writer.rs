@@ -50,11 +50,7 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
     }
 }
 
-fn commit_batch(
-    conn: &mut Connection,
-    batch: &mut Vec<(Box<NewEvent>, AppendReply)>,
-    bus: &Bus,
-) {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<(Box<NewEvent>, AppendReply)>, bus: &Bus) {
     match insert_all(conn, batch.iter().map(|(e, _)| e.as_ref())) {
         Ok(results) => {
             let newest = results.iter().map(|a| a.id).max().unwrap_or(0);

@@ -1,0 +1,189 @@
+//! Test harnesses: hookd in-process (`TestApp`) or as a real process (`Process`), both bound on
+//! 127.0.0.1 port 0, and a small HTTP client for webhooks.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use hookd::app::{self, Mode, Running};
+use hookd::config::Config;
+use serde_json::Value;
+
+pub fn fixture(path: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// hookd started in this process on a fresh data dir.
+pub struct TestApp {
+    pub running: Option<Running>,
+    pub webhook: SocketAddr,
+    pub mcp: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::ephemeral(dir.path().join("data"));
+        adjust(&mut config);
+        let running = app::start(&config, Mode::Serve)
+            .await
+            .expect("hookd starts");
+        Self {
+            webhook: running.webhook_addr.unwrap(),
+            mcp: running.mcp_addr.unwrap(),
+            running: Some(running),
+            dir,
+        }
+    }
+
+    pub fn store(&self) -> &dyn hookd::store::Store {
+        self.running.as_ref().unwrap().store.as_ref()
+    }
+
+    pub fn mcp_url(&self) -> String {
+        format!("http://{}/mcp", self.mcp)
+    }
+
+    pub async fn stop(mut self) {
+        self.running.take().unwrap().stop().await.unwrap();
+    }
+}
+
+/// A reply to a webhook POST.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+pub async fn post(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    source: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<reqwest::Body>,
+) -> Reply {
+    let mut req = http
+        .post(format!("http://{addr}/webhook/{source}"))
+        .body(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply { status, body }
+}
+
+pub async fn post_json(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    source: &str,
+    delivery: Option<&str>,
+    body: &str,
+) -> Reply {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(d) = delivery {
+        headers.push(("x-github-delivery", d));
+    }
+    post(http, addr, source, &headers, body.to_owned()).await
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hookd")
+}
+
+/// `hookd serve` as a child process.
+pub struct Process {
+    pub child: Child,
+    pub webhook: SocketAddr,
+    pub mcp: SocketAddr,
+    pub data_dir: PathBuf,
+}
+
+impl Process {
+    /// Starts `hookd serve` on `data_dir` with both listeners on free ports.
+    pub fn serve(data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(bin())
+            .args([
+                "serve",
+                "--webhook-addr",
+                "127.0.0.1:0",
+                "--mcp-addr",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hookd spawns");
+        let (webhook, mcp) = wait_listening(child.stderr.take().unwrap());
+        Self {
+            child,
+            webhook: webhook.expect("webhook listener"),
+            mcp: mcp.expect("mcp listener"),
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads a child's stderr until the "hookd listening" line and returns its addresses; keeps
+/// draining stderr afterwards (echoed for failing tests) so the child never blocks on a full pipe.
+pub fn wait_listening(
+    stderr: std::process::ChildStderr,
+) -> (Option<SocketAddr>, Option<SocketAddr>) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[hookd] {line}");
+            if line.contains("hookd listening") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send((field(&line, "webhook_addr="), field(&line, "mcp_addr=")));
+                }
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("hookd printed its addresses")
+}
+
+fn field(line: &str, key: &str) -> Option<SocketAddr> {
+    let start = line.find(key)? + key.len();
+    line[start..].split_whitespace().next()?.parse().ok()
+}

@@ -1,0 +1,280 @@
+//! Webhook ingest from the outside: real HTTP to hookd bound on port 0.
+
+mod common;
+
+use common::{TestApp, fixture, post, post_json};
+use hookd::event::{EventFilter, Page, PayloadEncoding};
+use serde_json::{Value, json};
+
+async fn all_events(app: &TestApp) -> Vec<hookd::event::Event> {
+    app.store()
+        .query(EventFilter::default(), Page::Oldest(10_000))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_github_push_is_stored_with_its_type_delivery_and_safe_headers() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let body = fixture("github/push.json");
+    let reply = post(
+        &http,
+        app.webhook,
+        "github",
+        &[
+            ("content-type", "application/json"),
+            ("x-github-event", "push"),
+            ("x-github-delivery", "4f2b9a30-7d1e-11ef-8a3c-5b6e2c9d0f41"),
+            ("x-hub-signature-256", "sha256=deadbeef"),
+            ("authorization", "Bearer s3cr3t"),
+            ("cookie", "session=abc"),
+        ],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "received");
+    assert_eq!(reply.body["duplicate"], false);
+    let id = reply.body["event_id"].as_i64().unwrap();
+
+    let event = app.store().get(id).await.unwrap().expect("stored");
+    assert_eq!(event.source, "github");
+    assert_eq!(event.event_type, "push");
+    assert_eq!(
+        event.delivery_id.as_deref(),
+        Some("4f2b9a30-7d1e-11ef-8a3c-5b6e2c9d0f41")
+    );
+    assert_eq!(event.payload_encoding, PayloadEncoding::Json);
+    assert_eq!(
+        event.payload,
+        serde_json::from_slice::<Value>(&body).unwrap()
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(&event.received_at).is_ok());
+    assert_eq!(event.headers["x-hub-signature-256"], "[redacted]");
+    assert!(!event.headers.contains_key("authorization"));
+    assert!(!event.headers.contains_key("cookie"));
+    let stored = serde_json::to_string(&event.headers).unwrap();
+    assert!(!stored.contains("s3cr3t") && !stored.contains("deadbeef"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_are_stored_by_content_type() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let form = fixture("slack/slash_command.txt");
+    let ct = |v| vec![("content-type", v)];
+    let cases: Vec<(Vec<(&str, &str)>, Vec<u8>)> = vec![
+        (ct("application/x-www-form-urlencoded"), form),
+        (ct("text/plain; charset=utf-8"), b"hello there".to_vec()),
+        (ct("application/octet-stream"), vec![0xde, 0xad, 0xbe, 0xef]),
+        (
+            ct("application/cloudevents+json"),
+            br#"{"type":"com.example.built"}"#.to_vec(),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (headers, body) in cases {
+        let r = post(&http, app.webhook, "misc", &headers, body).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        ids.push(r.body["event_id"].as_i64().unwrap());
+    }
+    let get = |i: usize| app.store().get(ids[i]);
+    let slash = get(0).await.unwrap().unwrap();
+    assert_eq!(slash.payload_encoding, PayloadEncoding::Form);
+    assert_eq!(slash.payload["command"], "/hookd");
+    assert_eq!(
+        slash.content_type.as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+
+    let text = get(1).await.unwrap().unwrap();
+    assert_eq!(
+        (text.payload_encoding, text.payload),
+        (PayloadEncoding::Text, json!("hello there"))
+    );
+    let binary = get(2).await.unwrap().unwrap();
+    assert_eq!(
+        (binary.payload_encoding, binary.payload),
+        (PayloadEncoding::Base64, json!("3q2+7w=="))
+    );
+    let cloud = get(3).await.unwrap().unwrap();
+    assert_eq!(cloud.event_type, "com.example.built");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn event_type_falls_back_from_header_to_body_to_unknown() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let json_ct = ("content-type", "application/json");
+    let a = post(
+        &http,
+        app.webhook,
+        "s",
+        &[json_ct, ("x-event-type", "build.done")],
+        r#"{"type":"x"}"#,
+    )
+    .await;
+    let b = post(
+        &http,
+        app.webhook,
+        "s",
+        &[json_ct],
+        r#"{"type":"invoice.paid"}"#,
+    )
+    .await;
+    let c = post(&http, app.webhook, "s", &[json_ct], "[1,2]").await;
+    let types: Vec<String> = all_events(&app)
+        .await
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(types, ["build.done", "invoice.paid", "unknown"]);
+    let ids: Vec<i64> = [a, b, c]
+        .iter()
+        .map(|r| r.body["event_id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_json_errors_and_store_nothing() {
+    let app = TestApp::start_with(|c| c.max_body = 64 * 1024).await;
+    let http = reqwest::Client::new();
+
+    let r = post_json(&http, app.webhook, "github", Some("d1"), "{\"a\": ").await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body["error"].as_str().unwrap().contains("malformed JSON"),
+        "{:?}",
+        r.body
+    );
+
+    for source in ["GitHub", "a%20b", &"x".repeat(65)] {
+        let r = post_json(&http, app.webhook, source, None, "{}").await;
+        assert_eq!(r.status, 404, "{source}");
+        assert!(
+            r.body["error"].as_str().unwrap().contains("source"),
+            "{:?}",
+            r.body
+        );
+    }
+
+    let big = vec![b'a'; 64 * 1024 + 1];
+    let r = post(
+        &http,
+        app.webhook,
+        "big",
+        &[("content-type", "text/plain")],
+        big,
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.body["status"], "error");
+    let fits = vec![b'a'; 64 * 1024];
+    let r = post(
+        &http,
+        app.webhook,
+        "big",
+        &[("content-type", "text/plain")],
+        fits,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    let r = http
+        .get(format!("http://{}/nope", app.webhook))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+
+    let long_id = "d".repeat(300);
+    let r = post_json(&http, app.webhook, "github", Some(&long_id), "{}").await;
+    assert_eq!(r.status, 400);
+
+    let events = all_events(&app).await;
+    assert_eq!(events.len(), 1, "only the body that fit was stored");
+    assert_eq!(events[0].source, "big");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn healthz_answers_on_both_listeners() {
+    let app = TestApp::start().await;
+    for addr in [app.webhook, app.mcp] {
+        let r = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_are_stored_once() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let body = String::from_utf8(fixture("github/ping.json")).unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let (http, body, addr) = (http.clone(), body.clone(), app.webhook);
+        tasks.spawn(
+            async move { post_json(&http, addr, "github", Some("same-delivery"), &body).await },
+        );
+    }
+    let mut ids = Vec::new();
+    let mut fresh = 0;
+    while let Some(r) = tasks.join_next().await {
+        let r = r.unwrap();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        ids.push(r.body["event_id"].as_i64().unwrap());
+        fresh += usize::from(r.body["duplicate"] == false);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every retry got the first event's id");
+    assert_eq!(fresh, 1, "exactly one delivery was new");
+    assert_eq!(all_events(&app).await.len(), 1);
+    // The same delivery id from another source is a different delivery.
+    let other = post_json(&http, app.webhook, "gitlab", Some("same-delivery"), "{}").await;
+    assert_eq!(other.body["duplicate"], false);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_distinct_deliveries_all_get_distinct_ids() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (http, addr) = (http.clone(), app.webhook);
+        tasks.spawn(async move {
+            post_json(
+                &http,
+                addr,
+                "load",
+                Some(&format!("d-{i}")),
+                &format!("{{\"n\":{i}}}"),
+            )
+            .await
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let r = r.unwrap();
+        assert_eq!((r.status, &r.body["duplicate"]), (200, &json!(false)));
+        ids.push(r.body["event_id"].as_i64().unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 200);
+    let sources = app.store().sources().await.unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].count, 200);
+    app.stop().await;
+}
