@@ -36,6 +36,11 @@ impl Bus {
         *self.newest.borrow()
     }
 
+    /// How many waiters are subscribed right now.
+    pub fn waiters(&self) -> usize {
+        self.newest.receiver_count()
+    }
+
     pub fn subscribe(&self) -> Waker {
         Waker {
             rx: self.newest.subscribe(),

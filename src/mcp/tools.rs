@@ -15,9 +15,6 @@ use crate::event::{Event, EventFilter, Page, parse_time};
 use crate::store::SourceStats;
 use crate::wait;
 
-/// Tool failures the model sees as `isError` results.
-type ToolResult<T> = Result<Json<T>, String>;
-
 const MAX_LIMIT: u32 = 1000;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -104,6 +101,8 @@ fn storage(e: crate::store::StoreError) -> String {
     format!("storage error: {e}")
 }
 
+// Return types are spelled `Result<Json<T>, String>` because the macro reads them to generate
+// each tool's output schema; an `Err` is a tool error (`isError: true`) the model can act on.
 #[tool_router(vis = "pub(super)")]
 impl Hookd {
     #[tool(
@@ -113,7 +112,7 @@ impl Hookd {
     async fn get_recent_events(
         &self,
         Parameters(a): Parameters<RecentArgs>,
-    ) -> ToolResult<EventList> {
+    ) -> Result<Json<EventList>, String> {
         let filter = EventFilter {
             source: a.source,
             event_type: a.event_type,
@@ -128,7 +127,10 @@ impl Hookd {
         description = "One event by its id.",
         annotations(read_only_hint = true)
     )]
-    async fn get_event_by_id(&self, Parameters(a): Parameters<ByIdArgs>) -> ToolResult<Event> {
+    async fn get_event_by_id(
+        &self,
+        Parameters(a): Parameters<ByIdArgs>,
+    ) -> Result<Json<Event>, String> {
         match self.store.get(a.event_id).await.map_err(storage)? {
             Some(e) => Ok(Json(e)),
             None => Err(format!(
@@ -145,7 +147,7 @@ impl Hookd {
     async fn get_events_since(
         &self,
         Parameters(a): Parameters<SinceArgs>,
-    ) -> ToolResult<EventList> {
+    ) -> Result<Json<EventList>, String> {
         let since = parse_time(&a.timestamp).map_err(|e| {
             format!(
                 "timestamp {:?} is not an RFC 3339 time ({e}); expected e.g. 2026-11-25T09:00:00Z",
@@ -166,7 +168,7 @@ impl Hookd {
         description = "Every source that has sent events, with its event count and last receive time.",
         annotations(read_only_hint = true)
     )]
-    async fn get_event_sources(&self) -> ToolResult<SourceList> {
+    async fn get_event_sources(&self) -> Result<Json<SourceList>, String> {
         let sources = self.store.sources().await.map_err(storage)?;
         Ok(Json(SourceList { sources }))
     }
@@ -179,7 +181,7 @@ impl Hookd {
         &self,
         Parameters(a): Parameters<WaitArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> ToolResult<WaitResult> {
+    ) -> Result<Json<WaitResult>, String> {
         let secs = a.timeout_seconds.unwrap_or(30.0);
         if !secs.is_finite() || secs < 0.0 {
             return Err(format!(
@@ -213,7 +215,7 @@ impl Hookd {
     async fn subscribe_to_events(
         &self,
         Parameters(a): Parameters<SubscribeArgs>,
-    ) -> ToolResult<Subscription> {
+    ) -> Result<Json<Subscription>, String> {
         let cursor = self.store.bus().newest();
         let which = match a.sources.as_slice() {
             [] => "any source".to_owned(),

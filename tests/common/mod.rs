@@ -183,7 +183,105 @@ pub fn wait_listening(
         .expect("hookd printed its addresses")
 }
 
+/// `wait_listening` for a tokio child's stderr.
+pub async fn wait_listening_async(
+    stderr: tokio::process::ChildStderr,
+) -> (Option<SocketAddr>, Option<SocketAddr>) {
+    use tokio::io::AsyncBufReadExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut tx = Some(tx);
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("[hookd stdio] {line}");
+            if line.contains("hookd listening") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send((field(&line, "webhook_addr="), field(&line, "mcp_addr=")));
+                }
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(30), rx)
+        .await
+        .expect("hookd printed its addresses")
+        .unwrap()
+}
+
 fn field(line: &str, key: &str) -> Option<SocketAddr> {
     let start = line.find(key)? + key.len();
     line[start..].split_whitespace().next()?.parse().ok()
+}
+
+pub mod mcp {
+    //! A real MCP client (rmcp's) against hookd.
+    use rmcp::model::{
+        CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+        ProtocolVersion,
+    };
+    use rmcp::service::RunningService;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::{RoleClient, ServiceExt};
+    use serde_json::Value;
+
+    pub type Client = RunningService<RoleClient, ClientConfig>;
+
+    /// Both protocol eras hookd answers: stateless 2026-07-28 and session-based 2025-11-25.
+    pub const ERAS: [ProtocolVersion; 2] =
+        [ProtocolVersion::V_2026_07_28, ProtocolVersion::V_2025_11_25];
+
+    pub fn config(version: ProtocolVersion) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("hookd-tests", "0"),
+        )
+        .with_protocol_version(version)
+    }
+
+    pub async fn connect_http(url: &str, version: ProtocolVersion) -> Client {
+        config(version)
+            .serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
+            .await
+            .expect("MCP client connects")
+    }
+
+    pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+        let Value::Object(args) = args else {
+            panic!("tool arguments must be an object")
+        };
+        client
+            .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args))
+            .await
+            .unwrap_or_else(|e| panic!("{tool} call failed at the protocol level: {e}"))
+    }
+
+    /// The structured result of a successful call, checked against its text twin.
+    pub async fn call_ok(client: &Client, tool: &str, args: Value) -> Value {
+        let r = call(client, tool, args).await;
+        assert_ne!(r.is_error, Some(true), "{tool} failed: {:?}", r.content);
+        let structured = r.structured_content.expect("structured output");
+        let text = r
+            .content
+            .first()
+            .and_then(|c| c.as_text())
+            .expect("text content");
+        let as_text: Value = serde_json::from_str(&text.text).unwrap();
+        assert_eq!(as_text, structured, "text and structured output agree");
+        structured
+    }
+
+    /// The message of a tool error.
+    pub async fn call_err(client: &Client, tool: &str, args: Value) -> String {
+        let r = call(client, tool, args).await;
+        assert_eq!(
+            r.is_error,
+            Some(true),
+            "{tool} should fail: {:?}",
+            r.structured_content
+        );
+        r.content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }

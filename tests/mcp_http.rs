@@ -1,0 +1,263 @@
+//! The MCP tools over Streamable HTTP, with rmcp's client, in both protocol eras.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::mcp::{ERAS, call_err, call_ok, connect_http};
+use common::{TestApp, fixture, post, post_json};
+use serde_json::json;
+
+const TOOLS: [&str; 6] = [
+    "get_recent_events",
+    "get_event_by_id",
+    "get_events_since",
+    "get_event_sources",
+    "wait_for_event",
+    "subscribe_to_events",
+];
+
+/// Waits (without sleeping) until `n` waiters sleep on the bus, so a test knows a
+/// `wait_for_event` call is parked before it posts the webhook that should wake it.
+async fn until_waiters(app: &TestApp, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.store().bus().waiters() < n {
+        assert!(Instant::now() < deadline, "wait_for_event never parked");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn tools_are_listed_with_output_schemas_and_read_only_hints() {
+    let app = TestApp::start().await;
+    for era in ERAS {
+        let client = connect_http(&app.mcp_url(), era.clone()).await;
+        let tools = client.list_all_tools().await.unwrap();
+        let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        names.sort();
+        let mut expected = TOOLS.to_vec();
+        expected.sort();
+        assert_eq!(names, expected, "{era}");
+        for t in &tools {
+            assert!(
+                t.output_schema.is_some(),
+                "{} has an output schema ({era})",
+                t.name
+            );
+            let hints = t.annotations.as_ref().expect("annotations");
+            assert_eq!(hints.read_only_hint, Some(true), "{}", t.name);
+        }
+        client.cancel().await.unwrap();
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reading_tools_return_the_stored_events() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let before = chrono::Utc::now().to_rfc3339();
+    let push = String::from_utf8(fixture("github/push.json")).unwrap();
+    let hdrs = |ev| [("content-type", "application/json"), ("x-github-event", ev)];
+    let a = post(&http, app.webhook, "github", &hdrs("push"), push.clone()).await;
+    post(&http, app.webhook, "github", &hdrs("ping"), "{}").await;
+    post_json(
+        &http,
+        app.webhook,
+        "stripe",
+        None,
+        r#"{"type":"invoice.paid"}"#,
+    )
+    .await;
+    let first_id = a.body["event_id"].as_i64().unwrap();
+
+    for era in ERAS {
+        let c = connect_http(&app.mcp_url(), era.clone()).await;
+        let recent = call_ok(&c, "get_recent_events", json!({"limit": 2})).await;
+        let types: Vec<&str> = recent["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            ["ping", "invoice.paid"],
+            "newest two, oldest first ({era})"
+        );
+
+        let github = call_ok(
+            &c,
+            "get_recent_events",
+            json!({"source": "github", "type": "push"}),
+        )
+        .await;
+        assert_eq!(github["events"].as_array().unwrap().len(), 1);
+        assert_eq!(github["events"][0]["payload"]["ref"], "refs/heads/master");
+
+        let one = call_ok(&c, "get_event_by_id", json!({"event_id": first_id})).await;
+        assert_eq!(one["id"], first_id);
+        assert_eq!(one["source"], "github");
+        assert_eq!(
+            one["payload"],
+            serde_json::from_str::<serde_json::Value>(&push).unwrap()
+        );
+
+        let since = call_ok(&c, "get_events_since", json!({"timestamp": before})).await;
+        assert_eq!(since["events"].as_array().unwrap().len(), 3);
+        let none = call_ok(
+            &c,
+            "get_events_since",
+            json!({"timestamp": "2999-01-01T00:00:00Z"}),
+        )
+        .await;
+        assert_eq!(none["events"], json!([]));
+
+        let sources = call_ok(&c, "get_event_sources", json!({})).await;
+        assert_eq!(sources["sources"][0]["source"], "github");
+        assert_eq!(sources["sources"][0]["count"], 2);
+        assert_eq!(sources["sources"][1]["count"], 1);
+
+        let err = call_err(&c, "get_event_by_id", json!({"event_id": 999_999})).await;
+        assert!(err.contains("no event with id 999999"), "{err}");
+        let err = call_err(&c, "get_events_since", json!({"timestamp": "yesterday"})).await;
+        assert!(
+            err.contains("RFC 3339") && err.contains("2026-11-25T09:00:00Z"),
+            "{err}"
+        );
+        let err = call_err(&c, "get_recent_events", json!({"limit": 0})).await;
+        assert!(err.contains("between 1 and 1000"), "{err}");
+        c.cancel().await.unwrap();
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wait_for_event_wakes_on_the_matching_commit() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    for era in ERAS {
+        let c = connect_http(&app.mcp_url(), era.clone()).await;
+        let waiting = tokio::spawn(async move {
+            let r = call_ok(
+                &c,
+                "wait_for_event",
+                json!({"source": "github", "timeout_seconds": 20}),
+            )
+            .await;
+            (r, Instant::now(), c)
+        });
+        until_waiters(&app, 1).await;
+        // A non-matching event must not end the wait.
+        post_json(&http, app.webhook, "stripe", None, "{}").await;
+        let sent = Instant::now();
+        let hit = post_json(&http, app.webhook, "github", None, r#"{"n":1}"#).await;
+        let (r, woke, c) = waiting.await.unwrap();
+        let latency = woke.duration_since(sent);
+        assert_eq!(r["timed_out"], false);
+        assert_eq!(r["event"]["id"], hit.body["event_id"]);
+        assert_eq!(r["event"]["source"], "github");
+        // Loose bound: the old design polled every 0.5 s. The benchmark measures it precisely.
+        assert!(
+            latency < Duration::from_millis(400),
+            "woke after {latency:?} ({era})"
+        );
+        c.cancel().await.unwrap();
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wait_for_event_with_a_cursor_misses_nothing_between_calls() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let c = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let sub = call_ok(
+        &c,
+        "subscribe_to_events",
+        json!({"sources": ["github"], "callback_description": "triage"}),
+    )
+    .await;
+    let cursor = sub["cursor"].as_i64().unwrap();
+    assert!(
+        sub["instruction"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("after_id={cursor}"))
+    );
+
+    // Two events land while nobody is waiting.
+    let a = post_json(&http, app.webhook, "github", None, "{}")
+        .await
+        .body["event_id"]
+        .as_i64()
+        .unwrap();
+    let b = post_json(&http, app.webhook, "github", None, "{}")
+        .await
+        .body["event_id"]
+        .as_i64()
+        .unwrap();
+    let first = call_ok(
+        &c,
+        "wait_for_event",
+        json!({"source": "github", "after_id": cursor, "timeout_seconds": 5}),
+    )
+    .await;
+    assert_eq!(first["event"]["id"], a);
+    let second = call_ok(
+        &c,
+        "wait_for_event",
+        json!({"source": "github", "after_id": a, "timeout_seconds": 5}),
+    )
+    .await;
+    assert_eq!(second["event"]["id"], b);
+
+    let started = Instant::now();
+    let timed_out = call_ok(
+        &c,
+        "wait_for_event",
+        json!({"after_id": b, "timeout_seconds": 0.3}),
+    )
+    .await;
+    assert_eq!(timed_out, json!({"event": null, "timed_out": true}));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    let err = call_err(&c, "wait_for_event", json!({"timeout_seconds": -1})).await;
+    assert!(err.contains("timeout_seconds"), "{err}");
+    c.cancel().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn many_concurrent_waiters_do_not_block_ingest_or_each_other() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let c = std::sync::Arc::new(connect_http(&app.mcp_url(), ERAS[0].clone()).await);
+    let mut waiters = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let c = c.clone();
+        waiters.spawn(async move {
+            call_ok(
+                &c,
+                "wait_for_event",
+                json!({"source": format!("s{i}"), "after_id": 0, "timeout_seconds": 20}),
+            )
+            .await
+        });
+    }
+    until_waiters(&app, 20).await;
+    for i in 0..20 {
+        let r = post_json(&http, app.webhook, &format!("s{i}"), None, "{}").await;
+        assert_eq!(r.status, 200);
+    }
+    let mut seen = Vec::new();
+    while let Some(r) = waiters.join_next().await {
+        let r = r.unwrap();
+        seen.push(r["event"]["source"].as_str().unwrap().to_owned());
+    }
+    seen.sort();
+    let mut expected: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+    app.stop().await;
+}
