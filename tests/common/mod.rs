@@ -172,10 +172,10 @@ pub fn wait_listening(
         let mut tx = Some(tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             eprintln!("[hookd] {line}");
-            if line.contains("hookd listening") {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send((field(&line, "webhook_addr="), field(&line, "mcp_addr=")));
-                }
+            if line.contains("hookd listening")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send((field(&line, "webhook_addr="), field(&line, "mcp_addr=")));
             }
         }
     });
@@ -194,10 +194,10 @@ pub async fn wait_listening_async(
         let mut lines = tokio::io::BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             eprintln!("[hookd stdio] {line}");
-            if line.contains("hookd listening") {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send((field(&line, "webhook_addr="), field(&line, "mcp_addr=")));
-                }
+            if line.contains("hookd listening")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send((field(&line, "webhook_addr="), field(&line, "mcp_addr=")));
             }
         }
     });
