@@ -64,19 +64,25 @@ async fn bodies_are_stored_by_content_type() {
     let app = TestApp::start().await;
     let http = reqwest::Client::new();
     let form = fixture("slack/slash_command.txt");
-    let ct = |v| vec![("content-type", v)];
-    let cases: Vec<(Vec<(&str, &str)>, Vec<u8>)> = vec![
-        (ct("application/x-www-form-urlencoded"), form),
-        (ct("text/plain; charset=utf-8"), b"hello there".to_vec()),
-        (ct("application/octet-stream"), vec![0xde, 0xad, 0xbe, 0xef]),
+    let cases = [
+        ("application/x-www-form-urlencoded", form),
+        ("text/plain; charset=utf-8", b"hello there".to_vec()),
+        ("application/octet-stream", vec![0xde, 0xad, 0xbe, 0xef]),
         (
-            ct("application/cloudevents+json"),
+            "application/cloudevents+json",
             br#"{"type":"com.example.built"}"#.to_vec(),
         ),
     ];
     let mut ids = Vec::new();
-    for (headers, body) in cases {
-        let r = post(&http, app.webhook, "misc", &headers, body).await;
+    for (content_type, body) in cases {
+        let r = post(
+            &http,
+            app.webhook,
+            "misc",
+            &[("content-type", content_type)],
+            body,
+        )
+        .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         ids.push(r.body["event_id"].as_i64().unwrap());
     }
