@@ -199,6 +199,19 @@ async fn bad_requests_get_clear_json_errors_and_store_nothing() {
     assert_eq!(r.status(), 404);
     assert!(r.json::<Value>().await.unwrap()["error"].is_string());
 
+    let r = http
+        .get(format!("http://{}/webhook/github", app.webhook))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(
+        r.json::<Value>().await.unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .contains("POST")
+    );
+
     let long_id = "d".repeat(300);
     let r = post_json(&http, app.webhook, "github", Some(&long_id), "{}").await;
     assert_eq!(r.status, 400);

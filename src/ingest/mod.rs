@@ -28,6 +28,8 @@ use crate::store::{Store, StoreError};
 pub enum IngestError {
     #[error("unknown path; webhooks are POSTed to /webhook/{{source}}")]
     NotFound,
+    #[error("method not allowed; webhooks are POSTed to /webhook/{{source}}")]
+    MethodNotAllowed,
     #[error(
         "invalid source name {0:?}: use 1 to 64 characters of lower-case letters, digits, '_', '.', '-'"
     )]
@@ -49,6 +51,7 @@ impl IngestError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound | Self::BadSource(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadBody(_) | Self::DeliveryIdTooLong => StatusCode::BAD_REQUEST,
             Self::Unreadable(_, status) => *status,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -84,6 +87,7 @@ pub fn router(store: Arc<dyn Store>, max_body: usize) -> Router {
         .route("/webhook/{source}", post(receive))
         .route("/healthz", get(healthz))
         .fallback(|| async { IngestError::NotFound })
+        .method_not_allowed_fallback(|| async { IngestError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(store)
 }
