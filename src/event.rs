@@ -4,6 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// How the request body was turned into `payload`.
@@ -42,7 +43,7 @@ impl PayloadEncoding {
 }
 
 /// An event as ingest produced it, before the store gave it an id.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct NewEvent {
     pub source: String,
     pub event_type: String,
@@ -52,7 +53,10 @@ pub struct NewEvent {
     pub headers: Map<String, Value>,
     pub content_type: Option<String>,
     pub payload_encoding: PayloadEncoding,
-    pub payload: Value,
+    /// The payload as JSON text: a JSON body exactly as received (never re-serialized, which
+    /// keeps ingest cheap and the stored bytes faithful), else the JSON encoding of the decoded
+    /// form, text or base64 value.
+    pub payload: Box<RawValue>,
     /// Whether a signature was checked: `None` until sources carry a verification scheme.
     pub verified: Option<bool>,
     pub subject: Option<String>,

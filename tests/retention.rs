@@ -19,7 +19,7 @@ fn event(source: &str, age: chrono::Duration) -> NewEvent {
         headers: Default::default(),
         content_type: Some("application/json".into()),
         payload_encoding: PayloadEncoding::Json,
-        payload: json!({}),
+        payload: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
         verified: None,
         subject: None,
         occurred_at: None,

@@ -1,6 +1,8 @@
 //! Turns a raw request body into the stored payload, by content type.
 
 use base64::Engine;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::event::PayloadEncoding;
@@ -14,33 +16,70 @@ pub enum BodyError {
     },
 }
 
-/// Decodes `body` as its `content_type` says: JSON stays JSON, form fields become a JSON object,
-/// UTF-8 text becomes a string, anything else becomes base64.
-pub fn decode(
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<(PayloadEncoding, Value), BodyError> {
+/// A decoded body.
+#[derive(Debug)]
+pub struct Decoded {
+    pub encoding: PayloadEncoding,
+    /// The payload as JSON text (see `NewEvent::payload`).
+    pub payload: Box<RawValue>,
+    /// The body's top-level `type` string, when it has one.
+    pub body_type: Option<String>,
+}
+
+/// Decodes `body` as its `content_type` says: JSON stays JSON (byte for byte), form fields become
+/// a JSON object, UTF-8 text becomes a string, anything else becomes base64.
+pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<Decoded, BodyError> {
     let mime = content_type
         .and_then(|c| c.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     if is_json(&mime) {
-        return serde_json::from_slice(body)
-            .map(|v| (PayloadEncoding::Json, v))
-            .map_err(|e| BodyError::MalformedJson {
-                content_type: mime,
-                reason: e.to_string(),
-            });
+        return decode_json(body).map_err(|e| BodyError::MalformedJson {
+            content_type: mime,
+            reason: e.to_string(),
+        });
     }
-    if mime == "application/x-www-form-urlencoded" {
-        return Ok((PayloadEncoding::Form, Value::Object(form_fields(body))));
+    let (encoding, value) = if mime == "application/x-www-form-urlencoded" {
+        (PayloadEncoding::Form, Value::Object(form_fields(body)))
+    } else {
+        match std::str::from_utf8(body) {
+            Ok(text) => (PayloadEncoding::Text, Value::String(text.to_owned())),
+            Err(_) => (
+                PayloadEncoding::Base64,
+                Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+            ),
+        }
+    };
+    let body_type = value.get("type").and_then(Value::as_str).map(str::to_owned);
+    let payload = serde_json::value::to_raw_value(&value).expect("a Value always serializes");
+    Ok(Decoded {
+        encoding,
+        payload,
+        body_type,
+    })
+}
+
+/// Validates a JSON body and reads its top-level `type` without building a tree: the body is
+/// kept as the text it arrived as.
+fn decode_json(body: &[u8]) -> Result<Decoded, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct TopLevel {
+        #[serde(rename = "type")]
+        ty: Option<Value>,
     }
-    Ok(match std::str::from_utf8(body) {
-        Ok(text) => (PayloadEncoding::Text, Value::String(text.to_owned())),
-        Err(_) => (
-            PayloadEncoding::Base64,
-            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
-        ),
+    let text = std::str::from_utf8(body).map_err(serde::de::Error::custom)?;
+    let payload = RawValue::from_string(text.to_owned())?;
+    let body_type = if text.trim_start().starts_with('{') {
+        serde_json::from_str::<TopLevel>(text)?
+            .ty
+            .and_then(|t| t.as_str().map(str::to_owned))
+    } else {
+        None
+    };
+    Ok(Decoded {
+        encoding: PayloadEncoding::Json,
+        payload,
+        body_type,
     })
 }
 
@@ -70,10 +109,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn decoded(content_type: Option<&str>, body: &[u8]) -> (PayloadEncoding, Value) {
+        let d = decode(content_type, body).unwrap();
+        (d.encoding, serde_json::from_str(d.payload.get()).unwrap())
+    }
+
     #[test]
-    fn json_is_kept_as_json_and_malformed_json_is_an_error() {
-        let (enc, v) = decode(Some("application/json; charset=utf-8"), br#"{"a":[1,2]}"#).unwrap();
-        assert_eq!((enc, v), (PayloadEncoding::Json, json!({"a":[1,2]})));
+    fn json_is_kept_byte_for_byte_and_malformed_json_is_an_error() {
+        let body = br#" {"type": "a.b", "n":[1, 2]}"#;
+        let d = decode(Some("application/json; charset=utf-8"), body).unwrap();
+        assert_eq!(d.encoding, PayloadEncoding::Json);
+        assert_eq!(d.payload.get().as_bytes(), body.trim_ascii(), "only outer whitespace goes");
+        assert_eq!(d.body_type.as_deref(), Some("a.b"));
+        assert_eq!(decode(Some("application/json"), b"[1]").unwrap().body_type, None);
+        assert_eq!(decode(Some("application/json"), br#"{"type":1}"#).unwrap().body_type, None);
         let err = decode(Some("application/json"), b"{\"a\":").unwrap_err();
         assert!(err.to_string().contains("malformed JSON"), "{err}");
         assert!(decode(Some("application/vnd.api+json"), b"nope").is_err());
@@ -81,11 +130,10 @@ mod tests {
 
     #[test]
     fn form_bodies_become_objects_with_repeated_fields_as_arrays() {
-        let (enc, v) = decode(
+        let (enc, v) = decoded(
             Some("application/x-www-form-urlencoded"),
             b"command=%2Fhookd&text=deploy+now&tag=a&tag=b&tag=c",
-        )
-        .unwrap();
+        );
         assert_eq!(enc, PayloadEncoding::Form);
         assert_eq!(
             v,
@@ -96,16 +144,16 @@ mod tests {
     #[test]
     fn other_bodies_are_text_or_base64() {
         assert_eq!(
-            decode(Some("text/plain"), "héllo".as_bytes()).unwrap(),
+            decoded(Some("text/plain"), "héllo".as_bytes()),
             (PayloadEncoding::Text, json!("héllo"))
         );
         assert_eq!(
-            decode(None, &[0xff, 0x00, 0x01]).unwrap(),
+            decoded(None, &[0xff, 0x00, 0x01]),
             (PayloadEncoding::Base64, json!("/wAB"))
         );
         // JSON without a JSON content type is kept byte-exact as text, not reinterpreted.
         assert_eq!(
-            decode(None, br#"{"a":1}"#).unwrap(),
+            decoded(None, br#"{"a":1}"#),
             (PayloadEncoding::Text, json!(r#"{"a":1}"#))
         );
     }

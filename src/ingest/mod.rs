@@ -126,20 +126,20 @@ pub async fn accept(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (payload_encoding, payload) = body::decode(content_type.as_deref(), raw_body)?;
+    let decoded = body::decode(content_type.as_deref(), raw_body)?;
     let delivery_id = normalize::delivery_id(request_headers);
     if delivery_id.is_some_and(|d| d.len() > normalize::MAX_ID_LEN) {
         return Err(IngestError::DeliveryIdTooLong);
     }
     let event = NewEvent {
         source: source.to_owned(),
-        event_type: normalize::event_type(request_headers, &payload),
+        event_type: normalize::event_type(request_headers, decoded.body_type.as_deref()),
         delivery_id: delivery_id.map(str::to_owned),
         received_at: Utc::now(),
         headers: headers::safe_headers(request_headers),
         content_type,
-        payload_encoding,
-        payload,
+        payload_encoding: decoded.encoding,
+        payload: decoded.payload,
         verified: None,
         subject: None,
         occurred_at: None,

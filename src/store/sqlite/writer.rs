@@ -109,7 +109,7 @@ fn insert_all<'a>(
                         serde_json::Value::Object(e.headers.clone()).to_string(),
                         e.content_type,
                         e.payload_encoding.as_str(),
-                        e.payload.to_string(),
+                        e.payload.get(),
                         e.verified,
                         e.subject,
                         e.occurred_at.map(format_time),

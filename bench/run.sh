@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# hookd's benchmark: durable webhook ingest under concurrent load, with the machine's HTTP
+# reference measured in the same run, and the wait_for_event wake-up latency.
+#
+#   bench/run.sh            # 10 s per load step
+#   DURATION=30s bench/run.sh
+#
+# Starts a release build of hookd on a fresh data dir (on the project's disk, not tmpfs, so every
+# commit is a real fsync), drives it with wrk, prints the figures, and stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+BODY=${BODY:-tests/fixtures/github/push.json}
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)..." >&2
+  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+fi
+cargo build --release --quiet --bin hookd --example wake_latency
+
+data=$(mktemp -d "$PWD/target/bench-data.XXXXXX")
+log="$data/hookd.log"
+HOOKD_LOG=warn,hookd::app=info target/release/hookd serve --data-dir "$data/db" \
+  --webhook-addr 127.0.0.1:0 --mcp-addr 127.0.0.1:0 2>"$log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 100); do grep -q "hookd listening" "$log" && break; sleep 0.1; done
+webhook=$(grep -o 'webhook_addr=[0-9.:]*' "$log" | cut -d= -f2)
+mcp=$(grep -o 'mcp_addr=[0-9.:]*' "$log" | cut -d= -f2)
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "payload: $BODY ($(stat -c %s "$BODY") bytes); wrk and hookd share the machine; $DURATION per step"
+echo
+
+run() { # name, connections, extra wrk args...
+  local name=$1 conns=$2; shift 2
+  local out
+  out=$(wrk -t2 -c"$conns" -d"$DURATION" --latency "$@")
+  if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$out" >&2; echo "FAILED: errors in $name" >&2; exit 1; fi
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  printf '%-34s %4s conns  %10s req/s   p50 %8s   p99 %8s\n' "$name" "$conns" "$rps" "$p50" "$p99"
+}
+
+export HOOKD_BENCH_BODY="$BODY"
+run "GET /healthz (HTTP reference)" 256 "http://$webhook/healthz"
+HOOKD_BENCH_RUN=c32 run "POST /webhook/github (durable)" 32 -s bench/webhook.lua "http://$webhook"
+HOOKD_BENCH_RUN=c256 run "POST /webhook/github (durable)" 256 -s bench/webhook.lua "http://$webhook"
+
+stored=$(curl -s "http://$webhook/healthz" >/dev/null && sqlite_count=$(python3 - "$data/db/hookd.db" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("select count(*) from events").fetchone()[0])
+PY
+) && echo "$sqlite_count")
+echo "events stored: $stored"
+echo
+target/release/examples/wake_latency "$webhook" "http://$mcp/mcp" 200
