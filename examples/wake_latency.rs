@@ -17,9 +17,12 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: wake_latency <webhook-addr> <mcp-url> [rounds]");
     };
     let rounds: usize = rest.first().map_or(Ok(200), |r| r.parse())?;
-    let client = ClientConfig::new(ClientCapabilities::default(), Implementation::new("wake-bench", "0"))
-        .serve(StreamableHttpClientTransport::from_uri(mcp.clone()))
-        .await?;
+    let client = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("wake-bench", "0"),
+    )
+    .serve(StreamableHttpClientTransport::from_uri(mcp.clone()))
+    .await?;
     let client = std::sync::Arc::new(client);
     let http = reqwest::Client::new();
     let url = format!("http://{webhook}/webhook/wakebench");
@@ -29,19 +32,29 @@ async fn main() -> anyhow::Result<()> {
         let c = client.clone();
         let args = json!({"source": "wakebench", "after_id": cursor, "timeout_seconds": 30});
         let waiter = tokio::spawn(async move {
-            let Value::Object(args) = args else { unreachable!() };
-            let r = c.call_tool(CallToolRequestParams::new("wait_for_event").with_arguments(args)).await;
+            let Value::Object(args) = args else {
+                unreachable!()
+            };
+            let r = c
+                .call_tool(CallToolRequestParams::new("wait_for_event").with_arguments(args))
+                .await;
             (r, Instant::now())
         });
         // Let the call reach the server and park before the webhook is sent.
         tokio::time::sleep(Duration::from_millis(20)).await;
         let sent = Instant::now();
-        let resp = http.post(&url).header("content-type", "application/json")
-            .body(format!("{{\"n\":{n}}}")).send().await?;
+        let resp = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(format!("{{\"n\":{n}}}"))
+            .send()
+            .await?;
         anyhow::ensure!(resp.status() == 200, "webhook answered {}", resp.status());
         let (result, woke) = waiter.await?;
         let event = result?.structured_content.unwrap_or_default();
-        cursor = event["event"]["id"].as_i64().ok_or_else(|| anyhow::anyhow!("no event: {event}"))?;
+        cursor = event["event"]["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow::anyhow!("no event: {event}"))?;
         latencies.push(woke.duration_since(sent));
     }
     latencies.sort();

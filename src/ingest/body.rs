@@ -27,14 +27,19 @@ pub struct Decoded {
 }
 
 /// Decodes `body` as its `content_type` says: JSON stays JSON (byte for byte), form fields become
-/// a JSON object, UTF-8 text becomes a string, anything else becomes base64.
-pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<Decoded, BodyError> {
+/// a JSON object, UTF-8 text becomes a string, anything else becomes base64. `want_type`: whether
+/// to read the body's top-level `type` (skipped when a header already names the type).
+pub fn decode(
+    content_type: Option<&str>,
+    body: &[u8],
+    want_type: bool,
+) -> Result<Decoded, BodyError> {
     let mime = content_type
         .and_then(|c| c.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     if is_json(&mime) {
-        return decode_json(body).map_err(|e| BodyError::MalformedJson {
+        return decode_json(body, want_type).map_err(|e| BodyError::MalformedJson {
             content_type: mime,
             reason: e.to_string(),
         });
@@ -61,7 +66,7 @@ pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<Decoded, BodyEr
 
 /// Validates a JSON body and reads its top-level `type` without building a tree: the body is
 /// kept as the text it arrived as.
-fn decode_json(body: &[u8]) -> Result<Decoded, serde_json::Error> {
+fn decode_json(body: &[u8], want_type: bool) -> Result<Decoded, serde_json::Error> {
     #[derive(Deserialize)]
     struct TopLevel {
         #[serde(rename = "type")]
@@ -69,7 +74,7 @@ fn decode_json(body: &[u8]) -> Result<Decoded, serde_json::Error> {
     }
     let text = std::str::from_utf8(body).map_err(serde::de::Error::custom)?;
     let payload = RawValue::from_string(text.to_owned())?;
-    let body_type = if text.trim_start().starts_with('{') {
+    let body_type = if want_type && text.trim_start().starts_with('{') {
         serde_json::from_str::<TopLevel>(text)?
             .ty
             .and_then(|t| t.as_str().map(str::to_owned))
@@ -110,22 +115,29 @@ mod tests {
     use serde_json::json;
 
     fn decoded(content_type: Option<&str>, body: &[u8]) -> (PayloadEncoding, Value) {
-        let d = decode(content_type, body).unwrap();
+        let d = decode(content_type, body, true).unwrap();
         (d.encoding, serde_json::from_str(d.payload.get()).unwrap())
     }
 
     #[test]
     fn json_is_kept_byte_for_byte_and_malformed_json_is_an_error() {
         let body = br#" {"type": "a.b", "n":[1, 2]}"#;
-        let d = decode(Some("application/json; charset=utf-8"), body).unwrap();
+        let d = decode(Some("application/json; charset=utf-8"), body, true).unwrap();
         assert_eq!(d.encoding, PayloadEncoding::Json);
-        assert_eq!(d.payload.get().as_bytes(), body.trim_ascii(), "only outer whitespace goes");
+        assert_eq!(
+            d.payload.get().as_bytes(),
+            body.trim_ascii(),
+            "only outer whitespace goes"
+        );
         assert_eq!(d.body_type.as_deref(), Some("a.b"));
-        assert_eq!(decode(Some("application/json"), b"[1]").unwrap().body_type, None);
-        assert_eq!(decode(Some("application/json"), br#"{"type":1}"#).unwrap().body_type, None);
-        let err = decode(Some("application/json"), b"{\"a\":").unwrap_err();
+        let body_type =
+            |b: &[u8], want| decode(Some("application/json"), b, want).unwrap().body_type;
+        assert_eq!(body_type(b"[1]", true), None);
+        assert_eq!(body_type(br#"{"type":1}"#, true), None);
+        assert_eq!(body_type(br#"{"type":"x"}"#, false), None);
+        let err = decode(Some("application/json"), b"{\"a\":", false).unwrap_err();
         assert!(err.to_string().contains("malformed JSON"), "{err}");
-        assert!(decode(Some("application/vnd.api+json"), b"nope").is_err());
+        assert!(decode(Some("application/vnd.api+json"), b"nope", false).is_err());
     }
 
     #[test]

@@ -126,7 +126,8 @@ pub async fn accept(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let decoded = body::decode(content_type.as_deref(), raw_body)?;
+    let header_type = normalize::header_type(request_headers);
+    let decoded = body::decode(content_type.as_deref(), raw_body, header_type.is_none())?;
     let delivery_id = normalize::delivery_id(request_headers);
     if delivery_id.is_some_and(|d| d.len() > normalize::MAX_ID_LEN) {
         return Err(IngestError::DeliveryIdTooLong);

@@ -28,6 +28,11 @@ pub fn event_type(headers: &HeaderMap, body_type: Option<&str>) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// The type named by a header, if any.
+pub fn header_type(headers: &HeaderMap) -> Option<&str> {
+    first_header(headers, TYPE_HEADERS).filter(|t| !t.is_empty())
+}
+
 /// The delivery id from the first idempotency header present, if any.
 pub fn delivery_id(headers: &HeaderMap) -> Option<&str> {
     first_header(headers, DELIVERY_HEADERS).filter(|d| !d.is_empty())
@@ -64,8 +69,14 @@ mod tests {
     #[test]
     fn type_comes_from_headers_then_body_then_unknown() {
         let body = Some("invoice.paid");
-        assert_eq!(event_type(&headers(&[("x-github-event", "push")]), body), "push");
-        assert_eq!(event_type(&headers(&[("x-event-type", "build")]), body), "build");
+        assert_eq!(
+            event_type(&headers(&[("x-github-event", "push")]), body),
+            "push"
+        );
+        assert_eq!(
+            event_type(&headers(&[("x-event-type", "build")]), body),
+            "build"
+        );
         assert_eq!(event_type(&HeaderMap::new(), body), "invoice.paid");
         assert_eq!(event_type(&HeaderMap::new(), Some(" ")), "unknown");
         assert_eq!(event_type(&HeaderMap::new(), None), "unknown");

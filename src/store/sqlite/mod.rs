@@ -4,6 +4,7 @@
 //! connections from a small pool on tokio's blocking threads; a watcher thread notices commits
 //! made by *other* processes on the same file (`PRAGMA data_version`) and wakes local waiters.
 
+mod checkpointer;
 mod reader;
 mod schema;
 mod watcher;
@@ -46,6 +47,8 @@ impl Sqlite {
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         let bus = Bus::new(writer::newest_id(&conn)?);
+        let (nudge, checkpointer) = checkpointer::spawn(&path)?;
+        nudge.install(&mut conn)?;
 
         let (jobs, rx) = mpsc::channel(8192);
         let writer_bus = bus.clone();
@@ -60,7 +63,7 @@ impl Sqlite {
             jobs,
             readers: Arc::new(Readers::new(path)),
             bus,
-            threads: std::sync::Mutex::new(vec![writer, watcher]),
+            threads: std::sync::Mutex::new(vec![writer, checkpointer, watcher]),
             stop_watcher,
         })
     }
@@ -103,7 +106,7 @@ impl Drop for Sqlite {
 impl Store for Sqlite {
     async fn append(&self, event: NewEvent) -> Result<Appended, StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.send(Job::Append(Box::new(event), tx)).await?;
+        self.send(Job::Append(Box::new(event.into()), tx)).await?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 

@@ -17,10 +17,46 @@ const MAX_BATCH: usize = 1024;
 /// How many rows one retention step deletes, so ingest waits at most one small delete.
 pub const PRUNE_CHUNK: u64 = 2000;
 
+/// An event as the writer binds it: every text column prepared by the caller (on tokio's
+/// threads), so the single writer thread spends its time only on SQLite.
+pub struct Row {
+    source: String,
+    event_type: String,
+    delivery_id: Option<String>,
+    received_at: String,
+    headers: String,
+    content_type: Option<String>,
+    payload_encoding: &'static str,
+    payload: Box<serde_json::value::RawValue>,
+    verified: Option<bool>,
+    subject: Option<String>,
+    occurred_at: Option<String>,
+    summary: Option<String>,
+}
+
+impl From<NewEvent> for Row {
+    fn from(e: NewEvent) -> Self {
+        Self {
+            received_at: format_time(e.received_at),
+            headers: serde_json::Value::Object(e.headers).to_string(),
+            payload_encoding: e.payload_encoding.as_str(),
+            occurred_at: e.occurred_at.map(format_time),
+            source: e.source,
+            event_type: e.event_type,
+            delivery_id: e.delivery_id,
+            content_type: e.content_type,
+            payload: e.payload,
+            verified: e.verified,
+            subject: e.subject,
+            summary: e.summary,
+        }
+    }
+}
+
 type AppendReply = oneshot::Sender<Result<Appended, StoreError>>;
 
 pub enum Job {
-    Append(Box<NewEvent>, AppendReply),
+    Append(Box<Row>, AppendReply),
     /// One retention step; answers how many rows it deleted.
     Prune(Retention, oneshot::Sender<Result<u64, StoreError>>),
 }
@@ -50,7 +86,7 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<(Box<NewEvent>, AppendReply)>, bus: &Bus) {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<(Box<Row>, AppendReply)>, bus: &Bus) {
     match insert_all(conn, batch.iter().map(|(e, _)| e.as_ref())) {
         Ok(results) => {
             let newest = results.iter().map(|a| a.id).max().unwrap_or(0);
@@ -70,7 +106,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<(Box<NewEvent>, AppendRep
 
 fn insert_all<'a>(
     conn: &mut Connection,
-    events: impl Iterator<Item = &'a NewEvent>,
+    events: impl Iterator<Item = &'a Row>,
 ) -> Result<Vec<Appended>, StoreError> {
     let tx = conn.transaction()?;
     let mut results = Vec::new();
@@ -98,21 +134,20 @@ fn insert_all<'a>(
                 });
                 continue;
             }
-            let received_at = format_time(e.received_at);
             let id: Option<i64> = insert
                 .query_row(
                     params![
                         e.source,
                         e.event_type,
                         e.delivery_id,
-                        received_at,
-                        serde_json::Value::Object(e.headers.clone()).to_string(),
+                        e.received_at,
+                        e.headers,
                         e.content_type,
-                        e.payload_encoding.as_str(),
+                        e.payload_encoding,
                         e.payload.get(),
                         e.verified,
                         e.subject,
-                        e.occurred_at.map(format_time),
+                        e.occurred_at,
                         e.summary,
                     ],
                     |r| r.get(0),
@@ -120,7 +155,7 @@ fn insert_all<'a>(
                 .optional()?;
             let appended = match id {
                 Some(id) => {
-                    count.execute(params![e.source, received_at])?;
+                    count.execute(params![e.source, e.received_at])?;
                     Appended {
                         id,
                         duplicate: false,
@@ -139,7 +174,7 @@ fn insert_all<'a>(
     Ok(results)
 }
 
-fn find(stmt: &mut rusqlite::CachedStatement<'_>, e: &NewEvent) -> rusqlite::Result<Option<i64>> {
+fn find(stmt: &mut rusqlite::CachedStatement<'_>, e: &Row) -> rusqlite::Result<Option<i64>> {
     match &e.delivery_id {
         Some(d) => stmt
             .query_row(params![e.source, d], |r| r.get(0))

@@ -1,0 +1,64 @@
+//! Copies the WAL back into the database file, off the writer's path.
+//!
+//! Why: SQLite's automatic checkpoint runs inside the committing connection, so the writer would
+//! spend a good part of its time re-reading and re-writing pages and fsyncing the main file while
+//! requests wait. The writer disables it and nudges this thread after each commit instead; a
+//! PASSIVE checkpoint never blocks the writer, and once it has caught up the writer restarts the
+//! WAL from the beginning, so the file stays small.
+
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+
+use super::schema;
+use crate::store::StoreError;
+
+/// Checkpoint once the WAL holds at least this many pages.
+const MIN_FRAMES: i32 = 1000;
+
+/// The writer's handle: `nudge` after a commit.
+pub struct Nudge(SyncSender<()>);
+
+impl Nudge {
+    /// Makes `conn` nudge the checkpointer instead of checkpointing itself.
+    pub fn install(self, conn: &mut Connection) -> rusqlite::Result<()> {
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+            if frames >= MIN_FRAMES {
+                self.nudge();
+            }
+            Ok(())
+        }))
+    }
+
+    fn nudge(&self) {
+        // A full channel already holds a pending nudge: coalesce.
+        if let Err(TrySendError::Disconnected(())) = self.0.try_send(()) {
+            tracing::warn!("checkpointer stopped; the WAL will grow until restart");
+        }
+    }
+}
+
+/// Starts the checkpointer; it stops when the `Nudge` is dropped.
+pub fn spawn(path: &Path) -> Result<(Nudge, JoinHandle<()>), StoreError> {
+    let conn = Connection::open(path)?;
+    schema::configure(&conn)?;
+    let (tx, rx) = sync_channel(1);
+    let handle = std::thread::Builder::new()
+        .name("hookd-sqlite-checkpoint".into())
+        .spawn(move || run(conn, rx))
+        .map_err(|e| StoreError::Corrupt(format!("cannot start checkpointer: {e}")))?;
+    Ok((Nudge(tx), handle))
+}
+
+fn run(conn: Connection, nudges: Receiver<()>) {
+    while nudges.recv().is_ok() {
+        let frames = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+        if let Err(e) = frames {
+            tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+        }
+    }
+    // Fold the whole WAL into the database on the way out.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
