@@ -78,6 +78,8 @@ pub struct Event {
     pub headers: Map<String, Value>,
     pub content_type: Option<String>,
     pub payload_encoding: PayloadEncoding,
+    /// The body: JSON as sent, form fields as an object, text as a string, binary as base64
+    /// (see `payload_encoding`).
     pub payload: Value,
     pub verified: Option<bool>,
     pub subject: Option<String>,

@@ -11,7 +11,8 @@ fn main() -> ExitCode {
     // Logs go to stderr only: in `hookd stdio`, stdout carries the MCP protocol.
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("HOOKD_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("HOOKD_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
