@@ -37,7 +37,7 @@ pub struct Config {
     pub retention_days: u32,
 
     /// How often retention runs, in seconds.
-    #[arg(long, env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
+    #[arg(long = "retention-interval", env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub retention_interval_secs: u64,
 }
