@@ -55,5 +55,8 @@ print(sqlite3.connect(sys.argv[1]).execute("select count(*) from events").fetcho
 PY
 ) && echo "$sqlite_count")
 echo "events stored: $stored"
+wal() { stat -c %s "$data/db/hookd.db-wal" | awk '{printf "%.0f MiB", $1/1048576}'; }
+echo "WAL file after the load: $(wal) (reused from its start after a pause; truncated at shutdown)"
+
 echo
 target/release/examples/wake_latency "$webhook" "http://$mcp/mcp" 200

@@ -5,7 +5,7 @@
 //! answers each only after that commit. Throughput grows with concurrency while every 200 still
 //! means "on disk".
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::Bus;
@@ -108,7 +108,7 @@ fn insert_all<'a>(
     conn: &mut Connection,
     events: impl Iterator<Item = &'a Row>,
 ) -> Result<Vec<Appended>, StoreError> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::new();
     {
         let mut insert = tx.prepare_cached(
@@ -186,7 +186,7 @@ fn find(stmt: &mut rusqlite::CachedStatement<'_>, e: &Row) -> rusqlite::Result<O
 /// Deletes at most `PRUNE_CHUNK` rows that `policy` no longer keeps: old ones first, then the
 /// oldest beyond each source's cap.
 fn prune_step(conn: &mut Connection, policy: Retention) -> Result<u64, StoreError> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut deleted: Vec<String> = {
         let mut stmt = tx.prepare_cached(
             "DELETE FROM events WHERE id IN
