@@ -7,6 +7,7 @@
 pub mod body;
 pub mod headers;
 pub mod normalize;
+pub mod verify;
 
 use std::sync::Arc;
 

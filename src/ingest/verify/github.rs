@@ -1,0 +1,73 @@
+//! GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
+
+use super::{Delivery, HmacSha256, Rejection, Secret, hmac_matches};
+
+const HEADER: &str = "x-hub-signature-256";
+
+pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+    let value = d.header(HEADER)?;
+    let sig = value
+        .strip_prefix("sha256=")
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or_else(|| Rejection::Malformed(HEADER.to_owned()))?;
+    secrets
+        .iter()
+        .any(|s| hmac_matches::<HmacSha256>(s.expose().as_bytes(), &[d.body], &sig))
+        .then_some(())
+        .ok_or(Rejection::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{headers, secrets};
+    use super::*;
+
+    // GitHub Docs, "Validating webhook deliveries" > "Testing the webhook payload validation".
+    const SECRET: &str = "It's a Secret to Everybody";
+    const SIG: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    fn check(secret: &[&str], sig: Option<&str>, body: &[u8]) -> Result<(), Rejection> {
+        let h = headers(&sig.map(|s| vec![(HEADER, s)]).unwrap_or_default());
+        verify(
+            &secrets(secret),
+            &Delivery {
+                headers: &h,
+                body,
+                now: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn the_documented_vector_verifies() {
+        assert_eq!(check(&[SECRET], Some(SIG), b"Hello, World!"), Ok(()));
+    }
+
+    #[test]
+    fn tampering_wrong_secrets_and_missing_headers_are_refused() {
+        assert_eq!(
+            check(&[SECRET], Some(SIG), b"Hello, World?"),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            check(&["wrong"], Some(SIG), b"Hello, World!"),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            check(&[SECRET], None, b"Hello, World!"),
+            Err(Rejection::MissingHeader(HEADER.into()))
+        );
+        assert_eq!(
+            check(&[SECRET], Some("sha1=abc"), b"x"),
+            Err(Rejection::Malformed(HEADER.into()))
+        );
+    }
+
+    #[test]
+    fn a_rotated_secret_still_verifies() {
+        assert_eq!(
+            check(&["new secret", SECRET], Some(SIG), b"Hello, World!"),
+            Ok(())
+        );
+    }
+}

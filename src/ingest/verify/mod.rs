@@ -1,0 +1,217 @@
+//! Signature verification: each provider's scheme, checked on the raw body bytes before anything
+//! is parsed or stored. One file per scheme; `Scheme` is the closed set of them.
+//!
+//! Every comparison of a signature goes through `Mac::verify_slice`, which is constant-time, and
+//! no error carries a secret or an expected value: only which check failed.
+
+mod github;
+mod hmac_generic;
+mod shopify;
+mod slack;
+mod standard;
+mod stripe;
+mod token;
+mod vercel;
+
+use axum::http::HeaderMap;
+use hmac::{Hmac, Mac};
+
+pub use hmac_generic::{Algorithm, Encoding, HmacScheme};
+
+/// A secret. Its `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// How a source's deliveries are signed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scheme {
+    /// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(body)>`.
+    GitHub,
+    /// `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256("t.body")>`, 300 s tolerance.
+    Stripe,
+    /// `X-Slack-Signature: v0=<hex HMAC-SHA256("v0:ts:body")>`, 5 minute tolerance.
+    Slack,
+    /// `x-vercel-signature: <hex HMAC-SHA1(body)>`.
+    Vercel,
+    /// `webhook-signature: v1,<base64 HMAC-SHA256("id.ts.body")>` (or `svix-*`), 5 minutes.
+    StandardWebhooks,
+    /// `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(body)>`.
+    Shopify,
+    /// `Linear-Signature: <hex HMAC-SHA256(body)>`.
+    Linear,
+    /// `X-Gitlab-Token: <secret>` (a shared token, compared in constant time), or GitLab's
+    /// Standard Webhooks signing when `webhook-signature` is present.
+    GitLab,
+    /// A configurable HMAC for everything else.
+    Hmac(HmacScheme),
+    /// Deliberately unsigned.
+    None,
+}
+
+/// Why a delivery was refused. The messages name the failed check, never a secret or the value
+/// hookd expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("missing header {0}")]
+    MissingHeader(String),
+    #[error("malformed signature header {0}")]
+    Malformed(String),
+    #[error("bad signature")]
+    BadSignature,
+    #[error("stale timestamp (older than the {0} s tolerance)")]
+    StaleTimestamp(u64),
+    #[error("timestamp in the future (beyond the {0} s tolerance)")]
+    FutureTimestamp(u64),
+}
+
+impl Rejection {
+    /// The reason class: `missing_header`, `malformed_header`, `bad_signature`, `stale_timestamp`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::MissingHeader(_) => "missing_header",
+            Self::Malformed(_) => "malformed_header",
+            Self::BadSignature => "bad_signature",
+            Self::StaleTimestamp(_) | Self::FutureTimestamp(_) => "stale_timestamp",
+        }
+    }
+}
+
+/// What a verifier needs to know about one delivery.
+pub struct Delivery<'a> {
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    /// Now, in Unix seconds (injected so tests can check timestamp windows).
+    pub now: i64,
+}
+
+impl Delivery<'_> {
+    /// A header's value as text, or `MissingHeader`.
+    fn header(&self, name: &str) -> Result<&str, Rejection> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Rejection::MissingHeader(name.to_owned()))
+    }
+}
+
+impl Scheme {
+    /// Checks `delivery` against each of `secrets` (several allow rotation); `Ok` if any matches.
+    /// A scheme with no secrets is never called (see `sources`).
+    pub fn verify(&self, secrets: &[Secret], delivery: &Delivery<'_>) -> Result<(), Rejection> {
+        match self {
+            Self::GitHub => github::verify(secrets, delivery),
+            Self::Stripe => stripe::verify(secrets, delivery),
+            Self::Slack => slack::verify(secrets, delivery),
+            Self::Vercel => vercel::verify(secrets, delivery),
+            Self::StandardWebhooks => standard::verify(secrets, delivery),
+            Self::Shopify => shopify::verify(secrets, delivery),
+            Self::Linear => hmac_generic::LINEAR.verify(secrets, delivery),
+            Self::GitLab => token::verify_gitlab(secrets, delivery),
+            Self::Hmac(scheme) => scheme.verify(secrets, delivery),
+            Self::None => Ok(()),
+        }
+    }
+}
+
+/// Whether `HMAC-<alg>(key, parts…)` equals `expected`, in constant time.
+fn hmac_matches<M: Mac + hmac::digest::KeyInit>(
+    key: &[u8],
+    parts: &[&[u8]],
+    expected: &[u8],
+) -> bool {
+    let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(key) else {
+        return false;
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.verify_slice(expected).is_ok()
+}
+
+type HmacSha1 = Hmac<sha1::Sha1>;
+type HmacSha256 = Hmac<sha2::Sha256>;
+type HmacSha512 = Hmac<sha2::Sha512>;
+
+/// Checks a Unix timestamp header against `now` within `tolerance` seconds, both directions.
+fn check_timestamp(value: &str, header: &str, now: i64, tolerance: u64) -> Result<i64, Rejection> {
+    let ts: i64 = value
+        .trim()
+        .parse()
+        .map_err(|_| Rejection::Malformed(header.to_owned()))?;
+    let age = now.saturating_sub(ts);
+    if age > tolerance as i64 {
+        return Err(Rejection::StaleTimestamp(tolerance));
+    }
+    if -age > tolerance as i64 {
+        return Err(Rejection::FutureTimestamp(tolerance));
+    }
+    Ok(ts)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use axum::http::{HeaderName, HeaderValue};
+
+    pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    pub fn secrets(values: &[&str]) -> Vec<Secret> {
+        values.iter().map(|v| Secret::new(*v)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = Secret::new("whsec_supersecret");
+        assert!(!format!("{s:?}").contains("supersecret"));
+        assert!(!format!("{:?}", vec![s]).contains("supersecret"));
+    }
+
+    #[test]
+    fn timestamps_are_checked_both_ways() {
+        assert_eq!(check_timestamp("1000", "t", 1200, 300), Ok(1000));
+        assert_eq!(
+            check_timestamp("1000", "t", 1301, 300),
+            Err(Rejection::StaleTimestamp(300))
+        );
+        assert_eq!(
+            check_timestamp("1400", "t", 1000, 300),
+            Err(Rejection::FutureTimestamp(300))
+        );
+        assert_eq!(
+            check_timestamp("soon", "t", 1000, 300),
+            Err(Rejection::Malformed("t".into()))
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(secret, body)>`.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use super::{Delivery, HmacSha256, Rejection, Secret, hmac_matches};
+
+const HEADER: &str = "x-shopify-hmac-sha256";
+
+pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+    let sig = B64
+        .decode(d.header(HEADER)?)
+        .map_err(|_| Rejection::Malformed(HEADER.to_owned()))?;
+    secrets
+        .iter()
+        .any(|s| hmac_matches::<HmacSha256>(s.expose().as_bytes(), &[d.body], &sig))
+        .then_some(())
+        .ok_or(Rejection::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{headers, secrets};
+    use super::*;
+    use hmac::Mac;
+
+    #[test]
+    fn base64_hmac_of_the_body() {
+        let body = br#"{"id":820982911946154508,"email":"jon@example.com"}"#;
+        let mut mac = HmacSha256::new_from_slice(b"shpss_secret").unwrap();
+        mac.update(body);
+        let sig = B64.encode(mac.finalize().into_bytes());
+        let h = headers(&[(HEADER, &sig)]);
+        let ok = Delivery {
+            headers: &h,
+            body,
+            now: 0,
+        };
+        assert_eq!(verify(&secrets(&["shpss_secret"]), &ok), Ok(()));
+        assert_eq!(
+            verify(&secrets(&["other"]), &ok),
+            Err(Rejection::BadSignature)
+        );
+        let tampered = Delivery {
+            headers: &h,
+            body: b"{}",
+            now: 0,
+        };
+        assert_eq!(
+            verify(&secrets(&["shpss_secret"]), &tampered),
+            Err(Rejection::BadSignature)
+        );
+    }
+}

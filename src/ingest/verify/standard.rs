@@ -1,0 +1,118 @@
+//! Standard Webhooks (Svix, Clerk, Resend, OpenAI, GitLab's signing tokens, …):
+//! `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256(key,
+//! "id.ts.body")>` (a space-separated list), key = base64 of the `whsec_…` secret, 5 minutes
+//! tolerance. The same scheme under `svix-id` / `svix-timestamp` / `svix-signature`.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use super::{Delivery, HmacSha256, Rejection, Secret, check_timestamp, hmac_matches};
+
+pub const TOLERANCE: u64 = 300;
+
+pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+    let prefix = if d.headers.contains_key("webhook-signature")
+        || !d.headers.contains_key("svix-signature")
+    {
+        "webhook"
+    } else {
+        "svix"
+    };
+    let [id_h, ts_h, sig_h] = ["id", "timestamp", "signature"].map(|n| format!("{prefix}-{n}"));
+    let id = d.header(&id_h)?;
+    let ts = d.header(&ts_h)?;
+    let signatures: Vec<Vec<u8>> = d
+        .header(&sig_h)?
+        .split_whitespace()
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|s| B64.decode(s).ok())
+        .collect();
+    if signatures.is_empty() {
+        return Err(Rejection::Malformed(sig_h));
+    }
+    let signed = secrets.iter().filter_map(key).any(|key| {
+        let parts: [&[u8]; 5] = [id.as_bytes(), b".", ts.as_bytes(), b".", d.body];
+        signatures
+            .iter()
+            .any(|sig| hmac_matches::<HmacSha256>(&key, &parts, sig))
+    });
+    if !signed {
+        return Err(Rejection::BadSignature);
+    }
+    check_timestamp(ts, &ts_h, d.now, TOLERANCE).map(|_| ())
+}
+
+/// The HMAC key: the base64 after `whsec_` (a secret without the prefix is taken as base64 too).
+fn key(secret: &Secret) -> Option<Vec<u8>> {
+    let s = secret.expose();
+    B64.decode(s.strip_prefix("whsec_").unwrap_or(s)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{headers, secrets};
+    use super::*;
+
+    // The Standard Webhooks spec's libraries' test vector ("sign function works").
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const TS: i64 = 1_614_265_330;
+    const SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    const BODY: &[u8] = br#"{"test": 2432232314}"#;
+
+    fn check(
+        prefix: &str,
+        sig: &str,
+        secret: &[&str],
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), Rejection> {
+        let ts = TS.to_string();
+        let names = ["id", "timestamp", "signature"].map(|n| format!("{prefix}-{n}"));
+        let h = headers(&[(&names[0], ID), (&names[1], &ts), (&names[2], sig)]);
+        verify(
+            &secrets(secret),
+            &Delivery {
+                headers: &h,
+                body,
+                now,
+            },
+        )
+    }
+
+    #[test]
+    fn the_spec_vector_verifies_under_both_header_families() {
+        assert_eq!(check("webhook", SIG, &[SECRET], BODY, TS), Ok(()));
+        assert_eq!(check("svix", SIG, &[SECRET], BODY, TS + 299), Ok(()));
+        let list = format!("v1,bm9wZQ== {SIG} v2,abc");
+        assert_eq!(check("webhook", &list, &[SECRET], BODY, TS), Ok(()));
+    }
+
+    #[test]
+    fn stale_future_tampered_wrong_and_rotated_secrets() {
+        assert_eq!(
+            check("webhook", SIG, &[SECRET], BODY, TS + 301),
+            Err(Rejection::StaleTimestamp(300))
+        );
+        assert_eq!(
+            check("webhook", SIG, &[SECRET], BODY, TS - 301),
+            Err(Rejection::FutureTimestamp(300))
+        );
+        assert_eq!(
+            check("webhook", SIG, &[SECRET], b"{}", TS),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            check("webhook", SIG, &["whsec_AAAAAAAA"], BODY, TS),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            check("webhook", SIG, &["whsec_AAAAAAAA", SECRET], BODY, TS),
+            Ok(())
+        );
+        assert_eq!(
+            check("webhook", "v2,abc", &[SECRET], BODY, TS),
+            Err(Rejection::Malformed("webhook-signature".into()))
+        );
+    }
+}

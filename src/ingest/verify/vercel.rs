@@ -1,0 +1,64 @@
+//! Vercel: `x-vercel-signature: <hex HMAC-SHA1(secret, body)>`.
+
+use super::{Delivery, HmacSha1, Rejection, Secret, hmac_matches};
+
+const HEADER: &str = "x-vercel-signature";
+
+pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+    let sig =
+        hex::decode(d.header(HEADER)?).map_err(|_| Rejection::Malformed(HEADER.to_owned()))?;
+    secrets
+        .iter()
+        .any(|s| hmac_matches::<HmacSha1>(s.expose().as_bytes(), &[d.body], &sig))
+        .then_some(())
+        .ok_or(Rejection::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{headers, secrets};
+    use super::*;
+
+    // getsentry/sentry's Vercel integration tests: both payload formats, exact bytes.
+    const SECRET: &str = "AiK52QASLJXmCXX3X9gO2Zyh";
+    const OLD: &[u8] =
+        include_bytes!("../../../tests/fixtures/vercel/sentry.deployment.old-format.body");
+    const NEW: &[u8] =
+        include_bytes!("../../../tests/fixtures/vercel/sentry.deployment.created.new-format.body");
+
+    fn check(secret: &str, sig: &str, body: &[u8]) -> Result<(), Rejection> {
+        let h = headers(&[(HEADER, sig)]);
+        verify(
+            &secrets(&[secret]),
+            &Delivery {
+                headers: &h,
+                body,
+                now: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn both_published_vectors_verify_and_tampering_does_not() {
+        assert_eq!(
+            check(SECRET, "74b587857986545361e8a4253b74cd6224d34869", OLD),
+            Ok(())
+        );
+        assert_eq!(
+            check(SECRET, "cecad6333f8652af7d4e9c7b6ad87f1c922a76d3", NEW),
+            Ok(())
+        );
+        assert_eq!(
+            check(SECRET, "cecad6333f8652af7d4e9c7b6ad87f1c922a76d3", OLD),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            check("other", "74b587857986545361e8a4253b74cd6224d34869", OLD),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            check(SECRET, "zz", OLD),
+            Err(Rejection::Malformed(HEADER.into()))
+        );
+    }
+}
