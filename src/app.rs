@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::sources::Sources;
 use crate::store::{Retention, Sqlite, Store, StoreError};
 use crate::{ingest, mcp};
 
@@ -22,6 +23,10 @@ pub enum AppError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Sources(#[from] crate::sources::SourcesError),
+    #[error("{0}")]
+    Policy(String),
     #[error("MCP over stdio failed: {0}")]
     Stdio(std::io::Error),
 }
@@ -56,6 +61,7 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
                 source,
             })?,
         );
+    let sources = Arc::new(load_sources(config)?);
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
 
@@ -77,7 +83,12 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     let mcp_addr = mcp_listener.as_ref().and_then(|l| l.local_addr().ok());
 
     if let Some(listener) = webhook_listener {
-        let routes = ingest::router(store.clone(), config.max_body);
+        let ingest = ingest::Ingest {
+            store: store.clone(),
+            sources,
+            require_signatures: config.require_signatures(),
+        };
+        let routes = ingest::router(Arc::new(ingest), config.max_body);
         tasks.spawn(serve_http(listener, routes, shutdown.clone()));
     }
     if let Some(listener) = mcp_listener {
@@ -138,6 +149,27 @@ impl Running {
         self.shutdown.cancel();
         self.join().await
     }
+}
+
+/// Reads the sources and applies the signature policy, saying what is unverified.
+fn load_sources(config: &Config) -> Result<Sources, AppError> {
+    let mut sources = Sources::load(config.config_path().as_deref(), |v| std::env::var(v).ok())?;
+    if config.require_signatures() {
+        let dropped = sources.require_signatures().map_err(AppError::Policy)?;
+        if !dropped.is_empty() {
+            tracing::info!(sources = ?dropped, "signatures required: sources without a secret are disabled");
+        }
+    } else {
+        let unsigned: Vec<&str> = sources
+            .iter()
+            .filter(|s| s.is_unsigned())
+            .map(|s| s.name.as_str())
+            .collect();
+        if !unsigned.is_empty() {
+            tracing::warn!(sources = ?unsigned, "no secret configured: deliveries to these sources are stored with verified=false");
+        }
+    }
+    Ok(sources)
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {

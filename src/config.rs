@@ -36,6 +36,15 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub retention_days: u32,
 
+    /// The sources file. Default: `hookd.toml` in the working directory, if there is one.
+    #[arg(long, env = "HOOKD_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Refuse to start with a signed source that has no secret, and refuse deliveries to sources
+    /// that are not configured. Default: on when the webhook address is not loopback.
+    #[arg(long, env = "HOOKD_REQUIRE_SIGNATURES", num_args = 0..=1, default_missing_value = "true")]
+    pub require_signatures: Option<bool>,
+
     /// How often retention runs, in seconds.
     #[arg(long = "retention-interval", env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -43,6 +52,18 @@ pub struct Config {
 }
 
 impl Config {
+    /// The sources file to read, if any.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        self.config
+            .clone()
+            .or_else(|| Some(PathBuf::from("hookd.toml")).filter(|p| p.exists()))
+    }
+
+    pub fn require_signatures(&self) -> bool {
+        self.require_signatures
+            .unwrap_or(!self.webhook_addr.ip().is_loopback())
+    }
+
     pub fn retention_interval(&self) -> Duration {
         Duration::from_secs(self.retention_interval_secs)
     }
@@ -57,6 +78,8 @@ impl Config {
             max_events_per_source: 100_000,
             retention_days: 30,
             retention_interval_secs: 60,
+            config: None,
+            require_signatures: None,
         }
     }
 }

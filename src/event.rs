@@ -87,6 +87,24 @@ pub struct Event {
     pub summary: Option<String>,
 }
 
+/// A delivery refused by signature verification, kept so a user can see why. Never holds the
+/// body or a secret: only its size and digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Rejected {
+    pub source: String,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    /// The reason class: missing_header, malformed_header, bad_signature, stale_timestamp.
+    pub reason: String,
+    /// The failed check in words, e.g. "missing header x-hub-signature-256".
+    pub detail: String,
+    /// The request headers that were present (credentials redacted as for events).
+    pub headers: Map<String, Value>,
+    pub body_size: u64,
+    /// Hex SHA-256 of the body, to compare with what the sender thinks it sent.
+    pub body_sha256: String,
+}
+
 /// What `Store::append` reports: the event's id, and whether it was already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Appended {

@@ -24,5 +24,6 @@ pub mod config;
 pub mod event;
 pub mod ingest;
 pub mod mcp;
+pub mod sources;
 pub mod store;
 pub mod wait;

@@ -1,8 +1,9 @@
 //! The webhook receiver: `POST /webhook/{source}` on the webhook listener.
 //!
-//! A delivery is read as raw bytes (bounded by `--max-body`), decoded by content type, given a
-//! type and delivery id, and appended to the store. The answer is sent only after the store says
-//! the event is committed, so a 200 always means "on disk".
+//! A delivery is read as raw bytes (bounded by `--max-body`), verified with its source's scheme
+//! on those bytes (before anything is parsed, and before dedupe, so a forged request cannot claim
+//! a delivery id), decoded by content type, normalized, and appended to the store. The answer is
+//! sent only after the store says the event is committed, so a 200 always means "on disk".
 
 pub mod body;
 pub mod headers;
@@ -22,8 +23,10 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::event::{Appended, NewEvent};
+use crate::event::{Appended, NewEvent, Rejected, format_time};
+use crate::sources::{Provider, Sources};
 use crate::store::{Store, StoreError};
+use verify::{Delivery, Rejection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -44,6 +47,12 @@ pub enum IngestError {
         normalize::MAX_ID_LEN
     )]
     DeliveryIdTooLong,
+    #[error("signature verification failed: {0}")]
+    Rejected(Rejection),
+    #[error(
+        "unknown source {0:?}: signatures are required and no source of that name is configured"
+    )]
+    UnknownSource(String),
     #[error("storage unavailable, the event was not stored: {0}")]
     Store(#[from] StoreError),
 }
@@ -51,7 +60,8 @@ pub enum IngestError {
 impl IngestError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotFound | Self::BadSource(_) => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::BadSource(_) | Self::UnknownSource(_) => StatusCode::NOT_FOUND,
+            Self::Rejected(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadBody(_) | Self::DeliveryIdTooLong => StatusCode::BAD_REQUEST,
             Self::Unreadable(_, status) => *status,
@@ -82,15 +92,32 @@ pub struct Receipt {
     pub duplicate: bool,
 }
 
+/// What ingest needs: where events go, how each source is verified, and whether sources that
+/// are not configured are accepted.
+pub struct Ingest {
+    pub store: Arc<dyn Store>,
+    pub sources: Arc<Sources>,
+    /// Refuse deliveries to sources that are not configured.
+    pub require_signatures: bool,
+}
+
+/// What a delivery turned into.
+#[derive(Debug)]
+pub enum Outcome {
+    Stored(Appended),
+    /// Slack's Events API URL handshake: answered with its challenge, not stored.
+    Challenge(String),
+}
+
 /// The webhook listener's routes.
-pub fn router(store: Arc<dyn Store>, max_body: usize) -> Router {
+pub fn router(ingest: Arc<Ingest>, max_body: usize) -> Router {
     Router::new()
         .route("/webhook/{source}", post(receive))
         .route("/healthz", get(healthz))
         .fallback(|| async { IngestError::NotFound })
         .method_not_allowed_fallback(|| async { IngestError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(store)
+        .with_state(ingest)
 }
 
 pub async fn healthz() -> Json<serde_json::Value> {
@@ -98,56 +125,122 @@ pub async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn receive(
-    State(store): State<Arc<dyn Store>>,
+    State(ingest): State<Arc<Ingest>>,
     source: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Receipt>, IngestError> {
+) -> Result<Response, IngestError> {
     let Path(source) = source.map_err(|_| IngestError::NotFound)?;
     let body = body.map_err(|e| IngestError::Unreadable(e.body_text(), e.status()))?;
-    let appended = accept(store.as_ref(), &source, &headers, &body).await?;
-    Ok(Json(Receipt {
-        status: "received",
-        event_id: appended.id,
-        duplicate: appended.duplicate,
-    }))
+    Ok(match ingest.accept(&source, &headers, &body).await? {
+        Outcome::Stored(appended) => Json(Receipt {
+            status: "received",
+            event_id: appended.id,
+            duplicate: appended.duplicate,
+        })
+        .into_response(),
+        Outcome::Challenge(challenge) => Json(json!({ "challenge": challenge })).into_response(),
+    })
 }
 
-/// Validates, normalizes and durably stores one delivery.
-pub async fn accept(
-    store: &dyn Store,
-    source: &str,
-    request_headers: &HeaderMap,
-    raw_body: &[u8],
-) -> Result<Appended, IngestError> {
-    if !valid_source(source) {
-        return Err(IngestError::BadSource(source.chars().take(80).collect()));
+impl Ingest {
+    /// Verifies, normalizes and durably stores one delivery.
+    pub async fn accept(
+        &self,
+        source: &str,
+        request_headers: &HeaderMap,
+        raw_body: &[u8],
+    ) -> Result<Outcome, IngestError> {
+        if !valid_source(source) {
+            return Err(IngestError::BadSource(source.chars().take(80).collect()));
+        }
+        let configured = self.sources.get(source);
+        let verified = match configured {
+            None if self.require_signatures => {
+                return Err(IngestError::UnknownSource(source.to_owned()));
+            }
+            Some(s) if !s.secrets.is_empty() => {
+                let now = Utc::now();
+                let delivery = Delivery {
+                    headers: request_headers,
+                    body: raw_body,
+                    now: now.timestamp(),
+                };
+                if let Err(why) = s.scheme.verify(&s.secrets, &delivery) {
+                    self.record(source, request_headers, raw_body, &why, now)
+                        .await?;
+                    return Err(IngestError::Rejected(why));
+                }
+                true
+            }
+            _ => false,
+        };
+        let content_type = request_headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let provider = configured.map(|s| s.provider);
+        let want_type = provider.is_some() || normalize::header_type(request_headers).is_none();
+        let decoded = body::decode(content_type.as_deref(), raw_body, want_type)?;
+        let view = normalize::Body {
+            encoding: decoded.encoding,
+            json: decoded.payload.get(),
+        };
+        if provider == Some(Provider::Slack)
+            && let Some(challenge) = normalize::slack_challenge(&view)
+        {
+            return Ok(Outcome::Challenge(challenge));
+        }
+        let n = normalize::normalize(
+            provider,
+            request_headers,
+            decoded.body_type.as_deref(),
+            &view,
+        );
+        if n.delivery_id
+            .as_ref()
+            .is_some_and(|d| d.len() > normalize::MAX_ID_LEN)
+        {
+            return Err(IngestError::DeliveryIdTooLong);
+        }
+        let event = NewEvent {
+            source: source.to_owned(),
+            event_type: n.event_type,
+            delivery_id: n.delivery_id,
+            received_at: Utc::now(),
+            headers: headers::safe_headers(request_headers),
+            content_type,
+            payload_encoding: decoded.encoding,
+            payload: decoded.payload,
+            verified: Some(verified),
+            subject: n.subject,
+            occurred_at: n.occurred_at,
+            summary: n.summary,
+        };
+        Ok(Outcome::Stored(self.store.append(event).await?))
     }
-    let content_type = request_headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let header_type = normalize::header_type(request_headers);
-    let decoded = body::decode(content_type.as_deref(), raw_body, header_type.is_none())?;
-    let delivery_id = normalize::delivery_id(request_headers);
-    if delivery_id.is_some_and(|d| d.len() > normalize::MAX_ID_LEN) {
-        return Err(IngestError::DeliveryIdTooLong);
+
+    async fn record(
+        &self,
+        source: &str,
+        request_headers: &HeaderMap,
+        raw_body: &[u8],
+        why: &Rejection,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use sha2::Digest;
+        tracing::warn!(source, reason = why.class(), detail = %why, "webhook refused");
+        let rejected = Rejected {
+            source: source.to_owned(),
+            received_at: format_time(now),
+            reason: why.class().to_owned(),
+            detail: why.to_string(),
+            headers: headers::safe_headers(request_headers),
+            body_size: raw_body.len() as u64,
+            body_sha256: hex::encode(sha2::Sha256::digest(raw_body)),
+        };
+        self.store.record_rejection(rejected).await
     }
-    let event = NewEvent {
-        source: source.to_owned(),
-        event_type: normalize::event_type(request_headers, decoded.body_type.as_deref()),
-        delivery_id: delivery_id.map(str::to_owned),
-        received_at: Utc::now(),
-        headers: headers::safe_headers(request_headers),
-        content_type,
-        payload_encoding: decoded.encoding,
-        payload: decoded.payload,
-        verified: None,
-        subject: None,
-        occurred_at: None,
-        summary: None,
-    };
-    Ok(store.append(event).await?)
 }
 
 /// 1 to 64 of `[a-z0-9_.-]`.

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::bus::Bus;
-use crate::event::{Appended, Event, EventFilter, NewEvent, Page};
+use crate::event::{Appended, Event, EventFilter, NewEvent, Page, Rejected};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,6 +33,9 @@ pub enum StoreError {
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
 }
+
+/// How many refused deliveries are kept.
+pub const MAX_REJECTED: i64 = 1000;
 
 /// Per-source totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -67,6 +70,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes what `policy` no longer keeps, in small steps so ingest is never stalled for
     /// long. Returns how many events were deleted.
     async fn prune(&self, policy: Retention) -> Result<u64, StoreError>;
+
+    /// Records a refused delivery, keeping only the newest `MAX_REJECTED`.
+    async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError>;
+
+    /// The newest refused deliveries (of one source, if given), newest first.
+    async fn rejections(
+        &self,
+        source: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Rejected>, StoreError>;
 
     /// The bus this store notifies after each commit.
     fn bus(&self) -> &Bus;

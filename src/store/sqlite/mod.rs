@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
-use crate::event::{Appended, Event, EventFilter, NewEvent, Page};
+use crate::event::{Appended, Event, EventFilter, NewEvent, Page, Rejected};
 use crate::store::{Retention, SourceStats, Store, StoreError};
 use reader::Readers;
 use writer::Job;
@@ -133,6 +133,21 @@ impl Store for Sqlite {
                 return Ok(total);
             }
         }
+    }
+
+    async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Reject(Box::new(rejected), tx)).await?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn rejections(
+        &self,
+        source: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Rejected>, StoreError> {
+        self.read(move |c| reader::rejections(c, source.as_deref(), limit))
+            .await
     }
 
     fn bus(&self) -> &Bus {

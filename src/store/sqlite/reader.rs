@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
-use crate::event::{Event, EventFilter, Page, PayloadEncoding, format_time};
+use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected, format_time};
 use crate::store::{SourceStats, StoreError};
 
 /// Idle read connections, opened on demand and kept for reuse.
@@ -122,6 +122,38 @@ pub fn sources(conn: &Connection) -> Result<Vec<SourceStats>, StoreError> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn rejections(
+    conn: &Connection,
+    source: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Rejected>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT source, received_at, reason, detail, headers, body_size, body_sha256 FROM rejections
+         WHERE ?1 IS NULL OR source = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![source, limit as i64], |r| {
+        Ok((
+            Rejected {
+                source: r.get(0)?,
+                received_at: r.get(1)?,
+                reason: r.get(2)?,
+                detail: r.get(3)?,
+                headers: Default::default(),
+                body_size: r.get::<_, i64>(5)? as u64,
+                body_sha256: r.get(6)?,
+            },
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (mut rejected, headers) = row?;
+        rejected.headers = serde_json::from_str(&headers)
+            .map_err(|_| StoreError::Corrupt("rejection headers".into()))?;
+        Ok(rejected)
+    })
+    .collect()
 }
 
 /// A row as SQLite holds it; JSON columns are parsed in `into_event`.

@@ -4,7 +4,8 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Each entry migrates from version `index` to `index + 1`; `PRAGMA user_version` records where a
 /// file is. Never edit a released entry: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     -- AUTOINCREMENT: ids are never reused, even after retention deletes the newest rows.
     CREATE TABLE events (
         id               INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -32,7 +33,22 @@ const MIGRATIONS: &[&str] = &[r#"
         count            INTEGER NOT NULL,
         last_received_at TEXT NOT NULL
     ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+    -- Deliveries refused by signature verification (never their bodies), capped.
+    CREATE TABLE rejections (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        detail      TEXT NOT NULL,
+        headers     TEXT NOT NULL,
+        body_size   INTEGER NOT NULL,
+        body_sha256 TEXT NOT NULL
+    );
+    CREATE INDEX rejections_source_id ON rejections(source, id);
+"#,
+];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:
 /// the check and the migration happen inside one write-locked transaction.

@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::Bus;
-use crate::event::{Appended, NewEvent, format_time};
-use crate::store::{Retention, StoreError};
+use crate::event::{Appended, NewEvent, Rejected, format_time};
+use crate::store::{MAX_REJECTED, Retention, StoreError};
 
 /// How many appends one transaction takes at most.
 const MAX_BATCH: usize = 1024;
@@ -57,6 +57,7 @@ type AppendReply = oneshot::Sender<Result<Appended, StoreError>>;
 
 pub enum Job {
     Append(Box<Row>, AppendReply),
+    Reject(Box<Rejected>, oneshot::Sender<Result<(), StoreError>>),
     /// One retention step; answers how many rows it deleted.
     Prune(Retention, oneshot::Sender<Result<u64, StoreError>>),
 }
@@ -69,6 +70,9 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
             Job::Prune(policy, reply) => {
                 let _ = reply.send(prune_step(&mut conn, policy));
             }
+            Job::Reject(rejected, reply) => {
+                let _ = reply.send(reject(&conn, &rejected));
+            }
             Job::Append(event, reply) => {
                 batch.push((event, reply));
                 while batch.len() < MAX_BATCH {
@@ -76,6 +80,9 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
                         Ok(Job::Append(e, r)) => batch.push((e, r)),
                         Ok(Job::Prune(policy, reply)) => {
                             let _ = reply.send(prune_step(&mut conn, policy));
+                        }
+                        Ok(Job::Reject(rejected, reply)) => {
+                            let _ = reply.send(reject(&conn, &rejected));
                         }
                         Err(_) => break,
                     }
@@ -181,6 +188,29 @@ fn find(stmt: &mut rusqlite::CachedStatement<'_>, e: &Row) -> rusqlite::Result<O
             .optional(),
         None => Ok(None),
     }
+}
+
+/// Records a refused delivery and drops the oldest beyond the cap (one autocommit statement each:
+/// rejections are rare and need no group commit).
+fn reject(conn: &Connection, r: &Rejected) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO rejections (source, received_at, reason, detail, headers, body_size, body_sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        r.source,
+        r.received_at,
+        r.reason,
+        r.detail,
+        serde_json::Value::Object(r.headers.clone()).to_string(),
+        r.body_size as i64,
+        r.body_sha256,
+    ])?;
+    conn.prepare_cached(
+        "DELETE FROM rejections WHERE id <= (SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+    )?
+    .execute([MAX_REJECTED])?;
+    Ok(())
 }
 
 /// Deletes at most `PRUNE_CHUNK` rows that `policy` no longer keeps: old ones first, then the

@@ -1,5 +1,5 @@
 //! Generic normalization: the event type and delivery id any source gets, from well-known
-//! headers and the body. Provider-specific normalization builds on this.
+//! headers and the body. Provider normalization (the sibling files) refines it.
 
 use axum::http::HeaderMap;
 

@@ -1,0 +1,346 @@
+//! Sources: which provider signs the deliveries to `/webhook/{source}`, and with which secrets.
+//!
+//! Loaded once at start-up from `hookd.toml` (`[sources.NAME]` tables) on top of four
+//! preconfigured sources (`github`, `stripe`, `slack`, `vercel`) whose secrets come from the
+//! environment variables the providers' guides use.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::ingest::verify::{HmacScheme, Scheme, Secret};
+
+/// The providers hookd knows. The name is what `provider = "…"` says in `hookd.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    Github,
+    Stripe,
+    Slack,
+    Vercel,
+    StandardWebhooks,
+    Shopify,
+    Gitlab,
+    Linear,
+    Hmac,
+    None,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Github => "github",
+            Self::Stripe => "stripe",
+            Self::Slack => "slack",
+            Self::Vercel => "vercel",
+            Self::StandardWebhooks => "standard-webhooks",
+            Self::Shopify => "shopify",
+            Self::Gitlab => "gitlab",
+            Self::Linear => "linear",
+            Self::Hmac => "hmac",
+            Self::None => "none",
+        }
+    }
+}
+
+/// One configured source.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub provider: Provider,
+    pub scheme: Scheme,
+    /// Several secrets allow rotation: a delivery signed with any of them verifies.
+    pub secrets: Vec<Secret>,
+    /// Configured in `hookd.toml` (not one of the preconfigured four).
+    pub from_file: bool,
+}
+
+impl Source {
+    /// A signed provider with no secret configured: deliveries are stored unverified.
+    pub fn is_unsigned(&self) -> bool {
+        self.provider != Provider::None && self.secrets.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Every configured source by name.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    by_name: BTreeMap<String, Source>,
+}
+
+/// `secret = "…"` or `secret = ["new", "old"]`; a value `env:NAME` reads the variable NAME.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SecretSpec {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceSpec {
+    provider: Provider,
+    secret: Option<SecretSpec>,
+    hmac: Option<HmacScheme>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    #[serde(default)]
+    sources: BTreeMap<String, SourceSpec>,
+}
+
+/// The preconfigured sources and the variables their secrets come from.
+const DEFAULTS: [(&str, Provider, &str); 4] = [
+    ("github", Provider::Github, "GITHUB_WEBHOOK_SECRET"),
+    ("stripe", Provider::Stripe, "STRIPE_WEBHOOK_SECRET"),
+    ("slack", Provider::Slack, "SLACK_SIGNING_SECRET"),
+    ("vercel", Provider::Vercel, "VERCEL_WEBHOOK_SECRET"),
+];
+
+impl Sources {
+    /// The preconfigured sources, then `path`'s (if given) on top. `env` reads a variable.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SourcesError> {
+        let mut sources = Self::default();
+        for (name, provider, var) in DEFAULTS {
+            let secrets = env(var).filter(|v| !v.is_empty()).map(Secret::new);
+            sources.insert(name, provider, None, secrets.into_iter().collect(), false);
+        }
+        let Some(path) = path else {
+            return Ok(sources);
+        };
+        let shown = path.display().to_string();
+        let invalid = |message: String| SourcesError::Invalid {
+            path: shown.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| SourcesError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let file: FileSpec = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        for (name, spec) in file.sources {
+            if !crate::ingest::valid_source(&name) {
+                return Err(invalid(format!(
+                    "source name {name:?} is not 1-64 of [a-z0-9_.-]"
+                )));
+            }
+            let secrets = resolve(&name, spec.secret, &env).map_err(&invalid)?;
+            if spec.provider == Provider::Hmac {
+                let Some(h) = &spec.hmac else {
+                    return Err(invalid(format!(
+                        "source {name}: provider \"hmac\" needs an [sources.{name}.hmac] table"
+                    )));
+                };
+                h.validate().map_err(&invalid)?;
+            } else if spec.hmac.is_some() {
+                return Err(invalid(format!(
+                    "source {name}: an hmac table needs provider = \"hmac\""
+                )));
+            }
+            if spec.provider == Provider::None && !secrets.is_empty() {
+                return Err(invalid(format!(
+                    "source {name}: provider \"none\" takes no secret"
+                )));
+            }
+            sources.insert(&name, spec.provider, spec.hmac, secrets, true);
+        }
+        Ok(sources)
+    }
+
+    fn insert(
+        &mut self,
+        name: &str,
+        provider: Provider,
+        hmac: Option<HmacScheme>,
+        secrets: Vec<Secret>,
+        from_file: bool,
+    ) {
+        let scheme = match provider {
+            Provider::Github => Scheme::GitHub,
+            Provider::Stripe => Scheme::Stripe,
+            Provider::Slack => Scheme::Slack,
+            Provider::Vercel => Scheme::Vercel,
+            Provider::StandardWebhooks => Scheme::StandardWebhooks,
+            Provider::Shopify => Scheme::Shopify,
+            Provider::Gitlab => Scheme::GitLab,
+            Provider::Linear => Scheme::Linear,
+            Provider::Hmac => Scheme::Hmac(hmac.expect("validated: hmac sources have a table")),
+            Provider::None => Scheme::None,
+        };
+        let source = Source {
+            name: name.to_owned(),
+            provider,
+            scheme,
+            secrets,
+            from_file,
+        };
+        self.by_name.insert(name.to_owned(), source);
+    }
+
+    /// Applies `--require-signatures`: a source from `hookd.toml` with no secret is an error; a
+    /// preconfigured one with no secret is dropped (its deliveries are then refused). Returns the
+    /// names dropped.
+    pub fn require_signatures(&mut self) -> Result<Vec<String>, String> {
+        if let Some(s) = self.iter().find(|s| s.is_unsigned() && s.from_file) {
+            return Err(format!(
+                "signatures are required, but source {:?} (provider {}) has no secret; set one, \
+                 use provider = \"none\" to accept it unsigned on purpose, or pass \
+                 --require-signatures=false",
+                s.name,
+                s.provider.as_str()
+            ));
+        }
+        let dropped: Vec<String> = self
+            .iter()
+            .filter(|s| s.is_unsigned())
+            .map(|s| s.name.clone())
+            .collect();
+        for name in &dropped {
+            self.by_name.remove(name);
+        }
+        Ok(dropped)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Source> {
+        self.by_name.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Source> {
+        self.by_name.values()
+    }
+}
+
+fn resolve(
+    name: &str,
+    spec: Option<SecretSpec>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<Secret>, String> {
+    let values = match spec {
+        None => Vec::new(),
+        Some(SecretSpec::One(v)) => vec![v],
+        Some(SecretSpec::Many(vs)) => vs,
+    };
+    values
+        .into_iter()
+        .map(|v| match v.strip_prefix("env:") {
+            Some(var) => env(var)
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+                .ok_or_else(|| format!("source {name}: environment variable {var} is not set")),
+            None if v.is_empty() => Err(format!("source {name}: empty secret")),
+            None => Ok(Secret::new(v)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(var: &str) -> Option<String> {
+        match var {
+            "GITHUB_WEBHOOK_SECRET" => Some("gh-secret".into()),
+            "ACME_NEW" => Some("acme-new".into()),
+            _ => None,
+        }
+    }
+
+    fn load(toml: &str) -> Result<Sources, SourcesError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hookd.toml");
+        std::fs::write(&path, toml).unwrap();
+        Sources::load(Some(&path), env)
+    }
+
+    #[test]
+    fn defaults_read_the_providers_env_vars() {
+        let s = Sources::load(None, env).unwrap();
+        let gh = s.get("github").unwrap();
+        assert_eq!((gh.provider, gh.secrets.len()), (Provider::Github, 1));
+        assert!(s.get("stripe").unwrap().is_unsigned());
+        assert!(s.get("other").is_none());
+    }
+
+    #[test]
+    fn the_file_adds_and_overrides_sources_with_rotation_and_env_secrets() {
+        let s = load(
+            r#"
+            [sources.stripe]
+            provider = "stripe"
+            secret = ["whsec_new", "whsec_old"]
+
+            [sources.acme]
+            provider = "hmac"
+            secret = "env:ACME_NEW"
+            [sources.acme.hmac]
+            header = "X-Acme-Signature"
+            prefix = "sha512="
+            algorithm = "sha512"
+
+            [sources.internal]
+            provider = "none"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(s.get("stripe").unwrap().secrets.len(), 2);
+        let acme = s.get("acme").unwrap();
+        assert_eq!(acme.secrets, vec![Secret::new("acme-new")]);
+        assert!(matches!(&acme.scheme, Scheme::Hmac(h) if h.header == "X-Acme-Signature"));
+        assert!(!s.get("internal").unwrap().is_unsigned());
+        assert!(s.get("github").is_some(), "defaults stay");
+    }
+
+    #[test]
+    fn required_signatures_refuse_unsigned_file_sources_and_drop_unsigned_defaults() {
+        let mut s = load("[sources.shop]\nprovider = \"shopify\"").unwrap();
+        assert!(s.require_signatures().unwrap_err().contains("\"shop\""));
+        let mut s = Sources::load(None, env).unwrap();
+        assert_eq!(
+            s.require_signatures().unwrap(),
+            ["slack", "stripe", "vercel"]
+        );
+        assert!(s.get("github").is_some() && s.get("stripe").is_none());
+    }
+
+    #[test]
+    fn mistakes_are_clear_errors_without_secrets() {
+        let cases = [
+            ("[sources.x]\nprovider = \"gitbub\"", "gitbub"),
+            (
+                "[sources.x]\nprovider = \"stripe\"\nsecret = \"env:MISSING\"",
+                "MISSING is not set",
+            ),
+            (
+                "[sources.x]\nprovider = \"hmac\"",
+                "needs an [sources.x.hmac] table",
+            ),
+            ("[sources.X]\nprovider = \"none\"", "not 1-64"),
+            (
+                "[sources.x]\nprovider = \"none\"\nsecret = \"s3cr3t\"",
+                "takes no secret",
+            ),
+        ];
+        for (toml, expected) in cases {
+            let err = load(toml).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains("s3cr3t"), "{err}");
+        }
+    }
+}
