@@ -1,4 +1,4 @@
-//! The command line: `hookd serve`, `hookd stdio`.
+//! The command line: `hookd serve`, `hookd stdio`, `hookd send`, `hookd events`.
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,24 @@ pub enum Command {
     /// Serve MCP over stdin/stdout (for clients that launch their server); also receives
     /// webhooks unless another hookd already does.
     Stdio(Config),
+    /// Sign a file as a source's provider would and POST it (tests a setup end to end).
+    Send(crate::send::SendArgs),
+    /// Read the store: recent events, or deliveries refused by signature verification.
+    Events(EventsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// `recent` (default) or `rejected`.
+    #[arg(default_value = "recent", value_parser = ["recent", "rejected"])]
+    pub what: String,
+    #[arg(long)]
+    pub source: Option<String>,
+    /// How many (default 20).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Runs the parsed command to completion.
@@ -35,6 +53,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         let (config, mode) = match cli.command {
             Command::Serve(c) => (c, Mode::Serve),
             Command::Stdio(c) => (c, Mode::Stdio),
+            Command::Send(a) => return crate::send::run(a).await,
+            Command::Events(a) => return events(a).await,
         };
         let running = app::start(&config, mode).await?;
         let shutdown = running.shutdown_token();
@@ -44,6 +64,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::info!("hookd stopped");
         Ok(result?)
     })
+}
+
+/// Prints events or rejected deliveries as JSON lines, newest last.
+async fn events(a: EventsArgs) -> anyhow::Result<()> {
+    use crate::store::Store;
+    let store = crate::store::Sqlite::open(&a.data_dir)?;
+    let lines: Vec<String> = if a.what == "rejected" {
+        let mut r = store.rejections(a.source, a.limit as usize).await?;
+        r.reverse();
+        r.iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?
+    } else {
+        let filter = crate::event::EventFilter {
+            source: a.source,
+            ..Default::default()
+        };
+        let e = store
+            .query(filter, crate::event::Page::Newest(a.limit as usize))
+            .await?;
+        e.iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.

@@ -24,6 +24,7 @@ pub mod config;
 pub mod event;
 pub mod ingest;
 pub mod mcp;
+pub mod send;
 pub mod sources;
 pub mod store;
 pub mod wait;

@@ -8,7 +8,8 @@ use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post, post_json};
 use serde_json::json;
 
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
+    "get_rejected_deliveries",
     "get_recent_events",
     "get_event_by_id",
     "get_events_since",

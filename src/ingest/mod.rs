@@ -76,11 +76,11 @@ impl IntoResponse for IngestError {
         if status.is_server_error() {
             tracing::error!(error = %self, "webhook not stored");
         }
-        (
-            status,
-            Json(json!({"status": "error", "error": self.to_string()})),
-        )
-            .into_response()
+        let mut body = json!({"status": "error", "error": self.to_string()});
+        if let Self::Rejected(why) = &self {
+            body["reason"] = why.class().into();
+        }
+        (status, Json(body)).into_response()
     }
 }
 

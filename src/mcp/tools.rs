@@ -65,6 +65,19 @@ pub struct SubscribeArgs {
     pub callback_description: String,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RejectedArgs {
+    /// Only deliveries to this source.
+    pub source: Option<String>,
+    /// How many, newest first, 1 to 1000 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RejectedList {
+    pub rejected: Vec<crate::event::Rejected>,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EventList {
     pub events: Vec<Event>,
@@ -206,6 +219,23 @@ impl Hookd {
             timed_out: event.is_none(),
             event,
         }))
+    }
+
+    #[tool(
+        description = "Webhook deliveries refused by signature verification, newest first, with the reason (missing_header, malformed_header, bad_signature, stale_timestamp), the headers that were present and the body's size and SHA-256. Use it to debug a provider's setup.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_rejected_deliveries(
+        &self,
+        Parameters(a): Parameters<RejectedArgs>,
+    ) -> Result<Json<RejectedList>, String> {
+        let limit = limit(a.limit, 20)?;
+        let rejected = self
+            .store
+            .rejections(a.source, limit)
+            .await
+            .map_err(storage)?;
+        Ok(Json(RejectedList { rejected }))
     }
 
     #[tool(

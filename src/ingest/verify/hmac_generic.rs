@@ -136,7 +136,7 @@ impl HmacScheme {
     }
 
     /// The signed message as pieces: the template with its placeholders filled in.
-    fn parts<'a>(&'a self, ts: &'a str, id: &'a str, body: &'a [u8]) -> Vec<&'a [u8]> {
+    pub(super) fn parts<'a>(&'a self, ts: &'a str, id: &'a str, body: &'a [u8]) -> Vec<&'a [u8]> {
         let mut parts = Vec::new();
         let mut rest = self.signed.as_str();
         while let Some(start) = rest.find('{') {

@@ -7,6 +7,7 @@
 mod github;
 mod hmac_generic;
 mod shopify;
+mod sign;
 mod slack;
 mod standard;
 mod stripe;
@@ -17,6 +18,7 @@ use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 
 pub use hmac_generic::{Algorithm, Encoding, HmacScheme};
+pub use sign::ToSign;
 
 /// A secret. Its `Debug` never shows the value.
 #[derive(Clone, PartialEq, Eq)]

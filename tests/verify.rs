@@ -1,0 +1,365 @@
+//! Signature verification from the outside: hookd configured with a hookd.toml, deliveries
+//! signed by `hookd send` or taken from the providers' published vectors, over real HTTP.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::mcp::{ERAS, call_ok, connect_http};
+use common::{Process, TestApp, fixture, post};
+use hookd::event::{EventFilter, Page};
+use serde_json::json;
+
+const CONFIG: &str = r#"
+[sources.github]
+provider = "github"
+secret = ["gh-new-secret", "gh-old-secret"]
+
+[sources.stripe]
+provider = "stripe"
+secret = "whsec_test"
+
+[sources.slack]
+provider = "slack"
+secret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+[sources.clerk]
+provider = "standard-webhooks"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+[sources.acme]
+provider = "hmac"
+secret = "acme-key"
+[sources.acme.hmac]
+header = "X-Acme-Signature"
+prefix = "sha512="
+algorithm = "sha512"
+signed = "{timestamp}.{body}"
+timestamp_header = "X-Acme-Timestamp"
+tolerance_seconds = 300
+
+[sources.internal]
+provider = "none"
+"#;
+
+fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("hookd.toml");
+    std::fs::write(&path, CONFIG).unwrap();
+    path
+}
+
+fn send(p: &Process, config: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(common::bin())
+        .arg("send")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .args(["--webhook-addr", &p.webhook.to_string()])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn hookd_send_signs_every_scheme_and_hookd_verifies_and_normalizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let hookd = Process::serve(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let f = |p: &str| fixtures.join(p).to_string_lossy().into_owned();
+    let cases = [
+        ("github", f("github/push.json"), vec!["--type", "push"]),
+        ("stripe", f("stripe/invoice.payment_failed.json"), vec![]),
+        ("slack", f("slack/event_callback.app_mention.json"), vec![]),
+        ("slack", f("slack/slash_command.txt"), vec![]),
+        (
+            "clerk",
+            f("stripe/plan.created.json"),
+            vec!["--type", "plan.created"],
+        ),
+        ("acme", f("gitlab/push.json"), vec![]),
+        ("internal", f("github/ping.json"), vec![]),
+    ];
+    for (source, file, extra) in &cases {
+        let mut args = vec![*source, file.as_str()];
+        args.extend(extra);
+        let (ok, out) = send(&hookd, &config, &args);
+        assert!(ok && out.starts_with("200 "), "{source} {file}: {out}");
+    }
+    drop(hookd);
+
+    let store = hookd::store::Sqlite::open(&dir.path().join("data")).unwrap();
+    let events = hookd::store::Store::query(&store, EventFilter::default(), Page::Oldest(100))
+        .await
+        .unwrap();
+    let summary: Vec<(&str, &str, Option<bool>)> = events
+        .iter()
+        .map(|e| (e.source.as_str(), e.event_type.as_str(), e.verified))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("github", "push", Some(true)),
+            ("stripe", "invoice.payment_failed", Some(true)),
+            ("slack", "app_mention", Some(true)),
+            ("slack", "slash_command", Some(true)),
+            ("clerk", "plan.created", Some(true)),
+            ("acme", "unknown", Some(true)),
+            ("internal", "unknown", Some(false)),
+        ]
+    );
+    assert_eq!(events[0].subject.as_deref(), Some("Codertocat/Hello-World"));
+    assert!(
+        events[0]
+            .summary
+            .as_deref()
+            .unwrap()
+            .contains("pushed 1 commit(s)")
+    );
+    assert_eq!(events[1].subject.as_deref(), Some("cus_QXg1o8vcGmoR32"));
+    assert!(
+        events[1]
+            .delivery_id
+            .as_deref()
+            .unwrap()
+            .starts_with("evt_")
+    );
+    assert_eq!(events[2].delivery_id.as_deref(), Some("Ev5IECGV8GCQ"));
+}
+
+fn as_refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
+    h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+async fn app_with_config() -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    (TestApp::start_with(|c| c.config = Some(config)).await, dir)
+}
+
+#[tokio::test]
+async fn bad_deliveries_get_401_with_a_reason_are_recorded_and_store_nothing() {
+    let (app, _dir) = app_with_config().await;
+    let http = reqwest::Client::new();
+    let body = fixture("github/push.json");
+    let gh = |sig: &'static str| {
+        vec![
+            ("content-type", "application/json"),
+            ("x-github-event", "push"),
+            ("x-github-delivery", "real-delivery-id"),
+            ("x-hub-signature-256", sig),
+        ]
+    };
+    let wrong = "sha256=0000000000000000000000000000000000000000000000000000000000000000";
+    let r = post(&http, app.webhook, "github", &gh(wrong), body.clone()).await;
+    assert_eq!(
+        (r.status, r.body["reason"].as_str()),
+        (401, Some("bad_signature")),
+        "{:?}",
+        r.body
+    );
+    let missing = [("content-type", "application/json")];
+    let r = post(&http, app.webhook, "github", &missing, body.clone()).await;
+    assert_eq!(
+        (r.status, r.body["reason"].as_str()),
+        (401, Some("missing_header"))
+    );
+    assert!(
+        r.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("x-hub-signature-256")
+    );
+
+    // The Stripe library's vector is from 2023: its signature is right, its time is not.
+    let stale = [
+        ("content-type", "application/json"),
+        (
+            "stripe-signature",
+            "t=1700000000,v1=e87bd3a51a0dae2358ba943601b9dee6fbe27fd08b20aefc19b460360e00bd71",
+        ),
+    ];
+    let r = post(
+        &http,
+        app.webhook,
+        "stripe",
+        &stale,
+        fixture("stripe/checkout.session.completed.json"),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["reason"].as_str()),
+        (401, Some("stale_timestamp"))
+    );
+
+    let stored = app
+        .store()
+        .query(EventFilter::default(), Page::Oldest(10))
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "nothing refused was stored");
+
+    let c = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let rejected = call_ok(&c, "get_rejected_deliveries", json!({})).await;
+    let list = rejected["rejected"].as_array().unwrap();
+    let reasons: Vec<&str> = list.iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert_eq!(
+        reasons,
+        ["stale_timestamp", "missing_header", "bad_signature"],
+        "newest first"
+    );
+    assert_eq!(list[2]["body_size"], body.len());
+    assert_eq!(list[2]["headers"]["x-hub-signature-256"], "[redacted]");
+    let text = rejected.to_string();
+    assert!(
+        !text.contains("whsec_test") && !text.contains("gh-new-secret"),
+        "no secret leaks"
+    );
+    let only_stripe = call_ok(
+        &c,
+        "get_rejected_deliveries",
+        json!({"source": "stripe", "limit": 5}),
+    )
+    .await;
+    assert_eq!(only_stripe["rejected"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_forged_delivery_cannot_poison_the_real_one_and_rotation_works() {
+    let (app, _dir) = app_with_config().await;
+    let http = reqwest::Client::new();
+    let body = b"{\"zen\":\"Design for failure.\"}".to_vec();
+    let sign = |secret: &str| {
+        hookd::ingest::verify::Scheme::GitHub
+            .sign(
+                &hookd::ingest::verify::Secret::new(secret),
+                &hookd::ingest::verify::ToSign {
+                    body: &body,
+                    now: 0,
+                    delivery_id: "",
+                },
+            )
+            .remove(0)
+            .1
+    };
+    let headers = |sig: &str| {
+        vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("x-github-event".to_owned(), "ping".to_owned()),
+            ("x-github-delivery".to_owned(), "d-shared".to_owned()),
+            ("x-hub-signature-256".to_owned(), sig.to_owned()),
+        ]
+    };
+    let forged = headers(&sign("attacker"));
+    let r = post(
+        &http,
+        app.webhook,
+        "github",
+        &as_refs(&forged),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let old = headers(&sign("gh-old-secret"));
+    let r = post(&http, app.webhook, "github", &as_refs(&old), body.clone()).await;
+    assert_eq!(
+        (r.status, &r.body["duplicate"]),
+        (200, &json!(false)),
+        "{:?}",
+        r.body
+    );
+    let again = post(&http, app.webhook, "github", &as_refs(&old), body.clone()).await;
+    assert_eq!(again.body["duplicate"], true);
+    assert_eq!(again.body["event_id"], r.body["event_id"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn slack_url_verification_is_answered_with_its_challenge() {
+    let (app, _dir) = app_with_config().await;
+    let http = reqwest::Client::new();
+    let body = fixture("slack/url_verification.json");
+    let now = chrono::Utc::now().timestamp();
+    let signed = hookd::ingest::verify::Scheme::Slack.sign(
+        &hookd::ingest::verify::Secret::new("8f742231b10e8888abcd99yyyzzz85a5"),
+        &hookd::ingest::verify::ToSign {
+            body: &body,
+            now,
+            delivery_id: "",
+        },
+    );
+    let mut headers: Vec<(&str, &str)> = signed
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    headers.push(("content-type", "application/json"));
+    let r = post(&http, app.webhook, "slack", &headers, body.clone()).await;
+    let expected: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, json!({"challenge": expected["challenge"]}));
+    let unsigned = post(
+        &http,
+        app.webhook,
+        "slack",
+        &[("content-type", "application/json")],
+        body,
+    )
+    .await;
+    assert_eq!(unsigned.status, 401, "the handshake is verified too");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn required_signatures_refuse_unsigned_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hookd.toml");
+    std::fs::write(&config, "[sources.shop]\nprovider = \"shopify\"\n").unwrap();
+    let out = Command::new(common::bin())
+        .args([
+            "serve",
+            "--webhook-addr",
+            "127.0.0.1:0",
+            "--mcp-addr",
+            "127.0.0.1:0",
+            "--require-signatures",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"shop\"") && err.contains("no secret"),
+        "{err}"
+    );
+
+    let app = TestApp::start_with(|c| c.require_signatures = Some(true)).await;
+    let http = reqwest::Client::new();
+    let r = post(
+        &http,
+        app.webhook,
+        "anything",
+        &[("content-type", "application/json")],
+        "{}",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("signatures are required")
+    );
+    app.stop().await;
+}
