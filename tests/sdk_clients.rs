@@ -1,6 +1,8 @@
-//! hookd against independent MCP clients: the official Python SDK (`mcp` 2.x) and the official
-//! TypeScript SDK, each over Streamable HTTP and stdio. `scripts/test` installs both SDKs; without
-//! them these tests report themselves skipped, except under `CI=true`, where a missing SDK fails.
+//! hookd against independent implementations: the official MCP SDKs (Python `mcp` 2.x and
+//! TypeScript, each over Streamable HTTP and stdio) and the providers' own signing libraries
+//! (PyPI `stripe`, `slack_sdk`, `standardwebhooks`; npm `@octokit/webhooks-methods`).
+//! `scripts/test` installs them; without them these tests report themselves skipped, except under
+//! `CI=true`, where a missing one fails.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,28 +37,56 @@ fn run(test: &str, mut cmd: Command) {
     );
 }
 
-#[test]
-fn official_python_sdk_client() {
+fn python(test: &str) -> Option<PathBuf> {
     let python = std::env::var_os("HOOKD_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/pyenv/bin/python"));
-    let Some(python) = runtime("official_python_sdk_client", python, "run scripts/test") else {
-        return;
-    };
-    let mut cmd = Command::new(python);
-    cmd.arg(root().join("tests/python/sdk_client.py"))
+    runtime(test, python, "run scripts/test")
+}
+
+fn node_package(test: &str, package: &str) -> bool {
+    let path = root().join("tests/node/node_modules").join(package);
+    runtime(test, path, "run scripts/test").is_some()
+}
+
+fn script(interpreter: &Path, script: &str) -> Command {
+    let mut cmd = Command::new(interpreter);
+    cmd.arg(root().join(script))
         .arg(env!("CARGO_BIN_EXE_hookd"));
-    run("official_python_sdk_client", cmd);
+    cmd
+}
+
+#[test]
+fn official_python_sdk_client() {
+    let test = "official_python_sdk_client";
+    if let Some(py) = python(test) {
+        run(test, script(&py, "tests/python/sdk_client.py"));
+    }
 }
 
 #[test]
 fn official_typescript_sdk_client() {
-    let sdk = root().join("tests/node/node_modules/@modelcontextprotocol/sdk");
-    let Some(_) = runtime("official_typescript_sdk_client", sdk, "run scripts/test") else {
-        return;
-    };
-    let mut cmd = Command::new("node");
-    cmd.arg(root().join("tests/node/sdk_client.mjs"))
-        .arg(env!("CARGO_BIN_EXE_hookd"));
-    run("official_typescript_sdk_client", cmd);
+    let test = "official_typescript_sdk_client";
+    if node_package(test, "@modelcontextprotocol/sdk") {
+        run(test, script(Path::new("node"), "tests/node/sdk_client.mjs"));
+    }
+}
+
+#[test]
+fn providers_python_signing_libraries() {
+    let test = "providers_python_signing_libraries";
+    if let Some(py) = python(test) {
+        run(test, script(&py, "tests/python/signing_libs.py"));
+    }
+}
+
+#[test]
+fn octokit_signing_library() {
+    let test = "octokit_signing_library";
+    if node_package(test, "@octokit/webhooks-methods") {
+        run(
+            test,
+            script(Path::new("node"), "tests/node/signing_libs.mjs"),
+        );
+    }
 }

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hmac::Mac;
 
 use super::hmac_generic::{Algorithm, Encoding};
+use super::standard::LENIENT;
 use super::{HmacSha1, HmacSha256, HmacSha512, Scheme, Secret};
 
 /// One delivery to sign.
@@ -55,7 +56,7 @@ impl Scheme {
             )],
             Self::StandardWebhooks => {
                 let raw = secret.expose();
-                let key = B64
+                let key = LENIENT
                     .decode(raw.strip_prefix("whsec_").unwrap_or(raw))
                     .unwrap_or_default();
                 let id = d.delivery_id.as_bytes();

@@ -5,10 +5,17 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::{Delivery, HmacSha256, Rejection, Secret, check_timestamp, hmac_matches};
 
 pub const TOLERANCE: u64 = 300;
+
+/// Secrets are base64 with or without padding (the reference libraries accept both).
+pub(super) const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
     let prefix = if d.headers.contains_key("webhook-signature")
@@ -45,7 +52,7 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
 /// The HMAC key: the base64 after `whsec_` (a secret without the prefix is taken as base64 too).
 fn key(secret: &Secret) -> Option<Vec<u8>> {
     let s = secret.expose();
-    B64.decode(s.strip_prefix("whsec_").unwrap_or(s)).ok()
+    LENIENT.decode(s.strip_prefix("whsec_").unwrap_or(s)).ok()
 }
 
 #[cfg(test)]
