@@ -107,7 +107,7 @@ impl Scheme {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Delivery, test_support::headers};
+    use super::super::{Delivery, Rejection, test_support::headers};
     use super::*;
 
     /// Every scheme verifies what it signs (the published vectors pin down each side alone).
@@ -151,6 +151,12 @@ mod tests {
                 Ok(()),
                 "{scheme:?}"
             );
+            // Rotation: any configured secret may have signed it; no other secret verifies it.
+            let other = Secret::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            let rotated = [other.clone(), secret.clone()];
+            assert_eq!(scheme.verify(&rotated, &delivery), Ok(()), "{scheme:?}");
+            let wrong = scheme.verify(&[other], &delivery);
+            assert_eq!(wrong, Err(Rejection::BadSignature), "{scheme:?}");
             if scheme != Scheme::GitLab {
                 // GitLab's token does not cover the body; every other scheme does.
                 let tampered = Delivery {
