@@ -20,7 +20,11 @@ cargo build --release --quiet --bin hookd --example wake_latency
 
 data=$(mktemp -d "$PWD/target/bench-data.XXXXXX")
 log="$data/hookd.log"
-HOOKD_LOG=warn,hookd::app=info target/release/hookd serve --data-dir "$data/db" \
+# Deliveries are signed and verified, as in production: GitHub signs only the body, so one
+# signature computed here serves every request.
+secret=bench-secret
+sig=$(python3 -c 'import hmac,hashlib,sys; print("sha256="+hmac.new(sys.argv[1].encode(), open(sys.argv[2],"rb").read(), hashlib.sha256).hexdigest())' "$secret" "$BODY")
+GITHUB_WEBHOOK_SECRET=$secret HOOKD_LOG=warn,hookd::app=info target/release/hookd serve --data-dir "$data/db" \
   --webhook-addr 127.0.0.1:0 --mcp-addr 127.0.0.1:0 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
@@ -29,7 +33,7 @@ webhook=$(grep -o 'webhook_addr=[0-9.:]*' "$log" | cut -d= -f2)
 mcp=$(grep -o 'mcp_addr=[0-9.:]*' "$log" | cut -d= -f2)
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "payload: $BODY ($(stat -c %s "$BODY") bytes); wrk and hookd share the machine; $DURATION per step"
+echo "payload: $BODY ($(stat -c %s "$BODY") bytes, signed and verified); wrk and hookd share the machine; $DURATION per step"
 echo
 
 run() { # name, connections, extra wrk args...
@@ -44,7 +48,7 @@ run() { # name, connections, extra wrk args...
   printf '%-34s %4s conns  %10s req/s   p50 %8s   p99 %8s\n' "$name" "$conns" "$rps" "$p50" "$p99"
 }
 
-export HOOKD_BENCH_BODY="$BODY"
+export HOOKD_BENCH_BODY="$BODY" HOOKD_BENCH_SIGNATURE="$sig"
 run "GET /healthz (HTTP reference)" 256 "http://$webhook/healthz"
 HOOKD_BENCH_RUN=c32 run "POST /webhook/github (durable)" 32 -s bench/webhook.lua "http://$webhook"
 HOOKD_BENCH_RUN=c256 run "POST /webhook/github (durable)" 256 -s bench/webhook.lua "http://$webhook"

@@ -1,5 +1,5 @@
--- wrk script: POST the same GitHub push payload with a unique delivery id per request, so every
--- request is a new durable insert (none is deduplicated away).
+-- wrk script: POST the same signed GitHub push payload with a unique delivery id per request, so
+-- every request is verified and is a new durable insert (none is deduplicated away).
 local f = assert(io.open(os.getenv("HOOKD_BENCH_BODY"), "rb"))
 local body = f:read("*a")
 f:close()
@@ -16,6 +16,7 @@ function request()
   return wrk.format("POST", "/webhook/github", {
     ["Content-Type"] = "application/json",
     ["X-GitHub-Event"] = "push",
+    ["X-Hub-Signature-256"] = os.getenv("HOOKD_BENCH_SIGNATURE"),
     ["X-GitHub-Delivery"] = string.format("bench-%s-%d-%d", os.getenv("HOOKD_BENCH_RUN"), tid, counter),
   }, body)
 end
