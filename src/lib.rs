@@ -2,8 +2,11 @@
 //!
 //! # The path of one webhook
 //!
-//! 1. [`ingest`] receives `POST /webhook/{source}` on the webhook listener, reads the raw body
-//!    (bounded), decodes it by content type and derives its type and delivery id.
+//! 1. [`ingest`] receives `POST /webhook/{source}` on the webhook listener and reads the raw body
+//!    (bounded). The source's scheme ([`sources`], `ingest::verify`) checks the signature on those
+//!    raw bytes before anything is parsed or deduplicated; a failure is a 401 and a recorded
+//!    rejection. The body is then decoded by content type and normalized by the provider's file
+//!    in `ingest::normalize` (type, delivery id, subject, time, summary).
 //! 2. [`store`] appends it. The SQLite store's single writer thread commits whatever requests
 //!    have queued in one transaction (group commit) with `synchronous=FULL`, and only then
 //!    answers each of them: a 200 means the event is on disk. `(source, delivery_id)` is unique,
@@ -15,7 +18,7 @@
 //!    stdio; `wait_for_event` sleeps on the bus through [`wait`].
 //!
 //! [`app`] wires these together under one cancellation token; [`cli`] and [`config`] are the
-//! command line and its typed settings.
+//! command line and its typed settings; [`send`] signs test deliveries as a provider would.
 
 pub mod app;
 pub mod bus;

@@ -84,6 +84,41 @@ mod tests {
     }
 
     #[test]
+    fn shopify_headers_and_standard_webhooks_time() {
+        let mut h = HeaderMap::new();
+        h.insert("x-shopify-topic", "orders/create".parse().unwrap());
+        h.insert(
+            "x-shopify-event-id",
+            "98880550-7158-44d4-b7cd-2c97c8a091b5".parse().unwrap(),
+        );
+        h.insert(
+            "x-shopify-shop-domain",
+            "example.myshopify.com".parse().unwrap(),
+        );
+        let mut n = Normalized::default();
+        shopify(&mut n, &h);
+        assert_eq!(n.event_type, "orders/create");
+        assert_eq!(n.subject.as_deref(), Some("example.myshopify.com"));
+        assert!(n.delivery_id.unwrap().starts_with("98880550"));
+
+        let mut h = HeaderMap::new();
+        h.insert("svix-id", "msg_1".parse().unwrap());
+        h.insert("svix-timestamp", "1614265330".parse().unwrap());
+        let mut n = Normalized::default();
+        let json = r#"{"type":"user.created"}"#;
+        standard(
+            &mut n,
+            &h,
+            &Body {
+                encoding: PayloadEncoding::Json,
+                json,
+            },
+        );
+        assert_eq!(n.delivery_id.as_deref(), Some("msg_1"));
+        assert_eq!(n.occurred_at.unwrap().timestamp(), 1_614_265_330);
+    }
+
+    #[test]
     fn linear_type_and_delivery() {
         let mut h = HeaderMap::new();
         h.insert("linear-delivery", "d-1".parse().unwrap());

@@ -157,6 +157,37 @@ mod tests {
             assert_eq!(scheme.verify(&rotated, &delivery), Ok(()), "{scheme:?}");
             let wrong = scheme.verify(&[other], &delivery);
             assert_eq!(wrong, Err(Rejection::BadSignature), "{scheme:?}");
+            // Timestamped schemes: too old and too new are both refused.
+            let timed = !matches!(
+                scheme,
+                Scheme::GitHub | Scheme::Vercel | Scheme::Shopify | Scheme::Linear | Scheme::GitLab
+            );
+            for (shift, expected) in [(100_000, "stale_timestamp"), (-100_000, "stale_timestamp")] {
+                let at = Delivery {
+                    headers: &h,
+                    body: d.body,
+                    now: d.now + shift,
+                };
+                let got = scheme.verify(std::slice::from_ref(&secret), &at);
+                assert_eq!(
+                    got.err().map(|r| r.class()),
+                    timed.then_some(expected),
+                    "{scheme:?}"
+                );
+            }
+            // No signature headers at all.
+            let bare = headers(&[]);
+            let missing = Delivery {
+                headers: &bare,
+                body: d.body,
+                now: d.now,
+            };
+            let got = scheme.verify(std::slice::from_ref(&secret), &missing);
+            assert_eq!(
+                got.map_err(|r| r.class()),
+                Err("missing_header"),
+                "{scheme:?}"
+            );
             if scheme != Scheme::GitLab {
                 // GitLab's token does not cover the body; every other scheme does.
                 let tampered = Delivery {
