@@ -85,20 +85,20 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     if let Some(listener) = webhook_listener {
         let ingest = ingest::Ingest {
             store: store.clone(),
-            sources,
+            sources: sources.clone(),
             require_signatures: config.require_signatures(),
         };
         let routes = ingest::router(Arc::new(ingest), config.max_body);
         tasks.spawn(serve_http(listener, routes, shutdown.clone()));
     }
     if let Some(listener) = mcp_listener {
-        let routes = mcp::router(store.clone(), shutdown.clone());
+        let routes = mcp::router(store.clone(), sources.clone(), shutdown.clone());
         tasks.spawn(serve_http(listener, routes, shutdown.clone()));
     }
     if mode == Mode::Stdio {
-        let (store, shutdown) = (store.clone(), shutdown.clone());
+        let (store, sources, shutdown) = (store.clone(), sources.clone(), shutdown.clone());
         tasks.spawn(async move {
-            let result = mcp::serve_stdio(store, shutdown.clone()).await;
+            let result = mcp::serve_stdio(store, sources, shutdown.clone()).await;
             // The client closed stdin: this hookd has no one left to serve.
             shutdown.cancel();
             result.map_err(AppError::Stdio)

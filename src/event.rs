@@ -62,6 +62,44 @@ pub struct NewEvent {
     pub subject: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub summary: Option<String>,
+    /// Actions this event calls for, stored with it in one transaction (and only if the event is
+    /// new, so a retried delivery creates none).
+    pub actions: Vec<crate::views::stripe::NewAction>,
+}
+
+/// A stored action: something an event calls for a person or an agent to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Action {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub action_type: String,
+    /// `pending` or `completed`.
+    pub status: String,
+    /// What the action needs (customer, email, amount in major units, currency, plan, …).
+    pub fields: Map<String, Value>,
+    /// The event that called for it.
+    pub event_id: i64,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    /// What the completer said it did.
+    pub details: Option<String>,
+}
+
+/// Which action to complete.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionTarget {
+    Id(i64),
+    /// The oldest pending action of this type.
+    OldestOfType(String),
+}
+
+/// What completing an action did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    Completed(Action),
+    /// It was completed before; nothing changed.
+    AlreadyCompleted(Action),
+    NotFound,
 }
 
 /// A stored event.

@@ -30,4 +30,5 @@ pub mod mcp;
 pub mod send;
 pub mod sources;
 pub mod store;
+pub mod views;
 pub mod wait;

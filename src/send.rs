@@ -19,7 +19,7 @@ pub struct SendArgs {
     /// The event type (GitHub: `X-GitHub-Event`, default `ping`; others: `X-Event-Type`).
     #[arg(long = "type")]
     pub event_type: Option<String>,
-    /// Where to POST. Default: http://<webhook address>/webhook/<source>.
+    /// Where to POST. Default: `http://WEBHOOK_ADDR/webhook/SOURCE`.
     #[arg(long)]
     pub url: Option<String>,
     /// The delivery id to send (default: a new one).

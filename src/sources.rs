@@ -78,6 +78,8 @@ pub enum SourcesError {
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     by_name: BTreeMap<String, Source>,
+    /// Which Stripe events create which actions (`[stripe.actions]` in `hookd.toml`).
+    pub stripe_rules: crate::views::stripe::Rules,
 }
 
 /// `secret = "…"` or `secret = ["new", "old"]`; a value `env:NAME` reads the variable NAME.
@@ -101,6 +103,16 @@ struct SourceSpec {
 struct FileSpec {
     #[serde(default)]
     sources: BTreeMap<String, SourceSpec>,
+    #[serde(default)]
+    stripe: StripeSpec,
+}
+
+/// `[stripe.actions]`: event type = action type ("" removes a default rule).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StripeSpec {
+    #[serde(default)]
+    actions: BTreeMap<String, String>,
 }
 
 /// The preconfigured sources and the variables their secrets come from.
@@ -135,6 +147,7 @@ impl Sources {
             source,
         })?;
         let file: FileSpec = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        sources.stripe_rules = crate::views::stripe::Rules::with(file.stripe.actions);
         for (name, spec) in file.sources {
             if !crate::ingest::valid_source(&name) {
                 return Err(invalid(format!(

@@ -8,8 +8,12 @@ use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post, post_json};
 use serde_json::json;
 
-const TOOLS: [&str; 7] = [
+const TOOLS: [&str; 11] = [
     "get_rejected_deliveries",
+    "get_pending_actions",
+    "mark_action_complete",
+    "get_recent_stripe_events",
+    "get_event_summary",
     "get_recent_events",
     "get_event_by_id",
     "get_events_since",
@@ -46,7 +50,8 @@ async fn tools_are_listed_with_output_schemas_and_read_only_hints() {
                 t.name
             );
             let hints = t.annotations.as_ref().expect("annotations");
-            assert_eq!(hints.read_only_hint, Some(true), "{}", t.name);
+            let writes = t.name == "mark_action_complete";
+            assert_eq!(hints.read_only_hint, Some(!writes), "{}", t.name);
         }
         client.cancel().await.unwrap();
     }

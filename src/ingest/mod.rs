@@ -197,6 +197,16 @@ impl Ingest {
             decoded.body_type.as_deref(),
             &view,
         );
+        let actions = match provider {
+            Some(Provider::Stripe) => {
+                let rules = &self.sources.stripe_rules;
+                rules
+                    .action_for(&n.event_type, &view.value())
+                    .into_iter()
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         if n.delivery_id
             .as_ref()
             .is_some_and(|d| d.len() > normalize::MAX_ID_LEN)
@@ -216,6 +226,7 @@ impl Ingest {
             subject: n.subject,
             occurred_at: n.occurred_at,
             summary: n.summary,
+            actions,
         };
         Ok(Outcome::Stored(self.store.append(event).await?))
     }

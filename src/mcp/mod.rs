@@ -4,6 +4,7 @@
 //! and older clients (`initialize`, sessions). Every tool reads the store; waiting tools sleep on
 //! the bus, so a slow or idle client costs nothing.
 
+mod stripe_tools;
 mod tools;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ServerHandler, ServiceExt, tool_handler};
 use tokio_util::sync::CancellationToken;
 
+use crate::sources::Sources;
 use crate::store::Store;
 
 const INSTRUCTIONS: &str = "hookd stores webhooks (GitHub, Stripe, Slack, Vercel and any other \
@@ -27,16 +29,18 @@ after_id set to the last id you saw to be told about the next one.";
 #[derive(Clone)]
 pub struct Hookd {
     store: Arc<dyn Store>,
+    sources: Arc<Sources>,
     shutdown: CancellationToken,
     tool_router: ToolRouter<Self>,
 }
 
 impl Hookd {
-    pub fn new(store: Arc<dyn Store>, shutdown: CancellationToken) -> Self {
+    pub fn new(store: Arc<dyn Store>, sources: Arc<Sources>, shutdown: CancellationToken) -> Self {
         Self {
             store,
+            sources,
             shutdown,
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::stripe_router(),
         }
     }
 }
@@ -51,10 +55,10 @@ impl ServerHandler for Hookd {
 }
 
 /// The MCP listener's routes: `/mcp` (Streamable HTTP) and `/healthz`.
-pub fn router(store: Arc<dyn Store>, shutdown: CancellationToken) -> Router {
+pub fn router(store: Arc<dyn Store>, sources: Arc<Sources>, shutdown: CancellationToken) -> Router {
     let config =
         StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
-    let server = Hookd::new(store, shutdown);
+    let server = Hookd::new(store, sources, shutdown);
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         LocalSessionManager::default().into(),
@@ -68,9 +72,10 @@ pub fn router(store: Arc<dyn Store>, shutdown: CancellationToken) -> Router {
 /// Serves MCP on stdin/stdout until the client closes stdin or `shutdown` is cancelled.
 pub async fn serve_stdio(
     store: Arc<dyn Store>,
+    sources: Arc<Sources>,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let running = Hookd::new(store, shutdown.clone())
+    let running = Hookd::new(store, sources, shutdown.clone())
         .serve(rmcp::transport::stdio())
         .await
         .map_err(std::io::Error::other)?;

@@ -17,7 +17,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::bus::Bus;
-use crate::event::{Appended, Event, EventFilter, NewEvent, Page, Rejected};
+use crate::event::{
+    Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -80,6 +82,17 @@ pub trait Store: Send + Sync + 'static {
         source: Option<String>,
         limit: usize,
     ) -> Result<Vec<Rejected>, StoreError>;
+
+    /// Pending actions (of one type, if given), oldest first.
+    async fn pending_actions(&self, action_type: Option<String>)
+    -> Result<Vec<Action>, StoreError>;
+
+    /// Completes one action, once: completing it again changes nothing and says so.
+    async fn complete_action(
+        &self,
+        target: ActionTarget,
+        details: String,
+    ) -> Result<Completion, StoreError>;
 
     /// The bus this store notifies after each commit.
     fn bus(&self) -> &Bus;

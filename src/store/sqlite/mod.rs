@@ -4,6 +4,7 @@
 //! connections from a small pool on tokio's blocking threads; a watcher thread notices commits
 //! made by *other* processes on the same file (`PRAGMA data_version`) and wakes local waiters.
 
+mod actions;
 mod checkpointer;
 mod reader;
 mod schema;
@@ -20,7 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
-use crate::event::{Appended, Event, EventFilter, NewEvent, Page, Rejected};
+use crate::event::{
+    Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
+};
 use crate::store::{Retention, SourceStats, Store, StoreError};
 use reader::Readers;
 use writer::Job;
@@ -148,6 +151,24 @@ impl Store for Sqlite {
     ) -> Result<Vec<Rejected>, StoreError> {
         self.read(move |c| reader::rejections(c, source.as_deref(), limit))
             .await
+    }
+
+    async fn pending_actions(
+        &self,
+        action_type: Option<String>,
+    ) -> Result<Vec<Action>, StoreError> {
+        self.read(move |c| actions::pending(c, action_type.as_deref()))
+            .await
+    }
+
+    async fn complete_action(
+        &self,
+        target: ActionTarget,
+        details: String,
+    ) -> Result<Completion, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Complete(target, details, tx)).await?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     fn bus(&self) -> &Bus {

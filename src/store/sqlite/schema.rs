@@ -48,6 +48,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX rejections_source_id ON rejections(source, id);
 "#,
+    r#"
+    -- Actions events call for, written in the same transaction as their event.
+    CREATE TABLE actions (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id     INTEGER NOT NULL,
+        type         TEXT NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'pending',
+        fields       TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        completed_at TEXT,
+        details      TEXT,
+        UNIQUE (event_id, type)
+    );
+    CREATE INDEX actions_pending ON actions(status, type, id);
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:

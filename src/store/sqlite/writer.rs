@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::Bus;
-use crate::event::{Appended, NewEvent, Rejected, format_time};
+use crate::event::{ActionTarget, Appended, Completion, NewEvent, Rejected, format_time};
 use crate::store::{MAX_REJECTED, Retention, StoreError};
 
 /// How many appends one transaction takes at most.
@@ -32,6 +32,8 @@ pub struct Row {
     subject: Option<String>,
     occurred_at: Option<String>,
     summary: Option<String>,
+    /// (action type, fields as JSON text)
+    actions: Vec<(String, String)>,
 }
 
 impl From<NewEvent> for Row {
@@ -49,6 +51,16 @@ impl From<NewEvent> for Row {
             verified: e.verified,
             subject: e.subject,
             summary: e.summary,
+            actions: e
+                .actions
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.action_type,
+                        serde_json::Value::Object(a.fields).to_string(),
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -58,6 +70,11 @@ type AppendReply = oneshot::Sender<Result<Appended, StoreError>>;
 pub enum Job {
     Append(Box<Row>, AppendReply),
     Reject(Box<Rejected>, oneshot::Sender<Result<(), StoreError>>),
+    Complete(
+        ActionTarget,
+        String,
+        oneshot::Sender<Result<Completion, StoreError>>,
+    ),
     /// One retention step; answers how many rows it deleted.
     Prune(Retention, oneshot::Sender<Result<u64, StoreError>>),
 }
@@ -73,6 +90,9 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
             Job::Reject(rejected, reply) => {
                 let _ = reply.send(reject(&conn, &rejected));
             }
+            Job::Complete(target, details, reply) => {
+                let _ = reply.send(super::actions::complete(&mut conn, target, &details));
+            }
             Job::Append(event, reply) => {
                 batch.push((event, reply));
                 while batch.len() < MAX_BATCH {
@@ -83,6 +103,10 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
                         }
                         Ok(Job::Reject(rejected, reply)) => {
                             let _ = reply.send(reject(&conn, &rejected));
+                        }
+                        Ok(Job::Complete(target, details, reply)) => {
+                            let result = super::actions::complete(&mut conn, target, &details);
+                            let _ = reply.send(result);
                         }
                         Err(_) => break,
                     }
@@ -132,6 +156,10 @@ fn insert_all<'a>(
              ON CONFLICT (source) DO UPDATE SET count = count + 1,
                  last_received_at = max(last_received_at, excluded.last_received_at)",
         )?;
+        let mut add_action = tx.prepare_cached(
+            "INSERT INTO actions (event_id, type, fields, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (event_id, type) DO NOTHING",
+        )?;
         for e in events {
             // Look before inserting: a conflicting INSERT would still consume an id.
             if let Some(id) = find(&mut existing, e)? {
@@ -163,6 +191,9 @@ fn insert_all<'a>(
             let appended = match id {
                 Some(id) => {
                     count.execute(params![e.source, e.received_at])?;
+                    for (action_type, fields) in &e.actions {
+                        add_action.execute(params![id, action_type, fields, e.received_at])?;
+                    }
                     Appended {
                         id,
                         duplicate: false,

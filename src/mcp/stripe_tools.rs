@@ -1,0 +1,203 @@
+//! Stripe tools: the events that trigger actions, and the actions themselves.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Hookd;
+use crate::event::{Action, ActionTarget, Completion, Event, EventFilter, Page};
+use crate::sources::Provider;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PendingArgs {
+    /// Only actions of this type, e.g. `send_welcome_email`.
+    #[serde(rename = "type")]
+    pub action_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CompleteArgs {
+    /// The action to complete.
+    pub action_id: Option<i64>,
+    /// Or: complete the oldest pending action of this type.
+    pub action_type: Option<String>,
+    /// What was done (kept with the action).
+    #[serde(default)]
+    pub details: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RecentStripeArgs {
+    /// How many, 1 to 1000 (default 20), newest last.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SummaryArgs {
+    /// The window, in hours (default 24, at most 8760).
+    pub hours: Option<u32>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ActionList {
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CompleteResult {
+    /// `completed`, or `already_completed` when it had been completed before (nothing changed).
+    pub result: String,
+    pub action: Action,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StripeEvents {
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StripeSummary {
+    pub period_hours: u32,
+    pub total_events: usize,
+    pub events_by_type: BTreeMap<String, usize>,
+    pub pending_actions: usize,
+}
+
+fn storage(e: crate::store::StoreError) -> String {
+    format!("storage error: {e}")
+}
+
+impl Hookd {
+    /// Events from every Stripe source matching `filter`, newest `limit`, oldest first.
+    async fn stripe_events(&self, filter: EventFilter, limit: usize) -> Result<Vec<Event>, String> {
+        let mut events = Vec::new();
+        for s in self
+            .sources
+            .iter()
+            .filter(|s| s.provider == Provider::Stripe)
+        {
+            let f = EventFilter {
+                source: Some(s.name.clone()),
+                ..filter.clone()
+            };
+            events.extend(
+                self.store
+                    .query(f, Page::Newest(limit))
+                    .await
+                    .map_err(storage)?,
+            );
+        }
+        events.sort_by_key(|e| e.id);
+        let skip = events.len().saturating_sub(limit);
+        Ok(events.split_off(skip))
+    }
+}
+
+#[tool_router(router = stripe_router, vis = "pub(super)")]
+impl Hookd {
+    #[tool(
+        description = "Pending actions that Stripe events call for (send_welcome_email, send_payment_failed_email, send_churn_survey, or configured ones), oldest first, each with its fields and source event id.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_pending_actions(
+        &self,
+        Parameters(a): Parameters<PendingArgs>,
+    ) -> Result<Json<ActionList>, String> {
+        let actions = self
+            .store
+            .pending_actions(a.action_type)
+            .await
+            .map_err(storage)?;
+        Ok(Json(ActionList { actions }))
+    }
+
+    #[tool(
+        description = "Mark one action complete: by action_id, or the oldest pending action of action_type. Completing an action twice is reported, not repeated.",
+        annotations(read_only_hint = false, idempotent_hint = true)
+    )]
+    async fn mark_action_complete(
+        &self,
+        Parameters(a): Parameters<CompleteArgs>,
+    ) -> Result<Json<CompleteResult>, String> {
+        let target = match (a.action_id, a.action_type) {
+            (Some(id), _) => ActionTarget::Id(id),
+            (None, Some(t)) => ActionTarget::OldestOfType(t),
+            (None, None) => return Err("give action_id or action_type".into()),
+        };
+        let shown = format!("{target:?}");
+        match self
+            .store
+            .complete_action(target, a.details)
+            .await
+            .map_err(storage)?
+        {
+            Completion::Completed(action) => Ok(Json(CompleteResult {
+                result: "completed".into(),
+                action,
+            })),
+            Completion::AlreadyCompleted(action) => Ok(Json(CompleteResult {
+                result: "already_completed".into(),
+                action,
+            })),
+            Completion::NotFound => Err(format!(
+                "no such action ({shown}), or none pending of that type"
+            )),
+        }
+    }
+
+    #[tool(
+        description = "The most recent Stripe events, oldest first.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_recent_stripe_events(
+        &self,
+        Parameters(a): Parameters<RecentStripeArgs>,
+    ) -> Result<Json<StripeEvents>, String> {
+        let limit = match a.limit.unwrap_or(20) {
+            n @ 1..=1000 => n as usize,
+            n => return Err(format!("limit must be between 1 and 1000, got {n}")),
+        };
+        let events = self.stripe_events(EventFilter::default(), limit).await?;
+        Ok(Json(StripeEvents { events }))
+    }
+
+    #[tool(
+        description = "Stripe events of the last `hours` (default 24) counted by type, and the number of pending actions.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_event_summary(
+        &self,
+        Parameters(a): Parameters<SummaryArgs>,
+    ) -> Result<Json<StripeSummary>, String> {
+        let hours = match a.hours.unwrap_or(24) {
+            h @ 1..=8760 => h,
+            h => return Err(format!("hours must be between 1 and 8760, got {h}")),
+        };
+        let since = Utc::now() - chrono::Duration::hours(i64::from(hours));
+        let filter = EventFilter {
+            received_after: Some(since),
+            ..Default::default()
+        };
+        let events = self.stripe_events(filter, 100_000).await?;
+        let mut events_by_type = BTreeMap::new();
+        for e in &events {
+            *events_by_type.entry(e.event_type.clone()).or_insert(0) += 1;
+        }
+        let pending_actions = self
+            .store
+            .pending_actions(None)
+            .await
+            .map_err(storage)?
+            .len();
+        Ok(Json(StripeSummary {
+            period_hours: hours,
+            total_events: events.len(),
+            events_by_type,
+            pending_actions,
+        }))
+    }
+}

@@ -1,0 +1,85 @@
+//! Actions in SQLite: reading the pending ones, and completing one exactly once.
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::event::{Action, ActionTarget, Completion, format_time};
+use crate::store::StoreError;
+
+const COLUMNS: &str = "id, type, status, fields, event_id, created_at, completed_at, details";
+
+fn action(r: &Row<'_>) -> rusqlite::Result<(Action, String)> {
+    Ok((
+        Action {
+            id: r.get(0)?,
+            action_type: r.get(1)?,
+            status: r.get(2)?,
+            fields: Default::default(),
+            event_id: r.get(4)?,
+            created_at: r.get(5)?,
+            completed_at: r.get(6)?,
+            details: r.get(7)?,
+        },
+        r.get(3)?,
+    ))
+}
+
+fn parsed((mut a, fields): (Action, String)) -> Result<Action, StoreError> {
+    a.fields = serde_json::from_str(&fields)
+        .map_err(|_| StoreError::Corrupt(format!("action {}: bad fields", a.id)))?;
+    Ok(a)
+}
+
+pub fn pending(conn: &Connection, action_type: Option<&str>) -> Result<Vec<Action>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM actions WHERE status = 'pending' AND (?1 IS NULL OR type = ?1)
+         ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![action_type], action)?;
+    rows.map(|r| parsed(r?)).collect()
+}
+
+/// Completes the target in one write transaction, so two completers cannot both succeed.
+pub fn complete(
+    conn: &mut Connection,
+    target: ActionTarget,
+    details: &str,
+) -> Result<Completion, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = match &target {
+        ActionTarget::Id(id) => tx
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM actions WHERE id = ?1"),
+                [id],
+                action,
+            )
+            .optional()?,
+        ActionTarget::OldestOfType(t) => tx
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM actions WHERE status = 'pending' AND type = ?1
+                     ORDER BY id LIMIT 1"
+                ),
+                [t],
+                action,
+            )
+            .optional()?,
+    };
+    let Some(found) = found else {
+        return Ok(Completion::NotFound);
+    };
+    let mut a = parsed(found)?;
+    if a.status == "completed" {
+        return Ok(Completion::AlreadyCompleted(a));
+    }
+    let now = format_time(chrono::Utc::now());
+    tx.execute(
+        "UPDATE actions SET status = 'completed', completed_at = ?2, details = ?3 WHERE id = ?1",
+        params![a.id, now, details],
+    )?;
+    tx.commit()?;
+    a.status = "completed".into();
+    a.completed_at = Some(now);
+    a.details = Some(details.to_owned());
+    Ok(Completion::Completed(a))
+}
