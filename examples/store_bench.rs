@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
                     subject: None,
                     occurred_at: None,
                     summary: None,
-                    actions: Vec::new(),
+                    derived: Vec::new(),
                 };
                 store.append(e).await.unwrap();
             }

@@ -62,9 +62,9 @@ pub struct NewEvent {
     pub subject: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub summary: Option<String>,
-    /// Actions this event calls for, stored with it in one transaction (and only if the event is
-    /// new, so a retried delivery creates none).
-    pub actions: Vec<crate::views::stripe::NewAction>,
+    /// Rows derived from this event (actions, pushes, deployments), stored with it in one
+    /// transaction and only if the event is new, so a retried delivery creates none.
+    pub derived: Vec<crate::views::Derived>,
 }
 
 /// A stored action: something an event calls for a person or an agent to do.

@@ -8,7 +8,11 @@ use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post, post_json};
 use serde_json::json;
 
-const TOOLS: [&str; 11] = [
+const TOOLS: [&str; 15] = [
+    "get_recent_pushes",
+    "get_recent_deployments",
+    "get_deployment_status",
+    "correlate_push_to_deployment",
     "get_rejected_deliveries",
     "get_pending_actions",
     "mark_action_complete",

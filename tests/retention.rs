@@ -24,7 +24,7 @@ fn event(source: &str, age: chrono::Duration) -> NewEvent {
         subject: None,
         occurred_at: None,
         summary: None,
-        actions: Vec::new(),
+        derived: Vec::new(),
     }
 }
 

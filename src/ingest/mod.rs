@@ -26,6 +26,7 @@ use serde_json::json;
 use crate::event::{Appended, NewEvent, Rejected, format_time};
 use crate::sources::{Provider, Sources};
 use crate::store::{Store, StoreError};
+use crate::views::Derived;
 use verify::{Delivery, Rejection};
 
 #[derive(Debug, thiserror::Error)]
@@ -197,16 +198,7 @@ impl Ingest {
             decoded.body_type.as_deref(),
             &view,
         );
-        let actions = match provider {
-            Some(Provider::Stripe) => {
-                let rules = &self.sources.stripe_rules;
-                rules
-                    .action_for(&n.event_type, &view.value())
-                    .into_iter()
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
+        let derived = derive(provider, &n.event_type, &view, &self.sources);
         if n.delivery_id
             .as_ref()
             .is_some_and(|d| d.len() > normalize::MAX_ID_LEN)
@@ -226,7 +218,7 @@ impl Ingest {
             subject: n.subject,
             occurred_at: n.occurred_at,
             summary: n.summary,
-            actions,
+            derived,
         };
         Ok(Outcome::Stored(self.store.append(event).await?))
     }
@@ -251,6 +243,37 @@ impl Ingest {
             body_sha256: hex::encode(sha2::Sha256::digest(raw_body)),
         };
         self.store.record_rejection(rejected).await
+    }
+}
+
+/// The rows a provider's event implies: Stripe actions, GitHub pushes, deployments.
+fn derive(
+    provider: Option<Provider>,
+    event_type: &str,
+    body: &normalize::Body<'_>,
+    sources: &Sources,
+) -> Vec<Derived> {
+    use crate::views::deploy;
+    match (provider, event_type) {
+        (Some(Provider::Stripe), t) => {
+            let action = sources.stripe_rules.action_for(t, &body.value());
+            action.map(Derived::Action).into_iter().collect()
+        }
+        (Some(Provider::Github), "push") => deploy::pushes(&body.value())
+            .into_iter()
+            .map(Derived::Push)
+            .collect(),
+        (Some(Provider::Github), t @ ("deployment" | "deployment_status")) => {
+            deploy::github(t, &body.value())
+                .map(Derived::Deployment)
+                .into_iter()
+                .collect()
+        }
+        (Some(Provider::Vercel), t) => deploy::vercel(t, &body.value())
+            .map(Derived::Deployment)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

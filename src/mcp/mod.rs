@@ -4,6 +4,7 @@
 //! and older clients (`initialize`, sessions). Every tool reads the store; waiting tools sleep on
 //! the bus, so a slow or idle client costs nothing.
 
+mod deploy_tools;
 mod stripe_tools;
 mod tools;
 
@@ -40,7 +41,7 @@ impl Hookd {
             store,
             sources,
             shutdown,
-            tool_router: Self::tool_router() + Self::stripe_router(),
+            tool_router: Self::tool_router() + Self::stripe_router() + Self::deploy_router(),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::bus::Bus;
 use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
+use crate::views::deploy::{Deployment, Push};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -93,6 +94,23 @@ pub trait Store: Send + Sync + 'static {
         target: ActionTarget,
         details: String,
     ) -> Result<Completion, StoreError>;
+
+    /// Pushed commits (of one repository, if given), newest first.
+    async fn recent_pushes(
+        &self,
+        repo: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Push>, StoreError>;
+
+    /// Deployment state changes (of one project, if given), newest first.
+    async fn recent_deployments(
+        &self,
+        project: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError>;
+
+    /// The pushes and deployments of commits whose sha starts with `prefix` (lower-case hex).
+    async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError>;
 
     /// The bus this store notifies after each commit.
     fn bus(&self) -> &Bus;

@@ -6,6 +6,7 @@
 
 mod actions;
 mod checkpointer;
+mod derived;
 mod reader;
 mod schema;
 mod watcher;
@@ -25,6 +26,7 @@ use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
 use crate::store::{Retention, SourceStats, Store, StoreError};
+use crate::views::deploy::{Deployment, Push};
 use reader::Readers;
 use writer::Job;
 
@@ -169,6 +171,28 @@ impl Store for Sqlite {
         let (tx, rx) = oneshot::channel();
         self.send(Job::Complete(target, details, tx)).await?;
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn recent_pushes(
+        &self,
+        repo: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Push>, StoreError> {
+        self.read(move |c| derived::recent_pushes(c, repo.as_deref(), limit))
+            .await
+    }
+
+    async fn recent_deployments(
+        &self,
+        project: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        self.read(move |c| derived::recent_deployments(c, project.as_deref(), limit))
+            .await
+    }
+
+    async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError> {
+        self.read(move |c| derived::by_sha(c, &prefix)).await
     }
 
     fn bus(&self) -> &Bus {

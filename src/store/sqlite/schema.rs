@@ -63,6 +63,35 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX actions_pending ON actions(status, type, id);
 "#,
+    r#"
+    -- One row per pushed commit, and one per deployment state change, with their events.
+    CREATE TABLE pushes (
+        id       INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL,
+        repo     TEXT NOT NULL,
+        branch   TEXT NOT NULL,
+        sha      TEXT NOT NULL,
+        message  TEXT NOT NULL,
+        author   TEXT NOT NULL,
+        time     TEXT NOT NULL
+    );
+    CREATE INDEX pushes_repo ON pushes(repo, id);
+    CREATE INDEX pushes_sha ON pushes(sha);
+    CREATE TABLE deployments (
+        id            INTEGER PRIMARY KEY,
+        event_id      INTEGER NOT NULL,
+        platform      TEXT NOT NULL,
+        project       TEXT NOT NULL,
+        deployment_id TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        url           TEXT,
+        sha           TEXT,
+        environment   TEXT,
+        time          TEXT NOT NULL
+    );
+    CREATE INDEX deployments_project ON deployments(project, id);
+    CREATE INDEX deployments_sha ON deployments(sha);
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:

@@ -32,8 +32,7 @@ pub struct Row {
     subject: Option<String>,
     occurred_at: Option<String>,
     summary: Option<String>,
-    /// (action type, fields as JSON text)
-    actions: Vec<(String, String)>,
+    derived: Vec<crate::views::Derived>,
 }
 
 impl From<NewEvent> for Row {
@@ -51,16 +50,7 @@ impl From<NewEvent> for Row {
             verified: e.verified,
             subject: e.subject,
             summary: e.summary,
-            actions: e
-                .actions
-                .into_iter()
-                .map(|a| {
-                    (
-                        a.action_type,
-                        serde_json::Value::Object(a.fields).to_string(),
-                    )
-                })
-                .collect(),
+            derived: e.derived,
         }
     }
 }
@@ -156,10 +146,6 @@ fn insert_all<'a>(
              ON CONFLICT (source) DO UPDATE SET count = count + 1,
                  last_received_at = max(last_received_at, excluded.last_received_at)",
         )?;
-        let mut add_action = tx.prepare_cached(
-            "INSERT INTO actions (event_id, type, fields, created_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (event_id, type) DO NOTHING",
-        )?;
         for e in events {
             // Look before inserting: a conflicting INSERT would still consume an id.
             if let Some(id) = find(&mut existing, e)? {
@@ -191,8 +177,8 @@ fn insert_all<'a>(
             let appended = match id {
                 Some(id) => {
                     count.execute(params![e.source, e.received_at])?;
-                    for (action_type, fields) in &e.actions {
-                        add_action.execute(params![id, action_type, fields, e.received_at])?;
+                    for d in &e.derived {
+                        super::derived::insert(&tx, id, &e.received_at, d)?;
                     }
                     Appended {
                         id,

@@ -1,0 +1,174 @@
+//! Deployment tools: pushes, deployments, and which deployment carried which commit.
+
+use std::collections::BTreeMap;
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Hookd;
+use crate::event::{format_time, parse_time};
+use crate::views::deploy::{Deployment, Push, sha_prefix};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PushesArgs {
+    /// Only this repository, `owner/name`.
+    pub repo: Option<String>,
+    /// 1 to 1000, default 10.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DeploymentsArgs {
+    /// Only this project (Vercel project name, or `owner/name` for GitHub deployments).
+    pub project: Option<String>,
+    /// 1 to 1000, default 10.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StatusArgs {
+    pub project: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CorrelateArgs {
+    /// A commit sha, or a prefix of at least 7 hex characters.
+    pub commit_sha: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PushList {
+    pub pushes: Vec<Push>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeploymentList {
+    pub deployments: Vec<Deployment>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeploymentStatus {
+    pub project: String,
+    /// The newest deployment state change, or null if the project has none.
+    pub latest: Option<Deployment>,
+    /// State changes in the last 24 hours, by state.
+    pub last_24h_by_state: BTreeMap<String, usize>,
+    /// Seconds from the commit's push to its deployment being ready, when both are known.
+    pub lead_time_seconds: Option<i64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Correlation {
+    pub commit_sha: String,
+    pub pushes: Vec<Push>,
+    pub deployments: Vec<Deployment>,
+    /// Whether any deployment of this commit reached `ready`.
+    pub deployed: bool,
+}
+
+fn limit(n: Option<u32>) -> Result<usize, String> {
+    match n.unwrap_or(10) {
+        n @ 1..=1000 => Ok(n as usize),
+        n => Err(format!("limit must be between 1 and 1000, got {n}")),
+    }
+}
+
+fn storage(e: crate::store::StoreError) -> String {
+    format!("storage error: {e}")
+}
+
+fn seconds_between(from: &str, to: &str) -> Option<i64> {
+    Some((parse_time(to).ok()? - parse_time(from).ok()?).num_seconds())
+}
+
+#[tool_router(router = deploy_router, vis = "pub(super)")]
+impl Hookd {
+    #[tool(
+        description = "Recently pushed commits (one per commit: repo, branch, sha, message, author, time), newest first.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_recent_pushes(
+        &self,
+        Parameters(a): Parameters<PushesArgs>,
+    ) -> Result<Json<PushList>, String> {
+        let pushes = self
+            .store
+            .recent_pushes(a.repo, limit(a.limit)?)
+            .await
+            .map_err(storage)?;
+        Ok(Json(PushList { pushes }))
+    }
+
+    #[tool(
+        description = "Recent deployment state changes from Vercel and GitHub deployments (project, url, state, commit, time), newest first.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_recent_deployments(
+        &self,
+        Parameters(a): Parameters<DeploymentsArgs>,
+    ) -> Result<Json<DeploymentList>, String> {
+        let deployments = self
+            .store
+            .recent_deployments(a.project, limit(a.limit)?)
+            .await
+            .map_err(storage)?;
+        Ok(Json(DeploymentList { deployments }))
+    }
+
+    #[tool(
+        description = "A project's latest deployment, its state changes over the last 24 hours by state, and the lead time from push to ready where known.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_deployment_status(
+        &self,
+        Parameters(a): Parameters<StatusArgs>,
+    ) -> Result<Json<DeploymentStatus>, String> {
+        let recent = self
+            .store
+            .recent_deployments(Some(a.project.clone()), 1000)
+            .await
+            .map_err(storage)?;
+        let since = format_time(chrono::Utc::now() - chrono::Duration::hours(24));
+        let mut last_24h_by_state = BTreeMap::new();
+        for d in recent.iter().filter(|d| d.time >= since) {
+            *last_24h_by_state.entry(d.state.clone()).or_insert(0) += 1;
+        }
+        let mut lead_time_seconds = None;
+        if let Some(ready) = recent
+            .iter()
+            .find(|d| d.state == "ready" && d.sha.is_some())
+        {
+            let sha = ready.sha.clone().unwrap_or_default().to_ascii_lowercase();
+            let (pushes, _) = self.store.by_sha(sha).await.map_err(storage)?;
+            lead_time_seconds = pushes
+                .first()
+                .and_then(|p| seconds_between(&p.time, &ready.time));
+        }
+        Ok(Json(DeploymentStatus {
+            project: a.project,
+            latest: recent.into_iter().next(),
+            last_24h_by_state,
+            lead_time_seconds,
+        }))
+    }
+
+    #[tool(
+        description = "The push and the deployment(s) of a commit; a sha prefix of 7+ hex characters works.",
+        annotations(read_only_hint = true)
+    )]
+    async fn correlate_push_to_deployment(
+        &self,
+        Parameters(a): Parameters<CorrelateArgs>,
+    ) -> Result<Json<Correlation>, String> {
+        let prefix = sha_prefix(&a.commit_sha)?;
+        let (pushes, deployments) = self.store.by_sha(prefix.clone()).await.map_err(storage)?;
+        Ok(Json(Correlation {
+            commit_sha: prefix,
+            deployed: deployments.iter().any(|d| d.state == "ready"),
+            pushes,
+            deployments,
+        }))
+    }
+}

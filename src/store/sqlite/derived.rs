@@ -1,0 +1,127 @@
+//! Rows derived from events (actions, pushes, deployments): written in the event's transaction,
+//! and read by the views' queries.
+
+use rusqlite::{Connection, Row, Transaction, params};
+
+use crate::store::StoreError;
+use crate::views::Derived;
+use crate::views::deploy::{Deployment, Push};
+
+pub fn insert(
+    tx: &Transaction<'_>,
+    event_id: i64,
+    received_at: &str,
+    d: &Derived,
+) -> rusqlite::Result<()> {
+    match d {
+        Derived::Action(a) => tx
+            .prepare_cached(
+                "INSERT INTO actions (event_id, type, fields, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (event_id, type) DO NOTHING",
+            )?
+            .execute(params![
+                event_id,
+                a.action_type,
+                serde_json::Value::Object(a.fields.clone()).to_string(),
+                received_at
+            ]),
+        Derived::Push(p) => tx
+            .prepare_cached(
+                "INSERT INTO pushes (event_id, repo, branch, sha, message, author, time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![event_id, p.repo, p.branch, p.sha, p.message, p.author, p.time]),
+        Derived::Deployment(d) => tx
+            .prepare_cached(
+                "INSERT INTO deployments (event_id, platform, project, deployment_id, state, url, sha,
+                                          environment, time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                event_id,
+                d.platform,
+                d.project,
+                d.deployment_id,
+                d.state,
+                d.url,
+                d.sha,
+                d.environment,
+                d.time
+            ]),
+    }
+    .map(|_| ())
+}
+
+fn push(r: &Row<'_>) -> rusqlite::Result<Push> {
+    Ok(Push {
+        repo: r.get(0)?,
+        branch: r.get(1)?,
+        sha: r.get(2)?,
+        message: r.get(3)?,
+        author: r.get(4)?,
+        time: r.get(5)?,
+    })
+}
+
+fn deployment(r: &Row<'_>) -> rusqlite::Result<Deployment> {
+    Ok(Deployment {
+        platform: r.get(0)?,
+        project: r.get(1)?,
+        deployment_id: r.get(2)?,
+        state: r.get(3)?,
+        url: r.get(4)?,
+        sha: r.get(5)?,
+        environment: r.get(6)?,
+        time: r.get(7)?,
+    })
+}
+
+const PUSH: &str = "SELECT repo, branch, sha, message, author, time FROM pushes";
+const DEPLOY: &str =
+    "SELECT platform, project, deployment_id, state, url, sha, environment, time FROM deployments";
+
+/// Newest first.
+pub fn recent_pushes(
+    c: &Connection,
+    repo: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Push>, StoreError> {
+    let sql = format!("{PUSH} WHERE ?1 IS NULL OR repo = ?1 ORDER BY id DESC LIMIT ?2");
+    let rows = c
+        .prepare_cached(&sql)?
+        .query_map(params![repo, limit as i64], push)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Newest first.
+pub fn recent_deployments(
+    c: &Connection,
+    project: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Deployment>, StoreError> {
+    let sql = format!("{DEPLOY} WHERE ?1 IS NULL OR project = ?1 ORDER BY id DESC LIMIT ?2");
+    let rows = c
+        .prepare_cached(&sql)?
+        .query_map(params![project, limit as i64], deployment)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Pushes and deployments of commits starting with `prefix` (lower-case hex, validated by the
+/// caller). A range on the index, no pattern matching: `prefix || 'g'` sorts after every hex
+/// continuation of the prefix.
+pub fn by_sha(c: &Connection, prefix: &str) -> Result<(Vec<Push>, Vec<Deployment>), StoreError> {
+    let upper = format!("{prefix}g");
+    let pushes = c
+        .prepare_cached(&format!("{PUSH} WHERE sha >= ?1 AND sha < ?2 ORDER BY id"))?
+        .query_map(params![prefix, upper], push)?
+        .collect::<Result<_, _>>()?;
+    let deployments = c
+        .prepare_cached(&format!(
+            "{DEPLOY} WHERE sha >= ?1 AND sha < ?2 ORDER BY id"
+        ))?
+        .query_map(params![prefix, upper], deployment)?
+        .collect::<Result<_, _>>()?;
+    Ok((pushes, deployments))
+}

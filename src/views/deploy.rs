@@ -1,0 +1,239 @@
+//! Pushes and deployments, for correlating a commit with where it was deployed. Pushes come from
+//! GitHub `push` events (one row per commit); deployments from Vercel (both payload formats) and
+//! from GitHub `deployment` / `deployment_status` events (which Netlify, Render, GitHub Actions
+//! and Vercel's GitHub integration emit).
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One pushed commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Push {
+    pub repo: String,
+    pub branch: String,
+    pub sha: String,
+    pub message: String,
+    pub author: String,
+    /// The commit's own timestamp, RFC 3339.
+    pub time: String,
+}
+
+/// One deployment state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Deployment {
+    /// `vercel` or `github`.
+    pub platform: String,
+    /// Vercel project name, or the GitHub repository for GitHub deployments.
+    pub project: String,
+    pub deployment_id: String,
+    /// `building`, `ready`, `error`, `canceled`, `pending`, … (normalized across platforms).
+    pub state: String,
+    pub url: Option<String>,
+    pub sha: Option<String>,
+    pub environment: Option<String>,
+    /// When this state was reached, RFC 3339.
+    pub time: String,
+}
+
+fn s(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    crate::event::format_time(t)
+}
+
+/// The commits of a GitHub `push` payload.
+pub fn pushes(payload: &Value) -> Vec<Push> {
+    let (Some(repo), Some(git_ref)) = (s(payload, "/repository/full_name"), s(payload, "/ref"))
+    else {
+        return Vec::new();
+    };
+    let branch = git_ref
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&git_ref)
+        .to_owned();
+    let commits = payload
+        .get("commits")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    commits
+        .iter()
+        .filter_map(|c| {
+            Some(Push {
+                repo: repo.clone(),
+                branch: branch.clone(),
+                sha: s(c, "/id")?,
+                message: s(c, "/message").unwrap_or_default(),
+                author: s(c, "/author/username")
+                    .or_else(|| s(c, "/author/name"))
+                    .unwrap_or_default(),
+                time: s(c, "/timestamp")
+                    .and_then(|t| crate::event::parse_time(&t).ok())
+                    .map(rfc3339)
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// A Vercel deployment event, current or old format.
+pub fn vercel(event_type: &str, payload: &Value) -> Option<Deployment> {
+    let p = payload.get("payload")?;
+    let state = match event_type
+        .trim_start_matches("deployment")
+        .trim_start_matches(['.', '-'])
+    {
+        "" | "created" => "building",
+        "succeeded" | "ready" | "promoted" => "ready",
+        "error" => "error",
+        "canceled" | "cancelled" => "canceled",
+        _ => return None,
+    };
+    let time = payload
+        .get("createdAt")
+        .and_then(Value::as_i64)
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now);
+    Some(Deployment {
+        platform: "vercel".into(),
+        project: s(p, "/deployment/name")
+            .or_else(|| s(p, "/project/name"))
+            .or_else(|| s(p, "/name"))
+            .or_else(|| s(p, "/project"))
+            .or_else(|| s(p, "/project/id"))?,
+        deployment_id: s(p, "/deployment/id").or_else(|| s(p, "/deploymentId"))?,
+        state: state.into(),
+        url: s(p, "/deployment/url").or_else(|| s(p, "/url")),
+        sha: s(p, "/deployment/meta/githubCommitSha")
+            .or_else(|| s(p, "/deployment/meta/gitlabCommitSha")),
+        environment: s(p, "/target"),
+        time: rfc3339(time),
+    })
+}
+
+/// A GitHub `deployment` (created: pending) or `deployment_status` event.
+pub fn github(event_type: &str, payload: &Value) -> Option<Deployment> {
+    let d = payload.get("deployment")?;
+    let (state, time, url) = match event_type {
+        "deployment" => ("pending".to_owned(), s(d, "/created_at"), None),
+        "deployment_status" => {
+            let st = payload.get("deployment_status")?;
+            let state = match s(st, "/state")?.as_str() {
+                "success" => "ready".to_owned(),
+                "failure" | "error" => "error".to_owned(),
+                "in_progress" | "queued" => "building".to_owned(),
+                "inactive" => "inactive".to_owned(),
+                other => other.to_owned(),
+            };
+            let url = s(st, "/environment_url")
+                .or_else(|| s(st, "/target_url"))
+                .filter(|u| !u.is_empty());
+            (state, s(st, "/created_at"), url)
+        }
+        _ => return None,
+    };
+    Some(Deployment {
+        platform: "github".into(),
+        project: s(payload, "/repository/full_name")?,
+        deployment_id: d
+            .get("id")
+            .map(|v| v.to_string().trim_matches('"').to_owned())?,
+        state,
+        url,
+        sha: s(d, "/sha"),
+        environment: s(d, "/environment"),
+        time: time
+            .and_then(|t| crate::event::parse_time(&t).ok())
+            .map(rfc3339)
+            .unwrap_or_else(|| rfc3339(Utc::now())),
+    })
+}
+
+/// `Ok(prefix)` for 7 to 40 hex characters (lower-cased), else a message saying what is expected.
+pub fn sha_prefix(input: &str) -> Result<String, String> {
+    let p = input.trim().to_ascii_lowercase();
+    if (7..=40).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(p)
+    } else {
+        Err(format!(
+            "commit_sha must be 7 to 40 hex characters, got {input:?}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(path: &str) -> Value {
+        let p = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(std::fs::read_to_string(p).unwrap().trim()).unwrap()
+    }
+
+    #[test]
+    fn pushes_are_one_row_per_commit() {
+        let rows = pushes(&fixture("github/push.multi_commit.json"));
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            (rows[0].repo.as_str(), rows[0].branch.as_str()),
+            ("Codertocat/Hello-World", "master")
+        );
+        assert_eq!(rows[2].sha, "c163f0ef641b445a13631e663504bda4b3db1e21");
+        assert!(pushes(&fixture("github/push.tag_deleted.json")).is_empty());
+    }
+
+    #[test]
+    fn deployments_from_vercel_and_github() {
+        let ok = vercel(
+            "deployment.succeeded",
+            &fixture("vercel/deployment.succeeded.json"),
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.project.as_str(), ok.state.as_str()),
+            ("hello-world", "ready")
+        );
+        assert_eq!(
+            ok.sha.as_deref(),
+            Some("c163f0ef641b445a13631e663504bda4b3db1e21")
+        );
+        let old = vercel(
+            "deployment",
+            &fixture("vercel/sentry.deployment.old-format.body"),
+        )
+        .unwrap();
+        assert_eq!(
+            (old.project.as_str(), old.state.as_str()),
+            ("nextjsblog-demo", "building")
+        );
+        let gh = github(
+            "deployment_status",
+            &fixture("github/deployment_status.created.json"),
+        )
+        .unwrap();
+        assert_eq!(
+            (gh.state.as_str(), gh.sha.as_deref()),
+            ("ready", Some("f95f852bd8fca8fcc58a9a2d6c842781e32a215e"))
+        );
+        assert_eq!(
+            github("deployment", &fixture("github/deployment.created.json"))
+                .unwrap()
+                .state,
+            "pending"
+        );
+    }
+
+    #[test]
+    fn sha_prefixes_are_hex_only() {
+        assert_eq!(sha_prefix("C163F0E"), Ok("c163f0e".into()));
+        for bad in ["c163f0", "c163f0e%", "c163f0e_", "zzzzzzz", &"a".repeat(41)] {
+            assert!(sha_prefix(bad).is_err(), "{bad}");
+        }
+    }
+}
