@@ -92,13 +92,19 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         tasks.spawn(serve_http(listener, routes, shutdown.clone()));
     }
     if let Some(listener) = mcp_listener {
-        let routes = mcp::router(store.clone(), sources.clone(), shutdown.clone());
+        let routes = mcp::router(
+            store.clone(),
+            sources.clone(),
+            &config.toolsets,
+            shutdown.clone(),
+        );
         tasks.spawn(serve_http(listener, routes, shutdown.clone()));
     }
     if mode == Mode::Stdio {
         let (store, sources, shutdown) = (store.clone(), sources.clone(), shutdown.clone());
+        let toolsets = config.toolsets.clone();
         tasks.spawn(async move {
-            let result = mcp::serve_stdio(store, sources, shutdown.clone()).await;
+            let result = mcp::serve_stdio(store, sources, toolsets, shutdown.clone()).await;
             // The client closed stdin: this hookd has no one left to serve.
             shutdown.cancel();
             result.map_err(AppError::Stdio)

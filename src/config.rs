@@ -7,6 +7,19 @@ use std::time::Duration;
 
 use clap::Args;
 
+/// A group of MCP tools a client can choose to see (like the GitHub MCP server's toolsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Toolset {
+    /// Reading, waiting for and debugging events.
+    Events,
+    /// Repository activity, commits, pull requests.
+    Github,
+    /// Stripe events and the actions they call for.
+    Stripe,
+    /// Pushes, deployments and their correlation.
+    Deployments,
+}
+
 /// Settings shared by `serve` and `stdio`.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -45,6 +58,15 @@ pub struct Config {
     #[arg(long, env = "HOOKD_REQUIRE_SIGNATURES", num_args = 0..=1, default_missing_value = "true")]
     pub require_signatures: Option<bool>,
 
+    /// Which MCP tools to offer: any of events, github, stripe, deployments (comma-separated).
+    #[arg(
+        long,
+        env = "HOOKD_TOOLSETS",
+        value_delimiter = ',',
+        default_value = "events,github,stripe,deployments"
+    )]
+    pub toolsets: Vec<Toolset>,
+
     /// How often retention runs, in seconds.
     #[arg(long = "retention-interval", env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -80,6 +102,12 @@ impl Config {
             retention_interval_secs: 60,
             config: None,
             require_signatures: None,
+            toolsets: vec![
+                Toolset::Events,
+                Toolset::Github,
+                Toolset::Stripe,
+                Toolset::Deployments,
+            ],
         }
     }
 }

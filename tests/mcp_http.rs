@@ -271,3 +271,44 @@ async fn many_concurrent_waiters_do_not_block_ingest_or_each_other() {
     assert_eq!(seen, expected);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn toolsets_choose_which_tools_are_offered() {
+    use hookd::config::Toolset;
+    let app =
+        TestApp::start_with(|c| c.toolsets = vec![Toolset::Stripe, Toolset::Deployments]).await;
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let mut names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "correlate_push_to_deployment",
+            "get_deployment_status",
+            "get_event_summary",
+            "get_pending_actions",
+            "get_recent_deployments",
+            "get_recent_pushes",
+            "get_recent_stripe_events",
+            "mark_action_complete",
+        ]
+    );
+    client.cancel().await.unwrap();
+    app.stop().await;
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookd"))
+        .args(["serve", "--toolsets", "events,gitlab"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("gitlab"),
+        "a bad toolset is named"
+    );
+}

@@ -18,6 +18,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ServerHandler, ServiceExt, tool_handler};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Toolset;
 use crate::sources::Sources;
 use crate::store::Store;
 
@@ -36,12 +37,26 @@ pub struct Hookd {
 }
 
 impl Hookd {
-    pub fn new(store: Arc<dyn Store>, sources: Arc<Sources>, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        sources: Arc<Sources>,
+        toolsets: &[Toolset],
+        shutdown: CancellationToken,
+    ) -> Self {
+        let mut tool_router = ToolRouter::new();
+        for set in toolsets {
+            tool_router += match set {
+                Toolset::Events => Self::tool_router(),
+                Toolset::Github => ToolRouter::new(),
+                Toolset::Stripe => Self::stripe_router(),
+                Toolset::Deployments => Self::deploy_router(),
+            };
+        }
         Self {
             store,
             sources,
             shutdown,
-            tool_router: Self::tool_router() + Self::stripe_router() + Self::deploy_router(),
+            tool_router,
         }
     }
 }
@@ -56,10 +71,15 @@ impl ServerHandler for Hookd {
 }
 
 /// The MCP listener's routes: `/mcp` (Streamable HTTP) and `/healthz`.
-pub fn router(store: Arc<dyn Store>, sources: Arc<Sources>, shutdown: CancellationToken) -> Router {
+pub fn router(
+    store: Arc<dyn Store>,
+    sources: Arc<Sources>,
+    toolsets: &[Toolset],
+    shutdown: CancellationToken,
+) -> Router {
     let config =
         StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
-    let server = Hookd::new(store, sources, shutdown);
+    let server = Hookd::new(store, sources, toolsets, shutdown);
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         LocalSessionManager::default().into(),
@@ -74,9 +94,10 @@ pub fn router(store: Arc<dyn Store>, sources: Arc<Sources>, shutdown: Cancellati
 pub async fn serve_stdio(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
+    toolsets: Vec<Toolset>,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let running = Hookd::new(store, sources, shutdown.clone())
+    let running = Hookd::new(store, sources, &toolsets, shutdown.clone())
         .serve(rmcp::transport::stdio())
         .await
         .map_err(std::io::Error::other)?;
