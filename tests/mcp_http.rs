@@ -8,7 +8,11 @@ use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post, post_json};
 use serde_json::json;
 
-const TOOLS: [&str; 15] = [
+const TOOLS: [&str; 19] = [
+    "list_tracked_repos",
+    "get_repo_activity",
+    "summarize_commits",
+    "get_pr_activity",
     "get_recent_pushes",
     "get_recent_deployments",
     "get_deployment_status",

@@ -259,15 +259,18 @@ fn derive(
             let action = sources.stripe_rules.action_for(t, &body.value());
             action.map(Derived::Action).into_iter().collect()
         }
-        (Some(Provider::Github), "push") => deploy::pushes(&body.value())
-            .into_iter()
-            .map(Derived::Push)
-            .collect(),
-        (Some(Provider::Github), t @ ("deployment" | "deployment_status")) => {
-            deploy::github(t, &body.value())
-                .map(Derived::Deployment)
-                .into_iter()
-                .collect()
+        (Some(Provider::Github), t) => {
+            let payload = body.value();
+            let mut rows: Vec<Derived> = Vec::new();
+            if t == "push" {
+                rows.extend(deploy::pushes(&payload).into_iter().map(Derived::Push));
+            }
+            if matches!(t, "deployment" | "deployment_status") {
+                rows.extend(deploy::github(t, &payload).map(Derived::Deployment));
+            }
+            let now = crate::event::format_time(Utc::now());
+            rows.extend(crate::views::github::activity(t, &payload, &now).map(Derived::GitHub));
+            rows
         }
         (Some(Provider::Vercel), t) => deploy::vercel(t, &body.value())
             .map(Derived::Deployment)

@@ -5,6 +5,7 @@
 //! the bus, so a slow or idle client costs nothing.
 
 mod deploy_tools;
+mod github_tools;
 mod stripe_tools;
 mod tools;
 
@@ -47,7 +48,7 @@ impl Hookd {
         for set in toolsets {
             tool_router += match set {
                 Toolset::Events => Self::tool_router(),
-                Toolset::Github => ToolRouter::new(),
+                Toolset::Github => Self::github_router(),
                 Toolset::Stripe => Self::stripe_router(),
                 Toolset::Deployments => Self::deploy_router(),
             };

@@ -21,6 +21,7 @@ use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
 use crate::views::deploy::{Deployment, Push};
+use crate::views::github::Activity;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -111,6 +112,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// The pushes and deployments of commits whose sha starts with `prefix` (lower-case hex).
     async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError>;
+
+    /// A repository's GitHub activity at or after `since` (RFC 3339), newest first.
+    async fn github_activity(
+        &self,
+        repo: String,
+        since: String,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError>;
+
+    /// Every repository with GitHub activity: (repo, events, last activity), most recent first.
+    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError>;
 
     /// The bus this store notifies after each commit.
     fn bus(&self) -> &Bus;

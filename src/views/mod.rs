@@ -3,6 +3,7 @@
 //! same transaction as its event (and only when the event is new).
 
 pub mod deploy;
+pub mod github;
 pub mod stripe;
 
 /// A row derived from an event, stored with it.
@@ -11,4 +12,5 @@ pub enum Derived {
     Action(stripe::NewAction),
     Push(deploy::Push),
     Deployment(deploy::Deployment),
+    GitHub(github::Activity),
 }

@@ -6,6 +6,7 @@ use rusqlite::{Connection, Row, Transaction, params};
 use crate::store::StoreError;
 use crate::views::Derived;
 use crate::views::deploy::{Deployment, Push};
+use crate::views::github::Activity;
 
 pub fn insert(
     tx: &Transaction<'_>,
@@ -31,6 +32,16 @@ pub fn insert(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![event_id, p.repo, p.branch, p.sha, p.message, p.author, p.time]),
+        Derived::GitHub(a) => tx
+            .prepare_cached(
+                "INSERT INTO github_activity (event_id, repo, type, action, time, actor, number, title,
+                                              state, branch, size)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                event_id, a.repo, a.event_type, a.action, a.time, a.actor, a.number, a.title, a.state,
+                a.branch, a.size
+            ]),
         Derived::Deployment(d) => tx
             .prepare_cached(
                 "INSERT INTO deployments (event_id, platform, project, deployment_id, state, url, sha,
@@ -124,4 +135,41 @@ pub fn by_sha(c: &Connection, prefix: &str) -> Result<(Vec<Push>, Vec<Deployment
         .query_map(params![prefix, upper], deployment)?
         .collect::<Result<_, _>>()?;
     Ok((pushes, deployments))
+}
+
+/// A repository's activity at or after `since` (RFC 3339), newest first.
+pub fn activity(
+    c: &Connection,
+    repo: &str,
+    since: &str,
+    limit: usize,
+) -> Result<Vec<Activity>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT repo, type, action, time, actor, number, title, state, branch, size
+         FROM github_activity WHERE repo = ?1 AND time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![repo, since, limit as i64], |r| {
+        Ok(Activity {
+            repo: r.get(0)?,
+            event_type: r.get(1)?,
+            action: r.get(2)?,
+            time: r.get(3)?,
+            actor: r.get(4)?,
+            number: r.get(5)?,
+            title: r.get(6)?,
+            state: r.get(7)?,
+            branch: r.get(8)?,
+            size: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every repository with activity: (repo, events, last activity), most recent first.
+pub fn tracked_repos(c: &Connection) -> Result<Vec<(String, i64, String)>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT repo, COUNT(*), MAX(time) FROM github_activity GROUP BY repo ORDER BY MAX(time) DESC",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -27,6 +27,7 @@ use crate::event::{
 };
 use crate::store::{Retention, SourceStats, Store, StoreError};
 use crate::views::deploy::{Deployment, Push};
+use crate::views::github::Activity;
 use reader::Readers;
 use writer::Job;
 
@@ -193,6 +194,20 @@ impl Store for Sqlite {
 
     async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError> {
         self.read(move |c| derived::by_sha(c, &prefix)).await
+    }
+
+    async fn github_activity(
+        &self,
+        repo: String,
+        since: String,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError> {
+        self.read(move |c| derived::activity(c, &repo, &since, limit))
+            .await
+    }
+
+    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+        self.read(derived::tracked_repos).await
     }
 
     fn bus(&self) -> &Bus {

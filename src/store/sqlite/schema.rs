@@ -92,6 +92,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deployments_project ON deployments(project, id);
     CREATE INDEX deployments_sha ON deployments(sha);
 "#,
+    r#"
+    -- One compact row per GitHub repository event, timed by GitHub's own timestamps.
+    CREATE TABLE github_activity (
+        id       INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL,
+        repo     TEXT NOT NULL,
+        type     TEXT NOT NULL,
+        action   TEXT,
+        time     TEXT NOT NULL,
+        actor    TEXT,
+        number   INTEGER,
+        title    TEXT,
+        state    TEXT,
+        branch   TEXT,
+        size     INTEGER
+    );
+    CREATE INDEX github_activity_repo_time ON github_activity(repo, time);
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:

@@ -1,0 +1,157 @@
+//! GitHub activity: one row per repository event with what a maintainer wants to know (who,
+//! what, which PR/issue/release/workflow, when by GitHub's own clock), for the activity tools.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One GitHub event, compacted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Activity {
+    pub repo: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The payload's action; for pull requests closed by merging, `merged`.
+    pub action: Option<String>,
+    /// When it happened by GitHub's timestamps (a push's head commit, a PR's `updated_at`, …),
+    /// else when hookd received it. RFC 3339.
+    pub time: String,
+    /// Who did it (the pusher; a PR's or issue's author; else the sender).
+    pub actor: Option<String>,
+    /// PR or issue number.
+    pub number: Option<i64>,
+    /// PR/issue title, release tag, workflow name, head commit message, environment.
+    pub title: Option<String>,
+    /// Workflow conclusion, deployment state.
+    pub state: Option<String>,
+    /// The pushed branch.
+    pub branch: Option<String>,
+    /// Commits in a push (`size`, which counts past GitHub's 20-commit truncation).
+    pub size: Option<i64>,
+}
+
+fn s(v: &Value, p: &str) -> Option<String> {
+    v.pointer(p).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn time(v: &Value, p: &str) -> Option<String> {
+    s(v, p)
+        .and_then(|t| crate::event::parse_time(&t).ok())
+        .map(crate::event::format_time)
+}
+
+/// The activity row of a GitHub event, or `None` when it is not about a repository.
+pub fn activity(event_type: &str, payload: &Value, received_at: &str) -> Option<Activity> {
+    let repo = s(payload, "/repository/full_name")?;
+    let mut a = Activity {
+        repo,
+        event_type: event_type.to_owned(),
+        action: s(payload, "/action"),
+        time: received_at.to_owned(),
+        actor: s(payload, "/sender/login"),
+        number: None,
+        title: None,
+        state: None,
+        branch: None,
+        size: None,
+    };
+    let when = match event_type {
+        "push" => {
+            let commits = payload.get("commits").and_then(Value::as_array);
+            a.actor = s(payload, "/pusher/name").or(a.actor);
+            a.branch = s(payload, "/ref").map(|r| r.trim_start_matches("refs/heads/").to_owned());
+            a.size = payload
+                .get("size")
+                .and_then(Value::as_i64)
+                .or_else(|| commits.map(|c| c.len() as i64));
+            a.title = s(payload, "/head_commit/message")
+                .map(|m| m.lines().next().unwrap_or("").to_owned());
+            time(payload, "/head_commit/timestamp")
+        }
+        "pull_request" => {
+            let merged = payload
+                .pointer("/pull_request/merged")
+                .and_then(Value::as_bool)
+                == Some(true);
+            if a.action.as_deref() == Some("closed") && merged {
+                a.action = Some("merged".into());
+            }
+            a.number = payload
+                .pointer("/pull_request/number")
+                .and_then(Value::as_i64);
+            a.title = s(payload, "/pull_request/title");
+            a.actor = s(payload, "/pull_request/user/login").or(a.actor);
+            time(payload, "/pull_request/updated_at")
+        }
+        "issues" => {
+            a.number = payload.pointer("/issue/number").and_then(Value::as_i64);
+            a.title = s(payload, "/issue/title");
+            a.actor = s(payload, "/issue/user/login").or(a.actor);
+            time(payload, "/issue/updated_at")
+        }
+        "release" => {
+            a.title = s(payload, "/release/tag_name");
+            time(payload, "/release/published_at")
+        }
+        "workflow_run" => {
+            a.title = s(payload, "/workflow_run/name");
+            a.state = s(payload, "/workflow_run/conclusion");
+            time(payload, "/workflow_run/updated_at")
+        }
+        "deployment_status" => {
+            a.title = s(payload, "/deployment/environment");
+            a.state = s(payload, "/deployment_status/state");
+            time(payload, "/deployment_status/created_at")
+        }
+        "issue_comment" => {
+            a.number = payload.pointer("/issue/number").and_then(Value::as_i64);
+            a.title = s(payload, "/issue/title");
+            time(payload, "/comment/updated_at")
+        }
+        _ => None,
+    };
+    if let Some(t) = when {
+        a.time = t;
+    }
+    Some(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let p = format!(
+            "{}/tests/fixtures/github/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn merged_prs_are_told_apart_from_closed_ones() {
+        let merged = activity(
+            "pull_request",
+            &fixture("pull_request.closed.merged.json"),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(
+            (merged.action.as_deref(), merged.number),
+            (Some("merged"), Some(2))
+        );
+        let push = activity("push", &fixture("push.multi_commit.json"), "x").unwrap();
+        assert_eq!(
+            (push.size, push.branch.as_deref()),
+            (Some(3), Some("master"))
+        );
+        assert_eq!(push.time, "2019-05-15T15:27:12.000000Z");
+        let run = activity("workflow_run", &fixture("workflow_run.completed.json"), "x").unwrap();
+        assert_eq!(run.state.as_deref(), Some("success"));
+        assert_eq!(activity("ping", &json_no_repo(), "x"), None);
+    }
+
+    fn json_no_repo() -> Value {
+        serde_json::json!({"zen": "hi"})
+    }
+}
