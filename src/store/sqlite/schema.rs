@@ -110,6 +110,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX github_activity_repo_time ON github_activity(repo, time);
 "#,
+    r#"
+    -- Retention removes an event's derived rows with it (in the same transaction). Actions stay:
+    -- they are a work queue, and a pending one must not vanish because its event aged out.
+    CREATE INDEX pushes_event ON pushes(event_id);
+    CREATE INDEX deployments_event ON deployments(event_id);
+    CREATE INDEX github_activity_event ON github_activity(event_id);
+    CREATE TRIGGER events_derived_delete AFTER DELETE ON events BEGIN
+        DELETE FROM pushes WHERE event_id = OLD.id;
+        DELETE FROM deployments WHERE event_id = OLD.id;
+        DELETE FROM github_activity WHERE event_id = OLD.id;
+    END;
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:
