@@ -35,6 +35,9 @@ pub struct Deployment {
     pub environment: Option<String>,
     /// When this state was reached, RFC 3339.
     pub time: String,
+    /// For a final state (`ready`, `error`, `canceled`): seconds since the deployment's first
+    /// recorded state, when hookd saw it.
+    pub duration_seconds: Option<i64>,
 }
 
 fn s(v: &Value, pointer: &str) -> Option<String> {
@@ -114,6 +117,7 @@ pub fn vercel(event_type: &str, payload: &Value) -> Option<Deployment> {
             .or_else(|| s(p, "/deployment/meta/gitlabCommitSha")),
         environment: s(p, "/target"),
         time: rfc3339(time),
+        duration_seconds: None,
     })
 }
 
@@ -152,6 +156,7 @@ pub fn github(event_type: &str, payload: &Value) -> Option<Deployment> {
             .and_then(|t| crate::event::parse_time(&t).ok())
             .map(rfc3339)
             .unwrap_or_else(|| rfc3339(Utc::now())),
+        duration_seconds: None,
     })
 }
 

@@ -84,6 +84,7 @@ fn deployment(r: &Row<'_>) -> rusqlite::Result<Deployment> {
         sha: r.get(5)?,
         environment: r.get(6)?,
         time: r.get(7)?,
+        duration_seconds: None,
     })
 }
 
@@ -105,6 +106,31 @@ pub fn recent_pushes(
     Ok(rows)
 }
 
+/// Fills `duration_seconds` for final states from the deployment's first recorded state.
+fn with_durations(
+    c: &Connection,
+    mut rows: Vec<Deployment>,
+) -> Result<Vec<Deployment>, StoreError> {
+    let mut first = c.prepare_cached(
+        "SELECT MIN(time) FROM deployments WHERE deployment_id = ?1 AND platform = ?2",
+    )?;
+    for d in rows
+        .iter_mut()
+        .filter(|d| matches!(d.state.as_str(), "ready" | "error" | "canceled"))
+    {
+        let start: Option<String> =
+            first.query_row(params![d.deployment_id, d.platform], |r| r.get(0))?;
+        d.duration_seconds = start.and_then(|s| {
+            let (from, to) = (
+                crate::event::parse_time(&s).ok()?,
+                crate::event::parse_time(&d.time).ok()?,
+            );
+            Some((to - from).num_seconds()).filter(|_| s != d.time)
+        });
+    }
+    Ok(rows)
+}
+
 /// Newest first.
 pub fn recent_deployments(
     c: &Connection,
@@ -116,7 +142,7 @@ pub fn recent_deployments(
         .prepare_cached(&sql)?
         .query_map(params![project, limit as i64], deployment)?
         .collect::<Result<_, _>>()?;
-    Ok(rows)
+    with_durations(c, rows)
 }
 
 /// Pushes and deployments of commits starting with `prefix` (lower-case hex, validated by the
@@ -134,7 +160,7 @@ pub fn by_sha(c: &Connection, prefix: &str) -> Result<(Vec<Push>, Vec<Deployment
         ))?
         .query_map(params![prefix, upper], deployment)?
         .collect::<Result<_, _>>()?;
-    Ok((pushes, deployments))
+    Ok((pushes, with_durations(c, deployments)?))
 }
 
 /// A repository's activity at or after `since` (RFC 3339), newest first.

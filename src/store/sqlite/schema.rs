@@ -122,6 +122,9 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM github_activity WHERE event_id = OLD.id;
     END;
 "#,
+    r#"
+    CREATE INDEX deployments_deployment ON deployments(deployment_id, platform);
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:
