@@ -7,7 +7,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Hookd;
+use super::{Hookd, limit, storage};
 use crate::event::{format_time, parse_time};
 use crate::views::deploy::{Deployment, Push, sha_prefix};
 
@@ -68,17 +68,6 @@ pub struct Correlation {
     pub deployed: bool,
 }
 
-fn limit(n: Option<u32>) -> Result<usize, String> {
-    match n.unwrap_or(10) {
-        n @ 1..=1000 => Ok(n as usize),
-        n => Err(format!("limit must be between 1 and 1000, got {n}")),
-    }
-}
-
-fn storage(e: crate::store::StoreError) -> String {
-    format!("storage error: {e}")
-}
-
 fn seconds_between(from: &str, to: &str) -> Option<i64> {
     Some((parse_time(to).ok()? - parse_time(from).ok()?).num_seconds())
 }
@@ -95,7 +84,7 @@ impl Hookd {
     ) -> Result<Json<PushList>, String> {
         let pushes = self
             .store
-            .recent_pushes(a.repo, limit(a.limit)?)
+            .recent_pushes(a.repo, limit(a.limit, 10)?)
             .await
             .map_err(storage)?;
         Ok(Json(PushList { pushes }))
@@ -111,7 +100,7 @@ impl Hookd {
     ) -> Result<Json<DeploymentList>, String> {
         let deployments = self
             .store
-            .recent_deployments(a.project, limit(a.limit)?)
+            .recent_deployments(a.project, limit(a.limit, 10)?)
             .await
             .map_err(storage)?;
         Ok(Json(DeploymentList { deployments }))

@@ -7,7 +7,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Hookd;
+use super::{Hookd, hours, storage};
 use crate::event::format_time;
 use crate::views::github::Activity;
 
@@ -103,17 +103,6 @@ pub struct PrActivity {
     pub total_pr_events: usize,
     /// `opened`, `merged` (closed by merging), `closed` (without merging), `reopened`, …
     pub by_action: BTreeMap<String, Vec<PrRef>>,
-}
-
-fn hours(h: Option<u32>) -> Result<u32, String> {
-    match h.unwrap_or(24) {
-        h @ 1..=8760 => Ok(h),
-        h => Err(format!("hours must be between 1 and 8760, got {h}")),
-    }
-}
-
-fn storage(e: crate::store::StoreError) -> String {
-    format!("storage error: {e}")
 }
 
 fn label(a: &Activity) -> String {

@@ -71,6 +71,27 @@ impl ServerHandler for Hookd {
     }
 }
 
+/// A storage failure as a tool error.
+fn storage(e: crate::store::StoreError) -> String {
+    format!("storage error: {e}")
+}
+
+/// A `limit` argument: 1 to 1000, `default` when absent.
+fn limit(requested: Option<u32>, default: u32) -> Result<usize, String> {
+    match requested.unwrap_or(default) {
+        n @ 1..=1000 => Ok(n as usize),
+        n => Err(format!("limit must be between 1 and 1000, got {n}")),
+    }
+}
+
+/// An `hours` window argument: 1 to 8760 (a year), 24 when absent.
+fn hours(requested: Option<u32>) -> Result<u32, String> {
+    match requested.unwrap_or(24) {
+        h @ 1..=8760 => Ok(h),
+        h => Err(format!("hours must be between 1 and 8760, got {h}")),
+    }
+}
+
 /// The MCP listener's routes: `/mcp` (Streamable HTTP) and `/healthz`.
 pub fn router(
     store: Arc<dyn Store>,

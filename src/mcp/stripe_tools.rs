@@ -8,7 +8,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Hookd;
+use super::{Hookd, hours, limit, storage};
 use crate::event::{Action, ActionTarget, Completion, Event, EventFilter, Page};
 use crate::sources::Provider;
 
@@ -65,10 +65,6 @@ pub struct StripeSummary {
     pub total_events: usize,
     pub events_by_type: BTreeMap<String, usize>,
     pub pending_actions: usize,
-}
-
-fn storage(e: crate::store::StoreError) -> String {
-    format!("storage error: {e}")
 }
 
 impl Hookd {
@@ -157,10 +153,7 @@ impl Hookd {
         &self,
         Parameters(a): Parameters<RecentStripeArgs>,
     ) -> Result<Json<StripeEvents>, String> {
-        let limit = match a.limit.unwrap_or(20) {
-            n @ 1..=1000 => n as usize,
-            n => return Err(format!("limit must be between 1 and 1000, got {n}")),
-        };
+        let limit = limit(a.limit, 20)?;
         let events = self.stripe_events(EventFilter::default(), limit).await?;
         Ok(Json(StripeEvents { events }))
     }
@@ -173,10 +166,7 @@ impl Hookd {
         &self,
         Parameters(a): Parameters<SummaryArgs>,
     ) -> Result<Json<StripeSummary>, String> {
-        let hours = match a.hours.unwrap_or(24) {
-            h @ 1..=8760 => h,
-            h => return Err(format!("hours must be between 1 and 8760, got {h}")),
-        };
+        let hours = hours(a.hours)?;
         let since = Utc::now() - chrono::Duration::hours(i64::from(hours));
         let filter = EventFilter {
             received_after: Some(since),

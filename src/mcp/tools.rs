@@ -10,12 +10,10 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Hookd;
+use super::{Hookd, limit, storage};
 use crate::event::{Event, EventFilter, Page, parse_time};
 use crate::store::SourceStats;
 use crate::wait;
-
-const MAX_LIMIT: u32 = 1000;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecentArgs {
@@ -101,17 +99,6 @@ pub struct Subscription {
     pub sources: Vec<String>,
     pub callback_description: String,
     pub instruction: String,
-}
-
-fn limit(requested: Option<u32>, default: u32) -> Result<usize, String> {
-    match requested.unwrap_or(default) {
-        n @ 1..=MAX_LIMIT => Ok(n as usize),
-        n => Err(format!("limit must be between 1 and {MAX_LIMIT}, got {n}")),
-    }
-}
-
-fn storage(e: crate::store::StoreError) -> String {
-    format!("storage error: {e}")
 }
 
 // Return types are spelled `Result<Json<T>, String>` because the macro reads them to generate
