@@ -61,6 +61,13 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
                 source,
             })?,
         );
+    if mode == Mode::Serve && !config.mcp_addr.ip().is_loopback() && config.mcp_token.is_none() {
+        return Err(AppError::Policy(format!(
+            "the MCP address {} is not loopback: set HOOKD_MCP_TOKEN (or --mcp-token) so only \
+             your clients can read your events",
+            config.mcp_addr
+        )));
+    }
     let sources = Arc::new(load_sources(config)?);
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -92,12 +99,7 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         tasks.spawn(serve_http(listener, routes, shutdown.clone()));
     }
     if let Some(listener) = mcp_listener {
-        let routes = mcp::router(
-            store.clone(),
-            sources.clone(),
-            &config.toolsets,
-            shutdown.clone(),
-        );
+        let routes = mcp::router(store.clone(), sources.clone(), config, shutdown.clone());
         tasks.spawn(serve_http(listener, routes, shutdown.clone()));
     }
     if mode == Mode::Stdio {

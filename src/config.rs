@@ -67,6 +67,16 @@ pub struct Config {
     )]
     pub toolsets: Vec<Toolset>,
 
+    /// A bearer token MCP clients must send (`Authorization: Bearer …`). Required when the MCP
+    /// address is not loopback.
+    #[arg(long, env = "HOOKD_MCP_TOKEN", value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    pub mcp_token: Option<crate::ingest::verify::Secret>,
+
+    /// Host names the MCP endpoint answers to (DNS-rebinding protection), comma-separated.
+    /// Default: localhost, 127.0.0.1, ::1 and the MCP address's own IP.
+    #[arg(long, env = "HOOKD_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub mcp_allowed_hosts: Vec<String>,
+
     /// How often retention runs, in seconds.
     #[arg(long = "retention-interval", env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -102,6 +112,8 @@ impl Config {
             retention_interval_secs: 60,
             config: None,
             require_signatures: None,
+            mcp_token: None,
+            mcp_allowed_hosts: Vec::new(),
             toolsets: vec![
                 Toolset::Events,
                 Toolset::Github,

@@ -4,6 +4,7 @@
 //! and older clients (`initialize`, sessions). Every tool reads the store; waiting tools sleep on
 //! the bus, so a slow or idle client costs nothing.
 
+mod auth;
 mod deploy_tools;
 mod github_tools;
 mod stripe_tools;
@@ -96,20 +97,38 @@ fn hours(requested: Option<u32>) -> Result<u32, String> {
 pub fn router(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
-    toolsets: &[Toolset],
+    settings: &crate::config::Config,
     shutdown: CancellationToken,
 ) -> Router {
-    let config =
-        StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
-    let server = Hookd::new(store, sources, toolsets, shutdown);
+    let mut hosts = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    hosts.push(settings.mcp_addr.ip().to_string());
+    hosts.extend(settings.mcp_allowed_hosts.iter().cloned());
+    // Browsers send Origin; only pages served from this machine may call the endpoint. Clients
+    // that are not browsers send none and are not affected.
+    let origins = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+    let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(shutdown.child_token())
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(origins);
+    let server = Hookd::new(store, sources, &settings.toolsets, shutdown);
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         LocalSessionManager::default().into(),
         config,
     );
-    Router::new()
-        .nest_service("/mcp", service)
-        .route("/healthz", axum::routing::get(crate::ingest::healthz))
+    let mcp = Router::new().nest_service("/mcp", service);
+    let mcp = match &settings.mcp_token {
+        Some(token) => mcp.layer(axum::middleware::from_fn_with_state(
+            Arc::new(token.clone()),
+            auth::require_bearer,
+        )),
+        None => mcp,
+    };
+    mcp.route("/healthz", axum::routing::get(crate::ingest::healthz))
 }
 
 /// Serves MCP on stdin/stdout until the client closes stdin or `shutdown` is cancelled.

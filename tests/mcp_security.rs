@@ -1,0 +1,108 @@
+//! Securing the MCP endpoint: bearer token, Host and Origin checks, and the refusal to expose MCP
+//! beyond loopback without a token.
+
+mod common;
+
+use common::TestApp;
+use common::mcp::{ERAS, call_ok, config};
+use hookd::ingest::verify::Secret;
+use rmcp::ServiceExt;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::json;
+
+const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
+
+async fn raw(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(app.mcp_url())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(INIT);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_configured_token_is_required_and_checked() {
+    let app = TestApp::start_with(|c| c.mcp_token = Some(Secret::new("s3cret-token"))).await;
+    let none = raw(&app, &[]).await;
+    assert_eq!(none.status(), 401);
+    assert_eq!(
+        none.headers()["www-authenticate"],
+        r#"Bearer realm="hookd""#
+    );
+    let wrong = raw(&app, &[("authorization", "Bearer nope")]).await;
+    assert_eq!(wrong.status(), 401);
+    assert!(
+        wrong.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    assert!(!wrong.text().await.unwrap().contains("s3cret-token"));
+    let right = raw(&app, &[("authorization", "Bearer s3cret-token")]).await;
+    assert_eq!(right.status(), 200);
+
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(app.mcp_url()).auth_header("s3cret-token"),
+    );
+    let client = config(ERAS[0].clone())
+        .serve(transport)
+        .await
+        .expect("rmcp client with the token");
+    call_ok(&client, "get_event_sources", json!({})).await;
+    client.cancel().await.unwrap();
+
+    let health = reqwest::get(format!("http://{}/healthz", app.mcp))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "health checks need no token");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn foreign_hosts_and_origins_are_refused() {
+    let app = TestApp::start().await;
+    assert_eq!(
+        raw(&app, &[("host", "evil.example")]).await.status(),
+        403,
+        "DNS rebinding"
+    );
+    assert_eq!(
+        raw(&app, &[("origin", "http://evil.example")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        raw(&app, &[("origin", "http://localhost:3000")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        raw(&app, &[]).await.status(),
+        200,
+        "non-browser clients send no Origin"
+    );
+    app.stop().await;
+
+    let app = TestApp::start_with(|c| c.mcp_allowed_hosts = vec!["hookd.internal".into()]).await;
+    assert_eq!(raw(&app, &[("host", "hookd.internal")]).await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn mcp_beyond_loopback_needs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = hookd::config::Config::ephemeral(dir.path().to_owned());
+    config.mcp_addr = "0.0.0.0:0".parse().unwrap();
+    let err = hookd::app::start(&config, hookd::app::Mode::Serve)
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("HOOKD_MCP_TOKEN"), "{err}");
+}
