@@ -1,6 +1,6 @@
 //! GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
 
-use super::{Delivery, HmacSha256, Rejection, Secret, hmac_matches};
+use super::{Delivery, HmacSha256, Rejection, Secret, body_signed_by_any};
 
 const HEADER: &str = "x-hub-signature-256";
 
@@ -10,11 +10,7 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
         .strip_prefix("sha256=")
         .and_then(|h| hex::decode(h).ok())
         .ok_or_else(|| Rejection::Malformed(HEADER.to_owned()))?;
-    secrets
-        .iter()
-        .any(|s| hmac_matches::<HmacSha256>(s.expose().as_bytes(), &[d.body], &sig))
-        .then_some(())
-        .ok_or(Rejection::BadSignature)
+    body_signed_by_any::<HmacSha256>(secrets, d.body, &sig)
 }
 
 #[cfg(test)]

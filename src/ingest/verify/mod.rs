@@ -148,6 +148,20 @@ fn hmac_matches<M: Mac + hmac::digest::KeyInit>(
     mac.verify_slice(expected).is_ok()
 }
 
+/// `Ok` if the HMAC of the body alone under any of `secrets` equals `sig` (GitHub, Vercel,
+/// Shopify: schemes that sign nothing but the body).
+fn body_signed_by_any<M: Mac + hmac::digest::KeyInit>(
+    secrets: &[Secret],
+    body: &[u8],
+    sig: &[u8],
+) -> Result<(), Rejection> {
+    secrets
+        .iter()
+        .any(|s| hmac_matches::<M>(s.expose().as_bytes(), &[body], sig))
+        .then_some(())
+        .ok_or(Rejection::BadSignature)
+}
+
 type HmacSha1 = Hmac<sha1::Sha1>;
 type HmacSha256 = Hmac<sha2::Sha256>;
 type HmacSha512 = Hmac<sha2::Sha512>;

@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::{Delivery, HmacSha256, Rejection, Secret, hmac_matches};
+use super::{Delivery, HmacSha256, Rejection, Secret, body_signed_by_any};
 
 const HEADER: &str = "x-shopify-hmac-sha256";
 
@@ -11,11 +11,7 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
     let sig = B64
         .decode(d.header(HEADER)?)
         .map_err(|_| Rejection::Malformed(HEADER.to_owned()))?;
-    secrets
-        .iter()
-        .any(|s| hmac_matches::<HmacSha256>(s.expose().as_bytes(), &[d.body], &sig))
-        .then_some(())
-        .ok_or(Rejection::BadSignature)
+    body_signed_by_any::<HmacSha256>(secrets, d.body, &sig)
 }
 
 #[cfg(test)]

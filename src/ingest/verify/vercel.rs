@@ -1,17 +1,13 @@
 //! Vercel: `x-vercel-signature: <hex HMAC-SHA1(secret, body)>`.
 
-use super::{Delivery, HmacSha1, Rejection, Secret, hmac_matches};
+use super::{Delivery, HmacSha1, Rejection, Secret, body_signed_by_any};
 
 const HEADER: &str = "x-vercel-signature";
 
 pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
     let sig =
         hex::decode(d.header(HEADER)?).map_err(|_| Rejection::Malformed(HEADER.to_owned()))?;
-    secrets
-        .iter()
-        .any(|s| hmac_matches::<HmacSha1>(s.expose().as_bytes(), &[d.body], &sig))
-        .then_some(())
-        .ok_or(Rejection::BadSignature)
+    body_signed_by_any::<HmacSha1>(secrets, d.body, &sig)
 }
 
 #[cfg(test)]
