@@ -1,8 +1,8 @@
 //! GitHub: type from `X-GitHub-Event` (with the payload's `action`), delivery id from
 //! `X-GitHub-Delivery` (both generic), subject = `repository.full_name`.
 //!
-//! Push payloads are the busiest webhooks hookd sees, so this reads a few typed fields and lets
-//! serde skip the rest instead of building a tree of the whole payload.
+//! Reads a few typed fields from the payload tree that the derived rows (pushes, activity) parse
+//! anyway, so a GitHub delivery is parsed once.
 
 use serde::Deserialize;
 
@@ -42,7 +42,7 @@ struct Release {
 }
 
 pub fn apply(n: &mut Normalized, body: &Body<'_>) {
-    let Ok(p) = serde_json::from_str::<Payload>(body.json) else {
+    let Ok(p) = Payload::deserialize(body.value()) else {
         return;
     };
     n.subject = p.repository.as_ref().map(|r| r.full_name.clone());
@@ -92,13 +92,7 @@ mod tests {
             event_type: event.into(),
             ..Default::default()
         };
-        apply(
-            &mut n,
-            &Body {
-                encoding: PayloadEncoding::Json,
-                json,
-            },
-        );
+        apply(&mut n, &Body::new(PayloadEncoding::Json, json));
         n
     }
 
