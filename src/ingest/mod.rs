@@ -183,7 +183,10 @@ impl Ingest {
         let provider = configured.map(|s| s.provider);
         let want_type = provider.is_some() || normalize::header_type(request_headers).is_none();
         let decoded = body::decode(content_type.as_deref(), raw_body, want_type)?;
-        let view = normalize::Body::new(decoded.encoding, decoded.payload.get());
+        let view = normalize::Body {
+            encoding: decoded.encoding,
+            json: decoded.payload.get(),
+        };
         if provider == Some(Provider::Slack)
             && let Some(challenge) = normalize::slack_challenge(&view)
         {
@@ -253,23 +256,23 @@ fn derive(
     use crate::views::deploy;
     match (provider, event_type) {
         (Some(Provider::Stripe), t) => {
-            let action = sources.stripe_rules.action_for(t, body.value());
+            let action = sources.stripe_rules.action_for(t, &body.value());
             action.map(Derived::Action).into_iter().collect()
         }
         (Some(Provider::Github), t) => {
             let payload = body.value();
             let mut rows: Vec<Derived> = Vec::new();
             if t == "push" {
-                rows.extend(deploy::pushes(payload).into_iter().map(Derived::Push));
+                rows.extend(deploy::pushes(&payload).into_iter().map(Derived::Push));
             }
             if matches!(t, "deployment" | "deployment_status") {
-                rows.extend(deploy::github(t, payload).map(Derived::Deployment));
+                rows.extend(deploy::github(t, &payload).map(Derived::Deployment));
             }
             let now = crate::event::format_time(Utc::now());
-            rows.extend(crate::views::github::activity(t, payload, &now).map(Derived::GitHub));
+            rows.extend(crate::views::github::activity(t, &payload, &now).map(Derived::GitHub));
             rows
         }
-        (Some(Provider::Vercel), t) => deploy::vercel(t, body.value())
+        (Some(Provider::Vercel), t) => deploy::vercel(t, &body.value())
             .map(Derived::Deployment)
             .into_iter()
             .collect(),

@@ -34,24 +34,12 @@ pub struct Body<'a> {
     pub encoding: PayloadEncoding,
     /// The payload as JSON text.
     pub json: &'a str,
-    /// The payload parsed, once, on first use: normalization and the derived rows of one delivery
-    /// share it instead of each parsing the body again.
-    tree: std::cell::OnceCell<Value>,
 }
 
-impl<'a> Body<'a> {
-    pub fn new(encoding: PayloadEncoding, json: &'a str) -> Self {
-        Self {
-            encoding,
-            json,
-            tree: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// The payload as a JSON tree (`Null` if it is not JSON), parsed on first use.
-    pub fn value(&self) -> &Value {
-        self.tree
-            .get_or_init(|| serde_json::from_str(self.json).unwrap_or(Value::Null))
+impl Body<'_> {
+    /// The payload parsed as a JSON tree (for providers whose payloads are small or rare).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.json).unwrap_or(Value::Null)
     }
 }
 

@@ -21,10 +21,10 @@ pub fn standard(n: &mut Normalized, headers: &HeaderMap, _body: &Body<'_>) {
 /// GitLab: type = `object_kind` (`push`, `merge_request`, …), subject = the project path.
 pub fn gitlab(n: &mut Normalized, body: &Body<'_>) {
     let v = body.value();
-    if let Some(kind) = text(v, "/object_kind") {
+    if let Some(kind) = text(&v, "/object_kind") {
         n.event_type = kind;
     }
-    n.subject = text(v, "/project/path_with_namespace");
+    n.subject = text(&v, "/project/path_with_namespace");
     n.summary = Some(format!(
         "{} in {}",
         n.event_type,
@@ -47,12 +47,12 @@ pub fn shopify(n: &mut Normalized, headers: &HeaderMap) {
 /// Linear: type = `<type>.<action>` (e.g. `Issue.create`), id = `Linear-Delivery`.
 pub fn linear(n: &mut Normalized, headers: &HeaderMap, body: &Body<'_>) {
     let v = body.value();
-    if let (Some(t), Some(a)) = (text(v, "/type"), text(v, "/action")) {
+    if let (Some(t), Some(a)) = (text(&v, "/type"), text(&v, "/action")) {
         n.event_type = format!("{t}.{a}");
     }
     n.delivery_id = header(headers, "linear-delivery").or(n.delivery_id.take());
-    n.subject = text(v, "/data/identifier").or_else(|| text(v, "/data/id"));
-    n.summary = text(v, "/data/title").map(|t| format!("{} {t}", n.event_type));
+    n.subject = text(&v, "/data/identifier").or_else(|| text(&v, "/data/id"));
+    n.summary = text(&v, "/data/title").map(|t| format!("{} {t}", n.event_type));
 }
 
 #[cfg(test)]
@@ -62,7 +62,10 @@ mod tests {
 
     #[test]
     fn gitlab_push_and_merge_request() {
-        let body = |json| Body::new(PayloadEncoding::Json, json);
+        let body = |json| Body {
+            encoding: PayloadEncoding::Json,
+            json,
+        };
         let mut n = Normalized::default();
         gitlab(
             &mut n,
@@ -103,7 +106,14 @@ mod tests {
         h.insert("svix-timestamp", "1614265330".parse().unwrap());
         let mut n = Normalized::default();
         let json = r#"{"type":"user.created"}"#;
-        standard(&mut n, &h, &Body::new(PayloadEncoding::Json, json));
+        standard(
+            &mut n,
+            &h,
+            &Body {
+                encoding: PayloadEncoding::Json,
+                json,
+            },
+        );
         assert_eq!(n.delivery_id.as_deref(), Some("msg_1"));
         assert_eq!(n.occurred_at.unwrap().timestamp(), 1_614_265_330);
     }
@@ -114,7 +124,14 @@ mod tests {
         h.insert("linear-delivery", "d-1".parse().unwrap());
         let json = r#"{"action":"create","type":"Issue","data":{"id":"x","identifier":"ENG-1","title":"Fix it"}}"#;
         let mut n = Normalized::default();
-        linear(&mut n, &h, &Body::new(PayloadEncoding::Json, json));
+        linear(
+            &mut n,
+            &h,
+            &Body {
+                encoding: PayloadEncoding::Json,
+                json,
+            },
+        );
         assert_eq!(
             (n.event_type.as_str(), n.delivery_id.as_deref()),
             ("Issue.create", Some("d-1"))

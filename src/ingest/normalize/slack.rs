@@ -13,18 +13,18 @@ pub fn apply(n: &mut Normalized, _headers: &HeaderMap, body: &Body<'_>) {
     match body.encoding {
         PayloadEncoding::Form if v.get("command").is_some() => {
             n.event_type = "slash_command".into();
-            n.delivery_id = text(v, "/trigger_id");
-            n.subject = text(v, "/channel_name").map(|c| format!("#{c}"));
+            n.delivery_id = text(&v, "/trigger_id");
+            n.subject = text(&v, "/channel_name").map(|c| format!("#{c}"));
             n.summary = Some(format!(
                 "{} ran {} {}",
-                text(v, "/user_name").unwrap_or_default(),
-                text(v, "/command").unwrap_or_default(),
-                text(v, "/text").unwrap_or_default()
+                text(&v, "/user_name").unwrap_or_default(),
+                text(&v, "/command").unwrap_or_default(),
+                text(&v, "/text").unwrap_or_default()
             ));
         }
         PayloadEncoding::Form if v.get("payload").is_some() => {
             // Interactive components post `payload=<JSON>`.
-            let inner: Value = text(v, "/payload")
+            let inner: Value = text(&v, "/payload")
                 .and_then(|p| serde_json::from_str(&p).ok())
                 .unwrap_or_default();
             n.event_type = "interactive".into();
@@ -32,13 +32,13 @@ pub fn apply(n: &mut Normalized, _headers: &HeaderMap, body: &Body<'_>) {
             n.summary = text(&inner, "/type").map(|t| format!("interactive {t}"));
         }
         _ => {
-            if let Some(t) = text(v, "/event/type").or_else(|| text(v, "/type")) {
+            if let Some(t) = text(&v, "/event/type").or_else(|| text(&v, "/type")) {
                 n.event_type = t;
             }
-            n.delivery_id = text(v, "/event_id").or(n.delivery_id.take());
-            n.occurred_at = unix(v, "/event_time", false);
-            n.subject = text(v, "/event/channel");
-            n.summary = text(v, "/event/text").map(|t| t.chars().take(120).collect());
+            n.delivery_id = text(&v, "/event_id").or(n.delivery_id.take());
+            n.occurred_at = unix(&v, "/event_time", false);
+            n.subject = text(&v, "/event/channel");
+            n.summary = text(&v, "/event/text").map(|t| t.chars().take(120).collect());
         }
     }
 }
@@ -49,8 +49,8 @@ pub fn challenge(body: &Body<'_>) -> Option<String> {
         return None;
     }
     let v = body.value();
-    (text(v, "/type").as_deref() == Some("url_verification"))
-        .then(|| text(v, "/challenge"))
+    (text(&v, "/type").as_deref() == Some("url_verification"))
+        .then(|| text(&v, "/challenge"))
         .flatten()
 }
 
@@ -60,7 +60,7 @@ mod tests {
 
     fn run(encoding: PayloadEncoding, json: &str) -> Normalized {
         let mut n = Normalized::default();
-        apply(&mut n, &HeaderMap::new(), &Body::new(encoding, json));
+        apply(&mut n, &HeaderMap::new(), &Body { encoding, json });
         n
     }
 
@@ -87,7 +87,10 @@ mod tests {
         assert_eq!(n.event_type, "slash_command");
         assert!(n.summary.unwrap().contains("/hookd"));
         let hs = include_str!("../../../tests/fixtures/slack/url_verification.json");
-        let body = Body::new(PayloadEncoding::Json, hs);
+        let body = Body {
+            encoding: PayloadEncoding::Json,
+            json: hs,
+        };
         assert!(challenge(&body).is_some());
     }
 }

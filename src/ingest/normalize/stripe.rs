@@ -5,11 +5,11 @@ use super::{Body, Normalized, text, unix};
 
 pub fn apply(n: &mut Normalized, body: &Body<'_>) {
     let v = body.value();
-    if let Some(t) = text(v, "/type") {
+    if let Some(t) = text(&v, "/type") {
         n.event_type = t;
     }
-    n.delivery_id = text(v, "/id").or(n.delivery_id.take());
-    n.occurred_at = unix(v, "/created", false);
+    n.delivery_id = text(&v, "/id").or(n.delivery_id.take());
+    n.occurred_at = unix(&v, "/created", false);
     let object = v.pointer("/data/object");
     n.subject = object.and_then(|o| {
         text(o, "/customer")
@@ -33,7 +33,13 @@ mod tests {
     fn a_real_invoice_event() {
         let json = include_str!("../../../tests/fixtures/stripe/invoice.payment_failed.json");
         let mut n = Normalized::default();
-        apply(&mut n, &Body::new(PayloadEncoding::Json, json));
+        apply(
+            &mut n,
+            &Body {
+                encoding: PayloadEncoding::Json,
+                json,
+            },
+        );
         assert_eq!(n.event_type, "invoice.payment_failed");
         assert!(n.delivery_id.as_deref().unwrap().starts_with("evt_"));
         assert_eq!(n.subject.as_deref(), Some("cus_QXg1o8vcGmoR32"));

@@ -6,12 +6,12 @@ use super::{Body, Normalized, text, unix};
 
 pub fn apply(n: &mut Normalized, body: &Body<'_>) {
     let v = body.value();
-    if let Some(t) = text(v, "/type") {
+    if let Some(t) = text(&v, "/type") {
         n.event_type = t;
     }
-    n.delivery_id = text(v, "/id").or(n.delivery_id.take());
-    n.occurred_at = unix(v, "/createdAt", true);
-    let p = |ptr: &str| text(v, &format!("/payload{ptr}"));
+    n.delivery_id = text(&v, "/id").or(n.delivery_id.take());
+    n.occurred_at = unix(&v, "/createdAt", true);
+    let p = |ptr: &str| text(&v, &format!("/payload{ptr}"));
     n.subject = p("/project/name")
         .or_else(|| p("/deployment/name"))
         .or_else(|| p("/project/id"))
@@ -38,7 +38,13 @@ mod tests {
 
     fn run(json: &str) -> Normalized {
         let mut n = Normalized::default();
-        apply(&mut n, &Body::new(PayloadEncoding::Json, json.trim()));
+        apply(
+            &mut n,
+            &Body {
+                encoding: PayloadEncoding::Json,
+                json: json.trim(),
+            },
+        );
         n
     }
 
