@@ -77,10 +77,7 @@ async fn events(a: EventsArgs) -> anyhow::Result<()> {
             .map(serde_json::to_string)
             .collect::<Result<_, _>>()?
     } else {
-        let filter = crate::event::EventFilter {
-            source: a.source,
-            ..Default::default()
-        };
+        let filter = crate::event::EventFilter::of(a.source, None);
         let e = store
             .query(filter, crate::event::Page::Newest(a.limit as usize))
             .await?;

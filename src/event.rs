@@ -150,16 +150,7 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// Which events a reader wants. All conditions are ANDed; `None` means "any".
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EventFilter {
-    pub source: Option<String>,
-    pub event_type: Option<String>,
-    /// Only events with `id > after_id`.
-    pub after_id: Option<i64>,
-    /// Only events received strictly after this instant.
-    pub received_after: Option<DateTime<Utc>>,
-}
+pub use crate::filter::{EventFilter, FieldMatch};
 
 /// The order and size of a query's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,6 +25,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod filter;
 pub mod ingest;
 pub mod mcp;
 pub mod send;

@@ -8,7 +8,11 @@ use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post, post_json};
 use serde_json::json;
 
-const TOOLS: [&str; 19] = [
+const TOOLS: [&str; 23] = [
+    "next_events",
+    "ack_events",
+    "list_consumers",
+    "search_events",
     "list_tracked_repos",
     "get_repo_activity",
     "summarize_commits",
@@ -58,7 +62,7 @@ async fn tools_are_listed_with_output_schemas_and_read_only_hints() {
                 t.name
             );
             let hints = t.annotations.as_ref().expect("annotations");
-            let writes = t.name == "mark_action_complete";
+            let writes = t.name == "mark_action_complete" || t.name == "ack_events";
             assert_eq!(hints.read_only_hint, Some(!writes), "{}", t.name);
         }
         client.cancel().await.unwrap();

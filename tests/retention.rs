@@ -30,7 +30,7 @@ fn event(source: &str, age: chrono::Duration) -> NewEvent {
 
 async fn ids(store: &dyn Store, source: &str) -> Vec<i64> {
     let filter = EventFilter {
-        source: Some(source.into()),
+        sources: vec![source.into()],
         ..Default::default()
     };
     let events = store.query(filter, Page::Oldest(100_000)).await.unwrap();
@@ -83,6 +83,25 @@ async fn prune_keeps_the_newest_per_source_and_drops_old_events() {
         .collect();
     assert_eq!(counts, [("busy".into(), 1000), ("quiet".into(), 1)]);
     assert_eq!(store.prune(policy).await.unwrap(), 0, "nothing more to do");
+
+    // The search index lost exactly the deleted events: FTS5's own check agrees with the table.
+    let conn = rusqlite::Connection::open(dir.path().join("hookd.db")).unwrap();
+    conn.execute(
+        "INSERT INTO events_fts (events_fts) VALUES ('integrity-check')",
+        [],
+    )
+    .expect("the search index matches the events");
+    let indexed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events_fts WHERE events_fts MATCH 't'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        indexed, 1001,
+        "every kept event, and only those, is searchable"
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! the bus, so a slow or idle client costs nothing.
 
 mod auth;
+mod consumer_tools;
 mod deploy_tools;
 mod github_tools;
 mod stripe_tools;
@@ -48,7 +49,7 @@ impl Hookd {
         let mut tool_router = ToolRouter::new();
         for set in toolsets {
             tool_router += match set {
-                Toolset::Events => Self::tool_router(),
+                Toolset::Events => Self::tool_router() + Self::consumer_router(),
                 Toolset::Github => Self::github_router(),
                 Toolset::Stripe => Self::stripe_router(),
                 Toolset::Deployments => Self::deploy_router(),

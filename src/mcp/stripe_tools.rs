@@ -77,7 +77,7 @@ impl Hookd {
             .filter(|s| s.provider == Provider::Stripe)
         {
             let f = EventFilter {
-                source: Some(s.name.clone()),
+                sources: vec![s.name.clone()],
                 ..filter.clone()
             };
             events.extend(

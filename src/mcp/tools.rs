@@ -24,6 +24,11 @@ pub struct RecentArgs {
     /// Only events of this type (e.g. `push`, `invoice.paid`).
     #[serde(rename = "type")]
     pub event_type: Option<String>,
+    /// JSON field conditions, e.g. {"payload.action": "opened"}: all must hold. Keys are
+    /// `payload.` followed by a dotted path (numbers index arrays); values are strings, numbers,
+    /// booleans or null.
+    #[serde(rename = "where")]
+    pub conditions: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -106,7 +111,7 @@ pub struct Subscription {
 #[tool_router(vis = "pub(super)")]
 impl Hookd {
     #[tool(
-        description = "The most recent webhook events, oldest first, optionally of one source and type.",
+        description = "The most recent webhook events, oldest first, optionally of one source and type and matching JSON field conditions (`where`).",
         annotations(read_only_hint = true)
     )]
     async fn get_recent_events(
@@ -114,9 +119,8 @@ impl Hookd {
         Parameters(a): Parameters<RecentArgs>,
     ) -> Result<Json<EventList>, String> {
         let filter = EventFilter {
-            source: a.source,
-            event_type: a.event_type,
-            ..Default::default()
+            fields: super::consumer_tools::conditions(a.conditions)?,
+            ..EventFilter::of(a.source, a.event_type)
         };
         let page = Page::Newest(limit(a.limit, 10)?);
         let events = self.store.query(filter, page).await.map_err(storage)?;
@@ -155,9 +159,8 @@ impl Hookd {
             )
         })?;
         let filter = EventFilter {
-            source: a.source,
             received_after: Some(since),
-            ..Default::default()
+            ..EventFilter::of(a.source, None)
         };
         let page = Page::Oldest(limit(a.limit, 100)?);
         let events = self.store.query(filter, page).await.map_err(storage)?;
@@ -190,8 +193,8 @@ impl Hookd {
         }
         let timeout = Duration::from_secs_f64(secs.min(wait::MAX_WAIT.as_secs_f64()));
         let filter = EventFilter {
-            source: a.source,
-            event_type: a.event_type,
+            sources: a.source.into_iter().collect(),
+            types: a.event_type.into_iter().collect(),
             after_id: Some(a.after_id.unwrap_or_else(|| self.store.bus().newest())),
             ..Default::default()
         };

@@ -49,6 +49,39 @@ pub struct SourceStats {
     pub last_received_at: String,
 }
 
+/// A durable consumer: its committed cursor and what lies beyond it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Consumer {
+    pub name: String,
+    /// The last event id it acknowledged; it has processed every event up to this one.
+    pub cursor: i64,
+    /// How many stored events have ids above the cursor (of any source or type).
+    pub backlog: i64,
+    /// When the cursor last moved (RFC 3339, UTC).
+    pub updated_at: String,
+}
+
+/// A full-text search: words (all must match; `word*` matches a prefix) and the usual filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub text: String,
+    pub filter: EventFilter,
+    pub limit: usize,
+}
+
+/// One event a search found, with the matching text highlighted (`**word**`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct SearchHit {
+    pub id: i64,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub received_at: String,
+    pub summary: Option<String>,
+    /// A short extract around the matches, which are wrapped in `**`.
+    pub snippet: String,
+}
+
 /// What retention removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -123,6 +156,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every repository with GitHub activity: (repo, events, last activity), most recent first.
     async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError>;
+
+    /// Events whose type, summary or payload contain every word of the query, newest first.
+    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError>;
+
+    /// A consumer's committed cursor (`None` if it never acknowledged anything).
+    async fn consumer_cursor(&self, name: String) -> Result<Option<i64>, StoreError>;
+
+    /// Moves a consumer's cursor forward to `up_to_id`; a smaller id changes nothing. Returns the
+    /// cursor after the call.
+    async fn ack(&self, name: String, up_to_id: i64) -> Result<i64, StoreError>;
+
+    /// Every consumer, by name.
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError>;
 
     /// The bus this store notifies after each commit.
     fn bus(&self) -> &Bus;

@@ -6,9 +6,11 @@
 
 mod actions;
 mod checkpointer;
+mod consumers;
 mod derived;
 mod reader;
 mod schema;
+mod search;
 mod watcher;
 mod writer;
 
@@ -25,7 +27,7 @@ use crate::bus::Bus;
 use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
-use crate::store::{Retention, SourceStats, Store, StoreError};
+use crate::store::{Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError};
 use crate::views::deploy::{Deployment, Push};
 use crate::views::github::Activity;
 use reader::Readers;
@@ -76,6 +78,20 @@ impl Sqlite {
 
     async fn send(&self, job: Job) -> Result<(), StoreError> {
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)
+    }
+
+    /// Runs `f` on the writer's connection, between group commits.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Run(Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        })))
+        .await?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -131,9 +147,7 @@ impl Store for Sqlite {
     async fn prune(&self, policy: Retention) -> Result<u64, StoreError> {
         let mut total = 0;
         loop {
-            let (tx, rx) = oneshot::channel();
-            self.send(Job::Prune(policy, tx)).await?;
-            let n = rx.await.map_err(|_| StoreError::Closed)??;
+            let n = self.write(move |c| writer::prune_step(c, policy)).await?;
             total += n;
             if n < writer::PRUNE_CHUNK {
                 return Ok(total);
@@ -142,9 +156,7 @@ impl Store for Sqlite {
     }
 
     async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Job::Reject(Box::new(rejected), tx)).await?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        self.write(move |c| writer::reject(c, &rejected)).await
     }
 
     async fn rejections(
@@ -169,9 +181,8 @@ impl Store for Sqlite {
         target: ActionTarget,
         details: String,
     ) -> Result<Completion, StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Job::Complete(target, details, tx)).await?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        self.write(move |c| actions::complete(c, target, &details))
+            .await
     }
 
     async fn recent_pushes(
@@ -208,6 +219,23 @@ impl Store for Sqlite {
 
     async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
         self.read(derived::tracked_repos).await
+    }
+
+    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+        self.read(move |c| search::search(c, &query)).await
+    }
+
+    async fn consumer_cursor(&self, name: String) -> Result<Option<i64>, StoreError> {
+        self.read(move |c| consumers::cursor(c, &name)).await
+    }
+
+    async fn ack(&self, name: String, up_to_id: i64) -> Result<i64, StoreError> {
+        self.write(move |c| consumers::ack(c, &name, up_to_id))
+            .await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
+        self.read(consumers::list).await
     }
 
     fn bus(&self) -> &Bus {

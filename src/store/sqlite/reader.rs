@@ -67,24 +67,7 @@ pub fn query(
     filter: &EventFilter,
     page: Page,
 ) -> Result<Vec<Event>, StoreError> {
-    let mut clauses = Vec::new();
-    let mut args: Vec<SqlValue> = Vec::new();
-    if let Some(source) = &filter.source {
-        args.push(source.clone().into());
-        clauses.push(format!("source = ?{}", args.len()));
-    }
-    if let Some(t) = &filter.event_type {
-        args.push(t.clone().into());
-        clauses.push(format!("type = ?{}", args.len()));
-    }
-    if let Some(after) = filter.after_id {
-        args.push(after.into());
-        clauses.push(format!("id > ?{}", args.len()));
-    }
-    if let Some(t) = filter.received_after {
-        args.push(format_time(t).into());
-        clauses.push(format!("received_at > ?{}", args.len()));
-    }
+    let (clauses, mut args) = conditions(filter, "");
     let (order, limit) = match page {
         Page::Newest(n) => ("DESC", n),
         Page::Oldest(n) => ("ASC", n),
@@ -108,6 +91,67 @@ pub fn query(
         events.reverse();
     }
     Ok(events)
+}
+
+/// The WHERE conditions of `filter`, with their bound values (numbered from 1).
+/// Columns are prefixed with `table` (`""` or `"e."`).
+pub fn conditions(filter: &EventFilter, table: &str) -> (Vec<String>, Vec<SqlValue>) {
+    let t = table;
+    let mut clauses = Vec::new();
+    let mut args: Vec<SqlValue> = Vec::new();
+    let mut any_of = |column: &str, values: &[String], args: &mut Vec<SqlValue>| {
+        if values.is_empty() {
+            return;
+        }
+        let marks: Vec<String> = values
+            .iter()
+            .map(|v| {
+                args.push(v.clone().into());
+                format!("?{}", args.len())
+            })
+            .collect();
+        clauses.push(format!("{t}{column} IN ({})", marks.join(", ")));
+    };
+    any_of("source", &filter.sources, &mut args);
+    any_of("type", &filter.types, &mut args);
+    if let Some(after) = filter.after_id {
+        args.push(after.into());
+        clauses.push(format!("{t}id > ?{}", args.len()));
+    }
+    if let Some(after) = filter.received_after {
+        args.push(format_time(after).into());
+        clauses.push(format!("{t}received_at > ?{}", args.len()));
+    }
+    for f in &filter.fields {
+        args.push(f.sqlite_path().into());
+        let path = args.len();
+        let test = match &f.value {
+            serde_json::Value::Null => format!("json_type({t}payload, ?{path}) = 'null'"),
+            serde_json::Value::Bool(b) => {
+                let truth = if *b { "true" } else { "false" };
+                format!("json_type({t}payload, ?{path}) = '{truth}'")
+            }
+            serde_json::Value::Number(n) => {
+                args.push(n.as_f64().unwrap_or(f64::NAN).into());
+                format!(
+                    "json_type({t}payload, ?{path}) IN ('integer', 'real') AND json_extract({t}payload, ?{path}) = ?{}",
+                    args.len()
+                )
+            }
+            other => {
+                args.push(other.as_str().unwrap_or_default().to_owned().into());
+                format!(
+                    "json_type({t}payload, ?{path}) = 'text' AND json_extract({t}payload, ?{path}) = ?{}",
+                    args.len()
+                )
+            }
+        };
+        // Only JSON and form payloads have fields; a text payload is a bare JSON string.
+        clauses.push(format!(
+            "({t}payload_encoding IN ('json', 'form') AND {test})"
+        ));
+    }
+    (clauses, args)
 }
 
 pub fn sources(conn: &Connection) -> Result<Vec<SourceStats>, StoreError> {

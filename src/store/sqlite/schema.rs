@@ -125,6 +125,28 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX deployments_deployment ON deployments(deployment_id, platform);
 "#,
+    r#"
+    -- Durable consumers: each one's committed cursor (the last event id it acknowledged).
+    CREATE TABLE consumers (
+        name       TEXT PRIMARY KEY,
+        cursor     INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Full-text search over events, kept in step with them by triggers (same transaction).
+    CREATE VIRTUAL TABLE events_fts USING fts5(
+        type, summary, payload, content = 'events', content_rowid = 'id'
+    );
+    INSERT INTO events_fts (events_fts) VALUES ('rebuild');
+    CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO events_fts (rowid, type, summary, payload)
+        VALUES (NEW.id, NEW.type, NEW.summary, NEW.payload);
+    END;
+    CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+        INSERT INTO events_fts (events_fts, rowid, type, summary, payload)
+        VALUES ('delete', OLD.id, OLD.type, OLD.summary, OLD.payload);
+    END;
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::Bus;
-use crate::event::{ActionTarget, Appended, Completion, NewEvent, Rejected, format_time};
+use crate::event::{Appended, NewEvent, Rejected, format_time};
 use crate::store::{MAX_REJECTED, Retention, StoreError};
 
 /// How many appends one transaction takes at most.
@@ -59,14 +59,8 @@ type AppendReply = oneshot::Sender<Result<Appended, StoreError>>;
 
 pub enum Job {
     Append(Box<Row>, AppendReply),
-    Reject(Box<Rejected>, oneshot::Sender<Result<(), StoreError>>),
-    Complete(
-        ActionTarget,
-        String,
-        oneshot::Sender<Result<Completion, StoreError>>,
-    ),
-    /// One retention step; answers how many rows it deleted.
-    Prune(Retention, oneshot::Sender<Result<u64, StoreError>>),
+    /// Any other write, run alone between group commits; it sends its own answer.
+    Run(Box<dyn FnOnce(&mut Connection) + Send>),
 }
 
 /// Runs the writer until every sender is dropped, then returns (after finishing queued jobs).
@@ -74,30 +68,13 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = jobs.blocking_recv() {
         match first {
-            Job::Prune(policy, reply) => {
-                let _ = reply.send(prune_step(&mut conn, policy));
-            }
-            Job::Reject(rejected, reply) => {
-                let _ = reply.send(reject(&conn, &rejected));
-            }
-            Job::Complete(target, details, reply) => {
-                let _ = reply.send(super::actions::complete(&mut conn, target, &details));
-            }
+            Job::Run(write) => write(&mut conn),
             Job::Append(event, reply) => {
                 batch.push((event, reply));
                 while batch.len() < MAX_BATCH {
                     match jobs.try_recv() {
                         Ok(Job::Append(e, r)) => batch.push((e, r)),
-                        Ok(Job::Prune(policy, reply)) => {
-                            let _ = reply.send(prune_step(&mut conn, policy));
-                        }
-                        Ok(Job::Reject(rejected, reply)) => {
-                            let _ = reply.send(reject(&conn, &rejected));
-                        }
-                        Ok(Job::Complete(target, details, reply)) => {
-                            let result = super::actions::complete(&mut conn, target, &details);
-                            let _ = reply.send(result);
-                        }
+                        Ok(Job::Run(write)) => write(&mut conn),
                         Err(_) => break,
                     }
                 }
@@ -209,7 +186,7 @@ fn find(stmt: &mut rusqlite::CachedStatement<'_>, e: &Row) -> rusqlite::Result<O
 
 /// Records a refused delivery and drops the oldest beyond the cap (one autocommit statement each:
 /// rejections are rare and need no group commit).
-fn reject(conn: &Connection, r: &Rejected) -> Result<(), StoreError> {
+pub fn reject(conn: &Connection, r: &Rejected) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO rejections (source, received_at, reason, detail, headers, body_size, body_sha256)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -232,7 +209,7 @@ fn reject(conn: &Connection, r: &Rejected) -> Result<(), StoreError> {
 
 /// Deletes at most `PRUNE_CHUNK` rows that `policy` no longer keeps: old ones first, then the
 /// oldest beyond each source's cap.
-fn prune_step(conn: &mut Connection, policy: Retention) -> Result<u64, StoreError> {
+pub fn prune_step(conn: &mut Connection, policy: Retention) -> Result<u64, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut deleted: Vec<String> = {
         let mut stmt = tx.prepare_cached(

@@ -1,0 +1,247 @@
+//! Durable consumers and search: `next_events` / `ack_events` / `list_consumers` give an agent
+//! each event once across restarts of itself and of hookd; `search_events` finds events by text.
+
+use std::time::Duration;
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Hookd, limit, storage};
+use crate::event::{Event, EventFilter, FieldMatch, Page, parse_time};
+use crate::store::{Consumer, SearchHit, SearchQuery};
+use crate::wait;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NextArgs {
+    /// The consumer's name (letters, digits, `.`, `_`, `-`, `:`; at most 128). A new name starts
+    /// before the oldest stored event.
+    pub consumer: String,
+    /// Only events of these sources. Use the same filters on every call of one consumer.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Only events of these types.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// JSON field conditions, e.g. {"payload.action": "opened"}: all must hold.
+    #[serde(rename = "where")]
+    pub conditions: Option<Map<String, Value>>,
+    /// At most this many events, 1 to 1000 (default 10).
+    pub max: Option<u32>,
+    /// Wait up to this many seconds (at most 300) for a first event when there is none (default 0).
+    pub wait_seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NextEvents {
+    pub consumer: String,
+    /// The consumer's committed cursor: every event up to it was acknowledged.
+    pub cursor: i64,
+    /// The events after the cursor that match, oldest first. The cursor has not moved.
+    pub events: Vec<Event>,
+    /// Pass this to ack_events once these events are handled: the last event's id, or, when
+    /// none matched, the newest id checked (so non-matching events are not scanned again).
+    pub ack_up_to: i64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AckArgs {
+    pub consumer: String,
+    /// Every event up to and including this id is handled. A smaller id than the cursor is
+    /// ignored.
+    pub up_to_id: i64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Acked {
+    pub consumer: String,
+    /// The cursor before this call (0 for a new consumer).
+    pub previous: i64,
+    /// The committed cursor now.
+    pub cursor: i64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConsumerList {
+    pub consumers: Vec<Consumer>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchArgs {
+    /// Words to find in the events' type, summary and payload; all must match. `word*` matches
+    /// a prefix.
+    pub query: String,
+    pub source: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Only events received after this RFC 3339 time.
+    pub since: Option<String>,
+    /// At most this many hits, newest first, 1 to 1000 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchHits {
+    pub hits: Vec<SearchHit>,
+}
+
+/// A `where` argument as field conditions.
+pub(super) fn conditions(
+    conditions: Option<Map<String, Value>>,
+) -> Result<Vec<FieldMatch>, String> {
+    conditions.map_or(Ok(Vec::new()), |c| FieldMatch::parse_where(&c))
+}
+
+fn consumer_name(name: &str) -> Result<(), String> {
+    let ok = (1..=128).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "consumer {name:?} is not a valid name: use 1 to 128 letters, digits, `.`, `_`, `-` or `:`"
+        ))
+    }
+}
+
+#[tool_router(router = consumer_router, vis = "pub(super)")]
+impl Hookd {
+    #[tool(
+        description = "The events after a durable consumer's committed cursor (optionally of some sources and types, matching `where`), waiting up to wait_seconds for a first one. Does not move the cursor: call ack_events with ack_up_to once they are handled. Each event is delivered until acknowledged, across restarts.",
+        annotations(read_only_hint = true)
+    )]
+    async fn next_events(
+        &self,
+        Parameters(a): Parameters<NextArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<NextEvents>, String> {
+        consumer_name(&a.consumer)?;
+        let max = limit(a.max, 10)?;
+        let secs = a.wait_seconds.unwrap_or(0.0);
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!(
+                "wait_seconds must be between 0 and 300, got {secs}"
+            ));
+        }
+        let cursor = self
+            .store
+            .consumer_cursor(a.consumer.clone())
+            .await
+            .map_err(storage)?
+            .unwrap_or(0);
+        let filter = EventFilter {
+            sources: a.sources,
+            types: a.types,
+            after_id: Some(cursor),
+            fields: conditions(a.conditions)?,
+            ..Default::default()
+        };
+        // Everything up to `checked` is committed before the query reads.
+        let mut checked = self.store.bus().newest();
+        let mut events = self
+            .store
+            .query(filter.clone(), Page::Oldest(max))
+            .await
+            .map_err(storage)?;
+        if events.is_empty() && secs > 0.0 {
+            let timeout = Duration::from_secs_f64(secs.min(wait::MAX_WAIT.as_secs_f64()));
+            let stop = ctx.ct.child_token();
+            let shutdown = self.shutdown.clone();
+            let first = tokio::select! {
+                r = wait::next_event(self.store.as_ref(), filter.clone(), timeout, &stop) => r.map_err(storage)?,
+                _ = shutdown.cancelled() => None,
+            };
+            checked = self.store.bus().newest();
+            if first.is_some() {
+                events = self
+                    .store
+                    .query(filter, Page::Oldest(max))
+                    .await
+                    .map_err(storage)?;
+            }
+        }
+        let ack_up_to = events.last().map_or(checked.max(cursor), |e| e.id);
+        Ok(Json(NextEvents {
+            consumer: a.consumer,
+            cursor,
+            events,
+            ack_up_to,
+        }))
+    }
+
+    #[tool(
+        description = "Commit a durable consumer's cursor: every event up to and including up_to_id is handled. Acknowledging backwards is ignored.",
+        annotations(read_only_hint = false, idempotent_hint = true)
+    )]
+    async fn ack_events(&self, Parameters(a): Parameters<AckArgs>) -> Result<Json<Acked>, String> {
+        consumer_name(&a.consumer)?;
+        let newest = self.store.bus().newest();
+        if a.up_to_id < 0 || a.up_to_id > newest {
+            return Err(format!(
+                "up_to_id {} is not an event id that exists yet (the newest is {newest})",
+                a.up_to_id
+            ));
+        }
+        let previous = self
+            .store
+            .consumer_cursor(a.consumer.clone())
+            .await
+            .map_err(storage)?
+            .unwrap_or(0);
+        let cursor = self
+            .store
+            .ack(a.consumer.clone(), a.up_to_id)
+            .await
+            .map_err(storage)?;
+        Ok(Json(Acked {
+            consumer: a.consumer,
+            previous,
+            cursor,
+        }))
+    }
+
+    #[tool(
+        description = "Every durable consumer with its committed cursor, its backlog (stored events after the cursor) and when it last acknowledged.",
+        annotations(read_only_hint = true)
+    )]
+    async fn list_consumers(&self) -> Result<Json<ConsumerList>, String> {
+        let consumers = self.store.consumers().await.map_err(storage)?;
+        Ok(Json(ConsumerList { consumers }))
+    }
+
+    #[tool(
+        description = "Full-text search over events' type, summary and payload, newest first, with a highlighted snippet (matches in **bold**). All words must match; `word*` matches a prefix.",
+        annotations(read_only_hint = true)
+    )]
+    async fn search_events(
+        &self,
+        Parameters(a): Parameters<SearchArgs>,
+    ) -> Result<Json<SearchHits>, String> {
+        if a.query.trim().is_empty() {
+            return Err("query must contain at least one word".into());
+        }
+        let received_after = match &a.since {
+            Some(s) => Some(parse_time(s).map_err(|e| {
+                format!(
+                    "since {s:?} is not an RFC 3339 time ({e}); expected e.g. 2026-11-25T09:00:00Z"
+                )
+            })?),
+            None => None,
+        };
+        let query = SearchQuery {
+            text: a.query,
+            filter: EventFilter {
+                received_after,
+                ..EventFilter::of(a.source, a.event_type)
+            },
+            limit: limit(a.limit, 20)?,
+        };
+        let hits = self.store.search(query).await.map_err(storage)?;
+        Ok(Json(SearchHits { hits }))
+    }
+}
