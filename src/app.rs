@@ -104,9 +104,9 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     }
     if mode == Mode::Stdio {
         let (store, sources, shutdown) = (store.clone(), sources.clone(), shutdown.clone());
-        let toolsets = config.toolsets.clone();
+        let settings = config.clone();
         tasks.spawn(async move {
-            let result = mcp::serve_stdio(store, sources, toolsets, shutdown.clone()).await;
+            let result = mcp::serve_stdio(store, sources, settings, shutdown.clone()).await;
             // The client closed stdin: this hookd has no one left to serve.
             shutdown.cancel();
             result.map_err(AppError::Stdio)

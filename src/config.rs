@@ -77,6 +77,32 @@ pub struct Config {
     #[arg(long, env = "HOOKD_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
     pub mcp_allowed_hosts: Vec<String>,
 
+    /// Seconds between keep-alives on idle MCP streams: SSE comments on HTTP streams and
+    /// `notifications/events/heartbeat` on `events/stream` (1 to 30).
+    #[arg(long = "heartbeat", env = "HOOKD_HEARTBEAT", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=30))]
+    pub heartbeat_secs: u64,
+
+    /// Let `events/subscribe` deliver to loopback, private and link-local addresses (for a
+    /// receiver on the same machine or network). Off by default: an SSRF guard.
+    #[arg(long, env = "HOOKD_ALLOW_PRIVATE_CALLBACKS")]
+    pub allow_private_callbacks: bool,
+
+    /// Push each new event to Claude Code as a channel notification
+    /// (`notifications/claude/channel`, experimental capability `claude/channel`).
+    #[arg(long, env = "HOOKD_CLAUDE_CHANNEL")]
+    pub claude_channel: bool,
+
+    /// An OAuth authorization server for the MCP endpoint: when set, hookd publishes
+    /// protected-resource metadata (RFC 9728) at /.well-known/oauth-protected-resource naming it.
+    #[arg(long, env = "HOOKD_MCP_AUTHORIZATION_SERVER")]
+    pub mcp_authorization_server: Option<String>,
+
+    /// The public URL of the MCP endpoint, as clients reach it (for RFC 9728 metadata).
+    /// Default: http://{mcp address}/mcp.
+    #[arg(long, env = "HOOKD_MCP_PUBLIC_URL")]
+    pub mcp_public_url: Option<String>,
+
     /// How often retention runs, in seconds.
     #[arg(long = "retention-interval", env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -96,6 +122,10 @@ impl Config {
             .unwrap_or(!self.webhook_addr.ip().is_loopback())
     }
 
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs)
+    }
+
     pub fn retention_interval(&self) -> Duration {
         Duration::from_secs(self.retention_interval_secs)
     }
@@ -110,6 +140,11 @@ impl Config {
             max_events_per_source: 100_000,
             retention_days: 30,
             retention_interval_secs: 60,
+            heartbeat_secs: 15,
+            allow_private_callbacks: false,
+            claude_channel: false,
+            mcp_authorization_server: None,
+            mcp_public_url: None,
             config: None,
             require_signatures: None,
             mcp_token: None,

@@ -8,6 +8,8 @@ mod auth;
 mod consumer_tools;
 mod deploy_tools;
 mod github_tools;
+mod notify;
+mod resources;
 mod stripe_tools;
 mod tools;
 
@@ -15,10 +17,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
+};
+use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ServerHandler, ServiceExt, tool_handler};
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Toolset;
@@ -30,24 +37,26 @@ sender) as events. Use get_event_sources to see what is arriving, get_recent_eve
 get_events_since to read, get_event_by_id for one event's full payload, and wait_for_event with \
 after_id set to the last id you saw to be told about the next one.";
 
-/// One MCP server instance. Cheap to clone: every session gets its own clone.
+/// One MCP server instance: every session (and every stateless request) gets its own, made by
+/// `for_session`, so per-session state such as resource subscriptions is never shared.
 #[derive(Clone)]
 pub struct Hookd {
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
     shutdown: CancellationToken,
     tool_router: ToolRouter<Self>,
+    subscriptions: Arc<notify::Subscriptions>,
 }
 
 impl Hookd {
     pub fn new(
         store: Arc<dyn Store>,
         sources: Arc<Sources>,
-        toolsets: &[Toolset],
+        settings: &crate::config::Config,
         shutdown: CancellationToken,
     ) -> Self {
         let mut tool_router = ToolRouter::new();
-        for set in toolsets {
+        for set in &settings.toolsets {
             tool_router += match set {
                 Toolset::Events => Self::tool_router() + Self::consumer_router(),
                 Toolset::Github => Self::github_router(),
@@ -60,6 +69,15 @@ impl Hookd {
             sources,
             shutdown,
             tool_router,
+            subscriptions: Default::default(),
+        }
+    }
+
+    /// A copy for a new session: shared store and settings, its own subscriptions.
+    fn for_session(&self) -> Self {
+        Self {
+            subscriptions: Default::default(),
+            ..self.clone()
         }
     }
 }
@@ -67,9 +85,91 @@ impl Hookd {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Hookd {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("hookd", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        resources::list(self.store.as_ref()).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(self.store.as_ref(), &request.uri)
+            .await
+            .map(Into::into)
+    }
+
+    /// Every resource URI may be followed; one hookd does not serve simply never fires.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let mut accepted = SubscriptionFilter::new();
+        accepted.resource_subscriptions = requested.resource_subscriptions.clone();
+        Some(accepted)
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        let uris = context
+            .accepted()
+            .resource_subscriptions
+            .clone()
+            .unwrap_or_default();
+        let sink = context.sink().clone();
+        let send = move |uri: String| {
+            let sink = sink.clone();
+            async move { sink.notify_resource_updated(uri).await.is_ok() }
+        };
+        let stop = self.shutdown.child_token();
+        tokio::select! {
+            _ = notify::watch(self.store.clone(), move || uris.clone(), send, stop.clone()) => {}
+            _ = context.cancelled() => {}
+        }
+        stop.cancel();
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.subscriptions
+            .subscribe(self.store.clone(), request.uri, context.peer);
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.subscriptions.unsubscribe(&request.uri);
+        Ok(())
     }
 }
 
@@ -114,10 +214,11 @@ pub fn router(
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(shutdown.child_token())
         .with_allowed_hosts(hosts)
-        .with_allowed_origins(origins);
-    let server = Hookd::new(store, sources, &settings.toolsets, shutdown);
+        .with_allowed_origins(origins)
+        .with_sse_keep_alive(Some(settings.heartbeat()));
+    let server = Hookd::new(store, sources, settings, shutdown);
     let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
+        move || Ok(server.for_session()),
         LocalSessionManager::default().into(),
         config,
     );
@@ -136,10 +237,10 @@ pub fn router(
 pub async fn serve_stdio(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
-    toolsets: Vec<Toolset>,
+    settings: crate::config::Config,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let running = Hookd::new(store, sources, &toolsets, shutdown.clone())
+    let running = Hookd::new(store, sources, &settings, shutdown.clone())
         .serve(rmcp::transport::stdio())
         .await
         .map_err(std::io::Error::other)?;

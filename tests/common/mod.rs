@@ -214,13 +214,13 @@ fn field(line: &str, key: &str) -> Option<SocketAddr> {
 
 pub mod mcp {
     //! A real MCP client (rmcp's) against hookd.
+    use rmcp::RoleClient;
     use rmcp::model::{
         CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
         ProtocolVersion,
     };
-    use rmcp::service::RunningService;
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
     use rmcp::transport::StreamableHttpClientTransport;
-    use rmcp::{RoleClient, ServiceExt};
     use serde_json::Value;
 
     pub type Client = RunningService<RoleClient, ClientConfig>;
@@ -237,11 +237,33 @@ pub mod mcp {
         .with_protocol_version(version)
     }
 
+    /// How a client of `version` starts: `server/discover` for 2026-07-28 (stateless, every
+    /// request self-contained), `initialize` for older versions (a session).
+    pub fn lifecycle(version: &ProtocolVersion) -> ClientLifecycleMode {
+        if version.as_str() >= ProtocolVersion::V_2026_07_28.as_str() {
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![version.clone()],
+            }
+        } else {
+            ClientLifecycleMode::Initialize
+        }
+    }
+
     pub async fn connect_http(url: &str, version: ProtocolVersion) -> Client {
-        config(version)
-            .serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
+        let client = config(version.clone())
+            .serve_with_lifecycle(
+                StreamableHttpClientTransport::from_uri(url.to_owned()),
+                lifecycle(&version),
+            )
             .await
-            .expect("MCP client connects")
+            .expect("MCP client connects");
+        let negotiated = client.peer_info().map(|i| i.protocol_version.clone());
+        assert_eq!(
+            negotiated,
+            Some(version),
+            "the client speaks the era it asked for"
+        );
+        client
     }
 
     pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
@@ -283,5 +305,72 @@ pub mod mcp {
             .filter_map(|c| c.as_text().map(|t| t.text.clone()))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+pub mod recorder {
+    //! An rmcp client that hands every notification it receives to the test, as JSON.
+    use rmcp::model::{
+        ClientConfig, CustomNotification, ProtocolVersion, ResourceUpdatedNotificationParam,
+    };
+    use rmcp::service::{ClientServiceExt, NotificationContext, RunningService};
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::{ClientHandler, RoleClient};
+    use serde_json::{Value, json};
+    use tokio::sync::mpsc;
+
+    pub struct Recorder {
+        config: ClientConfig,
+        tx: mpsc::UnboundedSender<Value>,
+    }
+
+    impl ClientHandler for Recorder {
+        async fn on_resource_updated(
+            &self,
+            params: ResourceUpdatedNotificationParam,
+            _context: NotificationContext<RoleClient>,
+        ) {
+            let _ = self.tx.send(json!({
+                "method": "notifications/resources/updated",
+                "params": {"uri": params.uri},
+            }));
+        }
+
+        async fn on_custom_notification(
+            &self,
+            notification: CustomNotification,
+            _context: NotificationContext<RoleClient>,
+        ) {
+            let _ = self.tx.send(json!({
+                "method": notification.method,
+                "params": notification.params,
+            }));
+        }
+
+        fn get_info(&self) -> ClientConfig {
+            self.config.clone()
+        }
+    }
+
+    pub type Client = RunningService<RoleClient, Recorder>;
+
+    /// A client over HTTP and the receiving end of its notifications.
+    pub async fn connect(
+        url: &str,
+        version: ProtocolVersion,
+    ) -> (Client, mpsc::UnboundedReceiver<Value>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let recorder = Recorder {
+            config: super::mcp::config(version.clone()),
+            tx,
+        };
+        let client = recorder
+            .serve_with_lifecycle(
+                StreamableHttpClientTransport::from_uri(url.to_owned()),
+                super::mcp::lifecycle(&version),
+            )
+            .await
+            .expect("MCP client connects");
+        (client, rx)
     }
 }

@@ -1,0 +1,130 @@
+//! Telling clients that a resource changed: `notifications/resources/updated` for the URIs they
+//! follow, through `subscriptions/listen` (2026-07-28) or `resources/subscribe` (older clients).
+//!
+//! One watcher per listen stream or session sleeps on the bus. When ids commit, it asks the
+//! store which followed URIs have events in the new range and notifies those. The bus keeps only
+//! the newest id, so a client that reads slowly makes its own watcher fall behind and catch up in
+//! one step: it never holds a queue, stalls ingest, or slows other clients.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use rmcp::RoleServer;
+use rmcp::model::ResourceUpdatedNotificationParam;
+use rmcp::service::Peer;
+use tokio_util::sync::CancellationToken;
+
+use super::resources::{Target, parse};
+use crate::event::{EventFilter, Page};
+use crate::store::{Store, StoreError};
+
+/// The followed URIs that have events with ids above `seen`.
+async fn updated(store: &dyn Store, uris: &[String], seen: i64) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for uri in uris {
+        let fired = match parse(uri) {
+            Some((Target::All, _)) => true,
+            Some((Target::Source(source), _)) => {
+                let filter = EventFilter {
+                    sources: vec![source],
+                    after_id: Some(seen),
+                    ..Default::default()
+                };
+                !store.query(filter, Page::Oldest(1)).await?.is_empty()
+            }
+            // An event never changes; an unknown URI never fires.
+            Some((Target::Event(_), _)) | None => false,
+        };
+        if fired {
+            out.push(uri.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Notifies `send` of each followed URI (as `uris()` says now) that gets new events, until `stop`
+/// or until `send` reports the client gone.
+pub async fn watch<S, F>(
+    store: Arc<dyn Store>,
+    uris: impl Fn() -> Vec<String>,
+    mut send: S,
+    stop: CancellationToken,
+) where
+    S: FnMut(String) -> F,
+    F: Future<Output = bool>,
+{
+    let mut waker = store.bus().subscribe();
+    let mut seen = waker.mark_seen();
+    loop {
+        tokio::select! {
+            _ = waker.changed() => {}
+            _ = stop.cancelled() => return,
+        }
+        let newest = waker.mark_seen();
+        match updated(store.as_ref(), &uris(), seen).await {
+            Ok(fired) => {
+                for uri in fired {
+                    if !send(uri).await {
+                        return;
+                    }
+                }
+                seen = newest;
+            }
+            // Try the same range again on the next commit.
+            Err(e) => tracing::warn!(error = %e, "resource watcher could not read the store"),
+        }
+    }
+}
+
+/// The `resources/subscribe` state of one legacy session: what it follows and its watcher, which
+/// stops when the session ends (this is dropped) or its client goes away.
+#[derive(Default)]
+pub struct Subscriptions {
+    uris: Arc<Mutex<BTreeSet<String>>>,
+    watcher: Mutex<Option<CancellationToken>>,
+}
+
+impl Subscriptions {
+    pub fn subscribe(&self, store: Arc<dyn Store>, uri: String, peer: Peer<RoleServer>) {
+        if let Ok(mut uris) = self.uris.lock() {
+            uris.insert(uri);
+        }
+        let Ok(mut watcher) = self.watcher.lock() else {
+            return;
+        };
+        if watcher.is_some() {
+            return;
+        }
+        let stop = CancellationToken::new();
+        *watcher = Some(stop.clone());
+        let uris = self.uris.clone();
+        let followed = move || {
+            uris.lock()
+                .map(|u| u.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        let send = move |uri: String| {
+            let peer = peer.clone();
+            async move {
+                let update = ResourceUpdatedNotificationParam::new(uri);
+                peer.notify_resource_updated(update).await.is_ok()
+            }
+        };
+        tokio::spawn(watch(store, followed, send, stop));
+    }
+
+    pub fn unsubscribe(&self, uri: &str) {
+        if let Ok(mut uris) = self.uris.lock() {
+            uris.remove(uri);
+        }
+    }
+}
+
+impl Drop for Subscriptions {
+    fn drop(&mut self) {
+        if let Some(stop) = self.watcher.get_mut().ok().and_then(Option::take) {
+            stop.cancel();
+        }
+    }
+}
