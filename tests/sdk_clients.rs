@@ -65,6 +65,14 @@ fn official_python_sdk_client() {
 }
 
 #[test]
+fn official_python_sdk_listen_and_legacy_subscribe() {
+    let test = "official_python_sdk_listen_and_legacy_subscribe";
+    if let Some(py) = python(test) {
+        run(test, script(&py, "tests/python/push_client.py"));
+    }
+}
+
+#[test]
 fn official_typescript_sdk_client() {
     let test = "official_typescript_sdk_client";
     if node_package(test, "@modelcontextprotocol/sdk") {

@@ -16,7 +16,7 @@ import urllib.request
 
 from mcp import Client, StdioServerParameters
 
-HOOKD = sys.argv[1]
+HOOKD = sys.argv[1] if len(sys.argv) > 1 else "hookd"
 TOOLS = {
     "get_recent_events", "get_event_by_id", "get_events_since",
     "get_event_sources", "wait_for_event", "subscribe_to_events",
@@ -104,6 +104,7 @@ async def main():
                 await exercise(f"stdio/{mode}", client, webhook)
 
 
-asyncio.run(main())
-print(f"{results['passed']} passed, {results['failed']} failed")
-sys.exit(1 if results["failed"] else 0)
+if __name__ == "__main__":
+    asyncio.run(main())
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)
