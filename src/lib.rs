@@ -28,6 +28,7 @@ pub mod event;
 pub mod filter;
 pub mod ingest;
 pub mod mcp;
+pub mod outbound;
 pub mod send;
 pub mod sources;
 pub mod store;

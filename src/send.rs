@@ -90,7 +90,10 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
         .url
         .clone()
         .unwrap_or_else(|| format!("http://{}/webhook/{}", a.webhook_addr, a.source));
-    let mut req = reqwest::Client::new()
+    let client = crate::outbound::client_builder()
+        .build()
+        .context("cannot build an HTTP client")?;
+    let mut req = client
         .post(&url)
         .header("content-type", content_type)
         .body(body);
