@@ -34,7 +34,8 @@ pub fn callback_client(allow_private: bool) -> reqwest::Client {
     if !allow_private {
         b = b.dns_resolver(Arc::new(PublicOnly));
     }
-    b.build().expect("a client with these settings always builds")
+    b.build()
+        .expect("a client with these settings always builds")
 }
 
 /// Checks a callback URL before anything is sent to it.
@@ -131,9 +132,24 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_not_public() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "255.255.255.255", "224.0.0.1", "198.18.0.1", "::1", "::", "fc00::1",
-            "fd12::1", "fe80::1", "2001:db8::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }

@@ -4,25 +4,15 @@
 //! `scripts/test` installs them; without them these tests report themselves skipped, except under
 //! `CI=true`, where a missing one fails.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
+
+use common::{python, runtime};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The interpreter to use, or `None` (after saying so) when this machine lacks it.
-fn runtime(test: &str, path: PathBuf, install_hint: &str) -> Option<PathBuf> {
-    if path.exists() {
-        return Some(path);
-    }
-    let why = format!("{} is missing ({install_hint})", path.display());
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: {why}"
-    );
-    eprintln!("SKIPPED {test}: {why}");
-    None
 }
 
 fn run(test: &str, mut cmd: Command) {
@@ -35,13 +25,6 @@ fn run(test: &str, mut cmd: Command) {
         stdout.contains(" passed, 0 failed"),
         "{test} reported no result"
     );
-}
-
-fn python(test: &str) -> Option<PathBuf> {
-    let python = std::env::var_os("HOOKD_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/pyenv/bin/python"));
-    runtime(test, python, "run scripts/test")
 }
 
 fn node_package(test: &str, package: &str) -> bool {

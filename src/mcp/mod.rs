@@ -7,6 +7,7 @@
 mod auth;
 mod consumer_tools;
 mod deploy_tools;
+mod events;
 mod github_tools;
 mod notify;
 mod resources;
@@ -46,6 +47,12 @@ pub struct Hookd {
     shutdown: CancellationToken,
     tool_router: ToolRouter<Self>,
     subscriptions: Arc<notify::Subscriptions>,
+    webhooks: Arc<events::webhooks::Webhooks>,
+    /// Who the client is, for `events/subscribe`: the bearer-token holder over HTTP, the local
+    /// user over stdio; `None` over HTTP without a token (webhook delivery is then refused).
+    principal: Option<String>,
+    heartbeat: std::time::Duration,
+    claude_channel: bool,
 }
 
 impl Hookd {
@@ -53,6 +60,7 @@ impl Hookd {
         store: Arc<dyn Store>,
         sources: Arc<Sources>,
         settings: &crate::config::Config,
+        principal: Option<String>,
         shutdown: CancellationToken,
     ) -> Self {
         let mut tool_router = ToolRouter::new();
@@ -67,9 +75,16 @@ impl Hookd {
         Self {
             store,
             sources,
-            shutdown,
             tool_router,
             subscriptions: Default::default(),
+            webhooks: Arc::new(events::webhooks::Webhooks::new(
+                settings.allow_private_callbacks,
+                shutdown.clone(),
+            )),
+            principal,
+            heartbeat: settings.heartbeat(),
+            claude_channel: settings.claude_channel,
+            shutdown,
         }
     }
 
@@ -85,7 +100,13 @@ impl Hookd {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Hookd {
     fn get_info(&self) -> ServerConfig {
+        let mut experimental = rmcp::model::ExperimentalCapabilities::new();
+        experimental.insert(events::CAPABILITY.into(), events::capability());
+        if self.claude_channel {
+            experimental.insert("claude/channel".into(), Default::default());
+        }
         let capabilities = ServerCapabilities::builder()
+            .enable_experimental_with(experimental)
             .enable_tools()
             .enable_resources()
             .enable_resources_subscribe()
@@ -149,6 +170,14 @@ impl ServerHandler for Hookd {
         }
         stop.cancel();
         Ok(())
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, ErrorData> {
+        events::handle(self, request, context).await
     }
 
     #[allow(deprecated)]
@@ -216,7 +245,11 @@ pub fn router(
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .with_sse_keep_alive(Some(settings.heartbeat()));
-    let server = Hookd::new(store, sources, settings, shutdown);
+    let principal = settings
+        .mcp_token
+        .as_ref()
+        .map(|_| "bearer-token".to_owned());
+    let server = Hookd::new(store, sources, settings, principal, shutdown);
     let service = StreamableHttpService::new(
         move || Ok(server.for_session()),
         LocalSessionManager::default().into(),
@@ -240,7 +273,8 @@ pub async fn serve_stdio(
     settings: crate::config::Config,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let running = Hookd::new(store, sources, &settings, shutdown.clone())
+    let principal = Some("stdio".to_owned());
+    let running = Hookd::new(store, sources, &settings, principal, shutdown.clone())
         .serve(rmcp::transport::stdio())
         .await
         .map_err(std::io::Error::other)?;

@@ -266,6 +266,19 @@ pub mod mcp {
         client
     }
 
+    /// A 2026-07-28 client that sends `Authorization: Bearer {token}`.
+    pub async fn connect_http_with_token(url: &str, token: &str) -> Client {
+        use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+        let version = ProtocolVersion::V_2026_07_28;
+        let transport = StreamableHttpClientTransport::from_config(
+            StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token),
+        );
+        config(version.clone())
+            .serve_with_lifecycle(transport, lifecycle(&version))
+            .await
+            .expect("MCP client connects")
+    }
+
     pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
         let Value::Object(args) = args else {
             panic!("tool arguments must be an object")
@@ -339,12 +352,21 @@ pub mod recorder {
         async fn on_custom_notification(
             &self,
             notification: CustomNotification,
-            _context: NotificationContext<RoleClient>,
+            context: NotificationContext<RoleClient>,
         ) {
-            let _ = self.tx.send(json!({
-                "method": notification.method,
-                "params": notification.params,
-            }));
+            // rmcp moves `params._meta` into the context's extensions; put it back as on the wire.
+            let meta = context
+                .extensions
+                .get::<rmcp::model::NotificationMetaObject>()
+                .cloned()
+                .unwrap_or_else(|| context.meta.clone());
+            let mut params = notification.params.unwrap_or_else(|| json!({}));
+            if !meta.is_empty() {
+                params["_meta"] = serde_json::to_value(&meta).unwrap_or_default();
+            }
+            let _ = self
+                .tx
+                .send(json!({"method": notification.method, "params": params}));
         }
 
         fn get_info(&self) -> ClientConfig {
@@ -373,4 +395,33 @@ pub mod recorder {
             .expect("MCP client connects");
         (client, rx)
     }
+}
+
+/// The interpreter or package a test needs, or `None` (after saying the test is skipped) when this
+/// machine lacks it. Under `CI=true` a missing one fails the test instead.
+pub fn runtime(
+    test: &str,
+    path: std::path::PathBuf,
+    install_hint: &str,
+) -> Option<std::path::PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    let why = format!("{} is missing ({install_hint})", path.display());
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: {why}"
+    );
+    eprintln!("SKIPPED {test}: {why}");
+    None
+}
+
+/// The project's Python venv (made by `scripts/test`), or `HOOKD_TEST_PYTHON`.
+pub fn python(test: &str) -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("HOOKD_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin/python")
+        });
+    runtime(test, python, "run scripts/test")
 }

@@ -1,0 +1,304 @@
+//! The MCP Events extension (SEP-3415, `modelcontextprotocol/experimental-ext-triggers-events`)
+//! for hookd's events: `events/list`, `events/poll`, `events/stream` (push) and
+//! `events/subscribe` / `events/unsubscribe` (webhook delivery).
+//!
+//! One event type per source, named after it, plus `any`. Subscription arguments narrow by
+//! `type` and JSON fields (`where`). A cursor is an event id as a string: every delivery mode
+//! resumes from it, because the store holds the history.
+
+mod poll;
+mod stream;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use rmcp::ErrorData;
+use rmcp::RoleServer;
+use rmcp::model::{CustomRequest, CustomResult, ErrorCode, JsonObject};
+use rmcp::service::RequestContext;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::event::{Event, EventFilter, FieldMatch};
+use crate::store::Store;
+
+use super::Hookd;
+
+/// The capability name the extension's design uses (`capabilities.events`), advertised under
+/// `experimental` because MCP's capability object has no slot for unknown top-level keys.
+pub const CAPABILITY: &str = "events";
+/// The event type that matches every source.
+pub const ANY: &str = "any";
+
+pub const NOT_FOUND: i32 = -32011;
+pub const FORBIDDEN: i32 = -32012;
+pub const RESOURCE_EXHAUSTED: i32 = -32013;
+pub const UNSUPPORTED: i32 = -32014;
+pub const CALLBACK_ENDPOINT_ERROR: i32 = -32015;
+
+pub fn error(code: i32, message: impl Into<String>, data: Option<Value>) -> ErrorData {
+    ErrorData::new(ErrorCode(code), message.into(), data)
+}
+
+pub fn invalid(message: impl Into<String>) -> ErrorData {
+    ErrorData::invalid_params(message.into(), None)
+}
+
+pub fn storage(e: crate::store::StoreError) -> ErrorData {
+    ErrorData::internal_error(format!("storage error: {e}"), None)
+}
+
+/// The capability settings hookd advertises.
+pub fn capability() -> JsonObject {
+    let mut c = JsonObject::new();
+    c.insert("listChanged".into(), Value::Bool(false));
+    c
+}
+
+/// Subscription arguments, the same for every event type.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Arguments {
+    /// One type or several.
+    #[serde(rename = "type")]
+    types: Option<OneOrMany>,
+    #[serde(rename = "where")]
+    conditions: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// What one subscription selects: an event type (a source or `any`) narrowed by its arguments.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    pub name: String,
+    pub filter: EventFilter,
+}
+
+impl Selector {
+    /// Parses `name` and `arguments`; the name must be `any` or a source hookd knows.
+    pub async fn parse(
+        hookd: &Hookd,
+        name: &str,
+        arguments: Option<&Value>,
+    ) -> Result<Self, ErrorData> {
+        let known = names(hookd).await?;
+        if !known.iter().any(|n| n == name) {
+            return Err(error(
+                NOT_FOUND,
+                format!("no event type {name:?}; events/list names them"),
+                Some(json!({"kind": "event"})),
+            ));
+        }
+        let args: Arguments = match arguments {
+            None | Some(Value::Null) => Arguments::default(),
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|e| invalid(format!("arguments do not match the inputSchema: {e}")))?,
+        };
+        let types = match args.types {
+            None => Vec::new(),
+            Some(OneOrMany::One(t)) => vec![t],
+            Some(OneOrMany::Many(ts)) => ts,
+        };
+        let fields = match &args.conditions {
+            Some(c) => FieldMatch::parse_where(c).map_err(invalid)?,
+            None => Vec::new(),
+        };
+        let sources = if name == ANY {
+            Vec::new()
+        } else {
+            vec![name.to_owned()]
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            filter: EventFilter {
+                sources,
+                types,
+                fields,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// The filter from `cursor` on.
+    pub fn after(&self, cursor: i64) -> EventFilter {
+        EventFilter {
+            after_id: Some(cursor),
+            ..self.filter.clone()
+        }
+    }
+}
+
+/// Parses a cursor: `null` means "from now" (`None`), otherwise an event id as a string.
+pub fn parse_cursor(cursor: &Option<Value>) -> Result<Option<i64>, ErrorData> {
+    match cursor {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or_else(|| invalid(format!("cursor {s:?} is not one hookd issued"))),
+        Some(other) => Err(invalid(format!(
+            "cursor must be a string or null, got {other}"
+        ))),
+    }
+}
+
+/// An event as the extension's `EventOccurrence`.
+pub fn occurrence(event: &Event, name: &str) -> Value {
+    json!({
+        "eventId": event_id(event),
+        "name": name,
+        "timestamp": event.received_at,
+        "data": event,
+        "cursor": event.id.to_string(),
+    })
+}
+
+/// The provider's own delivery id where there is one (so the same upstream event has the same
+/// id on every path), else hookd's id.
+pub fn event_id(event: &Event) -> String {
+    match &event.delivery_id {
+        Some(d) => format!("{}:{d}", event.source),
+        None => format!("hookd:{}", event.id),
+    }
+}
+
+/// Every event type: `any` and each source that is configured or has sent events.
+async fn names(hookd: &Hookd) -> Result<Vec<String>, ErrorData> {
+    let mut names: Vec<String> = hookd.sources.iter().map(|s| s.name.clone()).collect();
+    names.extend(
+        hookd
+            .store
+            .sources()
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .map(|s| s.source),
+    );
+    names.sort();
+    names.dedup();
+    names.insert(0, ANY.to_owned());
+    Ok(names)
+}
+
+async fn list(hookd: &Hookd) -> Result<Value, ErrorData> {
+    let payload = serde_json::to_value(schemars::schema_for!(Event))
+        .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+    let input = json!({
+        "type": "object",
+        "properties": {
+            "type": {
+                "description": "Only events of this type, or of one of these types (e.g. push, invoice.paid)",
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            },
+            "where": {
+                "type": "object",
+                "description": "JSON field conditions, all of which must hold: keys `payload.` + a dotted path, values strings, numbers, booleans or null",
+                "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+            }
+        },
+        "additionalProperties": false
+    });
+    let events: Vec<Value> = names(hookd)
+        .await?
+        .into_iter()
+        .map(|name| {
+            let description = if name == ANY {
+                "Every webhook event hookd stores, from any source".to_owned()
+            } else {
+                format!(
+                    "Every webhook event hookd stores from source {name} (POST /webhook/{name})"
+                )
+            };
+            json!({
+                "name": name,
+                "description": description,
+                "delivery": ["poll", "push", "webhook"],
+                "inputSchema": input,
+                "payloadSchema": payload,
+            })
+        })
+        .collect();
+    Ok(json!({ "events": events }))
+}
+
+/// Answers the extension's requests; anything else is "method not found".
+pub async fn handle(
+    hookd: &Hookd,
+    request: CustomRequest,
+    context: RequestContext<RoleServer>,
+) -> Result<CustomResult, ErrorData> {
+    let params = request.params.clone().unwrap_or(Value::Null);
+    let result = match request.method.as_str() {
+        "events/list" => list(hookd).await,
+        "events/poll" => poll::poll(hookd, params).await,
+        "events/stream" => stream::stream(hookd, params, context).await,
+        "events/subscribe" => hookd.webhooks.subscribe(hookd, params).await,
+        "events/unsubscribe" => hookd.webhooks.unsubscribe(hookd, params).await,
+        other => Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("method not found: {other}"),
+            None,
+        )),
+    }?;
+    Ok(CustomResult::new(result))
+}
+
+/// The store of a server, for the submodules.
+fn store(hookd: &Hookd) -> &Arc<dyn Store> {
+    &hookd.store
+}
+
+/// Where delivery starts for a client `cursor` (`None`: now) and whether events were skipped
+/// on the way: older than `max_age_ms`, or removed by retention since the cursor was issued.
+pub async fn start(
+    hookd: &Hookd,
+    selector: &Selector,
+    cursor: Option<i64>,
+    max_age_ms: Option<u64>,
+) -> Result<(i64, bool), ErrorData> {
+    let store = store(hookd);
+    let newest = store.bus().newest();
+    let Some(cursor) = cursor else {
+        return Ok((newest, false));
+    };
+    let cursor = cursor.min(newest);
+    let oldest = store
+        .query(EventFilter::default(), crate::event::Page::Oldest(1))
+        .await
+        .map_err(storage)?;
+    let mut truncated = oldest.first().is_some_and(|e| e.id > cursor + 1);
+    let Some(max_age) = max_age_ms else {
+        return Ok((cursor, truncated));
+    };
+    let floor =
+        chrono::Utc::now() - chrono::Duration::milliseconds(max_age.min(i64::MAX as u64) as i64);
+    let first = store
+        .query(selector.after(cursor), crate::event::Page::Oldest(1))
+        .await
+        .map_err(storage)?;
+    let stale = first
+        .first()
+        .and_then(|e| crate::event::parse_time(&e.received_at).ok())
+        .is_some_and(|t| t <= floor);
+    if !stale {
+        return Ok((cursor, truncated));
+    }
+    truncated = true;
+    let fresh = EventFilter {
+        received_after: Some(floor),
+        ..selector.after(cursor)
+    };
+    let first_fresh = store
+        .query(fresh, crate::event::Page::Oldest(1))
+        .await
+        .map_err(storage)?;
+    Ok((first_fresh.first().map_or(newest, |e| e.id - 1), truncated))
+}

@@ -1,0 +1,336 @@
+//! The MCP Events extension (SEP-3415) through rmcp's client: events/list, events/poll,
+//! events/stream, and events/subscribe's checks. Webhook delivery to a receiver that verifies
+//! with the `standardwebhooks` reference library is in `sdk_clients.rs`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::mcp::{ERAS, connect_http};
+use common::{TestApp, recorder};
+use hookd::event::{NewEvent, PayloadEncoding};
+use rmcp::model::{ClientRequest, CustomRequest, ServerResult};
+use rmcp::service::{PeerRequestOptions, ServiceError};
+use serde_json::{Value, json};
+
+async fn post(app: &TestApp, source: &str, body: Value) -> i64 {
+    let http = reqwest::Client::new();
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-github-event", "push"),
+    ];
+    let r = common::post(&http, app.webhook, source, &headers, body.to_string()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["event_id"].as_i64().unwrap()
+}
+
+fn request(method: &str, params: Value) -> ClientRequest {
+    ClientRequest::CustomRequest(CustomRequest::new(method, Some(params)))
+}
+
+async fn call(client: &common::mcp::Client, method: &str, params: Value) -> Result<Value, i32> {
+    match client.send_request(request(method, params)).await {
+        Ok(ServerResult::CustomResult(r)) => Ok(r.0),
+        Ok(other) => panic!("{method}: unexpected result {other:?}"),
+        Err(ServiceError::McpError(e)) => Err(e.code.0),
+        Err(e) => panic!("{method}: {e}"),
+    }
+}
+
+fn ids(poll: &Value) -> Vec<i64> {
+    poll["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn list_names_every_source_and_any_and_the_capability_is_advertised() {
+    let app = TestApp::start().await;
+    post(&app, "gitlab-ci", json!({})).await;
+    for era in ERAS {
+        let client = connect_http(&app.mcp_url(), era.clone()).await;
+        let caps = &client.peer_info().unwrap().capabilities;
+        let events = caps.experimental.as_ref().and_then(|e| e.get("events"));
+        assert!(events.is_some(), "{era}: capabilities.experimental.events");
+        let list = call(&client, "events/list", json!({})).await.unwrap();
+        let names: Vec<&str> = list["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names[0], "any");
+        assert!(
+            names.contains(&"gitlab-ci") && names.contains(&"github"),
+            "{names:?}"
+        );
+        let def = &list["events"][0];
+        assert_eq!(def["delivery"], json!(["poll", "push", "webhook"]));
+        assert!(def["inputSchema"]["properties"]["where"].is_object());
+        assert!(def["payloadSchema"]["properties"]["payload"].is_object());
+        client.cancel().await.unwrap();
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn poll_resumes_from_its_cursor_in_batches_and_filters() {
+    let app = TestApp::start().await;
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let first = call(
+        &client,
+        "events/poll",
+        json!({"name": "github", "cursor": null}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ids(&first),
+        Vec::<i64>::new(),
+        "a null cursor starts from now"
+    );
+    let cursor = first["cursor"].as_str().unwrap().to_owned();
+    let a = post(&app, "github", json!({"ref": "refs/heads/main", "n": 1})).await;
+    post(&app, "stripe", json!({"n": 2})).await;
+    let b = post(&app, "github", json!({"ref": "refs/heads/dev", "n": 3})).await;
+    let c = post(&app, "github", json!({"ref": "refs/heads/main", "n": 4})).await;
+
+    let page = call(
+        &client,
+        "events/poll",
+        json!({"name": "github", "cursor": cursor, "maxEvents": 2}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&page), [a, b]);
+    assert_eq!(
+        (page["hasMore"].as_bool(), page["nextPollMs"].as_u64()),
+        (Some(true), Some(0))
+    );
+    assert_eq!(page["events"][0]["name"], "github");
+    assert_eq!(page["events"][0]["cursor"], a.to_string());
+    let rest = call(
+        &client,
+        "events/poll",
+        json!({"name": "github", "cursor": page["cursor"], "maxEvents": 2}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&rest), [c]);
+    assert_eq!(rest["hasMore"], false);
+    assert!(rest["nextPollMs"].as_u64().unwrap() > 0);
+
+    let main = call(
+        &client,
+        "events/poll",
+        json!({"name": "any", "cursor": cursor,
+               "arguments": {"type": "push", "where": {"payload.ref": "refs/heads/main"}}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&main), [a, c]);
+
+    for (params, code) in [
+        (json!({"name": "nope", "cursor": null}), -32011),
+        (
+            json!({"name": "github", "arguments": {"colour": "red"}}),
+            -32602,
+        ),
+        (json!({"name": "github", "cursor": "abc"}), -32602),
+        (
+            json!({"name": "github", "cursor": null, "maxEvents": 0}),
+            -32602,
+        ),
+        (json!({"cursor": null}), -32602),
+    ] {
+        assert_eq!(
+            call(&client, "events/poll", params.clone()).await,
+            Err(code),
+            "{params}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn poll_reports_events_skipped_by_max_age_as_truncated() {
+    let app = TestApp::start().await;
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let old = NewEvent {
+        source: "github".into(),
+        event_type: "push".into(),
+        delivery_id: None,
+        received_at: Utc::now() - chrono::Duration::hours(2),
+        headers: Default::default(),
+        content_type: Some("application/json".into()),
+        payload_encoding: PayloadEncoding::Json,
+        payload: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+        verified: None,
+        subject: None,
+        occurred_at: None,
+        summary: None,
+        derived: Vec::new(),
+    };
+    app.store().append(old).await.unwrap();
+    let fresh = post(&app, "github", json!({"fresh": true})).await;
+    let page = call(
+        &client,
+        "events/poll",
+        json!({"name": "github", "cursor": "0", "maxAgeMs": 3_600_000}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&page), [fresh]);
+    assert_eq!(page["truncated"], true);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stream_pushes_matching_events_and_heartbeats_and_ends_when_cancelled() {
+    let app = TestApp::start_with(|c| c.heartbeat_secs = 1).await;
+    let before = post(&app, "github", json!({"n": 0})).await;
+    let (client, mut rx) = recorder::connect(&app.mcp_url(), ERAS[0].clone()).await;
+    let handle = client
+        .send_cancellable_request(
+            request(
+                "events/stream",
+                json!({"name": "github", "cursor": before.to_string()}),
+            ),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let next = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>| {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a notification arrives")
+            .unwrap()
+    };
+    let active = next(&mut rx).await;
+    assert_eq!(active["method"], "notifications/events/active");
+    assert_eq!(active["params"]["cursor"], before.to_string());
+    let sub_id = active["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"].clone();
+    assert!(!sub_id.is_null(), "{active}");
+
+    post(&app, "stripe", json!({"skip": true})).await;
+    let sent = Instant::now();
+    let id = post(&app, "github", json!({"n": 1})).await;
+    let event = next(&mut rx).await;
+    println!(
+        "events/stream: event pushed {:?} after the 200",
+        sent.elapsed()
+    );
+    assert_eq!(event["method"], "notifications/events/event");
+    assert_eq!(event["params"]["data"]["id"], id);
+    assert_eq!(event["params"]["cursor"], id.to_string());
+    assert_eq!(
+        event["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        sub_id
+    );
+
+    let beat = next(&mut rx).await;
+    assert_eq!(beat["method"], "notifications/events/heartbeat");
+    assert_eq!(
+        beat["params"]["cursor"],
+        id.to_string(),
+        "the heartbeat carries the cursor"
+    );
+
+    handle.cancel(None).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.store().bus().waiters() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the stream outlived its cancellation"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.stop().await;
+}
+
+fn secret() -> String {
+    use base64::Engine;
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([42u8; 32])
+    )
+}
+
+#[tokio::test]
+async fn subscribe_refuses_unauthenticated_clients_private_urls_and_bad_secrets() {
+    let app = TestApp::start().await;
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let params =
+        json!({"name": "github", "delivery": {"url": "https://example.com/h", "secret": secret()}});
+    assert_eq!(
+        call(&client, "events/subscribe", params).await,
+        Err(-32012),
+        "no token, no webhooks"
+    );
+    client.cancel().await.unwrap();
+    app.stop().await;
+
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(hookd::ingest::verify::Secret::new("tok"));
+    })
+    .await;
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), "tok").await;
+    for (delivery, code) in [
+        (
+            json!({"url": "http://127.0.0.1:9/h", "secret": secret()}),
+            -32602,
+        ),
+        (
+            json!({"url": "https://10.0.0.8/h", "secret": secret()}),
+            -32602,
+        ),
+        (
+            json!({"url": "https://example.com/h", "secret": "plain"}),
+            -32602,
+        ),
+        (json!({"url": "https://example.com/h"}), -32602),
+        (
+            json!({"mode": "push", "url": "https://example.com/h", "secret": secret()}),
+            -32014,
+        ),
+    ] {
+        let params = json!({"name": "github", "delivery": delivery});
+        assert_eq!(
+            call(&client, "events/subscribe", params).await,
+            Err(code),
+            "{delivery}"
+        );
+    }
+    let gone = json!({"name": "github", "delivery": {"url": "https://example.com/h"}});
+    assert_eq!(call(&client, "events/unsubscribe", gone).await, Err(-32011));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn subscribe_requires_the_endpoint_to_echo_its_challenge() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(hookd::ingest::verify::Secret::new("tok"));
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    // An endpoint that answers 200 without echoing: someone else's URL, not a willing receiver.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().route("/h", axum::routing::post(|| async { "{}" }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), "tok").await;
+    let params = json!({"name": "github", "delivery": {"url": format!("http://{addr}/h"), "secret": secret()}});
+    assert_eq!(call(&client, "events/subscribe", params).await, Err(-32015));
+    // A closed port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let params = json!({"name": "github", "delivery": {"url": format!("http://{closed}/h"), "secret": secret()}});
+    assert_eq!(call(&client, "events/subscribe", params).await, Err(-32015));
+    app.stop().await;
+}
