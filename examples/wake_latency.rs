@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     .serve(StreamableHttpClientTransport::from_uri(mcp.clone()))
     .await?;
     let client = std::sync::Arc::new(client);
-    let http = reqwest::Client::new();
+    let http = hookd::outbound::client_builder().build().unwrap();
     let url = format!("http://{webhook}/webhook/wakebench");
     let mut latencies = Vec::with_capacity(rounds);
     let mut cursor = 0i64;

@@ -14,13 +14,19 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// A client builder with TLS ready (ring as rustls's crypto provider).
-pub fn client_builder() -> reqwest::ClientBuilder {
+/// Makes ring rustls's crypto provider for this process. Every HTTP client needs it first
+/// (reqwest is built without a provider of its own); calling it again does nothing.
+pub fn install_tls() {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Fails only if another provider was installed first, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// A client builder with TLS ready.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    install_tls();
     reqwest::Client::builder()
 }
 

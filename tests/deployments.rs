@@ -32,7 +32,7 @@ async fn send(app: &TestApp, source: &str, event: Option<&str>, body: Vec<u8>) {
     if let Some(e) = event {
         headers.push(("x-github-event", e));
     }
-    let r = post(&reqwest::Client::new(), app.webhook, source, &headers, body).await;
+    let r = post(&common::http(), app.webhook, source, &headers, body).await;
     assert_eq!(r.status, 200, "{source} {event:?}: {:?}", r.body);
 }
 

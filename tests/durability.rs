@@ -24,7 +24,7 @@ async fn stored(dir: &Path) -> Vec<hookd::event::Event> {
 #[tokio::test]
 async fn events_and_dedupe_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::new();
+    let http = common::http();
     let mut hookd = Process::serve(dir.path(), &[]);
     let first = post_json(&http, hookd.webhook, "github", Some("d-1"), r#"{"a":1}"#).await;
     assert_eq!(first.status, 200);
@@ -61,7 +61,7 @@ async fn flood(
     stop: Arc<AtomicBool>,
     acked: Arc<AtomicUsize>,
 ) -> HashMap<String, i64> {
-    let http = reqwest::Client::new();
+    let http = common::http();
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..workers {
         let (http, stop, acked) = (http.clone(), stop.clone(), acked.clone());
@@ -181,7 +181,7 @@ async fn a_full_disk_answers_503_and_recovers() {
     let _unmount = Unmount(mount.path());
     let data = mount.path().join("data");
     let hookd = Process::serve(&data, &[]);
-    let http = reqwest::Client::new();
+    let http = common::http();
     let filler = mount.path().join("filler");
     std::fs::write(&filler, vec![0u8; 2 << 20]).unwrap();
 

@@ -15,7 +15,7 @@ use rmcp::service::{PeerRequestOptions, ServiceError};
 use serde_json::{Value, json};
 
 async fn post(app: &TestApp, source: &str, body: Value) -> i64 {
-    let http = reqwest::Client::new();
+    let http = common::http();
     let headers = [
         ("content-type", "application/json"),
         ("x-github-event", "push"),

@@ -35,14 +35,7 @@ async fn send(app: &TestApp, event: &str, delivery: &str, body: Vec<u8>) {
         ("x-github-delivery", delivery),
         ("x-hub-signature-256", signed[0].1.as_str()),
     ];
-    let r = post(
-        &reqwest::Client::new(),
-        app.webhook,
-        "github",
-        &headers,
-        body,
-    )
-    .await;
+    let r = post(&common::http(), app.webhook, "github", &headers, body).await;
     assert_eq!(r.status, 200, "{event}: {:?}", r.body);
 }
 

@@ -16,7 +16,7 @@ async fn all_events(app: &TestApp) -> Vec<hookd::event::Event> {
 #[tokio::test]
 async fn a_github_push_is_stored_with_its_type_delivery_and_safe_headers() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let body = fixture("github/push.json");
     let reply = post(
         &http,
@@ -62,7 +62,7 @@ async fn a_github_push_is_stored_with_its_type_delivery_and_safe_headers() {
 #[tokio::test]
 async fn bodies_are_stored_by_content_type() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let form = fixture("slack/slash_command.txt");
     let cases = [
         ("application/x-www-form-urlencoded", form),
@@ -113,7 +113,7 @@ async fn bodies_are_stored_by_content_type() {
 #[tokio::test]
 async fn event_type_falls_back_from_header_to_body_to_unknown() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let json_ct = ("content-type", "application/json");
     let a = post(
         &http,
@@ -149,7 +149,7 @@ async fn event_type_falls_back_from_header_to_body_to_unknown() {
 #[tokio::test]
 async fn bad_requests_get_clear_json_errors_and_store_nothing() {
     let app = TestApp::start_with(|c| c.max_body = 64 * 1024).await;
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     let r = post_json(&http, app.webhook, "github", Some("d1"), "{\"a\": ").await;
     assert_eq!(r.status, 400);
@@ -238,7 +238,7 @@ async fn healthz_answers_on_both_listeners() {
 #[tokio::test]
 async fn concurrent_duplicates_are_stored_once() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let body = String::from_utf8(fixture("github/ping.json")).unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..64 {
@@ -268,7 +268,7 @@ async fn concurrent_duplicates_are_stored_once() {
 #[tokio::test]
 async fn concurrent_distinct_deliveries_all_get_distinct_ids() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200 {
         let (http, addr) = (http.clone(), app.webhook);

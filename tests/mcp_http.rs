@@ -77,7 +77,7 @@ async fn tools_are_listed_with_output_schemas_and_read_only_hints() {
 #[tokio::test]
 async fn reading_tools_return_the_stored_events() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let before = chrono::Utc::now().to_rfc3339();
     let push = String::from_utf8(fixture("github/push.json")).unwrap();
     let hdrs = |ev| [("content-type", "application/json"), ("x-github-event", ev)];
@@ -157,7 +157,7 @@ async fn reading_tools_return_the_stored_events() {
 #[tokio::test]
 async fn wait_for_event_wakes_on_the_matching_commit() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     for era in ERAS {
         let c = connect_http(&app.mcp_url(), era.clone()).await;
         let waiting = tokio::spawn(async move {
@@ -192,7 +192,7 @@ async fn wait_for_event_wakes_on_the_matching_commit() {
 #[tokio::test]
 async fn wait_for_event_with_a_cursor_misses_nothing_between_calls() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let c = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
     let sub = call_ok(
         &c,
@@ -255,7 +255,7 @@ async fn many_concurrent_waiters_do_not_block_ingest_or_each_other() {
     // rmcp's HTTP client sends at most 16 requests at once (its default).
     const N: usize = 16;
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let c = std::sync::Arc::new(connect_http(&app.mcp_url(), ERAS[0].clone()).await);
     let mut waiters = tokio::task::JoinSet::new();
     for i in 0..N {

@@ -14,7 +14,7 @@ use serde_json::json;
 const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
 
 async fn raw(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
+    let mut req = common::http()
         .post(app.mcp_url())
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")

@@ -45,7 +45,7 @@ async fn stdio_serves_the_tools_and_receives_webhooks() {
         let dir = tempfile::tempdir().unwrap();
         let (client, webhook) = stdio(dir.path(), "127.0.0.1:0", era.clone()).await;
         let webhook = webhook.expect("stdio binds the webhook port when it is free");
-        let http = reqwest::Client::new();
+        let http = common::http();
         let r = post_json(
             &http,
             webhook,
@@ -68,7 +68,7 @@ async fn stdio_beside_serve_shares_the_store_and_sees_new_events_quickly() {
     let serve = Process::serve(dir.path(), &[]);
     let (client, webhook) = stdio(dir.path(), &serve.webhook.to_string(), ERAS[0].clone()).await;
     assert_eq!(webhook, None, "the webhook port belongs to hookd serve");
-    let http = reqwest::Client::new();
+    let http = common::http();
     let before = post_json(&http, serve.webhook, "github", None, r#"{"n":0}"#).await;
     let cursor = before.body["event_id"].as_i64().unwrap();
     let seen = call_ok(&client, "get_event_by_id", json!({"event_id": cursor})).await;

@@ -14,7 +14,7 @@ use rmcp::model::{
 use serde_json::{Value, json};
 
 async fn post(app: &TestApp, source: &str, body: Value) -> i64 {
-    let http = reqwest::Client::new();
+    let http = common::http();
     let r = post_json(&http, app.webhook, source, None, &body.to_string()).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     r.body["event_id"].as_i64().unwrap()

@@ -146,7 +146,7 @@ async fn background_retention_enforces_the_cap_and_waiters_keep_working() {
         c.retention_interval_secs = 1;
     })
     .await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let mut last = 0;
     for i in 0..10 {
         last = post_json(

@@ -46,7 +46,7 @@ fn serve(dir: &Path) -> Process {
 #[tokio::test]
 async fn a_checkout_a_failed_invoice_and_a_cancellation_become_actions_once() {
     let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::new();
+    let http = common::http();
     let hookd = serve(dir.path());
     let checkout = send_stripe(&http, &hookd, "stripe/checkout.session.completed.json").await;
     send_stripe(&http, &hookd, "stripe/invoice.payment_failed.json").await;

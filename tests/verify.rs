@@ -147,7 +147,7 @@ async fn app_with_config() -> (TestApp, tempfile::TempDir) {
 #[tokio::test]
 async fn bad_deliveries_get_401_with_a_reason_are_recorded_and_store_nothing() {
     let (app, _dir) = app_with_config().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let body = fixture("github/push.json");
     let gh = |sig: &'static str| {
         vec![
@@ -235,7 +235,7 @@ async fn bad_deliveries_get_401_with_a_reason_are_recorded_and_store_nothing() {
 #[tokio::test]
 async fn a_forged_delivery_cannot_poison_the_real_one_and_rotation_works() {
     let (app, _dir) = app_with_config().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let body = b"{\"zen\":\"Design for failure.\"}".to_vec();
     let sign = |secret: &str| {
         hookd::ingest::verify::Scheme::GitHub
@@ -285,7 +285,7 @@ async fn a_forged_delivery_cannot_poison_the_real_one_and_rotation_works() {
 #[tokio::test]
 async fn slack_url_verification_is_answered_with_its_challenge() {
     let (app, _dir) = app_with_config().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let body = fixture("slack/url_verification.json");
     let now = chrono::Utc::now().timestamp();
     let signed = hookd::ingest::verify::Scheme::Slack.sign(
@@ -345,7 +345,7 @@ async fn required_signatures_refuse_unsigned_sources() {
     );
 
     let app = TestApp::start_with(|c| c.require_signatures = Some(true)).await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let r = post(
         &http,
         app.webhook,

@@ -77,7 +77,7 @@ impl Receiver {
 }
 
 async fn post(app: &TestApp, source: &str, event: &str, body: Value) -> i64 {
-    let http = reqwest::Client::new();
+    let http = common::http();
     let headers = [
         ("content-type", "application/json"),
         ("x-github-event", event),

@@ -61,6 +61,11 @@ impl TestApp {
     }
 }
 
+/// An HTTP client for tests (TLS needs hookd's crypto provider installed first).
+pub fn http() -> reqwest::Client {
+    hookd::outbound::client_builder().build().unwrap()
+}
+
 /// A reply to a webhook POST.
 #[derive(Debug)]
 pub struct Reply {
@@ -250,6 +255,7 @@ pub mod mcp {
     }
 
     pub async fn connect_http(url: &str, version: ProtocolVersion) -> Client {
+        hookd::outbound::install_tls();
         let client = config(version.clone())
             .serve_with_lifecycle(
                 StreamableHttpClientTransport::from_uri(url.to_owned()),
@@ -268,6 +274,7 @@ pub mod mcp {
 
     /// A 2026-07-28 client that sends `Authorization: Bearer {token}`.
     pub async fn connect_http_with_token(url: &str, token: &str) -> Client {
+        hookd::outbound::install_tls();
         use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
         let version = ProtocolVersion::V_2026_07_28;
         let transport = StreamableHttpClientTransport::from_config(
@@ -381,6 +388,7 @@ pub mod recorder {
         url: &str,
         version: ProtocolVersion,
     ) -> (Client, mpsc::UnboundedReceiver<Value>) {
+        hookd::outbound::install_tls();
         let (tx, rx) = mpsc::unbounded_channel();
         let recorder = Recorder {
             config: super::mcp::config(version.clone()),
