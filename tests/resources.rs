@@ -213,3 +213,45 @@ async fn legacy_subscribe_notifies_the_session_until_unsubscribed() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn claude_channel_pushes_each_new_event_when_enabled() {
+    let plain = TestApp::start().await;
+    let client = connect_http(&plain.mcp_url(), ERAS[1].clone()).await;
+    let caps = client
+        .peer_info()
+        .unwrap()
+        .capabilities
+        .experimental
+        .clone()
+        .unwrap_or_default();
+    assert!(!caps.contains_key("claude/channel"), "off unless asked for");
+    client.cancel().await.unwrap();
+    plain.stop().await;
+
+    let app = TestApp::start_with(|c| c.claude_channel = true).await;
+    let (client, mut rx) = recorder::connect(&app.mcp_url(), ERAS[1].clone()).await;
+    let caps = client
+        .peer_info()
+        .unwrap()
+        .capabilities
+        .experimental
+        .clone()
+        .unwrap_or_default();
+    assert!(caps.contains_key("claude/channel"), "{caps:?}");
+    while app.store().bus().waiters() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let first = post(&app, "github", json!({"action": "opened"})).await;
+    let second = post(&app, "stripe", json!({"type": "invoice.paid"})).await;
+    for (id, source) in [(first, "github"), (second, "stripe")] {
+        let n = next(&mut rx).await;
+        assert_eq!(n["method"], "notifications/claude/channel");
+        assert_eq!(n["params"]["meta"]["event_id"], id.to_string());
+        assert_eq!(n["params"]["meta"]["source"], source);
+        let content = n["params"]["content"].as_str().unwrap();
+        assert!(content.starts_with(source), "{content}");
+    }
+    client.cancel().await.unwrap();
+    app.stop().await;
+}

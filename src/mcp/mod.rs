@@ -172,6 +172,19 @@ impl ServerHandler for Hookd {
         Ok(())
     }
 
+    /// With `--claude-channel`, a session (stdio, or an HTTP session of a pre-2026 client) gets
+    /// every new event pushed as a Claude Code channel notification.
+    async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        if self.claude_channel {
+            let stop = self.shutdown.child_token();
+            tokio::spawn(notify::claude_channel(
+                self.store.clone(),
+                context.peer,
+                stop,
+            ));
+        }
+    }
+
     async fn on_custom_request(
         &self,
         request: rmcp::model::CustomRequest,

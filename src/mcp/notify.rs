@@ -128,3 +128,72 @@ impl Drop for Subscriptions {
         }
     }
 }
+
+/// Longest payload excerpt a channel notification carries; the full event is one
+/// `get_event_by_id` away.
+const CHANNEL_EXCERPT: usize = 4096;
+
+/// Pushes every event committed from now on to Claude Code as `notifications/claude/channel`
+/// (`content`: a summary line and the payload, `meta`: source, type, event id, time), until the
+/// client goes away or `stop`.
+pub async fn claude_channel(
+    store: Arc<dyn Store>,
+    peer: Peer<RoleServer>,
+    stop: CancellationToken,
+) {
+    use rmcp::model::{CustomNotification, ServerNotification};
+    let mut waker = store.bus().subscribe();
+    let mut cursor = waker.mark_seen();
+    loop {
+        tokio::select! {
+            _ = waker.changed() => {}
+            _ = stop.cancelled() => return,
+        }
+        loop {
+            waker.mark_seen();
+            let filter = EventFilter {
+                after_id: Some(cursor),
+                ..Default::default()
+            };
+            let events = match store.query(filter, Page::Oldest(100)).await {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(error = %e, "channel could not read the store");
+                    break;
+                }
+            };
+            for e in &events {
+                let mut payload = e.payload.to_string();
+                if payload.len() > CHANNEL_EXCERPT {
+                    let cut = (0..=CHANNEL_EXCERPT)
+                        .rev()
+                        .find(|i| payload.is_char_boundary(*i));
+                    payload.truncate(cut.unwrap_or(0));
+                    payload.push_str(" …");
+                }
+                let headline = e.summary.clone().unwrap_or_else(|| e.event_type.clone());
+                let params = serde_json::json!({
+                    "content": format!("{} {} (event {}): {headline}\n{payload}", e.source, e.event_type, e.id),
+                    "meta": {
+                        "source": e.source,
+                        "type": e.event_type,
+                        "event_id": e.id.to_string(),
+                        "received_at": e.received_at,
+                    },
+                });
+                let n = CustomNotification::new("notifications/claude/channel", Some(params));
+                if peer
+                    .send_notification(ServerNotification::CustomNotification(n))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                cursor = e.id;
+            }
+            if events.len() < 100 {
+                break;
+            }
+        }
+    }
+}
