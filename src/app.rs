@@ -68,6 +68,21 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
             config.mcp_addr
         )));
     }
+    for (flag, value) in [
+        (
+            "--mcp-authorization-server",
+            &config.mcp_authorization_server,
+        ),
+        ("--mcp-public-url", &config.mcp_public_url),
+    ] {
+        if let Some(v) = value
+            && !v.starts_with("http") | reqwest::Url::parse(v).is_err()
+        {
+            return Err(AppError::Policy(format!(
+                "{flag} {v:?} is not an http(s) URL"
+            )));
+        }
+    }
     let sources = Arc::new(load_sources(config)?);
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();

@@ -106,3 +106,78 @@ async fn mcp_beyond_loopback_needs_a_token() {
         .expect("refused");
     assert!(err.to_string().contains("HOOKD_MCP_TOKEN"), "{err}");
 }
+
+#[tokio::test]
+async fn protected_resource_metadata_names_the_authorization_server() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new("s3cret-token"));
+        c.mcp_authorization_server = Some("https://auth.example.com".into());
+        c.mcp_public_url = Some("https://hookd.example.com/mcp".into());
+    })
+    .await;
+    let denied = raw(&app, &[]).await;
+    assert_eq!(denied.status(), 401);
+    let challenge = denied.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let expected = "https://hookd.example.com/.well-known/oauth-protected-resource/mcp";
+    assert!(
+        challenge.contains(&format!(r#"resource_metadata="{expected}""#)),
+        "{challenge}"
+    );
+    for path in [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        let doc: serde_json::Value = common::http()
+            .get(format!("http://{}{path}", app.mcp))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["resource"], "https://hookd.example.com/mcp", "{path}");
+        assert_eq!(
+            doc["authorization_servers"],
+            json!(["https://auth.example.com"])
+        );
+    }
+    app.stop().await;
+
+    // Without an authorization server there is no metadata, and the challenge does not point to any.
+    let app = TestApp::start_with(|c| c.mcp_token = Some(Secret::new("t"))).await;
+    let denied = raw(&app, &[]).await;
+    assert!(
+        !denied.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("resource_metadata")
+    );
+    let none = common::http()
+        .get(format!(
+            "http://{}/.well-known/oauth-protected-resource",
+            app.mcp
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(!none.status().is_success(), "{}", none.status());
+    app.stop().await;
+
+    let bad = hookd::app::start(
+        &{
+            let dir = tempfile::tempdir().unwrap();
+            let mut c = hookd::config::Config::ephemeral(dir.path().join("d"));
+            c.mcp_authorization_server = Some("not a url".into());
+            c
+        },
+        hookd::app::Mode::Serve,
+    )
+    .await;
+    assert!(
+        bad.is_err(),
+        "a bad authorization server URL is refused at start"
+    );
+}

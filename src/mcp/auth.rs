@@ -1,7 +1,8 @@
 //! Who may use the MCP endpoint: a bearer token when one is configured (required when the MCP
 //! address is not loopback), checked in constant time, answered as the MCP authorization spec
-//! says (401 with `WWW-Authenticate: Bearer`). Host and Origin checks (DNS rebinding) are rmcp's,
-//! configured in `mcp::router`.
+//! says (401 with `WWW-Authenticate: Bearer`). When an authorization server is configured, the
+//! OAuth protected-resource metadata (RFC 9728) names it and the 401 points to that metadata.
+//! Host and Origin checks (DNS rebinding) are rmcp's, configured in `mcp::router`.
 
 use std::sync::Arc;
 
@@ -13,12 +14,38 @@ use subtle::ConstantTimeEq;
 
 use crate::ingest::verify::Secret;
 
+/// What the bearer check needs: the token, and the metadata URL to point clients to (if any).
+pub struct Guard {
+    pub token: Secret,
+    pub resource_metadata: Option<String>,
+}
+
+/// The protected-resource metadata document (RFC 9728 §2).
+pub fn resource_metadata(resource: &str, authorization_server: &str) -> serde_json::Value {
+    serde_json::json!({
+        "resource": resource,
+        "authorization_servers": [authorization_server],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "hookd",
+    })
+}
+
+/// The metadata URL for a resource URL: `/.well-known/oauth-protected-resource` + its path.
+pub fn metadata_url(resource: &reqwest::Url) -> String {
+    let mut url = resource.clone();
+    let path = resource.path().trim_end_matches('/');
+    url.set_path(&format!("/.well-known/oauth-protected-resource{path}"));
+    url.set_query(None);
+    url.to_string()
+}
+
 /// Lets a request through only with `Authorization: Bearer <token>`.
 pub async fn require_bearer(
-    State(token): State<Arc<Secret>>,
+    State(guard): State<Arc<Guard>>,
     request: Request,
     next: Next,
 ) -> Response {
+    let token = &guard.token;
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -29,19 +56,26 @@ pub async fn require_bearer(
         Some(t) if bool::from(t.as_bytes().ct_eq(token.expose().as_bytes())) => {
             next.run(request).await
         }
-        Some(_) => unauthorized(r#"Bearer realm="hookd", error="invalid_token""#),
-        None => unauthorized(r#"Bearer realm="hookd""#),
+        Some(_) => unauthorized(&guard, r#", error="invalid_token""#),
+        None => unauthorized(&guard, ""),
     }
 }
 
-fn unauthorized(challenge: &'static str) -> Response {
+fn unauthorized(guard: &Guard, error: &str) -> Response {
+    let metadata = guard
+        .resource_metadata
+        .as_ref()
+        .map(|url| format!(r#", resource_metadata="{url}""#))
+        .unwrap_or_default();
+    let challenge = format!(r#"Bearer realm="hookd"{error}{metadata}"#);
     let body = axum::Json(serde_json::json!({
         "error": "unauthorized: send Authorization: Bearer <HOOKD_MCP_TOKEN>"
     }));
     let mut response = (StatusCode::UNAUTHORIZED, body).into_response();
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static(challenge),
+        header::HeaderValue::from_str(&challenge)
+            .unwrap_or_else(|_| header::HeaderValue::from_static("Bearer realm=\"hookd\"")),
     );
     response
 }

@@ -269,11 +269,44 @@ pub fn router(
         config,
     );
     let mcp = Router::new().nest_service("/mcp", service);
+    let resource = settings
+        .mcp_public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}/mcp", settings.mcp_addr));
+    let metadata = match (
+        &settings.mcp_authorization_server,
+        reqwest::Url::parse(&resource),
+    ) {
+        (Some(server), Ok(url)) => Some((
+            auth::metadata_url(&url),
+            auth::resource_metadata(&resource, server),
+        )),
+        _ => None,
+    };
     let mcp = match &settings.mcp_token {
         Some(token) => mcp.layer(axum::middleware::from_fn_with_state(
-            Arc::new(token.clone()),
+            Arc::new(auth::Guard {
+                token: token.clone(),
+                resource_metadata: metadata.as_ref().map(|(url, _)| url.clone()),
+            }),
             auth::require_bearer,
         )),
+        None => mcp,
+    };
+    let mcp = match metadata {
+        Some((url, document)) => {
+            let path = reqwest::Url::parse(&url)
+                .map(|u| u.path().to_owned())
+                .unwrap_or_default();
+            let serve = move || {
+                let document = document.clone();
+                async move { axum::Json(document) }
+            };
+            mcp.route(&path, axum::routing::get(serve.clone())).route(
+                "/.well-known/oauth-protected-resource",
+                axum::routing::get(serve),
+            )
+        }
         None => mcp,
     };
     mcp.route("/healthz", axum::routing::get(crate::ingest::healthz))
