@@ -14,8 +14,12 @@
 //! 3. After the commit the store notifies the [`bus`] with the newest id. The bus carries ids,
 //!    never payloads; anyone it wakes re-reads the store from their own cursor, so a lagging
 //!    waiter or a second process on the same file never misses an event.
-//! 4. [`mcp`] serves the events as tools over Streamable HTTP (`/mcp` on the MCP listener) and
-//!    stdio; `wait_for_event` sleeps on the bus through [`wait`].
+//! 4. [`mcp`] serves the events as tools, resources and pushes over Streamable HTTP (`/mcp` on
+//!    the MCP listener) and stdio. Everything that waits or pushes (`wait_for_event`,
+//!    `next_events`, resource subscriptions, `events/stream`, webhook delivery to subscribers,
+//!    Claude channels) sleeps on the bus and re-reads the store from its own cursor ([`wait`],
+//!    [`filter`]); durable consumer cursors live in the store. Deliveries to subscribers' URLs go
+//!    through [`outbound`], which refuses private addresses.
 //!
 //! [`app`] wires these together under one cancellation token; [`cli`] and [`config`] are the
 //! command line and its typed settings; [`send`] signs test deliveries as a provider would.
