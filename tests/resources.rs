@@ -255,3 +255,100 @@ async fn claude_channel_pushes_each_new_event_when_enabled() {
     client.cancel().await.unwrap();
     app.stop().await;
 }
+
+const LISTEN: &str = r#"{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"0"},"io.modelcontextprotocol/clientCapabilities":{}},"notifications":{"resourceSubscriptions":["hookd://events"]}}}"#;
+
+/// A `subscriptions/listen` request as raw HTTP, for clients the SDKs would not let us be.
+fn raw_listen(app: &TestApp, body: String) -> reqwest::RequestBuilder {
+    common::http()
+        .post(app.mcp_url())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "subscriptions/listen")
+        .body(body)
+}
+
+#[tokio::test]
+async fn idle_listen_streams_get_keep_alives() {
+    let app = TestApp::start_with(|c| c.heartbeat_secs = 1).await;
+    let mut resp = raw_listen(&app, LISTEN.to_owned()).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // An SSE comment (a line that starts with ':') arrives after the acknowledgment, with no
+    // event in between.
+    while !seen.lines().any(|l| l.starts_with(':')) {
+        assert!(Instant::now() < deadline, "no keep-alive in 10 s: {seen:?}");
+        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk())
+            .await
+            .expect("the stream stays open")
+            .unwrap()
+            .expect("the stream is not closed");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        seen.contains("notifications/subscriptions/acknowledged"),
+        "{seen}"
+    );
+    drop(resp);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_listener_that_never_reads_stalls_neither_ingest_nor_other_listeners() {
+    let app = TestApp::start().await;
+    // A client that opens a listen stream and never reads a byte of it. It follows 100 URIs of
+    // 2 KB each (`after=000…1` parses as 1), so every commit owes it ~200 KB of notifications:
+    // far more than the socket buffers hold after a few commits.
+    let uris: Vec<String> = (0..100)
+        .map(|i| format!("hookd://events?after={}{i}", "0".repeat(2000)))
+        .collect();
+    let mut request: Value = serde_json::from_str(LISTEN).unwrap();
+    request["params"]["notifications"]["resourceSubscriptions"] = json!(uris);
+    let stalled = raw_listen(&app, request.to_string()).send().await.unwrap();
+    assert_eq!(stalled.status(), 200);
+    while app.store().bus().waiters() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let filter = SubscriptionFilter::builder()
+        .resource_subscription("hookd://sources/last")
+        .build();
+    let mut sub = client.listen(filter).await.unwrap();
+
+    // Enough commits to fill every buffer between hookd and the stalled socket many times over.
+    let mut posts = tokio::task::JoinSet::new();
+    for worker in 0..8 {
+        let addr = app.webhook;
+        posts.spawn(async move {
+            let http = common::http();
+            for i in 0..250 {
+                let body = json!({"worker": worker, "i": i, "pad": "x".repeat(2000)}).to_string();
+                let r = post_json(&http, addr, "flood", None, &body).await;
+                assert_eq!(r.status, 200, "ingest keeps answering");
+            }
+        });
+    }
+    while let Some(r) = posts.join_next().await {
+        r.unwrap();
+    }
+    let started = Instant::now();
+    post(&app, "last", json!({"after": "the flood"})).await;
+    let n = tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("the reading listener is not held up")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&n).unwrap()["params"]["uri"],
+        "hookd://sources/last"
+    );
+    println!(
+        "update after a 2000-event flood with a stalled listener: {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+    drop(sub);
+    app.stop().await;
+}
