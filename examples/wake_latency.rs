@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    hookd::outbound::install_tls();
     let args: Vec<String> = std::env::args().collect();
     let [_, webhook, mcp, rest @ ..] = args.as_slice() else {
         anyhow::bail!("usage: wake_latency <webhook-addr> <mcp-url> [rounds]");

@@ -32,12 +32,17 @@ pub struct Row {
     subject: Option<String>,
     occurred_at: Option<String>,
     summary: Option<String>,
+    search_text: String,
     derived: Vec<crate::views::Derived>,
 }
 
 impl From<NewEvent> for Row {
     fn from(e: NewEvent) -> Self {
         Self {
+            search_text: crate::store::search_text::search_text(
+                e.payload_encoding,
+                e.payload.get(),
+            ),
             received_at: format_time(e.received_at),
             headers: serde_json::Value::Object(e.headers).to_string(),
             payload_encoding: e.payload_encoding.as_str(),
@@ -111,8 +116,9 @@ fn insert_all<'a>(
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO events (source, type, delivery_id, received_at, headers, content_type,
-                                 payload_encoding, payload, verified, subject, occurred_at, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                 payload_encoding, payload, verified, subject, occurred_at, summary,
+                                 search_text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (source, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING
              RETURNING id",
         )?;
@@ -147,6 +153,7 @@ fn insert_all<'a>(
                         e.subject,
                         e.occurred_at,
                         e.summary,
+                        e.search_text,
                     ],
                     |r| r.get(0),
                 )
