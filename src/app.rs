@@ -83,6 +83,16 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
             )));
         }
     }
+    let redis = match &config.redis_url {
+        // The URL may hold a password: the error names the problem, not the URL.
+        Some(url) => Some(redis::Client::open(url.expose()).map_err(|e| {
+            AppError::Policy(format!(
+                "HOOKD_REDIS_URL is not a Redis URL ({:?})",
+                e.kind()
+            ))
+        })?),
+        None => None,
+    };
     let sources = Arc::new(load_sources(config)?);
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -128,6 +138,18 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         });
     }
     tasks.spawn(retention(store.clone(), config.clone(), shutdown.clone()));
+    if let Some(client) = redis {
+        let bridge = crate::bridge::run(
+            store.clone(),
+            client,
+            config.redis_channels.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            bridge.await;
+            Ok(())
+        });
+    }
 
     tracing::info!(
         webhook_addr = %webhook_addr.map_or("-".into(), |a| a.to_string()),

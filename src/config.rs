@@ -103,6 +103,20 @@ pub struct Config {
     #[arg(long, env = "HOOKD_MCP_PUBLIC_URL")]
     pub mcp_public_url: Option<String>,
 
+    /// A Redis to bridge: messages on `--redis-channels` become events (source = channel), and
+    /// the `publish_event` / `get_channel_stats` tools are offered. E.g. redis://127.0.0.1:6379.
+    #[arg(long, env = "HOOKD_REDIS_URL", value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    pub redis_url: Option<crate::ingest::verify::Secret>,
+
+    /// The Redis channels or patterns to bridge (comma-separated).
+    #[arg(
+        long,
+        env = "HOOKD_REDIS_CHANNELS",
+        value_delimiter = ',',
+        default_value = "events:*"
+    )]
+    pub redis_channels: Vec<String>,
+
     /// How often retention runs, in seconds.
     #[arg(long = "retention-interval", env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -145,6 +159,8 @@ impl Config {
             claude_channel: false,
             mcp_authorization_server: None,
             mcp_public_url: None,
+            redis_url: None,
+            redis_channels: vec!["events:*".into()],
             config: None,
             require_signatures: None,
             mcp_token: None,

@@ -25,6 +25,7 @@
 //! command line and its typed settings; [`send`] signs test deliveries as a provider would.
 
 pub mod app;
+pub mod bridge;
 pub mod bus;
 pub mod cli;
 pub mod config;

@@ -10,6 +10,7 @@ mod deploy_tools;
 mod events;
 mod github_tools;
 mod notify;
+mod redis_tools;
 mod resources;
 mod stripe_tools;
 mod tools;
@@ -53,6 +54,9 @@ pub struct Hookd {
     principal: Option<String>,
     heartbeat: std::time::Duration,
     claude_channel: bool,
+    /// The bridged Redis, for `publish_event`; `None` without `HOOKD_REDIS_URL`.
+    redis: Option<redis::Client>,
+    redis_channels: Vec<String>,
 }
 
 impl Hookd {
@@ -72,6 +76,13 @@ impl Hookd {
                 Toolset::Deployments => Self::deploy_router(),
             };
         }
+        let redis = settings
+            .redis_url
+            .as_ref()
+            .and_then(|url| redis::Client::open(url.expose()).ok());
+        if redis.is_some() && settings.toolsets.contains(&Toolset::Events) {
+            tool_router += Self::redis_router();
+        }
         Self {
             store,
             sources,
@@ -84,6 +95,8 @@ impl Hookd {
             principal,
             heartbeat: settings.heartbeat(),
             claude_channel: settings.claude_channel,
+            redis,
+            redis_channels: settings.redis_channels.clone(),
             shutdown,
         }
     }

@@ -102,6 +102,9 @@ pub trait Store: Send + Sync + 'static {
     /// Events matching `filter`, oldest first, as many as `page` says.
     async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError>;
 
+    /// How many stored events match `filter`.
+    async fn count(&self, filter: EventFilter) -> Result<i64, StoreError>;
+
     /// Every source with its count and last receive time, busiest first.
     async fn sources(&self) -> Result<Vec<SourceStats>, StoreError>;
 

@@ -140,6 +140,10 @@ impl Store for Sqlite {
         self.read(move |c| reader::query(c, &filter, page)).await
     }
 
+    async fn count(&self, filter: EventFilter) -> Result<i64, StoreError> {
+        self.read(move |c| reader::count(c, &filter)).await
+    }
+
     async fn sources(&self) -> Result<Vec<SourceStats>, StoreError> {
         self.read(reader::sources).await
     }

@@ -93,6 +93,19 @@ pub fn query(
     Ok(events)
 }
 
+pub fn count(conn: &Connection, filter: &EventFilter) -> Result<i64, StoreError> {
+    let (clauses, args) = conditions(filter, "");
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!("SELECT count(*) FROM events {where_sql}");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args), |r| r.get(0))?)
+}
+
 /// The WHERE conditions of `filter`, with their bound values (numbered from 1).
 /// Columns are prefixed with `table` (`""` or `"e."`).
 pub fn conditions(filter: &EventFilter, table: &str) -> (Vec<String>, Vec<SqlValue>) {
