@@ -1,0 +1,339 @@
+//! The `Store` contract (see `src/store/mod.rs`), written once against `Arc<dyn Store>` and run
+//! against every backend. Today that is SQLite; a new backend adds itself to `backends()`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Utc;
+use hookd::event::{
+    ActionTarget, Completion, EventFilter, NewEvent, Page, PayloadEncoding, Rejected,
+};
+use hookd::store::{Retention, SearchQuery, Sqlite, Store};
+use hookd::views::Derived;
+use hookd::views::stripe::NewAction;
+use serde_json::json;
+
+/// A fresh, empty store of each backend, with what keeps it alive.
+fn backends() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: Arc<dyn Store> = Arc::new(Sqlite::open(dir.path()).unwrap());
+    vec![("sqlite", sqlite, dir)]
+}
+
+fn event(source: &str, delivery: Option<&str>, payload: serde_json::Value) -> NewEvent {
+    NewEvent {
+        source: source.into(),
+        event_type: payload["type"].as_str().unwrap_or("t").into(),
+        delivery_id: delivery.map(Into::into),
+        received_at: Utc::now(),
+        headers: Default::default(),
+        content_type: Some("application/json".into()),
+        payload_encoding: PayloadEncoding::Json,
+        payload: serde_json::value::RawValue::from_string(payload.to_string()).unwrap(),
+        verified: Some(true),
+        subject: None,
+        occurred_at: None,
+        summary: None,
+        derived: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appends_of_one_delivery_store_it_once() {
+    for (name, store, _dir) in backends() {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let store = store.clone();
+            tasks.spawn(async move {
+                store
+                    .append(event("gh", Some("same"), json!({})))
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut ids = BTreeSet::new();
+        let mut fresh = 0;
+        while let Some(r) = tasks.join_next().await {
+            let a = r.unwrap();
+            ids.insert(a.id);
+            fresh += usize::from(!a.duplicate);
+        }
+        assert_eq!((ids.len(), fresh), (1, 1), "{name}: one id, one new event");
+        let other = store
+            .append(event("other", Some("same"), json!({})))
+            .await
+            .unwrap();
+        assert!(!other.duplicate, "{name}: delivery ids are per source");
+        let none = store.append(event("gh", None, json!({}))).await.unwrap();
+        let none2 = store.append(event("gh", None, json!({}))).await.unwrap();
+        assert_ne!(none.id, none2.id, "{name}: no delivery id, no dedupe");
+    }
+}
+
+#[tokio::test]
+async fn a_reader_following_ids_sees_every_event_exactly_once_under_concurrent_writers() {
+    for (name, store, _dir) in backends() {
+        const WRITERS: usize = 8;
+        const EACH: usize = 200;
+        let mut writers = tokio::task::JoinSet::new();
+        for w in 0..WRITERS {
+            let store = store.clone();
+            writers.spawn(async move {
+                for i in 0..EACH {
+                    store
+                        .append(event("s", Some(&format!("{w}-{i}")), json!({})))
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+        // The reader pages forward by id while the writers run, as every waiter does.
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        while seen.len() < WRITERS * EACH {
+            let filter = EventFilter {
+                after_id: Some(cursor),
+                ..Default::default()
+            };
+            let page = store.query(filter, Page::Oldest(50)).await.unwrap();
+            if page.is_empty() {
+                let mut waker = store.bus().subscribe();
+                waker.mark_seen();
+                let filter = EventFilter {
+                    after_id: Some(cursor),
+                    ..Default::default()
+                };
+                if store
+                    .query(filter, Page::Oldest(1))
+                    .await
+                    .unwrap()
+                    .is_empty()
+                {
+                    tokio::time::timeout(std::time::Duration::from_secs(20), waker.changed())
+                        .await
+                        .expect("writers keep committing");
+                }
+                continue;
+            }
+            for e in page {
+                assert!(e.id > cursor, "{name}: ids only grow");
+                cursor = e.id;
+                seen.push(e.id);
+            }
+        }
+        while writers.join_next().await.is_some() {}
+        let unique: BTreeSet<i64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "{name}: nothing twice");
+        assert_eq!(seen.len(), WRITERS * EACH, "{name}: nothing missed");
+        assert_eq!(
+            store.bus().newest(),
+            cursor,
+            "{name}: the bus knows the newest id"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ids_are_not_reused_after_pruning_the_newest() {
+    for (name, store, _dir) in backends() {
+        let mut old = event("s", None, json!({}));
+        old.received_at = Utc::now() - chrono::Duration::days(10);
+        let last = store.append(old).await.unwrap().id;
+        let policy = Retention {
+            max_events_per_source: 100,
+            received_before: Utc::now() - chrono::Duration::days(1),
+        };
+        assert_eq!(store.prune(policy).await.unwrap(), 1, "{name}");
+        assert!(store.get(last).await.unwrap().is_none(), "{name}");
+        let next = store.append(event("s", None, json!({}))).await.unwrap().id;
+        assert!(next > last, "{name}: {next} after {last}");
+        let sources = store.sources().await.unwrap();
+        assert_eq!(
+            sources.iter().map(|s| s.count).sum::<i64>(),
+            1,
+            "{name}: counts follow deletes"
+        );
+    }
+}
+
+#[tokio::test]
+async fn filters_counts_and_search_agree() {
+    for (name, store, _dir) in backends() {
+        let a = store.append(event("gh", None, json!({"type": "pull_request", "action": "opened", "title": "Card declined on checkout"}))).await.unwrap().id;
+        let b = store
+            .append(event(
+                "gh",
+                None,
+                json!({"type": "pull_request", "action": "closed"}),
+            ))
+            .await
+            .unwrap()
+            .id;
+        let c = store
+            .append(event(
+                "stripe",
+                None,
+                json!({"type": "charge.failed", "n": 7}),
+            ))
+            .await
+            .unwrap()
+            .id;
+        let ids =
+            |events: Vec<hookd::event::Event>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        let by_type = EventFilter {
+            types: vec!["pull_request".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(store
+                .query(by_type.clone(), Page::Oldest(10))
+                .await
+                .unwrap()),
+            [a, b],
+            "{name}"
+        );
+        assert_eq!(store.count(by_type).await.unwrap(), 2, "{name}");
+        let opened = EventFilter {
+            fields: hookd::event::FieldMatch::parse_where(
+                json!({"payload.action": "opened"}).as_object().unwrap(),
+            )
+            .unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(store.query(opened, Page::Newest(10)).await.unwrap()),
+            [a],
+            "{name}"
+        );
+        let seven = EventFilter {
+            fields: hookd::event::FieldMatch::parse_where(
+                json!({"payload.n": 7}).as_object().unwrap(),
+            )
+            .unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(store.query(seven, Page::Newest(10)).await.unwrap()),
+            [c],
+            "{name}"
+        );
+        let hits = store
+            .search(SearchQuery {
+                text: "declined".into(),
+                filter: EventFilter::default(),
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [a], "{name}");
+        assert!(
+            hits[0].snippet.contains("**declined**"),
+            "{name}: {}",
+            hits[0].snippet
+        );
+    }
+}
+
+#[tokio::test]
+async fn consumer_cursors_only_move_forward() {
+    for (name, store, _dir) in backends() {
+        for _ in 0..3 {
+            store.append(event("s", None, json!({}))).await.unwrap();
+        }
+        assert_eq!(
+            store.consumer_cursor("c".into()).await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(store.ack("c".into(), 2).await.unwrap(), 2, "{name}");
+        assert_eq!(
+            store.ack("c".into(), 1).await.unwrap(),
+            2,
+            "{name}: backwards is ignored"
+        );
+        let list = store.consumers().await.unwrap();
+        assert_eq!((list[0].cursor, list[0].backlog), (2, 1), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn actions_complete_once_and_rejections_are_capped() {
+    for (name, store, _dir) in backends() {
+        let mut paid = event(
+            "stripe",
+            Some("evt_1"),
+            json!({"type": "invoice.payment_failed"}),
+        );
+        paid.derived = vec![Derived::Action(NewAction {
+            action_type: "follow_up".into(),
+            fields: Default::default(),
+        })];
+        let again = NewEvent {
+            derived: paid.derived.clone(),
+            ..event(
+                "stripe",
+                Some("evt_1"),
+                json!({"type": "invoice.payment_failed"}),
+            )
+        };
+        store.append(paid).await.unwrap();
+        store.append(again).await.unwrap();
+        let pending = store.pending_actions(None).await.unwrap();
+        assert_eq!(
+            pending.len(),
+            1,
+            "{name}: a retried delivery adds no action"
+        );
+        let target = ActionTarget::OldestOfType("follow_up".into());
+        assert!(
+            matches!(
+                store
+                    .complete_action(target.clone(), "done".into())
+                    .await
+                    .unwrap(),
+                Completion::Completed(_)
+            ),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                store
+                    .complete_action(ActionTarget::Id(pending[0].id), "again".into())
+                    .await
+                    .unwrap(),
+                Completion::AlreadyCompleted(_)
+            ),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                store
+                    .complete_action(target, "none left".into())
+                    .await
+                    .unwrap(),
+                Completion::NotFound
+            ),
+            "{name}"
+        );
+
+        for i in 0..(hookd::store::MAX_REJECTED + 5) {
+            let r = Rejected {
+                source: "gh".into(),
+                received_at: hookd::event::format_time(Utc::now()),
+                reason: "bad_signature".into(),
+                detail: format!("try {i}"),
+                headers: Default::default(),
+                body_size: 1,
+                body_sha256: "00".into(),
+            };
+            store.record_rejection(r).await.unwrap();
+        }
+        let kept = store.rejections(None, 5000).await.unwrap();
+        assert_eq!(kept.len() as i64, hookd::store::MAX_REJECTED, "{name}");
+        assert_eq!(
+            kept[0].detail,
+            format!("try {}", hookd::store::MAX_REJECTED + 4),
+            "{name}: newest first"
+        );
+    }
+}
