@@ -8,6 +8,7 @@ mod actions;
 mod checkpointer;
 mod consumers;
 mod derived;
+mod index;
 mod reader;
 mod schema;
 mod search;
@@ -42,6 +43,8 @@ pub struct Sqlite {
     bus: Bus,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     stop_watcher: CancellationToken,
+    /// The id the search index has caught up to.
+    indexed: tokio::sync::watch::Receiver<i64>,
 }
 
 impl Sqlite {
@@ -67,12 +70,16 @@ impl Sqlite {
 
         let stop_watcher = CancellationToken::new();
         let watcher = watcher::spawn(&path, bus.clone(), stop_watcher.clone())?;
+        let index_path = index::create(data_dir)?;
+        let (indexer, indexed) =
+            index::spawn(&path, &index_path, bus.clone(), stop_watcher.clone())?;
         Ok(Self {
             jobs,
-            readers: Arc::new(Readers::new(path)),
+            readers: Arc::new(Readers::new(path, index_path)),
             bus,
-            threads: std::sync::Mutex::new(vec![writer, checkpointer, watcher]),
+            threads: std::sync::Mutex::new(vec![writer, checkpointer, watcher, indexer]),
             stop_watcher,
+            indexed,
         })
     }
 
@@ -226,6 +233,12 @@ impl Store for Sqlite {
     }
 
     async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+        // Everything committed before the search began should be findable: wait (briefly) for
+        // the indexer to get there. Past the wait, search what is indexed.
+        let newest = self.bus.newest();
+        let mut indexed = self.indexed.clone();
+        let caught_up = indexed.wait_for(|upto| *upto >= newest);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), caught_up).await;
         self.read(move |c| search::search(c, &query)).await
     }
 

@@ -12,13 +12,16 @@ use crate::store::{SourceStats, StoreError};
 /// Idle read connections, opened on demand and kept for reuse.
 pub struct Readers {
     path: PathBuf,
+    /// The search index, attached to every read connection as `s`.
+    index: PathBuf,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl Readers {
-    pub fn new(path: PathBuf) -> Self {
+    pub fn new(path: PathBuf, index: PathBuf) -> Self {
         Self {
             path,
+            index,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -46,6 +49,10 @@ impl Readers {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute(
+            "ATTACH DATABASE ?1 AS s",
+            [self.index.to_string_lossy().as_ref()],
+        )?;
         Ok(conn)
     }
 }

@@ -1,4 +1,5 @@
-//! Full-text search with FTS5 over each event's type, summary and payload.
+//! Full-text search with FTS5 over each event's type, summary and payload words, in the index
+//! file attached as `s` (see `index.rs`).
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params_from_iter};
@@ -34,9 +35,9 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<SearchHit>, Stor
     let extra: String = clauses.iter().map(|c| format!(" AND {c}")).collect();
     let sql = format!(
         "SELECT e.id, e.source, e.type, e.received_at, e.summary,
-                snippet(events_fts, -1, '**', '**', '…', 16)
-         FROM events_fts JOIN events e ON e.id = events_fts.rowid
-         WHERE events_fts MATCH ?{matcher}{extra}
+                snippet(fts, -1, '**', '**', '…', 16)
+         FROM s.fts JOIN events e ON e.id = fts.rowid
+         WHERE fts MATCH ?{matcher}{extra}
          ORDER BY e.id DESC LIMIT ?{limit}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
