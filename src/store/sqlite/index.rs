@@ -91,7 +91,11 @@ fn run(
                 continue;
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "search indexer failed; retrying"),
+            Err(e) => {
+                // A full disk, say: say so once a second, not on every poll.
+                tracing::warn!(error = %e, "search indexer failed; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
         }
         if last_sweep.elapsed() >= SWEEP {
             if let Err(e) = sweep(&events, &index) {
