@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::mcp::{ERAS, connect_http};
 use common::{TestApp, recorder};
-use hookd::event::{NewEvent, PayloadEncoding};
+use hookd::event::NewEvent;
 use rmcp::model::{ClientRequest, CustomRequest, ServerResult};
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use serde_json::{Value, json};
@@ -161,19 +161,8 @@ async fn poll_reports_events_skipped_by_max_age_as_truncated() {
     let app = TestApp::start().await;
     let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
     let old = NewEvent {
-        source: "github".into(),
-        event_type: "push".into(),
-        delivery_id: None,
         received_at: Utc::now() - chrono::Duration::hours(2),
-        headers: Default::default(),
-        content_type: Some("application/json".into()),
-        payload_encoding: PayloadEncoding::Json,
-        payload: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
-        verified: None,
-        subject: None,
-        occurred_at: None,
-        summary: None,
-        derived: Vec::new(),
+        ..common::new_event("github", None, json!({"type": "push"}))
     };
     app.store().append(old).await.unwrap();
     let fresh = post(&app, "github", json!({"fresh": true})).await;

@@ -6,25 +6,14 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::{TestApp, post_json};
-use hookd::event::{EventFilter, NewEvent, Page, PayloadEncoding};
+use hookd::event::{EventFilter, NewEvent, Page};
 use hookd::store::{Retention, Sqlite, Store};
 use serde_json::json;
 
 fn event(source: &str, age: chrono::Duration) -> NewEvent {
     NewEvent {
-        source: source.into(),
-        event_type: "t".into(),
-        delivery_id: None,
         received_at: Utc::now() - age,
-        headers: Default::default(),
-        content_type: Some("application/json".into()),
-        payload_encoding: PayloadEncoding::Json,
-        payload: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
-        verified: None,
-        subject: None,
-        occurred_at: None,
-        summary: None,
-        derived: Vec::new(),
+        ..common::new_event(source, None, json!({}))
     }
 }
 

@@ -1,13 +1,14 @@
 //! The `Store` contract (see `src/store/mod.rs`), written once against `Arc<dyn Store>` and run
 //! against every backend. Today that is SQLite; a new backend adds itself to `backends()`.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::Utc;
-use hookd::event::{
-    ActionTarget, Completion, EventFilter, NewEvent, Page, PayloadEncoding, Rejected,
-};
+use common::new_event as event;
+use hookd::event::{ActionTarget, Completion, EventFilter, NewEvent, Page, Rejected};
 use hookd::store::{Retention, SearchQuery, Sqlite, Store};
 use hookd::views::Derived;
 use hookd::views::stripe::NewAction;
@@ -18,24 +19,6 @@ fn backends() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite: Arc<dyn Store> = Arc::new(Sqlite::open(dir.path()).unwrap());
     vec![("sqlite", sqlite, dir)]
-}
-
-fn event(source: &str, delivery: Option<&str>, payload: serde_json::Value) -> NewEvent {
-    NewEvent {
-        source: source.into(),
-        event_type: payload["type"].as_str().unwrap_or("t").into(),
-        delivery_id: delivery.map(Into::into),
-        received_at: Utc::now(),
-        headers: Default::default(),
-        content_type: Some("application/json".into()),
-        payload_encoding: PayloadEncoding::Json,
-        payload: serde_json::value::RawValue::from_string(payload.to_string()).unwrap(),
-        verified: Some(true),
-        subject: None,
-        occurred_at: None,
-        summary: None,
-        derived: Vec::new(),
-    }
 }
 
 #[tokio::test]

@@ -61,6 +61,30 @@ impl TestApp {
     }
 }
 
+/// An event as ingest would hand it to the store: JSON `payload` (its `type` field, if any, is the
+/// event type), received now.
+pub fn new_event(
+    source: &str,
+    delivery: Option<&str>,
+    payload: serde_json::Value,
+) -> hookd::event::NewEvent {
+    hookd::event::NewEvent {
+        source: source.into(),
+        event_type: payload["type"].as_str().unwrap_or("t").into(),
+        delivery_id: delivery.map(Into::into),
+        received_at: chrono::Utc::now(),
+        headers: Default::default(),
+        content_type: Some("application/json".into()),
+        payload_encoding: hookd::event::PayloadEncoding::Json,
+        payload: serde_json::value::RawValue::from_string(payload.to_string()).unwrap(),
+        verified: Some(true),
+        subject: None,
+        occurred_at: None,
+        summary: None,
+        derived: Vec::new(),
+    }
+}
+
 /// An HTTP client for tests (TLS needs hookd's crypto provider installed first).
 pub fn http() -> reqwest::Client {
     hookd::outbound::client_builder().build().unwrap()

@@ -55,6 +55,17 @@ pub fn capability() -> JsonObject {
     c
 }
 
+/// What poll, stream and subscribe requests share: the event type, its arguments, and where to
+/// start (`cursor`, `maxAgeMs`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Start {
+    pub name: String,
+    pub arguments: Option<Value>,
+    pub cursor: Option<Value>,
+    pub max_age_ms: Option<u64>,
+}
+
 /// Subscription arguments, the same for every event type.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,7 +4,7 @@ use rmcp::ErrorData;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Selector, invalid, occurrence, parse_cursor, start, storage};
+use super::{Selector, Start, invalid, occurrence, parse_cursor, start, storage};
 use crate::event::Page;
 use crate::mcp::Hookd;
 
@@ -16,10 +16,8 @@ const MAX_EVENTS: usize = 1000;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Params {
-    name: String,
-    arguments: Option<Value>,
-    cursor: Option<Value>,
-    max_age_ms: Option<u64>,
+    #[serde(flatten)]
+    start: Start,
     max_events: Option<usize>,
 }
 
@@ -32,9 +30,10 @@ pub async fn poll(hookd: &Hookd, params: Value) -> Result<Value, ErrorData> {
             "maxEvents must be 1 to {MAX_EVENTS}, got {max}"
         )));
     }
-    let selector = Selector::parse(hookd, &p.name, p.arguments.as_ref()).await?;
-    let requested = parse_cursor(&p.cursor)?;
-    let (from, truncated) = start(hookd, &selector, requested, p.max_age_ms).await?;
+    let s = &p.start;
+    let selector = Selector::parse(hookd, &s.name, s.arguments.as_ref()).await?;
+    let requested = parse_cursor(&s.cursor)?;
+    let (from, truncated) = start(hookd, &selector, requested, s.max_age_ms).await?;
     // Read before the query: every event up to `checked` is visible to it.
     let checked = hookd.store.bus().newest().max(from);
     let events = if requested.is_none() {

@@ -7,31 +7,21 @@
 use rmcp::model::{CustomNotification, NotificationMetaObject, ServerNotification};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Selector, invalid, occurrence, parse_cursor, start, storage};
+use super::{Selector, Start, invalid, occurrence, parse_cursor, start, storage};
 use crate::event::Page;
 use crate::mcp::Hookd;
 
 /// Events read from the store per step while catching up.
 const BATCH: usize = 100;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Params {
-    name: String,
-    arguments: Option<Value>,
-    cursor: Option<Value>,
-    max_age_ms: Option<u64>,
-}
-
 pub async fn stream(
     hookd: &Hookd,
     params: Value,
     context: RequestContext<RoleServer>,
 ) -> Result<Value, ErrorData> {
-    let p: Params = serde_json::from_value(params)
+    let p: Start = serde_json::from_value(params)
         .map_err(|e| invalid(format!("events/stream params: {e}")))?;
     let selector = Selector::parse(hookd, &p.name, p.arguments.as_ref()).await?;
     let (mut cursor, truncated) =

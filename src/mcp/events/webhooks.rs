@@ -46,11 +46,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SubscribeParams {
-    name: String,
-    arguments: Option<Value>,
+    #[serde(flatten)]
+    start: super::Start,
     delivery: DeliveryParams,
-    cursor: Option<Value>,
-    max_age_ms: Option<u64>,
     /// Absent: the default TTL; `null`: no expiry asked (hookd grants its longest).
     #[serde(default, deserialize_with = "present")]
     ttl_ms: Option<Option<u64>>,
@@ -236,8 +234,9 @@ impl Webhooks {
         let url = crate::outbound::check_callback_url(&p.delivery.url, self.allow_private)
             .map_err(invalid)?;
         let secret = check_secret(p.delivery.secret.as_deref())?;
-        let selector = Selector::parse(hookd, &p.name, p.arguments.as_ref()).await?;
-        let id = subscription_id(&principal, url.as_str(), &p.name, p.arguments.as_ref());
+        let s = &p.start;
+        let selector = Selector::parse(hookd, &s.name, s.arguments.as_ref()).await?;
+        let id = subscription_id(&principal, url.as_str(), &s.name, s.arguments.as_ref());
         let expires = Utc::now() + ttl(p.ttl_ms);
 
         if let Some(existing) = self.get(&id).filter(|s| !s.expired()) {
@@ -272,7 +271,7 @@ impl Webhooks {
         }
         self.verify_endpoint(&principal, &url, &secret, &id).await?;
         let (from, truncated) =
-            start(hookd, &selector, parse_cursor(&p.cursor)?, p.max_age_ms).await?;
+            start(hookd, &selector, parse_cursor(&s.cursor)?, s.max_age_ms).await?;
         let sub = Arc::new(Subscription {
             id: id.clone(),
             url,
