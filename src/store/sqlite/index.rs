@@ -9,8 +9,8 @@
 //! The index follows the store: `indexed` says how far it has got, and a search first waits
 //! (briefly) until the index has caught up with everything committed when the search began, so a
 //! search always sees the events it should. Answers are joined with the events table, so an event
-//! that retention deleted is never returned; the indexer also drops index rows below the oldest
-//! stored event.
+//! that retention deleted is never returned; a periodic sweep drops the index rows of deleted
+//! events too, so the file does not grow with them.
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
@@ -78,6 +78,7 @@ fn run(
     stop: CancellationToken,
 ) {
     let mut last_sweep = Instant::now();
+    let mut sweep_from = 0;
     while !stop.is_cancelled() {
         let behind = bus.newest() > *indexed.borrow();
         let step = if behind {
@@ -98,7 +99,7 @@ fn run(
             }
         }
         if last_sweep.elapsed() >= SWEEP {
-            if let Err(e) = sweep(&events, &index) {
+            if let Err(e) = sweep(&events, &mut index, &mut sweep_from) {
                 tracing::warn!(error = %e, "search index sweep failed");
             }
             last_sweep = Instant::now();
@@ -144,11 +145,98 @@ fn index_batch(events: &Connection, index: &mut Connection) -> Result<Option<i64
     Ok(Some(upto))
 }
 
-/// Drops index rows of events older than the oldest stored one.
-fn sweep(events: &Connection, index: &Connection) -> Result<(), StoreError> {
+/// Ids one sweep checks for holes.
+const SWEEP_WINDOW: i64 = 100_000;
+
+/// Drops index rows of events that are gone: everything below the oldest stored event, and, one
+/// window of ids per pass (`from` walks the index and wraps around), the holes that per-source
+/// caps leave among newer events.
+fn sweep(events: &Connection, index: &mut Connection, from: &mut i64) -> Result<(), StoreError> {
     let oldest: Option<i64> = events.query_row("SELECT min(id) FROM events", [], |r| r.get(0))?;
     if let Some(oldest) = oldest {
         index.execute("DELETE FROM fts WHERE rowid < ?1", [oldest])?;
     }
+    // Only ids the indexer had finished when `progress` was read: each of those events was
+    // committed before `kept` is read, so an event missing from `kept` is really gone.
+    let progress: i64 = index.query_row("SELECT indexed FROM progress", [], |r| r.get(0))?;
+    let start = (*from).max(oldest.unwrap_or(0));
+    let end = (start + SWEEP_WINDOW).min(progress + 1);
+    let ids = |conn: &Connection, sql: &str| -> Result<Vec<i64>, StoreError> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![start, end], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let kept: std::collections::HashSet<i64> =
+        ids(events, "SELECT id FROM events WHERE id >= ?1 AND id < ?2")?
+            .into_iter()
+            .collect();
+    let indexed = ids(
+        index,
+        "SELECT rowid FROM fts WHERE rowid >= ?1 AND rowid < ?2",
+    )?;
+    let tx = index.transaction()?;
+    {
+        let mut delete = tx.prepare_cached("DELETE FROM fts WHERE rowid = ?1")?;
+        for id in indexed.into_iter().filter(|id| !kept.contains(id)) {
+            delete.execute([id])?;
+        }
+    }
+    tx.commit()?;
+    *from = if end > progress { 0 } else { end };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_follows_the_store_and_sheds_deleted_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let store_path = dir.path().join(super::super::DB_FILE);
+        let mut store = Connection::open(&store_path).unwrap();
+        super::super::schema::migrate(&mut store).unwrap();
+        for i in 1..=10 {
+            store
+                .execute(
+                    "INSERT INTO events (source, type, received_at, headers, payload_encoding, payload, search_text)
+                     VALUES (?1, 't', '2026-01-01T00:00:00.000000Z', '{}', 'json', '{}', ?2)",
+                    params![if i % 2 == 0 { "busy" } else { "quiet" }, format!("word{i}")],
+                )
+                .unwrap();
+        }
+        let index_path = create(dir.path()).unwrap();
+        let events = Connection::open(&store_path).unwrap();
+        let mut index = Connection::open(&index_path).unwrap();
+        assert_eq!(index_batch(&events, &mut index).unwrap(), Some(10));
+        assert_eq!(
+            index_batch(&events, &mut index).unwrap(),
+            None,
+            "nothing new"
+        );
+
+        // Retention: the oldest event, and two of the busy source's (a per-source cap).
+        store
+            .execute("DELETE FROM events WHERE id IN (1, 4, 6)", [])
+            .unwrap();
+        let mut from = 0;
+        sweep(&events, &mut index, &mut from).unwrap();
+        let left: Vec<i64> = index
+            .prepare("SELECT rowid FROM fts ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(left, [2, 3, 5, 7, 8, 9, 10]);
+        assert_eq!(from, 0, "the whole index fit in one window: start over");
+        let hits: i64 = index
+            .query_row(
+                "SELECT count(*) FROM fts WHERE fts MATCH 'word8'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(hits, 1);
+    }
 }
