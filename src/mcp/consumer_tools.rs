@@ -1,8 +1,6 @@
 //! Durable consumers and search: `next_events` / `ack_events` / `list_consumers` give an agent
 //! each event once across restarts of itself and of hookd; `search_events` finds events by text.
 
-use std::time::Duration;
-
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -10,10 +8,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Hookd, limit, storage};
+use super::{Hookd, limit, storage, wait_seconds};
 use crate::event::{Event, EventFilter, FieldMatch, Page, parse_time};
 use crate::store::{Consumer, SearchHit, SearchQuery};
-use crate::wait;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NextArgs {
@@ -122,12 +119,7 @@ impl Hookd {
     ) -> Result<Json<NextEvents>, String> {
         consumer_name(&a.consumer)?;
         let max = limit(a.max, 10)?;
-        let secs = a.wait_seconds.unwrap_or(0.0);
-        if !secs.is_finite() || secs < 0.0 {
-            return Err(format!(
-                "wait_seconds must be between 0 and 300, got {secs}"
-            ));
-        }
+        let timeout = wait_seconds(a.wait_seconds, 0.0, "wait_seconds")?;
         let cursor = self
             .store
             .consumer_cursor(a.consumer.clone())
@@ -148,14 +140,8 @@ impl Hookd {
             .query(filter.clone(), Page::Oldest(max))
             .await
             .map_err(storage)?;
-        if events.is_empty() && secs > 0.0 {
-            let timeout = Duration::from_secs_f64(secs.min(wait::MAX_WAIT.as_secs_f64()));
-            let stop = ctx.ct.child_token();
-            let shutdown = self.shutdown.clone();
-            let first = tokio::select! {
-                r = wait::next_event(self.store.as_ref(), filter.clone(), timeout, &stop) => r.map_err(storage)?,
-                _ = shutdown.cancelled() => None,
-            };
+        if events.is_empty() && !timeout.is_zero() {
+            let first = self.wait_for(filter.clone(), timeout, &ctx).await?;
             checked = self.store.bus().newest();
             if first.is_some() {
                 events = self

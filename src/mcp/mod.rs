@@ -249,6 +249,38 @@ fn hours(requested: Option<u32>) -> Result<u32, String> {
     }
 }
 
+/// A wait argument in seconds (`name` for the error): 0 to `wait::MAX_WAIT`, `default` when
+/// absent; longer waits are cut to the maximum.
+fn wait_seconds(
+    requested: Option<f64>,
+    default: f64,
+    name: &str,
+) -> Result<std::time::Duration, String> {
+    let secs = requested.unwrap_or(default);
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("{name} must be between 0 and 300, got {secs}"));
+    }
+    let max = crate::wait::MAX_WAIT.as_secs_f64();
+    Ok(std::time::Duration::from_secs_f64(secs.min(max)))
+}
+
+impl Hookd {
+    /// The first event matching `filter`, waiting up to `timeout`; `None` when the time is up,
+    /// the client cancels the call, or hookd shuts down.
+    async fn wait_for(
+        &self,
+        filter: crate::event::EventFilter,
+        timeout: std::time::Duration,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<Option<crate::event::Event>, String> {
+        let stop = ctx.ct.child_token();
+        tokio::select! {
+            r = crate::wait::next_event(self.store.as_ref(), filter, timeout, &stop) => r.map_err(storage),
+            _ = self.shutdown.cancelled() => Ok(None),
+        }
+    }
+}
+
 /// The MCP listener's routes: `/mcp` (Streamable HTTP) and `/healthz`.
 pub fn router(
     store: Arc<dyn Store>,

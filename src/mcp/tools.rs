@@ -2,18 +2,15 @@
 //! structured output; a bad argument or an unknown id is a tool error the model can read and
 //! correct, a storage failure is a tool error too (the protocol itself is fine).
 
-use std::time::Duration;
-
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Hookd, limit, storage};
+use super::{Hookd, limit, storage, wait_seconds};
 use crate::event::{Event, EventFilter, Page, parse_time};
 use crate::store::SourceStats;
-use crate::wait;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecentArgs {
@@ -185,26 +182,12 @@ impl Hookd {
         Parameters(a): Parameters<WaitArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<WaitResult>, String> {
-        let secs = a.timeout_seconds.unwrap_or(30.0);
-        if !secs.is_finite() || secs < 0.0 {
-            return Err(format!(
-                "timeout_seconds must be between 0 and 300, got {secs}"
-            ));
-        }
-        let timeout = Duration::from_secs_f64(secs.min(wait::MAX_WAIT.as_secs_f64()));
+        let timeout = wait_seconds(a.timeout_seconds, 30.0, "timeout_seconds")?;
         let filter = EventFilter {
-            sources: a.source.into_iter().collect(),
-            types: a.event_type.into_iter().collect(),
             after_id: Some(a.after_id.unwrap_or_else(|| self.store.bus().newest())),
-            ..Default::default()
+            ..EventFilter::of(a.source, a.event_type)
         };
-        // Stop waiting when the client cancels the call or the server shuts down.
-        let stop = ctx.ct.child_token();
-        let shutdown = self.shutdown.clone();
-        let event = tokio::select! {
-            r = wait::next_event(self.store.as_ref(), filter, timeout, &stop) => r.map_err(storage)?,
-            _ = shutdown.cancelled() => None,
-        };
+        let event = self.wait_for(filter, timeout, &ctx).await?;
         Ok(Json(WaitResult {
             timed_out: event.is_none(),
             event,

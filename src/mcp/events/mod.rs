@@ -10,8 +10,6 @@ mod poll;
 mod stream;
 pub mod webhooks;
 
-use std::sync::Arc;
-
 use rmcp::ErrorData;
 use rmcp::RoleServer;
 use rmcp::model::{CustomRequest, CustomResult, ErrorCode, JsonObject};
@@ -20,7 +18,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::event::{Event, EventFilter, FieldMatch};
-use crate::store::Store;
 
 use super::Hookd;
 
@@ -262,11 +259,6 @@ pub async fn handle(
     Ok(CustomResult::new(result))
 }
 
-/// The store of a server, for the submodules.
-fn store(hookd: &Hookd) -> &Arc<dyn Store> {
-    &hookd.store
-}
-
 /// Where delivery starts for a client `cursor` (`None`: now) and whether events were skipped
 /// on the way: older than `max_age_ms`, or removed by retention since the cursor was issued.
 pub async fn start(
@@ -275,7 +267,7 @@ pub async fn start(
     cursor: Option<i64>,
     max_age_ms: Option<u64>,
 ) -> Result<(i64, bool), ErrorData> {
-    let store = store(hookd);
+    let store = &hookd.store;
     let newest = store.bus().newest();
     let Some(cursor) = cursor else {
         return Ok((newest, false));

@@ -80,13 +80,9 @@ pub fn query(
         Page::Oldest(n) => ("ASC", n),
     };
     args.push((limit as i64).into());
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM events {where_sql} ORDER BY id {order} LIMIT ?{}",
+        "SELECT {COLUMNS} FROM events {} ORDER BY id {order} LIMIT ?{}",
+        where_clause(&clauses),
         args.len()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -102,15 +98,19 @@ pub fn query(
 
 pub fn count(conn: &Connection, filter: &EventFilter) -> Result<i64, StoreError> {
     let (clauses, args) = conditions(filter, "");
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let sql = format!("SELECT count(*) FROM events {where_sql}");
+    let sql = format!("SELECT count(*) FROM events {}", where_clause(&clauses));
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(args), |r| r.get(0))?)
+}
+
+/// `WHERE a AND b …`, or nothing for no conditions.
+pub fn where_clause(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
 }
 
 /// The WHERE conditions of `filter`, with their bound values (numbered from 1).
