@@ -10,6 +10,8 @@ use tokio::sync::watch;
 #[derive(Clone, Debug)]
 pub struct Bus {
     newest: watch::Sender<i64>,
+    /// The newest id committed by this process (what a cross-instance bus publishes).
+    local: watch::Sender<i64>,
 }
 
 impl Bus {
@@ -17,6 +19,7 @@ impl Bus {
     pub fn new(newest: i64) -> Self {
         Self {
             newest: watch::Sender::new(newest),
+            local: watch::Sender::new(newest),
         }
     }
 
@@ -29,6 +32,23 @@ impl Bus {
             }
             newer
         });
+    }
+
+    /// Records that this process committed events up to `id` (and wakes local waiters).
+    pub fn committed(&self, id: i64) {
+        self.notify(id);
+        self.local.send_if_modified(|current| {
+            let newer = id > *current;
+            if newer {
+                *current = id;
+            }
+            newer
+        });
+    }
+
+    /// Follows the ids this process commits.
+    pub fn local_commits(&self) -> watch::Receiver<i64> {
+        self.local.subscribe()
     }
 
     /// The newest id known to be committed.

@@ -8,9 +8,12 @@
 //! - A reader asking for `after_id = N` never misses an event committed later with a larger id.
 //! - After a commit the store notifies its `Bus` with the new newest id.
 
+mod postgres;
+mod row;
 pub mod search_text;
 mod sqlite;
 
+pub use postgres::{Postgres, WakeUps};
 pub use sqlite::Sqlite;
 
 use async_trait::async_trait;
@@ -29,6 +32,11 @@ pub enum StoreError {
     /// The database refused or failed: full disk, I/O error, corruption, locked too long.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database cannot be reached (or no connection freed up in time).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The store is shutting down or its writer died.
     #[error("the store is not accepting writes")]
     Closed,

@@ -13,6 +13,8 @@ use hookd::app::{self, Mode, Running};
 use hookd::config::Config;
 use serde_json::Value;
 
+pub mod pg;
+
 pub fn fixture(path: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

@@ -7,6 +7,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected, format_time};
+use crate::store::row::RawEvent;
 use crate::store::{SourceStats, StoreError};
 
 /// Idle read connections, opened on demand and kept for reuse.
@@ -220,14 +221,6 @@ pub fn rejections(
     .collect()
 }
 
-/// A row as SQLite holds it; JSON columns are parsed in `into_event`.
-struct RawEvent {
-    event: Event,
-    headers: String,
-    payload_encoding: String,
-    payload: String,
-}
-
 fn raw_event(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
     Ok(RawEvent {
         event: Event {
@@ -249,17 +242,4 @@ fn raw_event(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
         payload_encoding: r.get(7)?,
         payload: r.get(8)?,
     })
-}
-
-impl RawEvent {
-    fn into_event(self) -> Result<Event, StoreError> {
-        let id = self.event.id;
-        let corrupt = |what: &str| StoreError::Corrupt(format!("event {id}: bad {what}"));
-        let mut event = self.event;
-        event.headers = serde_json::from_str(&self.headers).map_err(|_| corrupt("headers"))?;
-        event.payload = serde_json::from_str(&self.payload).map_err(|_| corrupt("payload"))?;
-        event.payload_encoding =
-            PayloadEncoding::parse(&self.payload_encoding).ok_or_else(|| corrupt("encoding"))?;
-        Ok(event)
-    }
 }

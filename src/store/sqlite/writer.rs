@@ -9,56 +9,14 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::Bus;
-use crate::event::{Appended, NewEvent, Rejected, format_time};
+use crate::event::{Appended, Rejected, format_time};
+use crate::store::row::Row;
 use crate::store::{MAX_REJECTED, Retention, StoreError};
 
 /// How many appends one transaction takes at most.
 const MAX_BATCH: usize = 1024;
 /// How many rows one retention step deletes, so ingest waits at most one small delete.
 pub const PRUNE_CHUNK: u64 = 2000;
-
-/// An event as the writer binds it: every text column prepared by the caller (on tokio's
-/// threads), so the single writer thread spends its time only on SQLite.
-pub struct Row {
-    source: String,
-    event_type: String,
-    delivery_id: Option<String>,
-    received_at: String,
-    headers: String,
-    content_type: Option<String>,
-    payload_encoding: &'static str,
-    payload: Box<serde_json::value::RawValue>,
-    verified: Option<bool>,
-    subject: Option<String>,
-    occurred_at: Option<String>,
-    summary: Option<String>,
-    search_text: String,
-    derived: Vec<crate::views::Derived>,
-}
-
-impl From<NewEvent> for Row {
-    fn from(e: NewEvent) -> Self {
-        Self {
-            search_text: crate::store::search_text::search_text(
-                e.payload_encoding,
-                e.payload.get(),
-            ),
-            received_at: format_time(e.received_at),
-            headers: serde_json::Value::Object(e.headers).to_string(),
-            payload_encoding: e.payload_encoding.as_str(),
-            occurred_at: e.occurred_at.map(format_time),
-            source: e.source,
-            event_type: e.event_type,
-            delivery_id: e.delivery_id,
-            content_type: e.content_type,
-            payload: e.payload,
-            verified: e.verified,
-            subject: e.subject,
-            summary: e.summary,
-            derived: e.derived,
-        }
-    }
-}
 
 type AppendReply = oneshot::Sender<Result<Appended, StoreError>>;
 
@@ -93,7 +51,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<(Box<Row>, AppendReply)>,
     match insert_all(conn, batch.iter().map(|(e, _)| e.as_ref())) {
         Ok(results) => {
             let newest = results.iter().map(|a| a.id).max().unwrap_or(0);
-            bus.notify(newest);
+            bus.committed(newest);
             for ((_, reply), result) in batch.drain(..).zip(results) {
                 let _ = reply.send(Ok(result));
             }

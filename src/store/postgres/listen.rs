@@ -1,0 +1,65 @@
+//! Wake-ups through PostgreSQL itself: every write transaction sends `NOTIFY hookd_events` with
+//! its newest id (delivered by PostgreSQL exactly when it commits); this task listens on its own
+//! connection and tells the local bus. Used when no Redis bus carries the wake-ups.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_util::sync::CancellationToken;
+
+use super::writer::CHANNEL;
+use crate::bus::Bus;
+
+/// Listens until `stop`, reconnecting with backoff. After each (re)connection it reads the newest
+/// committed id, so waiters hear of commits made while the connection was down.
+pub async fn run(config: tokio_postgres::Config, bus: Bus, stop: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let session = listen(&config, &bus);
+        match tokio::select! { r = session => r, _ = stop.cancelled() => return } {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(e) => tracing::warn!(error = %e, "PostgreSQL LISTEN connection lost; reconnecting"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn listen(config: &tokio_postgres::Config, bus: &Bus) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.connect(NoTls).await?;
+    // The connection's messages (notifications among them) come from polling it ourselves; the
+    // client's own queries below make progress only while it is polled.
+    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+    let setup = async {
+        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        let newest: i64 = client
+            .query_one("SELECT COALESCE(max(id), 0) FROM events", &[])
+            .await?
+            .get(0);
+        Ok::<_, tokio_postgres::Error>(newest)
+    };
+    tokio::pin!(setup);
+    let mut setting_up = true;
+    loop {
+        tokio::select! {
+            newest = &mut setup, if setting_up => {
+                bus.notify(newest?);
+                setting_up = false;
+            }
+            message = messages.next() => match message {
+                Some(Ok(AsyncMessage::Notification(n))) => {
+                    if let Ok(id) = n.payload().parse() {
+                        bus.notify(id);
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The shared store: PostgreSQL, for several hookd instances on one database.
+//!
+//! Appends queue for a few writer tasks that commit them in groups (`writer`: group commit, and
+//! the advisory lock that makes ids commit in order across instances). Everything else runs on a
+//! pooled connection. Other instances' commits reach this one's bus through `NOTIFY`/`LISTEN`
+//! (`listen`), or through Redis when `bus::redis` carries the wake-ups.
+
+mod derived;
+mod listen;
+mod reader;
+mod schema;
+mod upkeep;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::NoTls;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Bus;
+use crate::event::{
+    Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
+};
+use crate::store::row::Row;
+use crate::store::{Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError};
+use crate::views::deploy::{Deployment, Push};
+use crate::views::github::Activity;
+
+/// Writer tasks: one gathers the next group while another commits.
+const WRITERS: usize = 2;
+/// Pooled connections (writers and readers together).
+const POOL_SIZE: usize = 16;
+/// How long a request waits for a connection (or for PostgreSQL to answer a new one) before it
+/// fails with a clear error, so an outage answers 503 quickly instead of hanging.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where wake-ups between instances travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WakeUps {
+    /// `NOTIFY` in every write transaction, `LISTEN` on a dedicated connection.
+    ListenNotify,
+    /// Something else (the Redis bus) carries them; the store only notifies its own bus.
+    External,
+}
+
+pub struct Postgres {
+    pool: Pool,
+    jobs: mpsc::Sender<(Box<Row>, writer::Reply)>,
+    bus: Bus,
+    store_id: String,
+    stop: CancellationToken,
+}
+
+/// A connection pool failure (PostgreSQL down, or every connection busy past the timeout).
+pub(crate) fn unavailable(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl Postgres {
+    /// Connects, migrates the schema, and starts the writers (and the listener).
+    pub async fn open(url: &str, wake_ups: WakeUps) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Unavailable(e.to_string()))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        if config.get_application_name().is_none() {
+            config.application_name("hookd");
+        }
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut client = pool.get().await.map_err(unavailable)?;
+        schema::migrate(&mut client).await?;
+        let newest: i64 = client
+            .query_one("SELECT COALESCE(max(id), 0) FROM events", &[])
+            .await?
+            .get(0);
+        let store_id: String = client
+            .query_one("SELECT value FROM hookd_meta WHERE key = 'store_id'", &[])
+            .await?
+            .get(0);
+        drop(client);
+
+        let bus = Bus::new(newest);
+        let stop = CancellationToken::new();
+        let (jobs, queue) = mpsc::channel(8192);
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        let notify = wake_ups == WakeUps::ListenNotify;
+        for _ in 0..WRITERS {
+            tokio::spawn(writer::run(
+                pool.clone(),
+                queue.clone(),
+                bus.clone(),
+                notify,
+            ));
+        }
+        if notify {
+            tokio::spawn(listen::run(config, bus.clone(), stop.clone()));
+        }
+        Ok(Self {
+            pool,
+            jobs,
+            bus,
+            store_id,
+            stop,
+        })
+    }
+
+    /// This database's identity (made by the first migration): instances sharing the store share
+    /// it, and no other store has it.
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
+    /// The newest committed event id.
+    pub async fn newest_id(&self) -> Result<i64, StoreError> {
+        let c = self.client().await?;
+        Ok(c.query_one("SELECT COALESCE(max(id), 0) FROM events", &[])
+            .await?
+            .get(0))
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool.get().await.map_err(unavailable)
+    }
+}
+
+impl Drop for Postgres {
+    /// Stops the listener. The writers end by themselves once the queue's sender (this struct's)
+    /// is gone and what is queued is committed.
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+#[async_trait]
+impl Store for Postgres {
+    async fn append(&self, event: NewEvent) -> Result<Appended, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send((Box::new(event.into()), tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn get(&self, id: i64) -> Result<Option<Event>, StoreError> {
+        reader::get(&self.client().await?, id).await
+    }
+
+    async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError> {
+        reader::query(&self.client().await?, &filter, page).await
+    }
+
+    async fn count(&self, filter: EventFilter) -> Result<i64, StoreError> {
+        reader::count(&self.client().await?, &filter).await
+    }
+
+    async fn sources(&self) -> Result<Vec<SourceStats>, StoreError> {
+        reader::sources(&self.client().await?).await
+    }
+
+    async fn prune(&self, policy: Retention) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let mut total = 0;
+        loop {
+            let n = upkeep::prune_step(&mut client, policy).await?;
+            total += n;
+            if n < upkeep::PRUNE_CHUNK {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError> {
+        upkeep::reject(&self.client().await?, &rejected).await
+    }
+
+    async fn rejections(
+        &self,
+        source: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Rejected>, StoreError> {
+        reader::rejections(&self.client().await?, source.as_deref(), limit).await
+    }
+
+    async fn pending_actions(
+        &self,
+        action_type: Option<String>,
+    ) -> Result<Vec<Action>, StoreError> {
+        derived::pending_actions(&self.client().await?, action_type.as_deref()).await
+    }
+
+    async fn complete_action(
+        &self,
+        target: ActionTarget,
+        details: String,
+    ) -> Result<Completion, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        derived::complete_action(tx, target, &details).await
+    }
+
+    async fn recent_pushes(
+        &self,
+        repo: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Push>, StoreError> {
+        derived::recent_pushes(&self.client().await?, repo.as_deref(), limit).await
+    }
+
+    async fn recent_deployments(
+        &self,
+        project: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        derived::recent_deployments(&self.client().await?, project.as_deref(), limit).await
+    }
+
+    async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError> {
+        derived::by_sha(&self.client().await?, &prefix).await
+    }
+
+    async fn github_activity(
+        &self,
+        repo: String,
+        since: String,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError> {
+        derived::activity(&self.client().await?, &repo, &since, limit).await
+    }
+
+    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+        derived::tracked_repos(&self.client().await?).await
+    }
+
+    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+        reader::search(&self.client().await?, &query).await
+    }
+
+    async fn consumer_cursor(&self, name: String) -> Result<Option<i64>, StoreError> {
+        upkeep::cursor(&self.client().await?, &name).await
+    }
+
+    async fn ack(&self, name: String, up_to_id: i64) -> Result<i64, StoreError> {
+        upkeep::ack(&self.client().await?, &name, up_to_id).await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
+        upkeep::consumers(&self.client().await?).await
+    }
+
+    fn bus(&self) -> &Bus {
+        &self.bus
+    }
+}

@@ -1,0 +1,257 @@
+//! Read queries on PostgreSQL: events by filter, totals, refused deliveries, full-text search.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected, format_time};
+use crate::filter::PathStep;
+use crate::store::row::RawEvent;
+use crate::store::{SearchHit, SearchQuery, SourceStats, StoreError};
+
+/// Bound values of a query being built; `bind` answers the placeholder to write.
+#[derive(Default)]
+pub struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
+
+impl Params {
+    pub fn bind(&mut self, value: impl ToSql + Sync + Send + 'static) -> String {
+        self.0.push(Box::new(value));
+        format!("${}", self.0.len())
+    }
+
+    pub fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0
+            .iter()
+            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+/// `WHERE a AND b …` for `filter`, or nothing, with columns prefixed by `t` (`""` or `"e."`).
+pub fn where_clause(filter: &EventFilter, t: &str, p: &mut Params) -> String {
+    let mut clauses = Vec::new();
+    if !filter.sources.is_empty() {
+        clauses.push(format!(
+            "{t}source = ANY({}::text[])",
+            p.bind(filter.sources.clone())
+        ));
+    }
+    if !filter.types.is_empty() {
+        clauses.push(format!(
+            "{t}type = ANY({}::text[])",
+            p.bind(filter.types.clone())
+        ));
+    }
+    if let Some(after) = filter.after_id {
+        clauses.push(format!("{t}id > {}", p.bind(after)));
+    }
+    if let Some(after) = filter.received_after {
+        clauses.push(format!("{t}received_at > {}", p.bind(format_time(after))));
+    }
+    for f in &filter.fields {
+        let steps: Vec<String> = f
+            .path
+            .iter()
+            .map(|s| match s {
+                PathStep::Key(k) => k.clone(),
+                PathStep::Index(i) => i.to_string(),
+            })
+            .collect();
+        let value = format!("({t}payload::jsonb #> {}::text[])", p.bind(steps));
+        let test = match &f.value {
+            serde_json::Value::Null => format!("jsonb_typeof({value}) = 'null'"),
+            serde_json::Value::Bool(b) => {
+                format!("jsonb_typeof({value}) = 'boolean' AND {value} = '{b}'::jsonb")
+            }
+            serde_json::Value::Number(n) => format!(
+                // CASE, not AND: PostgreSQL may evaluate either side of an AND first, and the
+                // cast fails on anything but a number.
+                "CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::float8 = {}::float8 ELSE false END",
+                p.bind(n.as_f64().unwrap_or(f64::NAN))
+            ),
+            other => format!(
+                "jsonb_typeof({value}) = 'string' AND {value} #>> '{{}}' = {}::text",
+                p.bind(other.as_str().unwrap_or_default().to_owned())
+            ),
+        };
+        // Only JSON and form payloads have fields; a text payload is a bare JSON string.
+        clauses.push(format!(
+            "({t}payload_encoding IN ('json', 'form') AND {test})"
+        ));
+    }
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
+}
+
+const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, content_type, \
+                       payload_encoding, payload, verified, subject, occurred_at, summary";
+
+fn event(r: &Row) -> Result<Event, StoreError> {
+    RawEvent {
+        event: Event {
+            id: r.get(0),
+            source: r.get(1),
+            event_type: r.get(2),
+            delivery_id: r.get(3),
+            received_at: r.get(4),
+            headers: Default::default(),
+            content_type: r.get(6),
+            payload_encoding: PayloadEncoding::Json,
+            payload: serde_json::Value::Null,
+            verified: r.get(9),
+            subject: r.get(10),
+            occurred_at: r.get(11),
+            summary: r.get(12),
+        },
+        headers: r.get(5),
+        payload_encoding: r.get(7),
+        payload: r.get(8),
+    }
+    .into_event()
+}
+
+pub async fn get(c: &impl GenericClient, id: i64) -> Result<Option<Event>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE id = $1");
+    c.query_opt(&sql, &[&id])
+        .await?
+        .as_ref()
+        .map(event)
+        .transpose()
+}
+
+pub async fn query(
+    c: &impl GenericClient,
+    filter: &EventFilter,
+    page: Page,
+) -> Result<Vec<Event>, StoreError> {
+    let mut p = Params::default();
+    let conditions = where_clause(filter, "", &mut p);
+    let (order, limit) = match page {
+        Page::Newest(n) => ("DESC", n),
+        Page::Oldest(n) => ("ASC", n),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events {conditions} ORDER BY id {order} LIMIT {}",
+        p.bind(limit as i64)
+    );
+    let mut events = c
+        .query(&sql, &p.refs())
+        .await?
+        .iter()
+        .map(event)
+        .collect::<Result<Vec<_>, _>>()?;
+    if matches!(page, Page::Newest(_)) {
+        events.reverse();
+    }
+    Ok(events)
+}
+
+pub async fn count(c: &impl GenericClient, filter: &EventFilter) -> Result<i64, StoreError> {
+    let mut p = Params::default();
+    let sql = format!(
+        "SELECT count(*) FROM events {}",
+        where_clause(filter, "", &mut p)
+    );
+    Ok(c.query_one(&sql, &p.refs()).await?.get(0))
+}
+
+pub async fn sources(c: &impl GenericClient) -> Result<Vec<SourceStats>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT source, count, last_received_at FROM sources ORDER BY count DESC, source",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| SourceStats {
+            source: r.get(0),
+            count: r.get(1),
+            last_received_at: r.get(2),
+        })
+        .collect())
+}
+
+pub async fn rejections(
+    c: &impl GenericClient,
+    source: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Rejected>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT source, received_at, reason, detail, headers, body_size, body_sha256
+             FROM rejections WHERE $1::text IS NULL OR source = $1 ORDER BY id DESC LIMIT $2",
+            &[&source, &(limit as i64)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Rejected {
+                source: r.get(0),
+                received_at: r.get(1),
+                reason: r.get(2),
+                detail: r.get(3),
+                headers: serde_json::from_str(r.get(4))
+                    .map_err(|_| StoreError::Corrupt("rejection headers".into()))?,
+                body_size: r.get::<_, i64>(5) as u64,
+                body_sha256: r.get(6),
+            })
+        })
+        .collect()
+}
+
+/// The words as a `tsquery` expression that cannot be a syntax error: every word must match (a
+/// word with punctuation matches as a phrase); a trailing `*` keeps its prefix meaning.
+fn ts_query(text: &str, p: &mut Params) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .map(|word| match word.strip_suffix('*') {
+            Some(stem) if stem.chars().any(char::is_alphanumeric) => {
+                // Only letters and digits reach the tsquery syntax, so nothing can be an operator.
+                let stem: String = stem.chars().filter(|c| c.is_alphanumeric()).collect();
+                format!("to_tsquery('simple', {})", p.bind(format!("{stem}:*")))
+            }
+            _ => format!("phraseto_tsquery('simple', {})", p.bind(word.to_owned())),
+        })
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" && "))
+}
+
+pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+    let mut p = Params::default();
+    let Some(matcher) = ts_query(&q.text, &mut p) else {
+        return Ok(Vec::new());
+    };
+    let conditions = where_clause(&q.filter, "e.", &mut p);
+    let also = match conditions.strip_prefix("WHERE ") {
+        Some(c) => format!(" AND {c}"),
+        None => String::new(),
+    };
+    // The headline is computed only for the rows the limit keeps.
+    let sql = format!(
+        "SELECT id, source, type, received_at, summary,
+                ts_headline('simple', type || ' ' || coalesce(summary, '') || ' ' || coalesce(search_text, ''),
+                            q, 'StartSel=**, StopSel=**, MaxWords=16, MinWords=6, MaxFragments=2, FragmentDelimiter=\" … \"')
+         FROM (SELECT e.id, e.source, e.type, e.received_at, e.summary, e.search_text, q.q
+               FROM events e, (SELECT {matcher} AS q) q
+               WHERE e.search @@ q.q{also}
+               ORDER BY e.id DESC LIMIT {}) hits
+         ORDER BY id DESC",
+        p.bind(q.limit as i64)
+    );
+    let rows = c.query(&sql, &p.refs()).await?;
+    Ok(rows
+        .iter()
+        .map(|r| SearchHit {
+            id: r.get(0),
+            source: r.get(1),
+            event_type: r.get(2),
+            received_at: r.get(3),
+            summary: r.get(4),
+            snippet: r.get(5),
+        })
+        .collect())
+}

@@ -1,0 +1,139 @@
+//! The small writes on PostgreSQL: refused deliveries, retention, consumer cursors. None needs the
+//! write lock: none draws an event id.
+
+use deadpool_postgres::GenericClient;
+
+use crate::event::{Rejected, format_time};
+use crate::store::{Consumer, MAX_REJECTED, Retention, StoreError};
+
+/// How many rows one retention step deletes.
+pub const PRUNE_CHUNK: u64 = 2000;
+
+pub async fn reject(c: &impl GenericClient, r: &Rejected) -> Result<(), StoreError> {
+    let headers = serde_json::Value::Object(r.headers.clone()).to_string();
+    c.execute(
+        "INSERT INTO rejections (source, received_at, reason, detail, headers, body_size, body_sha256)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &r.source,
+            &r.received_at,
+            &r.reason,
+            &r.detail,
+            &headers,
+            &(r.body_size as i64),
+            &r.body_sha256,
+        ],
+    )
+    .await?;
+    c.execute(
+        "DELETE FROM rejections WHERE id <= (SELECT id FROM rejections ORDER BY id DESC OFFSET $1 LIMIT 1)",
+        &[&MAX_REJECTED],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes at most `PRUNE_CHUNK` events `policy` no longer keeps (derived rows go with them by
+/// `ON DELETE CASCADE`), and takes them off their sources' totals, in one transaction.
+pub async fn prune_step(
+    client: &mut deadpool_postgres::Client,
+    policy: Retention,
+) -> Result<u64, StoreError> {
+    let tx = client.transaction().await?;
+    let mut deleted: Vec<String> = tx
+        .query(
+            "DELETE FROM events WHERE id IN
+               (SELECT id FROM events WHERE received_at < $1 ORDER BY received_at LIMIT $2)
+             RETURNING source",
+            &[&format_time(policy.received_before), &(PRUNE_CHUNK as i64)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let over_cap = tx
+        .query(
+            "SELECT source, count FROM sources WHERE count > $1 ORDER BY source",
+            &[&(policy.max_events_per_source as i64)],
+        )
+        .await?;
+    for row in over_cap {
+        let (source, count): (String, i64) = (row.get(0), row.get(1));
+        let budget = PRUNE_CHUNK.saturating_sub(deleted.len() as u64);
+        let n = budget.min((count as u64).saturating_sub(policy.max_events_per_source));
+        if n == 0 {
+            break;
+        }
+        let removed = tx
+            .execute(
+                "DELETE FROM events WHERE id IN
+                   (SELECT id FROM events WHERE source = $1 ORDER BY id LIMIT $2)",
+                &[&source, &(n as i64)],
+            )
+            .await?;
+        deleted.extend(std::iter::repeat_n(source, removed as usize));
+    }
+    let mut by_source = std::collections::BTreeMap::<&str, i64>::new();
+    for s in &deleted {
+        *by_source.entry(s).or_default() += 1;
+    }
+    for (source, n) in by_source {
+        tx.execute(
+            "UPDATE sources SET count = count - $2 WHERE source = $1",
+            &[&source, &n],
+        )
+        .await?;
+    }
+    tx.execute("DELETE FROM sources WHERE count <= 0", &[])
+        .await?;
+    tx.commit().await?;
+    Ok(deleted.len() as u64)
+}
+
+/// Moves a consumer's cursor forward to `up_to_id` (never back) and returns the cursor now.
+pub async fn ack(c: &impl GenericClient, name: &str, up_to_id: i64) -> Result<i64, StoreError> {
+    let now = format_time(chrono::Utc::now());
+    let moved = c
+        .query_opt(
+            r#"INSERT INTO consumers (name, "cursor", updated_at) VALUES ($1, $2, $3)
+               ON CONFLICT (name) DO UPDATE
+                   SET "cursor" = excluded."cursor", updated_at = excluded.updated_at
+                   WHERE excluded."cursor" > consumers."cursor"
+               RETURNING "cursor""#,
+            &[&name, &up_to_id, &now],
+        )
+        .await?;
+    match moved {
+        Some(row) => Ok(row.get(0)),
+        None => Ok(cursor(c, name).await?.unwrap_or_default()),
+    }
+}
+
+pub async fn cursor(c: &impl GenericClient, name: &str) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_opt(
+        r#"SELECT "cursor" FROM consumers WHERE name = $1"#,
+        &[&name],
+    )
+    .await?
+    .map(|r| r.get(0)))
+}
+
+pub async fn consumers(c: &impl GenericClient) -> Result<Vec<Consumer>, StoreError> {
+    let rows = c
+        .query(
+            r#"SELECT name, "cursor", updated_at,
+                      (SELECT count(*) FROM events WHERE id > consumers."cursor")
+               FROM consumers ORDER BY name"#,
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Consumer {
+            name: r.get(0),
+            cursor: r.get(1),
+            updated_at: r.get(2),
+            backlog: r.get(3),
+        })
+        .collect())
+}
