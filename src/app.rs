@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::sources::Sources;
-use crate::store::{Retention, Sqlite, Store, StoreError};
+use crate::store::{Postgres, Retention, Sqlite, Store, StoreError, WakeUps};
 use crate::{ingest, mcp};
 
 #[derive(Debug, thiserror::Error)]
@@ -54,13 +54,7 @@ pub struct Running {
 
 /// Opens the store, binds the listeners and starts serving.
 pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
-    let store: Arc<dyn Store> =
-        Arc::new(
-            Sqlite::open(&config.data_dir).map_err(|source| AppError::Store {
-                dir: config.data_dir.display().to_string(),
-                source,
-            })?,
-        );
+    let (store, postgres) = open_store(config).await?;
     if mode == Mode::Serve && !config.mcp_addr.ip().is_loopback() && config.mcp_token.is_none() {
         return Err(AppError::Policy(format!(
             "the MCP address {} is not loopback: set HOOKD_MCP_TOKEN (or --mcp-token) so only \
@@ -138,8 +132,15 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         });
     }
     tasks.spawn(retention(store.clone(), config.clone(), shutdown.clone()));
+    if let (Some(client), Some(postgres)) = (&redis, postgres) {
+        let wake_ups = crate::bus::redis::run(client.clone(), postgres, shutdown.clone());
+        tasks.spawn(async move {
+            wake_ups.await;
+            Ok(())
+        });
+    }
     if let Some(client) = redis {
-        let bridge = crate::bridge::run(
+        let bridge = crate::bus::bridge::run(
             store.clone(),
             client,
             config.redis_channels.clone(),
@@ -154,7 +155,7 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     tracing::info!(
         webhook_addr = %webhook_addr.map_or("-".into(), |a| a.to_string()),
         mcp_addr = %mcp_addr.map_or("-".into(), |a| a.to_string()),
-        data_dir = %config.data_dir.display(),
+        store = %store_name(config),
         "hookd listening"
     );
     Ok(Running {
@@ -193,6 +194,37 @@ impl Running {
     pub async fn stop(self) -> Result<(), AppError> {
         self.shutdown.cancel();
         self.join().await
+    }
+}
+
+/// Opens the configured store; the PostgreSQL one is also returned as such, for the Redis bus.
+async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, Option<Arc<Postgres>>), AppError> {
+    let failed = |source| AppError::Store {
+        dir: store_name(config),
+        source,
+    };
+    let Some(url) = &config.database_url else {
+        let sqlite = Sqlite::open(&config.data_dir).map_err(failed)?;
+        return Ok((Arc::new(sqlite), None));
+    };
+    // With Redis, wake-ups between instances go through it; without, through NOTIFY/LISTEN.
+    let wake_ups = match config.redis_url {
+        Some(_) => WakeUps::External,
+        None => WakeUps::ListenNotify,
+    };
+    let postgres = Arc::new(
+        Postgres::open(url.expose(), wake_ups)
+            .await
+            .map_err(failed)?,
+    );
+    Ok((postgres.clone(), Some(postgres)))
+}
+
+/// Where events are stored, for messages (never the database URL: it may hold a password).
+fn store_name(config: &Config) -> String {
+    match config.database_url {
+        Some(_) => "PostgreSQL (HOOKD_DATABASE_URL)".into(),
+        None => config.data_dir.display().to_string(),
     }
 }
 

@@ -23,9 +23,14 @@ pub enum Toolset {
 /// Settings shared by `serve` and `stdio`.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
-    /// Where the SQLite store lives.
+    /// Where the SQLite store lives (unused with --database-url).
     #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
     pub data_dir: PathBuf,
+
+    /// Store events in this PostgreSQL instead of SQLite, so several hookd instances share them,
+    /// e.g. postgres://hookd:pw@db.internal/hookd. The schema is created and migrated at start-up.
+    #[arg(long, env = "HOOKD_DATABASE_URL", value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    pub database_url: Option<crate::ingest::verify::Secret>,
 
     /// Address of the webhook listener (POST /webhook/{source}). Port 0 picks a free port.
     #[arg(long, env = "HOOKD_WEBHOOK_ADDR", default_value = "127.0.0.1:8080")]
@@ -104,7 +109,8 @@ pub struct Config {
     pub mcp_public_url: Option<String>,
 
     /// A Redis to bridge: messages on `--redis-channels` become events (source = channel), and
-    /// the `publish_event` / `get_channel_stats` tools are offered. E.g. redis://127.0.0.1:6379.
+    /// the `publish_event` / `get_channel_stats` tools are offered. With --database-url it also
+    /// carries wake-ups between instances. E.g. redis://127.0.0.1:6379.
     #[arg(long, env = "HOOKD_REDIS_URL", value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
     pub redis_url: Option<crate::ingest::verify::Secret>,
 
@@ -148,6 +154,7 @@ impl Config {
     pub fn ephemeral(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
+            database_url: None,
             webhook_addr: ([127, 0, 0, 1], 0).into(),
             mcp_addr: ([127, 0, 0, 1], 0).into(),
             max_body: 1 << 20,

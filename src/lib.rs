@@ -10,10 +10,13 @@
 //! 2. [`store`] appends it. The SQLite store's single writer thread commits whatever requests
 //!    have queued in one transaction (group commit) with `synchronous=FULL`, and only then
 //!    answers each of them: a 200 means the event is on disk. `(source, delivery_id)` is unique,
-//!    so a retried delivery gets the first event's id back with `duplicate: true`.
+//!    so a retried delivery gets the first event's id back with `duplicate: true`. With
+//!    `HOOKD_DATABASE_URL`, PostgreSQL does the same for several instances sharing one database
+//!    (writers that commit in groups under one advisory lock, so ids commit in order).
 //! 3. After the commit the store notifies the [`bus`] with the newest id. The bus carries ids,
 //!    never payloads; anyone it wakes re-reads the store from their own cursor, so a lagging
-//!    waiter or a second process on the same file never misses an event.
+//!    waiter or a second process on the same file never misses an event. Other instances hear
+//!    of the commit through Redis (`bus::redis`) or PostgreSQL's `NOTIFY`.
 //! 4. [`mcp`] serves the events as tools, resources and pushes over Streamable HTTP (`/mcp` on
 //!    the MCP listener) and stdio. Everything that waits or pushes (`wait_for_event`,
 //!    `next_events`, resource subscriptions, `events/stream`, webhook delivery to subscribers,
@@ -25,7 +28,6 @@
 //! command line and its typed settings; [`send`] signs test deliveries as a provider would.
 
 pub mod app;
-pub mod bridge;
 pub mod bus;
 pub mod cli;
 pub mod config;

@@ -89,7 +89,7 @@ impl Hookd {
         );
         let channel = format!("events:{}", a.channel);
         let text = Value::Object(message.clone()).to_string();
-        let receivers = crate::bridge::publish(client, &channel, &text)
+        let receivers = crate::bus::bridge::publish(client, &channel, &text)
             .await
             .map_err(|e| format!("Redis refused the publish: {}", e.category()))?;
         Ok(Json(Published {
@@ -110,7 +110,7 @@ impl Hookd {
             if !self
                 .redis_channels
                 .iter()
-                .any(|p| crate::bridge::matches(p, &s.source))
+                .any(|p| crate::bus::bridge::matches(p, &s.source))
             {
                 continue;
             }

@@ -14,6 +14,7 @@ use hookd::config::Config;
 use serde_json::Value;
 
 pub mod pg;
+pub mod redis;
 
 pub fn fixture(path: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))

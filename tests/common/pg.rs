@@ -78,3 +78,73 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+/// A TCP forwarder in front of PostgreSQL that a test can cut (every open connection dropped,
+/// new ones closed at once) and restore: PostgreSQL going away as hookd sees it, without
+/// disturbing the server other tests share.
+pub struct Proxy {
+    pub addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cuts: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    /// Forwards to the server of `db`.
+    pub async fn start(db: &TestDb) -> Self {
+        use std::sync::atomic::Ordering;
+        let config: tokio_postgres::Config = db.url.parse().unwrap();
+        let host = match &config.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            other => panic!("the proxy needs a TCP host, not {other:?}"),
+        };
+        let target = format!(
+            "{host}:{}",
+            config.get_ports().first().copied().unwrap_or(5432)
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (cuts, _) = tokio::sync::watch::channel(0u64);
+        let (accepting, cut) = (up.clone(), cuts.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !accepting.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees its connection closed
+                }
+                let mut cut = cut.subscribe();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up, cuts }
+    }
+
+    /// The database URL through this proxy.
+    pub fn url(&self, db: &TestDb) -> String {
+        let config: tokio_postgres::Config = db.url.parse().unwrap();
+        let user = config.get_user().unwrap_or("postgres");
+        let password = config
+            .get_password()
+            .map(|p| format!(":{}", String::from_utf8_lossy(p)))
+            .unwrap_or_default();
+        let dbname = config.get_dbname().unwrap();
+        format!("postgres://{user}{password}@{}/{dbname}", self.addr)
+    }
+
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}

@@ -2,8 +2,6 @@
 //! its newest id (delivered by PostgreSQL exactly when it commits); this task listens on its own
 //! connection and tells the local bus. Used when no Redis bus carries the wake-ups.
 
-use std::time::Duration;
-
 use futures_util::StreamExt;
 use tokio_postgres::{AsyncMessage, NoTls};
 use tokio_util::sync::CancellationToken;
@@ -14,19 +12,10 @@ use crate::bus::Bus;
 /// Listens until `stop`, reconnecting with backoff. After each (re)connection it reads the newest
 /// committed id, so waiters hear of commits made while the connection was down.
 pub async fn run(config: tokio_postgres::Config, bus: Bus, stop: CancellationToken) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let session = listen(&config, &bus);
-        match tokio::select! { r = session => r, _ = stop.cancelled() => return } {
-            Ok(()) => backoff = Duration::from_millis(100),
-            Err(e) => tracing::warn!(error = %e, "PostgreSQL LISTEN connection lost; reconnecting"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = stop.cancelled() => return,
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
-    }
+    crate::bus::reconnecting("PostgreSQL LISTEN", &stop, || async {
+        listen(&config, &bus).await.map_err(|e| e.to_string())
+    })
+    .await
 }
 
 async fn listen(config: &tokio_postgres::Config, bus: &Bus) -> Result<(), tokio_postgres::Error> {

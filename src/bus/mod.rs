@@ -3,8 +3,18 @@
 //! It carries ids, never payloads, and only ever the newest one: a waiter that was busy when
 //! several commits happened sees the latest id once and re-reads the store from its own cursor.
 //! So nothing is lost when a waiter lags; the store is the truth, the bus is only a hint.
+//!
+//! Between instances the hint travels through Redis (`redis`) or PostgreSQL's NOTIFY
+//! (`store::Postgres`); `bridge` turns Redis pub/sub messages into events.
+
+pub mod bridge;
+pub mod redis;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// The in-process bus. Cheap to clone; every clone notifies the same waiters.
 #[derive(Clone, Debug)]
@@ -87,6 +97,39 @@ impl Waker {
         if self.rx.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
+    }
+}
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Runs `session` (one connection's life: it returns when the connection fails or ends) again
+/// and again until `stop`, waiting 0.1 s doubling to 5 s between attempts; a session that lasted
+/// a while starts the backoff over.
+pub async fn reconnecting<F, Fut>(what: &str, stop: &CancellationToken, mut session: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let started = Instant::now();
+        let ended = tokio::select! {
+            r = session() => r,
+            _ = stop.cancelled() => return,
+        };
+        if started.elapsed() > MAX_BACKOFF {
+            backoff = FIRST_BACKOFF;
+        }
+        match ended {
+            Ok(()) => tracing::warn!(retry_in = ?backoff, "{what}: connection lost; reconnecting"),
+            Err(e) => tracing::warn!(error = %e, retry_in = ?backoff, "{what}: connection failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 

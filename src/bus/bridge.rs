@@ -21,9 +21,6 @@ use tokio_util::sync::CancellationToken;
 use crate::event::{NewEvent, PayloadEncoding};
 use crate::store::Store;
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
 /// Bridges `patterns` on the Redis at `url` into `store` until `stop`.
 pub async fn run(
     store: Arc<dyn Store>,
@@ -31,34 +28,17 @@ pub async fn run(
     patterns: Vec<String>,
     stop: CancellationToken,
 ) {
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        match subscribe(&client, &patterns).await {
-            Ok(mut pubsub) => {
-                tracing::info!(patterns = ?patterns, "redis bridge subscribed");
-                backoff = FIRST_BACKOFF;
-                let mut messages = pubsub.on_message();
-                loop {
-                    tokio::select! {
-                        message = messages.next() => match message {
-                            Some(m) => store_message(store.as_ref(), &m).await,
-                            None => break,
-                        },
-                        _ = stop.cancelled() => return,
-                    }
-                }
-                tracing::warn!("redis bridge lost its connection; reconnecting");
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "redis bridge cannot subscribe")
-            }
+    super::reconnecting("redis bridge", &stop, || async {
+        let pubsub = subscribe(&client, &patterns).await;
+        let mut pubsub = pubsub.map_err(|e| e.to_string())?;
+        tracing::info!(patterns = ?patterns, "redis bridge subscribed");
+        let mut messages = pubsub.on_message();
+        while let Some(m) = messages.next().await {
+            store_message(store.as_ref(), &m).await;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = stop.cancelled() => return,
-        }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
+        Ok(())
+    })
+    .await
 }
 
 async fn subscribe(
