@@ -28,6 +28,19 @@ pub enum Command {
     Send(crate::send::SendArgs),
     /// Read the store: recent events, or deliveries refused by signature verification.
     Events(EventsArgs),
+    /// Copy a SQLite store into an empty PostgreSQL database, ids preserved (stop hookd first).
+    MigrateTo(MigrateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The PostgreSQL to copy into, e.g. postgres://hookd:pw@db/hookd (or HOOKD_DATABASE_URL,
+    /// which keeps a password out of the process list).
+    #[arg(env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    pub database_url: crate::ingest::verify::Secret,
+    /// The SQLite store to copy.
+    #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
+    pub data_dir: std::path::PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +55,9 @@ pub struct EventsArgs {
     pub limit: u32,
     #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
     pub data_dir: std::path::PathBuf,
+    /// Read this PostgreSQL store instead of the SQLite one.
+    #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    pub database_url: Option<crate::ingest::verify::Secret>,
 }
 
 /// Runs the parsed command to completion.
@@ -55,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Stdio(c) => (c, Mode::Stdio),
             Command::Send(a) => return crate::send::run(a).await,
             Command::Events(a) => return events(a).await,
+            Command::MigrateTo(a) => return migrate_to(a).await,
         };
         let running = app::start(&config, mode).await?;
         let shutdown = running.shutdown_token();
@@ -68,8 +85,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Prints events or rejected deliveries as JSON lines, newest last.
 async fn events(a: EventsArgs) -> anyhow::Result<()> {
-    use crate::store::Store;
-    let store = crate::store::Sqlite::open(&a.data_dir)?;
+    use crate::store::{Postgres, Sqlite, Store, WakeUps};
+    let store: Box<dyn Store> = match &a.database_url {
+        Some(url) => Box::new(Postgres::open(url.expose(), WakeUps::External).await?),
+        None => Box::new(Sqlite::open(&a.data_dir)?),
+    };
     let lines: Vec<String> = if a.what == "rejected" {
         let mut r = store.rejections(a.source, a.limit as usize).await?;
         r.reverse();
@@ -88,6 +108,20 @@ async fn events(a: EventsArgs) -> anyhow::Result<()> {
     for line in lines {
         println!("{line}");
     }
+    Ok(())
+}
+
+/// Copies the SQLite store into PostgreSQL and says what it copied.
+async fn migrate_to(a: MigrateArgs) -> anyhow::Result<()> {
+    let copied =
+        crate::store::migrate::sqlite_to_postgres(&a.data_dir, a.database_url.expose()).await?;
+    for (table, rows) in copied {
+        println!("{table}: {rows} rows copied");
+    }
+    println!(
+        "done: start hookd with HOOKD_DATABASE_URL set (the SQLite files in {} are unchanged)",
+        a.data_dir.display()
+    );
     Ok(())
 }
 

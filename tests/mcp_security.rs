@@ -181,3 +181,19 @@ async fn protected_resource_metadata_names_the_authorization_server() {
         "a bad authorization server URL is refused at start"
     );
 }
+
+#[test]
+fn help_never_shows_secret_values_from_the_environment() {
+    let out = std::process::Command::new(common::bin())
+        .args(["serve", "--help"])
+        .env("HOOKD_MCP_TOKEN", "token-7f3a")
+        .env("HOOKD_DATABASE_URL", "postgres://u:pw-9c1e@db/hookd")
+        .env("HOOKD_REDIS_URL", "redis://:pw-4b2d@cache")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("HOOKD_MCP_TOKEN"), "{help}");
+    for secret in ["token-7f3a", "pw-9c1e", "pw-4b2d"] {
+        assert!(!help.contains(secret), "--help shows {secret}");
+    }
+}

@@ -8,6 +8,7 @@
 //! - A reader asking for `after_id = N` never misses an event committed later with a larger id.
 //! - After a commit the store notifies its `Bus` with the new newest id.
 
+pub mod migrate;
 mod postgres;
 mod row;
 pub mod search_text;

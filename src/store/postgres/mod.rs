@@ -8,9 +8,9 @@
 mod derived;
 mod listen;
 mod reader;
-mod schema;
+pub(super) mod schema;
 mod upkeep;
-mod writer;
+pub(super) mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +55,30 @@ pub struct Postgres {
     stop: CancellationToken,
 }
 
+/// One connection outside the pool (for `hookd migrate-to`).
+pub(super) async fn connect(url: &str) -> Result<tokio_postgres::Client, StoreError> {
+    let (client, connection) = config(url)?.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// The connection settings in `url`, with hookd's timeout and name.
+fn config(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+    // The parse error says what is wrong without repeating the URL (it may hold a password).
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+        StoreError::Unavailable(format!("not a PostgreSQL URL: {e}"))
+    })?;
+    config.connect_timeout(CONNECT_TIMEOUT);
+    if config.get_application_name().is_none() {
+        config.application_name("hookd");
+    }
+    Ok(config)
+}
+
 /// A connection pool failure (PostgreSQL down, or every connection busy past the timeout).
 pub(crate) fn unavailable(e: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -63,13 +87,7 @@ pub(crate) fn unavailable(e: deadpool_postgres::PoolError) -> StoreError {
 impl Postgres {
     /// Connects, migrates the schema, and starts the writers (and the listener).
     pub async fn open(url: &str, wake_ups: WakeUps) -> Result<Self, StoreError> {
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| StoreError::Unavailable(e.to_string()))?;
-        config.connect_timeout(CONNECT_TIMEOUT);
-        if config.get_application_name().is_none() {
-            config.application_name("hookd");
-        }
+        let config = config(url)?;
         let manager = Manager::from_config(
             config.clone(),
             NoTls,

@@ -1,8 +1,6 @@
 //! The PostgreSQL schema and its versioned migrations, applied at start-up under an advisory
 //! lock so instances starting together migrate once.
 
-use deadpool_postgres::Client;
-
 use crate::store::StoreError;
 
 /// The advisory lock key migrations hold (any constant no other tool uses; "hookdmig" in ASCII).
@@ -132,7 +130,7 @@ const MIGRATIONS: &[&str] = &[r#"
 "#];
 
 /// Brings the database to the newest schema, once, however many instances start together.
-pub async fn migrate(client: &mut Client) -> Result<(), StoreError> {
+pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .await?;

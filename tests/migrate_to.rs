@@ -1,0 +1,157 @@
+//! `hookd migrate-to`: a SQLite store copied into PostgreSQL keeps every id (events, actions,
+//! consumer cursors) and hookd on PostgreSQL carries on from there. Skipped by name without
+//! PostgreSQL, except under `CI=true`.
+
+mod common;
+
+use chrono::Utc;
+use common::new_event as event;
+use hookd::event::{EventFilter, Page, Rejected};
+use hookd::store::{Postgres, Retention, SearchQuery, Sqlite, Store, WakeUps};
+use hookd::views::Derived;
+use hookd::views::deploy::Push;
+use hookd::views::stripe::NewAction;
+use serde_json::json;
+
+fn migrate(dir: &std::path::Path, url: &str) -> std::process::Output {
+    std::process::Command::new(common::bin())
+        .arg("migrate-to")
+        .arg("--data-dir")
+        .arg(dir)
+        .env("HOOKD_DATABASE_URL", url)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
+    let test = "a_sqlite_store_moves_to_postgres_with_its_ids";
+    let Some(db) = common::pg::database(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Sqlite::open(dir.path()).unwrap();
+    let mut push = event(
+        "github",
+        Some("d-push"),
+        json!({"msg": "fix the flaky deploy"}),
+    );
+    push.derived = vec![Derived::Push(Push {
+        repo: "o/r".into(),
+        branch: "main".into(),
+        sha: "abc1234def".into(),
+        message: "fix".into(),
+        author: "ann".into(),
+        time: "2026-11-25T10:00:00Z".into(),
+    })];
+    let push_id = sqlite.append(push).await.unwrap().id;
+    let mut failed = event(
+        "stripe",
+        Some("evt_9"),
+        json!({"type": "invoice.payment_failed"}),
+    );
+    failed.derived = vec![Derived::Action(NewAction {
+        action_type: "follow_up".into(),
+        fields: Default::default(),
+    })];
+    sqlite.append(failed).await.unwrap();
+    let ids: Vec<i64> = {
+        let mut ids = vec![];
+        for n in 0..25 {
+            let e = event("s", None, json!({"n": n}));
+            ids.push(sqlite.append(e).await.unwrap().id);
+        }
+        ids
+    };
+    // The newest event is pruned: its id must still never be handed out again.
+    let mut old = event("old", None, json!({}));
+    old.received_at = Utc::now() - chrono::Duration::days(40);
+    let pruned = sqlite.append(old).await.unwrap().id;
+    let policy = Retention {
+        max_events_per_source: 1000,
+        received_before: Utc::now() - chrono::Duration::days(30),
+    };
+    assert_eq!(sqlite.prune(policy).await.unwrap(), 1);
+    sqlite.ack("worker".into(), ids[9]).await.unwrap();
+    sqlite
+        .record_rejection(Rejected {
+            source: "github".into(),
+            received_at: hookd::event::format_time(Utc::now()),
+            reason: "bad_signature".into(),
+            detail: "signature mismatch".into(),
+            headers: Default::default(),
+            body_size: 10,
+            body_sha256: "00".into(),
+        })
+        .await
+        .unwrap();
+    let before = sqlite
+        .query(EventFilter::default(), Page::Oldest(1000))
+        .await
+        .unwrap();
+    let actions_before = sqlite.pending_actions(None).await.unwrap();
+    drop(sqlite);
+
+    let out = migrate(dir.path(), &db.url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("events: 27 rows copied"), "{said}");
+
+    let pg = Postgres::open(&db.url, WakeUps::ListenNotify)
+        .await
+        .unwrap();
+    let after = pg
+        .query(EventFilter::default(), Page::Oldest(1000))
+        .await
+        .unwrap();
+    assert_eq!(after, before, "every event, same ids, same content");
+    assert_eq!(pg.pending_actions(None).await.unwrap(), actions_before);
+    assert_eq!(
+        pg.consumer_cursor("worker".into()).await.unwrap(),
+        Some(ids[9])
+    );
+    assert_eq!(pg.rejections(None, 10).await.unwrap().len(), 1);
+    let (pushes, _) = pg.by_sha("abc1234".into()).await.unwrap();
+    assert_eq!(pushes.len(), 1);
+    let counts: Vec<(String, i64)> = pg
+        .sources()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.source, s.count))
+        .collect();
+    assert_eq!(counts[0], ("s".into(), 25));
+    let hits = pg
+        .search(SearchQuery {
+            text: "flaky".into(),
+            filter: EventFilter::default(),
+            limit: 5,
+        })
+        .await
+        .unwrap();
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [push_id]);
+    let next = pg.append(event("s", None, json!({}))).await.unwrap().id;
+    assert!(
+        next > pruned,
+        "ids go on after the highest ever: {next} > {pruned}"
+    );
+    let dup = pg
+        .append(event("stripe", Some("evt_9"), json!({})))
+        .await
+        .unwrap();
+    assert!(dup.duplicate, "dedupe carries over");
+    drop(pg);
+
+    let again = migrate(dir.path(), &db.url);
+    assert!(
+        !again.status.success(),
+        "a second copy into a used database is refused"
+    );
+    let why = String::from_utf8_lossy(&again.stderr);
+    assert!(why.contains("already holds"), "{why}");
+    assert!(!why.contains(&db.url), "the URL is not repeated: {why}");
+}
