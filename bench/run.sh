@@ -2,15 +2,21 @@
 # hookd's benchmark: durable webhook ingest under concurrent load, with the machine's HTTP
 # reference measured in the same run, and the wait_for_event wake-up latency.
 #
-#   bench/run.sh            # 10 s per load step
+#   bench/run.sh                   # SQLite, 10 s per load step
 #   DURATION=30s bench/run.sh
+#   STORE=postgres bench/run.sh    # PostgreSQL + Redis, and the wake-up across two instances
 #
 # Starts a release build of hookd on a fresh data dir (on the project's disk, not tmpfs, so every
-# commit is a real fsync), drives it with wrk, prints the figures, and stops it.
+# commit is a real fsync), or on a fresh database of the PostgreSQL at BENCH_PG (default the
+# machine's postgres://postgres@127.0.0.1:5432) with wake-ups over the Redis at BENCH_REDIS
+# (default redis://127.0.0.1:6379), drives it with wrk, prints the figures, and stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 BODY=${BODY:-tests/fixtures/github/push.json}
+STORE=${STORE:-sqlite}
+BENCH_PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+BENCH_REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)..." >&2
@@ -24,15 +30,31 @@ log="$data/hookd.log"
 # signature computed here serves every request.
 secret=bench-secret
 sig=$(python3 -c 'import hmac,hashlib,sys; print("sha256="+hmac.new(sys.argv[1].encode(), open(sys.argv[2],"rb").read(), hashlib.sha256).hexdigest())' "$secret" "$BODY")
-GITHUB_WEBHOOK_SECRET=$secret HOOKD_LOG=warn,hookd::app=info target/release/hookd serve --data-dir "$data/db" \
-  --webhook-addr 127.0.0.1:0 --mcp-addr 127.0.0.1:0 2>"$log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do grep -q "hookd listening" "$log" && break; sleep 0.1; done
-webhook=$(grep -o 'webhook_addr=[0-9.:]*' "$log" | cut -d= -f2)
-mcp=$(grep -o 'mcp_addr=[0-9.:]*' "$log" | cut -d= -f2)
+store_args=()
+pids=()
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+  [ "$STORE" = postgres ] && psql -q "$BENCH_PG/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  rm -rf "$data"
+}
+if [ "$STORE" = postgres ]; then
+  db=hookd_bench_$$
+  psql -q "$BENCH_PG/postgres" -c "CREATE DATABASE $db"
+  store_args=(--database-url "$BENCH_PG/$db" --redis-url "$BENCH_REDIS")
+fi
+trap cleanup EXIT
+
+start() { # log file; prints "webhook-addr mcp-addr"
+  GITHUB_WEBHOOK_SECRET=$secret HOOKD_LOG=warn,hookd::app=info target/release/hookd serve --data-dir "$data/db" \
+    "${store_args[@]}" --webhook-addr 127.0.0.1:0 --mcp-addr 127.0.0.1:0 2>"$1" &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q "hookd listening" "$1" && break; sleep 0.1; done
+  echo "$(grep -o 'webhook_addr=[0-9.:]*' "$1" | cut -d= -f2) $(grep -o 'mcp_addr=[0-9.:]*' "$1" | cut -d= -f2)"
+}
+read -r webhook mcp < <(start "$log")
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "store: $STORE"
 echo "payload: $BODY ($(stat -c %s "$BODY") bytes, signed and verified); wrk and hookd share the machine; $DURATION per step"
 echo
 
@@ -53,14 +75,23 @@ run "GET /healthz (HTTP reference)" 256 "http://$webhook/healthz"
 HOOKD_BENCH_RUN=c32 run "POST /webhook/github (durable)" 32 -s bench/webhook.lua "http://$webhook"
 HOOKD_BENCH_RUN=c256 run "POST /webhook/github (durable)" 256 -s bench/webhook.lua "http://$webhook"
 
-stored=$(curl -s "http://$webhook/healthz" >/dev/null && sqlite_count=$(python3 - "$data/db/hookd.db" <<'PY'
+if [ "$STORE" = postgres ]; then
+  echo "events stored: $(psql -qAt "$BENCH_PG/$db" -c 'select count(*) from events')"
+  echo
+  echo "wake-up, same instance:"
+  target/release/examples/wake_latency "$webhook" "http://$mcp/mcp" 200
+  read -r _ mcp_b < <(start "$data/hookd-b.log")
+  echo "wake-up across instances (webhook to A, waiter on B, over Redis):"
+  target/release/examples/wake_latency "$webhook" "http://$mcp_b/mcp" 200
+else
+  stored=$(python3 - "$data/db/hookd.db" <<'PY'
 import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("select count(*) from events").fetchone()[0])
 PY
-) && echo "$sqlite_count")
-echo "events stored: $stored"
-wal() { stat -c %s "$data/db/hookd.db-wal" | awk '{printf "%.0f MiB", $1/1048576}'; }
-echo "WAL file after the load: $(wal) (reused from its start after a pause; truncated at shutdown)"
-
-echo
-target/release/examples/wake_latency "$webhook" "http://$mcp/mcp" 200
+)
+  echo "events stored: $stored"
+  wal() { stat -c %s "$data/db/hookd.db-wal" | awk '{printf "%.0f MiB", $1/1048576}'; }
+  echo "WAL file after the load: $(wal) (reused from its start after a pause; truncated at shutdown)"
+  echo
+  target/release/examples/wake_latency "$webhook" "http://$mcp/mcp" 200
+fi

@@ -26,12 +26,14 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let client = std::sync::Arc::new(client);
     let http = hookd::outbound::client_builder().build().unwrap();
-    let url = format!("http://{webhook}/webhook/wakebench");
+    // A source of this run's own, so events of earlier runs on the same store never answer.
+    let source = format!("wakebench-{}", std::process::id());
+    let url = format!("http://{webhook}/webhook/{source}");
     let mut latencies = Vec::with_capacity(rounds);
     let mut cursor = 0i64;
     for n in 0..rounds {
         let c = client.clone();
-        let args = json!({"source": "wakebench", "after_id": cursor, "timeout_seconds": 30});
+        let args = json!({"source": source, "after_id": cursor, "timeout_seconds": 30});
         let waiter = tokio::spawn(async move {
             let Value::Object(args) = args else {
                 unreachable!()

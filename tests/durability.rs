@@ -10,11 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::{Process, post, post_json};
 use hookd::event::{EventFilter, Page};
-use hookd::store::{Sqlite, Store};
+use hookd::store::{Postgres, Sqlite, Store, WakeUps};
 
 /// Every event in the store at `dir`, opened directly (no hookd running).
 async fn stored(dir: &Path) -> Vec<hookd::event::Event> {
-    let store = Sqlite::open(dir).unwrap();
+    all_events(&Sqlite::open(dir).unwrap()).await
+}
+
+async fn all_events(store: &dyn Store) -> Vec<hookd::event::Event> {
     store
         .query(EventFilter::default(), Page::Oldest(1_000_000))
         .await
@@ -100,35 +103,63 @@ async fn flood(
     all
 }
 
-#[tokio::test]
-async fn kill_9_loses_no_acknowledged_webhook() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut hookd = Process::serve(dir.path(), &[]);
+/// Floods a `hookd serve` with `args`, kills it with SIGKILL mid-flood, and returns what it
+/// acknowledged.
+async fn flood_then_kill_9(dir: &Path, args: &[&str]) -> HashMap<String, i64> {
+    let mut hookd = Process::serve(dir, args);
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicUsize::new(0));
     let load = tokio::spawn(flood(hookd.webhook, 16, stop.clone(), acked.clone()));
     while acked.load(Ordering::Relaxed) < 500 {
-        tokio::task::yield_now().await;
+        assert!(
+            !load.is_finished(),
+            "the flood ended early: webhooks were refused"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     // Killed mid-flood: requests are in flight and batches mid-commit.
     hookd.kill9();
     stop.store(true, Ordering::Relaxed);
     let acknowledged = load.await.unwrap();
     assert!(acknowledged.len() >= 500);
+    acknowledged
+}
 
-    let events = stored(dir.path()).await;
+/// Every acknowledged delivery is stored, with the id it was acknowledged with, once.
+fn assert_kept(acknowledged: &HashMap<String, i64>, events: &[hookd::event::Event]) {
     let by_delivery: HashMap<&str, i64> = events
         .iter()
         .map(|e| (e.delivery_id.as_deref().unwrap(), e.id))
         .collect();
     assert_eq!(by_delivery.len(), events.len(), "no delivery stored twice");
-    for (delivery, id) in &acknowledged {
+    for (delivery, id) in acknowledged {
         assert_eq!(
             by_delivery.get(delivery.as_str()),
             Some(id),
             "acknowledged {delivery} lost"
         );
     }
+}
+
+#[tokio::test]
+async fn kill_9_loses_no_acknowledged_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let acknowledged = flood_then_kill_9(dir.path(), &[]).await;
+    assert_kept(&acknowledged, &stored(dir.path()).await);
+}
+
+#[tokio::test]
+async fn kill_9_loses_no_acknowledged_webhook_on_postgres() {
+    let test = "kill_9_loses_no_acknowledged_webhook_on_postgres";
+    let Some(db) = common::pg::database(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let acknowledged = flood_then_kill_9(dir.path(), &["--database-url", &db.url]).await;
+    let store = Postgres::open(&db.url, WakeUps::ListenNotify)
+        .await
+        .unwrap();
+    assert_kept(&acknowledged, &all_events(&store).await);
 }
 
 #[tokio::test]

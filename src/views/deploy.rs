@@ -40,6 +40,22 @@ pub struct Deployment {
     pub duration_seconds: Option<i64>,
 }
 
+impl Deployment {
+    /// Whether no further state follows this one.
+    pub fn is_final(&self) -> bool {
+        matches!(self.state.as_str(), "ready" | "error" | "canceled")
+    }
+
+    /// Sets `duration_seconds` from the time of the deployment's first recorded state.
+    pub fn set_duration(&mut self, first: Option<&str>) {
+        self.duration_seconds = first.filter(|f| *f != self.time).and_then(|f| {
+            let from = crate::event::parse_time(f).ok()?;
+            let to = crate::event::parse_time(&self.time).ok()?;
+            Some((to - from).num_seconds())
+        });
+    }
+}
+
 fn s(v: &Value, pointer: &str) -> Option<String> {
     v.pointer(pointer)
         .and_then(Value::as_str)

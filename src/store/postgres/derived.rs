@@ -9,91 +9,188 @@ use crate::views::Derived;
 use crate::views::deploy::{Deployment, Push};
 use crate::views::github::Activity;
 
-pub async fn insert(
+/// Inserts the derived rows of a commit's new events: one statement per kind of row, each
+/// taking every row of that kind as arrays (so a group costs a few statements, not one per row).
+pub async fn insert_all(
     tx: &Transaction<'_>,
-    event_id: i64,
-    received_at: &str,
-    d: &Derived,
+    items: &[(i64, &str, &Derived)],
 ) -> Result<(), StoreError> {
-    match d {
-        Derived::Action(a) => {
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO actions (event_id, type, fields, created_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (event_id, type) DO NOTHING",
-                )
-                .await?;
-            let fields = serde_json::Value::Object(a.fields.clone()).to_string();
-            tx.execute(&stmt, &[&event_id, &a.action_type, &fields, &received_at])
-                .await?
+    let mut actions = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut pushes = Pushes::default();
+    let mut activity = Activities::default();
+    let mut deploys = Deploys::default();
+    for &(event_id, received_at, d) in items {
+        match d {
+            Derived::Action(a) => {
+                actions.0.push(event_id);
+                actions.1.push(a.action_type.as_str());
+                actions
+                    .2
+                    .push(serde_json::Value::Object(a.fields.clone()).to_string());
+                actions.3.push(received_at);
+            }
+            Derived::Push(p) => pushes.push(event_id, p),
+            Derived::GitHub(a) => activity.push(event_id, a),
+            Derived::Deployment(d) => deploys.push(event_id, d),
         }
-        Derived::Push(p) => {
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO pushes (event_id, repo, branch, sha, message, author, time)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .await?;
-            tx.execute(
-                &stmt,
-                &[
-                    &event_id, &p.repo, &p.branch, &p.sha, &p.message, &p.author, &p.time,
-                ],
-            )
-            .await?
+    }
+    // Each skipped when it has no rows; the rest pipelined on the one connection.
+    let actions = async {
+        if actions.0.is_empty() {
+            return Ok(0);
         }
-        Derived::GitHub(a) => {
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO github_activity (event_id, repo, type, action, time, actor, number,
-                                                  title, state, branch, size)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .await?;
-            tx.execute(
-                &stmt,
-                &[
-                    &event_id,
-                    &a.repo,
-                    &a.event_type,
-                    &a.action,
-                    &a.time,
-                    &a.actor,
-                    &a.number,
-                    &a.title,
-                    &a.state,
-                    &a.branch,
-                    &a.size,
-                ],
-            )
-            .await?
-        }
-        Derived::Deployment(d) => {
-            let stmt = tx
-                .prepare_cached(
-                    "INSERT INTO deployments (event_id, platform, project, deployment_id, state, url,
-                                              sha, environment, time)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .await?;
-            tx.execute(
-                &stmt,
-                &[
-                    &event_id,
-                    &d.platform,
-                    &d.project,
-                    &d.deployment_id,
-                    &d.state,
-                    &d.url,
-                    &d.sha,
-                    &d.environment,
-                    &d.time,
-                ],
-            )
-            .await?
-        }
+        tx.execute(
+            "INSERT INTO actions (event_id, type, fields, created_at)
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])
+             ON CONFLICT (event_id, type) DO NOTHING",
+            &[&actions.0, &actions.1, &actions.2, &actions.3],
+        )
+        .await
     };
+    let pushes = async {
+        let p = &pushes;
+        if p.event_id.is_empty() {
+            return Ok(0);
+        }
+        tx.execute(
+            "INSERT INTO pushes (event_id, repo, branch, sha, message, author, time)
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[])",
+            &[
+                &p.event_id,
+                &p.repo,
+                &p.branch,
+                &p.sha,
+                &p.message,
+                &p.author,
+                &p.time,
+            ],
+        )
+        .await
+    };
+    let activity =
+        async {
+            let a = &activity;
+            if a.event_id.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(
+            "INSERT INTO github_activity (event_id, repo, type, action, time, actor, number, title,
+                                          state, branch, size)
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[],
+                                  $11::int8[])",
+            &[
+                &a.event_id, &a.repo, &a.event_type, &a.action, &a.time, &a.actor, &a.number,
+                &a.title, &a.state, &a.branch, &a.size,
+            ],
+        )
+        .await
+        };
+    let deploys =
+        async {
+            let d = &deploys;
+            if d.event_id.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(
+            "INSERT INTO deployments (event_id, platform, project, deployment_id, state, url, sha,
+                                      environment, time)
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::text[])",
+            &[
+                &d.event_id, &d.platform, &d.project, &d.deployment_id, &d.state, &d.url, &d.sha,
+                &d.environment, &d.time,
+            ],
+        )
+        .await
+        };
+    futures_util::try_join!(actions, pushes, activity, deploys)?;
     Ok(())
+}
+
+/// Push rows as columns.
+#[derive(Default)]
+struct Pushes<'a> {
+    event_id: Vec<i64>,
+    repo: Vec<&'a str>,
+    branch: Vec<&'a str>,
+    sha: Vec<&'a str>,
+    message: Vec<&'a str>,
+    author: Vec<&'a str>,
+    time: Vec<&'a str>,
+}
+
+impl<'a> Pushes<'a> {
+    fn push(&mut self, event_id: i64, p: &'a Push) {
+        self.event_id.push(event_id);
+        self.repo.push(&p.repo);
+        self.branch.push(&p.branch);
+        self.sha.push(&p.sha);
+        self.message.push(&p.message);
+        self.author.push(&p.author);
+        self.time.push(&p.time);
+    }
+}
+
+/// GitHub activity rows as columns.
+#[derive(Default)]
+struct Activities<'a> {
+    event_id: Vec<i64>,
+    repo: Vec<&'a str>,
+    event_type: Vec<&'a str>,
+    action: Vec<Option<&'a str>>,
+    time: Vec<&'a str>,
+    actor: Vec<Option<&'a str>>,
+    number: Vec<Option<i64>>,
+    title: Vec<Option<&'a str>>,
+    state: Vec<Option<&'a str>>,
+    branch: Vec<Option<&'a str>>,
+    size: Vec<Option<i64>>,
+}
+
+impl<'a> Activities<'a> {
+    fn push(&mut self, event_id: i64, a: &'a Activity) {
+        self.event_id.push(event_id);
+        self.repo.push(&a.repo);
+        self.event_type.push(&a.event_type);
+        self.action.push(a.action.as_deref());
+        self.time.push(&a.time);
+        self.actor.push(a.actor.as_deref());
+        self.number.push(a.number);
+        self.title.push(a.title.as_deref());
+        self.state.push(a.state.as_deref());
+        self.branch.push(a.branch.as_deref());
+        self.size.push(a.size);
+    }
+}
+
+/// Deployment rows as columns.
+#[derive(Default)]
+struct Deploys<'a> {
+    event_id: Vec<i64>,
+    platform: Vec<&'a str>,
+    project: Vec<&'a str>,
+    deployment_id: Vec<&'a str>,
+    state: Vec<&'a str>,
+    url: Vec<Option<&'a str>>,
+    sha: Vec<Option<&'a str>>,
+    environment: Vec<Option<&'a str>>,
+    time: Vec<&'a str>,
+}
+
+impl<'a> Deploys<'a> {
+    fn push(&mut self, event_id: i64, d: &'a Deployment) {
+        self.event_id.push(event_id);
+        self.platform.push(&d.platform);
+        self.project.push(&d.project);
+        self.deployment_id.push(&d.deployment_id);
+        self.state.push(&d.state);
+        self.url.push(d.url.as_deref());
+        self.sha.push(d.sha.as_deref());
+        self.environment.push(d.environment.as_deref());
+        self.time.push(&d.time);
+    }
 }
 
 fn push(r: &Row) -> Push {
@@ -140,10 +237,7 @@ async fn with_durations(
     c: &impl GenericClient,
     mut rows: Vec<Deployment>,
 ) -> Result<Vec<Deployment>, StoreError> {
-    for d in rows
-        .iter_mut()
-        .filter(|d| matches!(d.state.as_str(), "ready" | "error" | "canceled"))
-    {
+    for d in rows.iter_mut().filter(|d| d.is_final()) {
         let start: Option<String> = c
             .query_one(
                 "SELECT min(time) FROM deployments WHERE deployment_id = $1 AND platform = $2",
@@ -151,13 +245,7 @@ async fn with_durations(
             )
             .await?
             .get(0);
-        d.duration_seconds = start.and_then(|s| {
-            let (from, to) = (
-                crate::event::parse_time(&s).ok()?,
-                crate::event::parse_time(&d.time).ok()?,
-            );
-            Some((to - from).num_seconds()).filter(|_| s != d.time)
-        });
+        d.set_duration(start.as_deref());
     }
     Ok(rows)
 }

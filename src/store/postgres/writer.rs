@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use deadpool_postgres::{Pool, Transaction};
-use futures_util::future::try_join_all;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{derived, unavailable};
@@ -20,6 +19,7 @@ use crate::bus::Bus;
 use crate::event::Appended;
 use crate::store::StoreError;
 use crate::store::row::Row;
+use crate::views::Derived;
 
 /// The advisory lock every event-writing transaction holds ("hookdwrt" in ASCII).
 pub const WRITE_LOCK: i64 = 0x686f_6f6b_6477_7274;
@@ -83,9 +83,12 @@ enum Outcome {
 async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended>, StoreError> {
     let mut client = pool.get().await.map_err(unavailable)?;
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-        .await?;
-    let stored = stored_ids(&tx, rows).await?;
+    // Pipelined, and run in this order by PostgreSQL: the lookup happens under the lock.
+    let lock = async {
+        let locked = tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]);
+        locked.await.map_err(StoreError::from)
+    };
+    let (_, stored) = futures_util::try_join!(lock, stored_ids(&tx, rows))?;
 
     let mut inserts: Vec<&Row> = Vec::new();
     let mut first_in_batch: HashMap<(&str, &str), usize> = HashMap::new();
@@ -107,19 +110,33 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
         })
         .collect();
 
-    let ids = insert_events(&tx, &inserts).await?;
-    count_sources(&tx, &inserts).await?;
-    try_join_all(inserts.iter().zip(&ids).flat_map(|(row, id)| {
-        let tx = &tx;
-        row.derived
-            .iter()
-            .map(move |d| derived::insert(tx, *id, &row.received_at, d))
-    }))
-    .await?;
-    if notify && let Some(newest) = ids.iter().max() {
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &newest.to_string()])
-            .await?;
-    }
+    let ids = draw_ids(&tx, inserts.len()).await?;
+    let derived: Vec<(i64, &str, &Derived)> = inserts
+        .iter()
+        .zip(&ids)
+        .flat_map(|(row, id)| {
+            row.derived
+                .iter()
+                .map(|d| (*id, row.received_at.as_str(), d))
+        })
+        .collect();
+    let newest = ids.last().map(i64::to_string);
+    let wake = async {
+        match (&newest, notify) {
+            (Some(id), true) => {
+                tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, id])
+                    .await
+            }
+            _ => Ok(0),
+        }
+    };
+    // Pipelined: one round trip for the whole group's statements.
+    futures_util::try_join!(
+        insert_events(&tx, &ids, &inserts),
+        count_sources(&tx, &inserts),
+        derived::insert_all(&tx, &derived),
+        async { wake.await.map_err(StoreError::from) },
+    )?;
     tx.commit().await?;
 
     Ok(outcomes
@@ -169,42 +186,55 @@ async fn stored_ids(
         .collect())
 }
 
-/// Inserts the rows, pipelined on one connection, and returns their ids in order.
-async fn insert_events(tx: &Transaction<'_>, rows: &[&Row]) -> Result<Vec<i64>, StoreError> {
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO events (source, type, delivery_id, received_at, headers, content_type,
-                                 payload_encoding, payload, verified, subject, occurred_at, summary,
-                                 search_text)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-             RETURNING id",
+/// Draws `n` ids, in order (under the write lock nobody else draws any meanwhile).
+async fn draw_ids(tx: &Transaction<'_>, n: usize) -> Result<Vec<i64>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = tx
+        .query(
+            "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int8)",
+            &[&(n as i64)],
         )
         .await?;
-    let insert = &insert;
-    let rows = try_join_all(rows.iter().map(|e| async move {
-        let payload = e.payload.get();
-        tx.query_one(
-            insert,
-            &[
-                &e.source,
-                &e.event_type,
-                &e.delivery_id,
-                &e.received_at,
-                &e.headers,
-                &e.content_type,
-                &e.payload_encoding,
-                &payload,
-                &e.verified,
-                &e.subject,
-                &e.occurred_at,
-                &e.summary,
-                &e.search_text,
-            ],
-        )
-        .await
-    }))
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Inserts the rows with their ids: one statement for the whole group, every column an array.
+async fn insert_events(tx: &Transaction<'_>, ids: &[i64], rows: &[&Row]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&Row) -> Option<&str>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let verified: Vec<Option<bool>> = rows.iter().map(|r| r.verified).collect();
+    tx.execute(
+        "INSERT INTO events (id, source, type, delivery_id, received_at, headers, content_type,
+                             payload_encoding, payload, verified, subject, occurred_at, summary,
+                             search_text)
+         SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[],
+                              $11::text[], $12::text[], $13::text[], $14::text[])",
+        &[
+            &ids,
+            &col(|r| Some(&r.source)),
+            &col(|r| Some(&r.event_type)),
+            &col(|r| r.delivery_id.as_deref()),
+            &col(|r| Some(&r.received_at)),
+            &col(|r| Some(&r.headers)),
+            &col(|r| r.content_type.as_deref()),
+            &col(|r| Some(r.payload_encoding)),
+            &col(|r| Some(r.payload.get())),
+            &verified,
+            &col(|r| r.subject.as_deref()),
+            &col(|r| r.occurred_at.as_deref()),
+            &col(|r| r.summary.as_deref()),
+            &col(|r| Some(&r.search_text)),
+        ],
+    )
     .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(())
 }
 
 /// Adds the new rows to their sources' totals, one statement per source, in a fixed order (so

@@ -114,19 +114,10 @@ fn with_durations(
     let mut first = c.prepare_cached(
         "SELECT MIN(time) FROM deployments WHERE deployment_id = ?1 AND platform = ?2",
     )?;
-    for d in rows
-        .iter_mut()
-        .filter(|d| matches!(d.state.as_str(), "ready" | "error" | "canceled"))
-    {
+    for d in rows.iter_mut().filter(|d| d.is_final()) {
         let start: Option<String> =
             first.query_row(params![d.deployment_id, d.platform], |r| r.get(0))?;
-        d.duration_seconds = start.and_then(|s| {
-            let (from, to) = (
-                crate::event::parse_time(&s).ok()?,
-                crate::event::parse_time(&d.time).ok()?,
-            );
-            Some((to - from).num_seconds()).filter(|_| s != d.time)
-        });
+        d.set_duration(start.as_deref());
     }
     Ok(rows)
 }
