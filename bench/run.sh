@@ -33,8 +33,10 @@ sig=$(python3 -c 'import hmac,hashlib,sys; print("sha256="+hmac.new(sys.argv[1].
 store_args=()
 pids=()
 cleanup() {
-  kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
-  [ "$STORE" = postgres ] && psql -q "$BENCH_PG/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  if [ "$STORE" = postgres ]; then
+    psql -q "$BENCH_PG/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+  fi
   rm -rf "$data"
 }
 if [ "$STORE" = postgres ]; then
@@ -44,14 +46,15 @@ if [ "$STORE" = postgres ]; then
 fi
 trap cleanup EXIT
 
-start() { # log file; prints "webhook-addr mcp-addr"
+start() { # log file; sets $webhook and $mcp to the new instance's addresses
   GITHUB_WEBHOOK_SECRET=$secret HOOKD_LOG=warn,hookd::app=info target/release/hookd serve --data-dir "$data/db" \
     "${store_args[@]}" --webhook-addr 127.0.0.1:0 --mcp-addr 127.0.0.1:0 2>"$1" &
   pids+=($!)
   for _ in $(seq 100); do grep -q "hookd listening" "$1" && break; sleep 0.1; done
-  echo "$(grep -o 'webhook_addr=[0-9.:]*' "$1" | cut -d= -f2) $(grep -o 'mcp_addr=[0-9.:]*' "$1" | cut -d= -f2)"
+  webhook=$(grep -o 'webhook_addr=[0-9.:]*' "$1" | cut -d= -f2)
+  mcp=$(grep -o 'mcp_addr=[0-9.:]*' "$1" | cut -d= -f2)
 }
-read -r webhook mcp < <(start "$log")
+start "$log"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "store: $STORE"
@@ -80,9 +83,10 @@ if [ "$STORE" = postgres ]; then
   echo
   echo "wake-up, same instance:"
   target/release/examples/wake_latency "$webhook" "http://$mcp/mcp" 200
-  read -r _ mcp_b < <(start "$data/hookd-b.log")
+  webhook_a=$webhook
+  start "$data/hookd-b.log"
   echo "wake-up across instances (webhook to A, waiter on B, over Redis):"
-  target/release/examples/wake_latency "$webhook" "http://$mcp_b/mcp" 200
+  target/release/examples/wake_latency "$webhook_a" "http://$mcp/mcp" 200
 else
   stored=$(python3 - "$data/db/hookd.db" <<'PY'
 import sqlite3, sys
