@@ -410,3 +410,31 @@ async fn postgres_instances_commit_ids_in_order_for_a_reader_on_another_instance
     );
     assert_eq!(all, seen, "the follower saw exactly what is stored");
 }
+
+/// PostgreSQL only: instances starting together on an empty database migrate it once.
+#[tokio::test]
+async fn postgres_instances_starting_together_migrate_once() {
+    let test = "postgres_instances_starting_together_migrate_once";
+    let Some(db) = common::pg::database(test).await else {
+        return;
+    };
+    let opened = futures_util::future::join_all(
+        (0..6).map(|_| Postgres::open(&db.url, WakeUps::ListenNotify)),
+    )
+    .await;
+    let stores: Vec<Postgres> = opened.into_iter().map(Result::unwrap).collect();
+    let ids: BTreeSet<String> = stores.iter().map(|s| s.store_id().to_owned()).collect();
+    assert_eq!(ids.len(), 1, "one store, one identity: {ids:?}");
+    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let versions: Vec<i32> = client
+        .query("SELECT version FROM hookd_migrations ORDER BY version", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, [1], "each migration applied once");
+}
