@@ -157,7 +157,7 @@ pub async fn sqlite_to_postgres(data_dir: &Path, url: &str) -> Result<Copied, St
         .await?
         .get(0);
     if existing > 0 {
-        return Err(StoreError::Corrupt(format!(
+        return Err(StoreError::Refused(format!(
             "the PostgreSQL database already holds {existing} events: migrate into an empty one"
         )));
     }

@@ -46,6 +46,9 @@ pub enum StoreError {
     CommitFailed(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The database is not one this operation can use (a newer schema; a non-empty target).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// How many refused deliveries are kept.

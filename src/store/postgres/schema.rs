@@ -141,13 +141,20 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreErr
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS hookd_migrations (
-             version    INTEGER PRIMARY KEY,
-             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-         )",
-    )
-    .await?;
+    // Looked up first rather than `IF NOT EXISTS`, which logs a notice at every start.
+    let exists = tx
+        .query_one("SELECT to_regclass('hookd_migrations') IS NOT NULL", &[])
+        .await?
+        .get::<_, bool>(0);
+    if !exists {
+        tx.batch_execute(
+            "CREATE TABLE hookd_migrations (
+                 version    INTEGER PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+    }
     let version: i32 = tx
         .query_one(
             "SELECT COALESCE(max(version), 0) FROM hookd_migrations",
@@ -156,7 +163,7 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreErr
         .await?
         .get(0);
     if version as usize > MIGRATIONS.len() {
-        return Err(StoreError::Corrupt(format!(
+        return Err(StoreError::Refused(format!(
             "the database is at schema version {version}, newer than this hookd knows ({}): \
              upgrade hookd",
             MIGRATIONS.len()
