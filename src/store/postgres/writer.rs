@@ -89,27 +89,7 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
         locked.await.map_err(StoreError::from)
     };
     let (_, stored) = futures_util::try_join!(lock, stored_ids(&tx, rows))?;
-
-    let mut inserts: Vec<&Row> = Vec::new();
-    let mut first_in_batch: HashMap<(&str, &str), usize> = HashMap::new();
-    let outcomes: Vec<Outcome> = rows
-        .iter()
-        .map(|row| {
-            let key = row.delivery_id.as_deref().map(|d| (row.source.as_str(), d));
-            if let Some(key) = key {
-                if let Some(id) = stored.get(&(key.0.to_owned(), key.1.to_owned())) {
-                    return Outcome::Stored(*id);
-                }
-                if let Some(n) = first_in_batch.get(&key) {
-                    return Outcome::SameAs(*n);
-                }
-                first_in_batch.insert(key, inserts.len());
-            }
-            inserts.push(row);
-            Outcome::Insert(inserts.len() - 1)
-        })
-        .collect();
-
+    let (outcomes, inserts) = plan(rows, &stored);
     let ids = draw_ids(&tx, inserts.len()).await?;
     let derived: Vec<(i64, &str, &Derived)> = inserts
         .iter()
@@ -120,25 +100,15 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
                 .map(|d| (*id, row.received_at.as_str(), d))
         })
         .collect();
-    let newest = ids.last().map(i64::to_string);
-    let wake = async {
-        match (&newest, notify) {
-            (Some(id), true) => {
-                tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, id])
-                    .await
-            }
-            _ => Ok(0),
-        }
-    };
+    let newest = ids.last().copied().filter(|_| notify);
     // Pipelined: one round trip for the whole group's statements.
     futures_util::try_join!(
         insert_events(&tx, &ids, &inserts),
         count_sources(&tx, &inserts),
         derived::insert_all(&tx, &derived),
-        async { wake.await.map_err(StoreError::from) },
+        announce(&tx, newest),
     )?;
     tx.commit().await?;
-
     Ok(outcomes
         .into_iter()
         .map(|o| match o {
@@ -156,6 +126,43 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
             },
         })
         .collect())
+}
+
+/// What becomes of each row, and the rows to insert (a delivery already stored, or twice in the
+/// group, is inserted at most once).
+fn plan<'r>(
+    rows: &[&'r Row],
+    stored: &HashMap<(String, String), i64>,
+) -> (Vec<Outcome>, Vec<&'r Row>) {
+    let mut inserts: Vec<&Row> = Vec::new();
+    let mut first_in_batch: HashMap<(&str, &str), usize> = HashMap::new();
+    let outcomes = rows
+        .iter()
+        .map(|row| {
+            if let Some(d) = row.delivery_id.as_deref() {
+                let key = (row.source.as_str(), d);
+                if let Some(id) = stored.get(&(key.0.to_owned(), key.1.to_owned())) {
+                    return Outcome::Stored(*id);
+                }
+                if let Some(n) = first_in_batch.get(&key) {
+                    return Outcome::SameAs(*n);
+                }
+                first_in_batch.insert(key, inserts.len());
+            }
+            inserts.push(row);
+            Outcome::Insert(inserts.len() - 1)
+        })
+        .collect();
+    (outcomes, inserts)
+}
+
+/// `NOTIFY` the newest id (PostgreSQL delivers it when the transaction commits), if any.
+async fn announce(tx: &Transaction<'_>, newest: Option<i64>) -> Result<(), StoreError> {
+    if let Some(id) = newest {
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &id.to_string()])
+            .await?;
+    }
+    Ok(())
 }
 
 /// The ids of rows whose deliveries are already stored. Looked up before inserting: under the
