@@ -39,6 +39,7 @@ const PATHS: &[&str] = &[
     "/webhook/UP",
     "/",
     "/healthz",
+    "/readyz",
     "/webhook/x?y=1",
     "/webhook/%ff%fe",
     "/webhook/ok-source.1",

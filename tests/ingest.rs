@@ -223,14 +223,14 @@ async fn bad_requests_get_clear_json_errors_and_store_nothing() {
 }
 
 #[tokio::test]
-async fn healthz_answers_on_both_listeners() {
+async fn healthz_and_readyz_answer_on_both_listeners() {
     let app = TestApp::start().await;
     for addr in [app.webhook, app.mcp] {
-        let r = reqwest::get(format!("http://{addr}/healthz"))
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+        for path in ["healthz", "readyz"] {
+            let r = reqwest::get(format!("http://{addr}/{path}")).await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+        }
     }
     app.stop().await;
 }

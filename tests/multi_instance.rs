@@ -215,10 +215,28 @@ async fn postgres_going_away_answers_503_and_recovers_by_itself() {
     let proxy = Proxy::start(&db).await;
     let app = instance(&proxy.url(&db), None).await;
     let http = common::http();
+    let ready = |addr: std::net::SocketAddr| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .get(format!("http://{addr}/readyz"))
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    };
     let first = post_json(&http, app.webhook, "gh", Some("before"), "{}").await;
     assert_eq!(first.status, 200);
+    assert_eq!((ready(app.webhook).await, ready(app.mcp).await), (200, 200));
 
     proxy.cut();
+    assert_eq!(
+        ready(app.webhook).await,
+        503,
+        "not ready without its database"
+    );
+    assert_eq!(ready(app.mcp).await, 503);
     for n in 0..3 {
         let r = post_json(&http, app.webhook, "gh", Some("during"), "{}").await;
         assert_eq!(
@@ -241,6 +259,7 @@ async fn postgres_going_away_answers_503_and_recovers_by_itself() {
     };
     assert_eq!(retried.status, 200, "{:?}", retried.body);
     assert_eq!(retried.body["duplicate"], false, "the 503s stored nothing");
+    assert_eq!(ready(app.webhook).await, 200, "ready again");
     let again = post_json(&http, app.webhook, "gh", Some("before"), "{}").await;
     assert_eq!(
         (

@@ -115,14 +115,32 @@ pub fn router(ingest: Arc<Ingest>, max_body: usize) -> Router {
     Router::new()
         .route("/webhook/{source}", post(receive))
         .route("/healthz", get(healthz))
+        .route(
+            "/readyz",
+            get(|State(ingest): State<Arc<Ingest>>| readyz(ingest.store.clone())),
+        )
         .fallback(|| async { IngestError::NotFound })
         .method_not_allowed_fallback(|| async { IngestError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(ingest)
 }
 
+/// Liveness: the process answers.
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers too (a load balancer takes an instance whose database it cannot
+/// reach out of rotation).
+pub async fn readyz(store: Arc<dyn Store>) -> Response {
+    match store.ping().await {
+        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "error": e.to_string()})),
+        )
+            .into_response(),
+    }
 }
 
 async fn receive(

@@ -288,6 +288,7 @@ pub fn router(
     settings: &crate::config::Config,
     shutdown: CancellationToken,
 ) -> Router {
+    let ready_store = store.clone();
     let mut hosts = vec![
         "localhost".to_owned(),
         "127.0.0.1".to_owned(),
@@ -355,6 +356,10 @@ pub fn router(
         None => mcp,
     };
     mcp.route("/healthz", axum::routing::get(crate::ingest::healthz))
+        .route(
+            "/readyz",
+            axum::routing::get(move || crate::ingest::readyz(ready_store.clone())),
+        )
 }
 
 /// Serves MCP on stdin/stdout until the client closes stdin or `shutdown` is cancelled.

@@ -186,6 +186,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every consumer, by name.
     async fn consumers(&self) -> Result<Vec<Consumer>, StoreError>;
 
+    /// Answers a trivial query: the store is reachable (for readiness checks).
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// The bus this store notifies after each commit.
     fn bus(&self) -> &Bus;
 }

@@ -283,6 +283,11 @@ impl Store for Postgres {
         upkeep::consumers(&self.client().await?).await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
     fn bus(&self) -> &Bus {
         &self.bus
     }

@@ -255,6 +255,11 @@ impl Store for Sqlite {
         self.read(consumers::list).await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
     fn bus(&self) -> &Bus {
         &self.bus
     }
