@@ -15,6 +15,7 @@ use common::redis::RedisServer;
 use common::{Process, TestApp, post_json};
 use hookd::event::EventFilter;
 use hookd::ingest::verify::Secret;
+use rmcp::model::SubscribeRequestParams;
 use serde_json::{Value, json};
 
 /// An in-process instance on `db` (and `redis`).
@@ -69,6 +70,7 @@ async fn woken_by(
 }
 
 #[tokio::test]
+#[allow(deprecated)] // resources/subscribe is what pre-2026 clients use
 async fn two_instances_on_postgres_and_redis_share_one_truth() {
     let test = "two_instances_on_postgres_and_redis_share_one_truth";
     let Some(db) = common::pg::database(test).await else {
@@ -151,6 +153,22 @@ async fn two_instances_on_postgres_and_redis_share_one_truth() {
     on_a.cancel().await.unwrap();
     on_b.cancel().await.unwrap();
 
+    // A resource subscription on B is told of a webhook that lands on A.
+    let b_url = format!("http://{}/mcp", b.mcp);
+    let (subscriber, mut told) = common::recorder::connect(&b_url, ERAS[1].clone()).await;
+    let uri = "hookd://sources/pushed";
+    subscriber
+        .subscribe(SubscribeRequestParams::new(uri))
+        .await
+        .unwrap();
+    post_json(&http, a.webhook, "pushed", None, "{}").await;
+    let note = tokio::time::timeout(Duration::from_secs(20), told.recv())
+        .await
+        .expect("B notifies its subscriber of A's event")
+        .unwrap();
+    assert_eq!(note["params"]["uri"], uri, "{note}");
+    subscriber.cancel().await.unwrap();
+
     // Redis goes away: ingest goes on; a waiter parked meanwhile is woken once it is back.
     redis.stop();
     let during = post_json(&http, b.webhook, "outage", Some("o-1"), "{}").await;
@@ -182,7 +200,7 @@ async fn two_instances_on_postgres_and_redis_share_one_truth() {
     assert_eq!(count("github").await.unwrap(), 60);
     assert_eq!(count("plain").await.unwrap(), 40);
     assert_eq!(count("outage").await.unwrap(), 2);
-    assert_eq!(c.store().count(EventFilter::default()).await.unwrap(), 104);
+    assert_eq!(c.store().count(EventFilter::default()).await.unwrap(), 105);
     c.stop().await;
 }
 
