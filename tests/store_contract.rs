@@ -438,3 +438,51 @@ async fn postgres_instances_starting_together_migrate_once() {
         .collect();
     assert_eq!(versions, [1], "each migration applied once");
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_delivery_fails_nothing() {
+    for (name, store, _keep) in backends("a_nul_character_in_a_delivery_fails_nothing").await {
+        let mut odd = event("s", Some("odd\0id"), json!({"s": "p\0q", "n": 1}));
+        odd.event_type = "a\0b".into();
+        odd.summary = Some("x\0y".into());
+        odd.derived = vec![Derived::Push(hookd::views::deploy::Push {
+            repo: "o/r".into(),
+            branch: "main".into(),
+            sha: "abc1234".into(),
+            message: "fix\0it".into(),
+            author: "ann".into(),
+            time: "2026-11-25T10:00:00Z".into(),
+        })];
+        let plain = event("s", None, json!({"s": "plain", "n": 2}));
+        // Appended together, so on PostgreSQL they share a group commit.
+        let (odd, plain) = tokio::join!(store.append(odd), store.append(plain));
+        let (odd, plain) = (odd.unwrap(), plain.unwrap());
+        let stored = store.get(odd.id).await.unwrap().unwrap();
+        assert_eq!(stored.event_type, "a\u{FFFD}b", "{name}");
+        assert_eq!(
+            stored.payload["s"], "p\0q",
+            "{name}: the payload is kept as sent"
+        );
+        let again = store
+            .append(event("s", Some("odd\0id"), json!({})))
+            .await
+            .unwrap();
+        assert_eq!((again.id, again.duplicate), (odd.id, true), "{name}");
+        let (pushes, _) = store.by_sha("abc1234".into()).await.unwrap();
+        assert_eq!(pushes[0].message, "fix\u{FFFD}it", "{name}");
+        // `where` still works over a store holding such a payload.
+        let two = EventFilter {
+            fields: hookd::event::FieldMatch::parse_where(
+                json!({"payload.n": 2}).as_object().unwrap(),
+            )
+            .unwrap(),
+            ..Default::default()
+        };
+        let found = store.query(two, Page::Oldest(10)).await.unwrap();
+        assert_eq!(
+            found.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [plain.id],
+            "{name}"
+        );
+    }
+}

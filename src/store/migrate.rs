@@ -166,7 +166,8 @@ pub async fn sqlite_to_postgres(data_dir: &Path, url: &str) -> Result<Copied, St
         copied.push((table.name, copy(&sqlite, &tx, table).await?));
     }
     tx.batch_execute(
-        "INSERT INTO sources (source, count, last_received_at)
+        r"UPDATE events SET payload_has_nul = true WHERE strpos(payload, '\u0000') > 0;
+         INSERT INTO sources (source, count, last_received_at)
          SELECT source, count(*), max(received_at) FROM events GROUP BY source",
     )
     .await?;

@@ -33,7 +33,7 @@ pub enum StoreError {
     /// The database refused or failed: full disk, I/O error, corruption, locked too long.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
+    #[error("database error: {}", postgres_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// The database cannot be reached (or no connection freed up in time).
     #[error("database unavailable: {0}")]
@@ -49,6 +49,14 @@ pub enum StoreError {
     /// The database is not one this operation can use (a newer schema; a non-empty target).
     #[error("{0}")]
     Refused(String),
+}
+
+/// What PostgreSQL said (tokio-postgres's own message for a server error is only "db error").
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 /// How many refused deliveries are kept.

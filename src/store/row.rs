@@ -2,6 +2,7 @@
 
 use crate::event::{Event, NewEvent, PayloadEncoding, format_time};
 use crate::store::StoreError;
+use crate::views::Derived;
 
 /// An event as a writer binds it: every text column prepared by the caller (on tokio's threads),
 /// so a backend's writer spends its time only on the database.
@@ -23,12 +24,21 @@ pub struct Row {
 }
 
 impl From<NewEvent> for Row {
-    fn from(e: NewEvent) -> Self {
+    fn from(mut e: NewEvent) -> Self {
+        for field in [&mut e.event_type, &mut e.source] {
+            scrub(field);
+        }
+        for field in [&mut e.delivery_id, &mut e.subject, &mut e.summary] {
+            field.as_mut().map(scrub);
+        }
+        e.derived.iter_mut().for_each(scrub_derived);
         Self {
-            search_text: crate::store::search_text::search_text(
-                e.payload_encoding,
-                e.payload.get(),
-            ),
+            search_text: {
+                let mut text =
+                    crate::store::search_text::search_text(e.payload_encoding, e.payload.get());
+                scrub(&mut text);
+                text
+            },
             received_at: format_time(e.received_at),
             headers: serde_json::Value::Object(e.headers).to_string(),
             payload_encoding: e.payload_encoding.as_str(),
@@ -44,6 +54,58 @@ impl From<NewEvent> for Row {
             derived: e.derived,
         }
     }
+}
+
+/// Replaces NUL characters with U+FFFD. A JSON payload can carry NUL (`\u0000`) into the type,
+/// summary or a derived row, and PostgreSQL text cannot hold it: unscrubbed, one such delivery
+/// would fail the whole group commit it shares with others. Both backends store the same; the
+/// payload itself keeps its escape.
+fn scrub(s: &mut String) {
+    if s.contains('\0') {
+        *s = s.replace('\0', "\u{FFFD}");
+    }
+}
+
+fn scrub_derived(d: &mut Derived) {
+    let fields: Vec<&mut String> = match d {
+        Derived::Action(a) => vec![&mut a.action_type],
+        Derived::Push(p) => vec![
+            &mut p.repo,
+            &mut p.branch,
+            &mut p.sha,
+            &mut p.message,
+            &mut p.author,
+            &mut p.time,
+        ],
+        Derived::Deployment(d) => {
+            let mut f = vec![
+                &mut d.platform,
+                &mut d.project,
+                &mut d.deployment_id,
+                &mut d.state,
+                &mut d.time,
+            ];
+            f.extend(
+                [&mut d.url, &mut d.sha, &mut d.environment]
+                    .into_iter()
+                    .flatten(),
+            );
+            f
+        }
+        Derived::GitHub(a) => {
+            let mut f = vec![&mut a.repo, &mut a.event_type, &mut a.time];
+            let optional = [
+                &mut a.action,
+                &mut a.actor,
+                &mut a.title,
+                &mut a.state,
+                &mut a.branch,
+            ];
+            f.extend(optional.into_iter().flatten());
+            f
+        }
+    };
+    fields.into_iter().for_each(scrub);
 }
 
 /// A stored event whose JSON columns are still text; `into_event` parses them.

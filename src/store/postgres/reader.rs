@@ -74,9 +74,11 @@ pub fn where_clause(filter: &EventFilter, t: &str, p: &mut Params) -> String {
                 p.bind(other.as_str().unwrap_or_default().to_owned())
             ),
         };
-        // Only JSON and form payloads have fields; a text payload is a bare JSON string.
+        // Only JSON and form payloads have fields; a text payload is a bare JSON string. A
+        // payload jsonb cannot read is skipped first (CASE: evaluated in order).
         clauses.push(format!(
-            "({t}payload_encoding IN ('json', 'form') AND {test})"
+            "CASE WHEN {t}payload_has_nul THEN false \
+             ELSE {t}payload_encoding IN ('json', 'form') AND {test} END"
         ));
     }
     if clauses.is_empty() {

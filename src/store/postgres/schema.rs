@@ -26,6 +26,9 @@ const MIGRATIONS: &[&str] = &[r#"
         occurred_at      TEXT,
         summary          TEXT,
         search_text      TEXT,
+        -- The payload holds the escape \u0000, which jsonb refuses: `where` skips such rows
+        -- instead of failing on them.
+        payload_has_nul  BOOLEAN NOT NULL DEFAULT false,
         -- 'simple': lower-cased words, no stemming, no stop words (as SQLite's FTS5 tokenizer).
         search           TSVECTOR GENERATED ALWAYS AS (
             to_tsvector('simple', type || ' ' || coalesce(summary, '') || ' ' || coalesce(search_text, ''))

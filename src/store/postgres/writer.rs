@@ -216,13 +216,17 @@ async fn insert_events(tx: &Transaction<'_>, ids: &[i64], rows: &[&Row]) -> Resu
     }
     let col = |f: fn(&Row) -> Option<&str>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let verified: Vec<Option<bool>> = rows.iter().map(|r| r.verified).collect();
+    let has_nul: Vec<bool> = rows
+        .iter()
+        .map(|r| r.payload.get().contains("\\u0000"))
+        .collect();
     tx.execute(
         "INSERT INTO events (id, source, type, delivery_id, received_at, headers, content_type,
                              payload_encoding, payload, verified, subject, occurred_at, summary,
-                             search_text)
+                             search_text, payload_has_nul)
          SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
                               $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[],
-                              $11::text[], $12::text[], $13::text[], $14::text[])",
+                              $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[])",
         &[
             &ids,
             &col(|r| Some(&r.source)),
@@ -238,6 +242,7 @@ async fn insert_events(tx: &Transaction<'_>, ids: &[i64], rows: &[&Row]) -> Resu
             &col(|r| r.occurred_at.as_deref()),
             &col(|r| r.summary.as_deref()),
             &col(|r| Some(&r.search_text)),
+            &has_nul,
         ],
     )
     .await?;
