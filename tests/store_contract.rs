@@ -440,8 +440,23 @@ async fn postgres_instances_starting_together_migrate_once() {
 }
 
 #[tokio::test]
-async fn a_nul_character_in_a_delivery_fails_nothing() {
-    for (name, store, _keep) in backends("a_nul_character_in_a_delivery_fails_nothing").await {
+async fn a_nul_or_an_absurd_length_in_a_delivery_fails_nothing() {
+    let test = "a_nul_or_an_absurd_length_in_a_delivery_fails_nothing";
+    for (name, store, _keep) in backends(test).await {
+        let mut huge = event("s", None, json!({}));
+        huge.event_type = "t".repeat(10_000);
+        huge.derived = vec![Derived::GitHub(hookd::views::github::Activity {
+            repo: "r".repeat(10_000),
+            event_type: "push".into(),
+            action: None,
+            time: "2026-11-25T10:00:00Z".into(),
+            actor: None,
+            number: None,
+            title: None,
+            state: None,
+            branch: None,
+            size: None,
+        })];
         let mut odd = event("s", Some("odd\0id"), json!({"s": "p\0q", "n": 1}));
         odd.event_type = "a\0b".into();
         odd.summary = Some("x\0y".into());
@@ -455,8 +470,15 @@ async fn a_nul_character_in_a_delivery_fails_nothing() {
         })];
         let plain = event("s", None, json!({"s": "plain", "n": 2}));
         // Appended together, so on PostgreSQL they share a group commit.
-        let (odd, plain) = tokio::join!(store.append(odd), store.append(plain));
-        let (odd, plain) = (odd.unwrap(), plain.unwrap());
+        let (odd, plain, huge) =
+            tokio::join!(store.append(odd), store.append(plain), store.append(huge));
+        let (odd, plain, huge) = (odd.unwrap(), plain.unwrap(), huge.unwrap());
+        let long = store.get(huge.id).await.unwrap().unwrap();
+        assert_eq!(
+            long.event_type,
+            "t".repeat(256),
+            "{name}: bounded, not refused"
+        );
         let stored = store.get(odd.id).await.unwrap().unwrap();
         assert_eq!(stored.event_type, "a\u{FFFD}b", "{name}");
         assert_eq!(

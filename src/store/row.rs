@@ -32,6 +32,7 @@ impl From<NewEvent> for Row {
             field.as_mut().map(scrub);
         }
         e.derived.iter_mut().for_each(scrub_derived);
+        bound_keys(&mut e);
         Self {
             search_text: {
                 let mut text =
@@ -63,6 +64,37 @@ impl From<NewEvent> for Row {
 fn scrub(s: &mut String) {
     if s.contains('\0') {
         *s = s.replace('\0', "\u{FFFD}");
+    }
+}
+
+/// The longest text kept in an indexed column, in characters: 256 characters of at most 4 bytes
+/// stay well under PostgreSQL's limit for a B-tree entry (about 2.7 KB), so an absurd `type` or
+/// repository name in one delivery cannot fail the group commit it shares with others.
+const MAX_KEY_CHARS: usize = 256;
+
+fn bound(s: &mut String) {
+    if let Some((end, _)) = s.char_indices().nth(MAX_KEY_CHARS) {
+        s.truncate(end);
+    }
+}
+
+/// Bounds every field that lands in an index.
+fn bound_keys(e: &mut NewEvent) {
+    bound(&mut e.source);
+    bound(&mut e.event_type);
+    e.delivery_id.as_mut().map(bound);
+    for d in &mut e.derived {
+        match d {
+            Derived::Action(a) => bound(&mut a.action_type),
+            Derived::Push(p) => [&mut p.repo, &mut p.sha].into_iter().for_each(bound),
+            Derived::Deployment(d) => {
+                [&mut d.platform, &mut d.project, &mut d.deployment_id]
+                    .into_iter()
+                    .for_each(bound);
+                d.sha.as_mut().map(bound);
+            }
+            Derived::GitHub(a) => [&mut a.repo, &mut a.time].into_iter().for_each(bound),
+        }
     }
 }
 
