@@ -508,3 +508,47 @@ async fn a_nul_or_an_absurd_length_in_a_delivery_fails_nothing() {
         );
     }
 }
+
+/// PostgreSQL only: every instance runs retention; run at once, they still keep exactly the cap
+/// (the newest events), not less.
+#[tokio::test]
+async fn postgres_instances_pruning_together_keep_exactly_the_cap() {
+    let test = "postgres_instances_pruning_together_keep_exactly_the_cap";
+    let Some(db) = common::pg::database(test).await else {
+        return;
+    };
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(
+            Postgres::open(&db.url, WakeUps::ListenNotify)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut ids = Vec::new();
+    for n in 0..300 {
+        ids.push(
+            stores[0]
+                .append(event("s", None, json!({"n": n})))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let policy = Retention {
+        max_events_per_source: 100,
+        received_before: Utc::now() - chrono::Duration::days(1),
+    };
+    let pruned = futures_util::future::join_all(stores.iter().map(|s| s.prune(policy))).await;
+    let total: u64 = pruned.into_iter().map(Result::unwrap).sum();
+    assert_eq!(total, 200, "together they deleted exactly the excess");
+    let kept: Vec<i64> = stores[1]
+        .query(EventFilter::default(), Page::Oldest(1000))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(kept, ids[200..], "the newest 100 are kept");
+    assert_eq!(stores[2].sources().await.unwrap()[0].count, 100);
+}

@@ -51,9 +51,11 @@ pub async fn prune_step(
         .iter()
         .map(|r| r.get(0))
         .collect();
+    // FOR UPDATE: another instance pruning at the same time waits here and then sees the count
+    // this one leaves, instead of cutting the same source down a second time.
     let over_cap = tx
         .query(
-            "SELECT source, count FROM sources WHERE count > $1 ORDER BY source",
+            "SELECT source, count FROM sources WHERE count > $1 ORDER BY source FOR UPDATE",
             &[&(policy.max_events_per_source as i64)],
         )
         .await?;
