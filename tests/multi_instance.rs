@@ -69,6 +69,32 @@ async fn woken_by(
     parked.await.unwrap()
 }
 
+/// How many subscribers the wake-up channel has on the Redis at `url`.
+async fn bus_subscribers(url: &str) -> i64 {
+    let Ok(client) = redis::Client::open(url) else {
+        return 0;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return 0;
+    };
+    let channels: Vec<String> = redis::cmd("PUBSUB")
+        .arg("CHANNELS")
+        .arg("hookd:committed:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    let Some(channel) = channels.first() else {
+        return 0;
+    };
+    let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    counts.first().map_or(0, |(_, n)| *n)
+}
+
 #[tokio::test]
 #[allow(deprecated)] // resources/subscribe is what pre-2026 clients use
 async fn two_instances_on_postgres_and_redis_share_one_truth() {
@@ -169,7 +195,8 @@ async fn two_instances_on_postgres_and_redis_share_one_truth() {
     assert_eq!(note["params"]["uri"], uri, "{note}");
     subscriber.cancel().await.unwrap();
 
-    // Redis goes away: ingest goes on; a waiter parked meanwhile is woken once it is back.
+    // Redis goes away: ingest goes on, and waiters still wake (each instance polls the store
+    // while it cannot hear the others).
     redis.stop();
     let during = post_json(&http, b.webhook, "outage", Some("o-1"), "{}").await;
     assert_eq!(
@@ -181,11 +208,24 @@ async fn two_instances_on_postgres_and_redis_share_one_truth() {
     let mut later = None;
     let answer = woken_by(&c, "outage", newest, async {
         later = Some(post_json(&http, a.webhook, "outage", Some("o-2"), "{}").await);
-        redis.restart();
     })
     .await;
-    assert_eq!(answer["timed_out"], false, "{answer}");
+    assert_eq!(
+        answer["timed_out"], false,
+        "woken while Redis is away: {answer}"
+    );
     assert_eq!(answer["event"]["id"], later.unwrap().body["event_id"]);
+
+    // Redis is back: every instance subscribes again, and wake-ups travel through it again.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bus_subscribers(&redis.url()).await < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the instances never resubscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let answer = woken_by(&c, "after", c.store().bus().newest(), async {
         post_json(&http, b.webhook, "after", None, "{}").await;
     })

@@ -1,11 +1,12 @@
 //! Wake-ups between instances over Redis: each instance publishes the newest id it commits on
 //! its store's channel, and tells its local bus the ids the others publish.
 //!
-//! Redis is only the messenger: while it is away, ingest goes on and waiters on other instances
-//! simply hear nothing; when a subscription is (re)made, the instance reads the newest committed
-//! id from the store, so waiters re-read what they missed.
+//! Redis is only the messenger: while it is away, ingest goes on and each instance asks the store
+//! for the newest committed id once a second instead (slower wake-ups, none lost); when the
+//! subscription is made again, it reads that id once more and goes back to Redis.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -18,16 +19,42 @@ pub fn channel(store_id: &str) -> String {
     format!("hookd:committed:{store_id}")
 }
 
+/// How often the store is asked for the newest id while Redis is away.
+const FALLBACK_POLL: Duration = Duration::from_secs(1);
+
 /// Publishes this instance's commits and listens for the others', until `stop`.
 pub async fn run(client: redis::Client, store: Arc<Postgres>, stop: CancellationToken) {
     let channel = channel(store.store_id());
+    let subscribed = AtomicBool::new(false);
     let publish = super::reconnecting("redis bus publisher", &stop, || {
         publish(&client, &channel, &store)
     });
-    let subscribe = super::reconnecting("redis bus subscriber", &stop, || {
-        subscribe(&client, &channel, &store)
+    let subscribe = super::reconnecting("redis bus subscriber", &stop, || async {
+        let session = subscribe(&client, &channel, &store, &subscribed).await;
+        subscribed.store(false, Ordering::SeqCst);
+        session
     });
-    tokio::join!(publish, subscribe);
+    tokio::join!(
+        publish,
+        subscribe,
+        poll_while_away(&store, &subscribed, &stop)
+    );
+}
+
+/// While the subscription is down, asks the store for the newest committed id every second.
+async fn poll_while_away(store: &Postgres, subscribed: &AtomicBool, stop: &CancellationToken) {
+    let mut tick = tokio::time::interval(FALLBACK_POLL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        if !subscribed.load(Ordering::SeqCst)
+            && let Ok(newest) = store.newest_id().await
+        {
+            store.bus().notify(newest);
+        }
+    }
 }
 
 fn timed_out<T>(_: T) -> String {
@@ -56,7 +83,12 @@ async fn publish(client: &redis::Client, channel: &str, store: &Postgres) -> Res
     }
 }
 
-async fn subscribe(client: &redis::Client, channel: &str, store: &Postgres) -> Result<(), String> {
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+    store: &Postgres,
+    subscribed: &AtomicBool,
+) -> Result<(), String> {
     let connect = client.get_async_pubsub();
     let mut pubsub = tokio::time::timeout(Duration::from_secs(5), connect)
         .await
@@ -66,6 +98,7 @@ async fn subscribe(client: &redis::Client, channel: &str, store: &Postgres) -> R
     // Whatever other instances committed while this one was not subscribed.
     let newest = store.newest_id().await.map_err(|e| e.to_string())?;
     store.bus().notify(newest);
+    subscribed.store(true, Ordering::SeqCst);
     tracing::info!("redis bus subscribed");
     let mut messages = pubsub.on_message();
     while let Some(m) = messages.next().await {
