@@ -36,7 +36,7 @@ pub enum Command {
 pub struct MigrateArgs {
     /// The PostgreSQL to copy into, e.g. postgres://hookd:pw@db/hookd (or HOOKD_DATABASE_URL,
     /// which keeps a password out of the process list).
-    #[arg(env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    #[arg(env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
     pub database_url: crate::ingest::verify::Secret,
     /// The SQLite store to copy.
     #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
@@ -56,7 +56,7 @@ pub struct EventsArgs {
     #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
     pub data_dir: std::path::PathBuf,
     /// Read this PostgreSQL store instead of the SQLite one.
-    #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
     pub database_url: Option<crate::ingest::verify::Secret>,
 }
 

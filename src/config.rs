@@ -29,7 +29,7 @@ pub struct Config {
 
     /// Store events in this PostgreSQL instead of SQLite, so several hookd instances share them,
     /// e.g. postgres://hookd:pw@db.internal/hookd. The schema is created and migrated at start-up.
-    #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
     pub database_url: Option<crate::ingest::verify::Secret>,
 
     /// Address of the webhook listener (POST /webhook/{source}). Port 0 picks a free port.
@@ -74,7 +74,7 @@ pub struct Config {
 
     /// A bearer token MCP clients must send (`Authorization: Bearer …`). Required when the MCP
     /// address is not loopback.
-    #[arg(long, env = "HOOKD_MCP_TOKEN", hide_env_values = true, value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    #[arg(long, env = "HOOKD_MCP_TOKEN", hide_env_values = true, value_parser = crate::config::parse_secret)]
     pub mcp_token: Option<crate::ingest::verify::Secret>,
 
     /// Host names the MCP endpoint answers to (DNS-rebinding protection), comma-separated.
@@ -111,7 +111,7 @@ pub struct Config {
     /// A Redis to bridge: messages on `--redis-channels` become events (source = channel), and
     /// the `publish_event` / `get_channel_stats` tools are offered. With --database-url it also
     /// carries wake-ups between instances. E.g. redis://127.0.0.1:6379.
-    #[arg(long, env = "HOOKD_REDIS_URL", hide_env_values = true, value_parser = |s: &str| Ok::<_, String>(crate::ingest::verify::Secret::new(s)))]
+    #[arg(long, env = "HOOKD_REDIS_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
     pub redis_url: Option<crate::ingest::verify::Secret>,
 
     /// The Redis channels or patterns to bridge (comma-separated).
@@ -180,6 +180,12 @@ impl Config {
             ],
         }
     }
+}
+
+/// A secret from the command line or environment (kept out of `Debug`; pair with
+/// `hide_env_values` so `--help` does not print it either).
+pub fn parse_secret(s: &str) -> Result<crate::ingest::verify::Secret, String> {
+    Ok(crate::ingest::verify::Secret::new(s))
 }
 
 /// Parses `1048576`, `512KiB`, `512K`, `2MiB`, `2M` (binary units).

@@ -35,25 +35,13 @@ impl Bus {
 
     /// Records that events up to `id` are committed; wakes waiters if that is news.
     pub fn notify(&self, id: i64) {
-        self.newest.send_if_modified(|current| {
-            let newer = id > *current;
-            if newer {
-                *current = id;
-            }
-            newer
-        });
+        advance(&self.newest, id);
     }
 
     /// Records that this process committed events up to `id` (and wakes local waiters).
     pub fn committed(&self, id: i64) {
-        self.notify(id);
-        self.local.send_if_modified(|current| {
-            let newer = id > *current;
-            if newer {
-                *current = id;
-            }
-            newer
-        });
+        advance(&self.newest, id);
+        advance(&self.local, id);
     }
 
     /// Follows the ids this process commits.
@@ -98,6 +86,17 @@ impl Waker {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// Moves `newest` to `id` if that is newer, waking its receivers only then.
+fn advance(newest: &watch::Sender<i64>, id: i64) {
+    newest.send_if_modified(|current| {
+        let newer = id > *current;
+        if newer {
+            *current = id;
+        }
+        newer
+    });
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);

@@ -25,11 +25,7 @@ async fn listen(config: &tokio_postgres::Config, bus: &Bus) -> Result<(), tokio_
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     let setup = async {
         client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-        let newest: i64 = client
-            .query_one("SELECT COALESCE(max(id), 0) FROM events", &[])
-            .await?
-            .get(0);
-        Ok::<_, tokio_postgres::Error>(newest)
+        super::reader::newest_id(&client).await
     };
     tokio::pin!(setup);
     let mut setting_up = true;

@@ -104,10 +104,7 @@ impl Postgres {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let mut client = pool.get().await.map_err(unavailable)?;
         schema::migrate(&mut client).await?;
-        let newest: i64 = client
-            .query_one("SELECT COALESCE(max(id), 0) FROM events", &[])
-            .await?
-            .get(0);
+        let newest = reader::newest_id(&client).await?;
         let store_id: String = client
             .query_one("SELECT value FROM hookd_meta WHERE key = 'store_id'", &[])
             .await?
@@ -147,10 +144,8 @@ impl Postgres {
 
     /// The newest committed event id.
     pub async fn newest_id(&self) -> Result<i64, StoreError> {
-        let c = self.client().await?;
-        Ok(c.query_one("SELECT COALESCE(max(id), 0) FROM events", &[])
-            .await?
-            .get(0))
+        let client = self.client().await?;
+        Ok(reader::newest_id(&client).await?)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {

@@ -115,6 +115,14 @@ fn event(r: &Row) -> Result<Event, StoreError> {
     .into_event()
 }
 
+/// The newest committed event id (0 for an empty store).
+pub async fn newest_id(c: &tokio_postgres::Client) -> Result<i64, tokio_postgres::Error> {
+    let row = c
+        .query_one("SELECT COALESCE(max(id), 0) FROM events", &[])
+        .await?;
+    Ok(row.get(0))
+}
+
 pub async fn get(c: &impl GenericClient, id: i64) -> Result<Option<Event>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM events WHERE id = $1");
     c.query_opt(&sql, &[&id])

@@ -130,20 +130,18 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
 
 /// What becomes of each row, and the rows to insert (a delivery already stored, or twice in the
 /// group, is inserted at most once).
-fn plan<'r>(
-    rows: &[&'r Row],
-    stored: &HashMap<(String, String), i64>,
-) -> (Vec<Outcome>, Vec<&'r Row>) {
+fn plan<'r>(rows: &[&'r Row], stored: &HashMap<usize, i64>) -> (Vec<Outcome>, Vec<&'r Row>) {
     let mut inserts: Vec<&Row> = Vec::new();
     let mut first_in_batch: HashMap<(&str, &str), usize> = HashMap::new();
     let outcomes = rows
         .iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(i, row)| {
+            if let Some(id) = stored.get(&i) {
+                return Outcome::Stored(*id);
+            }
             if let Some(d) = row.delivery_id.as_deref() {
                 let key = (row.source.as_str(), d);
-                if let Some(id) = stored.get(&(key.0.to_owned(), key.1.to_owned())) {
-                    return Outcome::Stored(*id);
-                }
                 if let Some(n) = first_in_batch.get(&key) {
                     return Outcome::SameAs(*n);
                 }
@@ -165,31 +163,35 @@ async fn announce(tx: &Transaction<'_>, newest: Option<i64>) -> Result<(), Store
     Ok(())
 }
 
-/// The ids of rows whose deliveries are already stored. Looked up before inserting: under the
-/// write lock nothing else can store them meanwhile, and no id is drawn for a duplicate.
+/// The rows whose deliveries are already stored (by index in `rows`), with their ids. Looked up
+/// before inserting: under the write lock nothing else can store them meanwhile, and no id is
+/// drawn for a duplicate.
 async fn stored_ids(
     tx: &Transaction<'_>,
     rows: &[&Row],
-) -> Result<HashMap<(String, String), i64>, StoreError> {
-    let (sources, deliveries): (Vec<&str>, Vec<&str>) = rows
+) -> Result<HashMap<usize, i64>, StoreError> {
+    let keyed: Vec<(usize, &str, &str)> = rows
         .iter()
-        .filter_map(|r| Some((r.source.as_str(), r.delivery_id.as_deref()?)))
-        .unzip();
-    if sources.is_empty() {
+        .enumerate()
+        .filter_map(|(i, r)| Some((i, r.source.as_str(), r.delivery_id.as_deref()?)))
+        .collect();
+    if keyed.is_empty() {
         return Ok(HashMap::new());
     }
+    let sources: Vec<&str> = keyed.iter().map(|k| k.1).collect();
+    let deliveries: Vec<&str> = keyed.iter().map(|k| k.2).collect();
     let found = tx
         .query(
-            "SELECT e.source, e.delivery_id, e.id
-             FROM unnest($1::text[], $2::text[]) AS k (source, delivery_id)
+            "SELECT k.n, e.id
+             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (source, delivery_id, n)
              JOIN events e ON e.source = k.source AND e.delivery_id = k.delivery_id
              WHERE e.delivery_id IS NOT NULL",
             &[&sources, &deliveries],
         )
         .await?;
     Ok(found
-        .into_iter()
-        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .iter()
+        .map(|r| (keyed[r.get::<_, i64>(0) as usize - 1].0, r.get(1)))
         .collect())
 }
 
