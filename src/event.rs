@@ -123,6 +123,10 @@ pub struct Event {
     pub subject: Option<String>,
     pub occurred_at: Option<String>,
     pub summary: Option<String>,
+    /// Set only when the stored row could not be decoded as written (from an older version, or a
+    /// bug): what failed. The payload is then the stored text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A delivery refused by signature verification, kept so a user can see why. Never holds the

@@ -36,6 +36,7 @@ pub mod filter;
 pub mod ingest;
 pub mod mcp;
 pub mod outbound;
+pub mod payload;
 pub mod send;
 pub mod sources;
 pub mod store;

@@ -297,3 +297,30 @@ async fn concurrent_distinct_deliveries_all_get_distinct_ids() {
     assert_eq!(sources[0].count, 200);
     app.stop().await;
 }
+
+/// JSON that is well-formed but that readers could not parse back (too deep, a number beyond
+/// f64, a lone surrogate) is refused before anything is stored, so it can never poison a reader.
+#[tokio::test]
+async fn json_readers_could_not_parse_is_refused_and_stores_nothing() {
+    let app = TestApp::start().await;
+    let http = common::http();
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    for body in [
+        deep(129),
+        deep(100_000),
+        format!("{}1{}", r#"{"a":"#.repeat(200), "}".repeat(200)),
+        r#"{"n":1e999999}"#.to_owned(),
+        r#"{"s":"\ud800"}"#.to_owned(),
+    ] {
+        let reply = post_json(&http, app.webhook, "evil", None, &body).await;
+        assert_eq!(reply.status, 400, "{}", &body[..body.len().min(30)]);
+        let error = reply.body["error"].as_str().unwrap();
+        assert!(error.contains("beyond hookd's limits"), "{error}");
+    }
+    let ok = post_json(&http, app.webhook, "evil", None, &deep(127)).await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    let events = all_events(&app).await;
+    assert_eq!(events.len(), 1, "only the readable body is stored");
+    assert!(events[0].note.is_none() && events[0].payload.is_array());
+    app.stop().await;
+}

@@ -509,6 +509,75 @@ async fn a_nul_or_an_absurd_length_in_a_delivery_fails_nothing() {
     }
 }
 
+/// Payloads no reader can parse into a `Value` (ingest refuses them now, but an older version
+/// stored them, or a caller bypassed ingest): every reader still answers, serving such an event
+/// with its stored text and a note, and `where` skips it instead of failing.
+#[tokio::test]
+async fn payloads_readers_cannot_parse_never_fail_an_answer() {
+    let test = "payloads_readers_cannot_parse_never_fail_an_answer";
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let bad = [
+        deep(129),
+        deep(100_000),
+        format!("{}1{}", r#"{"a":"#.repeat(200), "}".repeat(200)),
+        r#"{"n":1e999999}"#.to_owned(),
+    ];
+    for (name, store, _keep) in backends(test).await {
+        let before = store
+            .append(event("s", None, json!({"n": 1})))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for text in &bad {
+            let mut e = event("s", None, json!({}));
+            e.payload = serde_json::value::RawValue::from_string(text.clone()).unwrap();
+            ids.push(store.append(e).await.unwrap().id);
+        }
+        let after = store
+            .append(event("s", None, json!({"n": 1})))
+            .await
+            .unwrap();
+        let all = store
+            .query(EventFilter::default(), Page::Newest(100))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), bad.len() + 2, "{name}: every event is served");
+        for (id, text) in ids.iter().zip(&bad) {
+            let e = store.get(*id).await.unwrap().unwrap();
+            assert_eq!(e.payload, json!(text), "{name}: served as the stored text");
+            assert_eq!(
+                e.payload_encoding,
+                hookd::event::PayloadEncoding::Text,
+                "{name}"
+            );
+            assert!(
+                e.note.as_deref().unwrap().contains("payload"),
+                "{name}: {:?}",
+                e.note
+            );
+            assert!(
+                all.iter().any(|a| a.id == *id && a.note.is_some()),
+                "{name}"
+            );
+        }
+        assert!(
+            all.iter()
+                .filter(|e| e.note.is_none())
+                .all(|e| e.payload == json!({"n": 1}))
+        );
+        let n1 = EventFilter {
+            fields: hookd::event::FieldMatch::parse_where(
+                json!({"payload.n": 1}).as_object().unwrap(),
+            )
+            .unwrap(),
+            ..Default::default()
+        };
+        let found = store.query(n1, Page::Oldest(10)).await.unwrap();
+        let found: Vec<i64> = found.iter().map(|e| e.id).collect();
+        assert_eq!(found, [before.id, after.id], "{name}: where skips them");
+    }
+}
+
 /// PostgreSQL only: every instance runs retention; run at once, they still keep exactly the cap
 /// (the newest events), not less.
 #[tokio::test]

@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::event::PayloadEncoding;
+use crate::payload::MAX_JSON_DEPTH;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BodyError {
@@ -14,6 +15,13 @@ pub enum BodyError {
         content_type: String,
         reason: String,
     },
+    /// Well-formed JSON that hookd's readers could not hold: refused, so that every body hookd
+    /// acknowledges can be served back by every reader.
+    #[error(
+        "JSON body beyond hookd's limits ({reason}): nesting is limited to {MAX_JSON_DEPTH} levels \
+         and numbers to the range of a 64-bit float"
+    )]
+    BeyondLimits { reason: String },
 }
 
 /// A decoded body.
@@ -39,9 +47,18 @@ pub fn decode(
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     if is_json(&mime) {
-        return decode_json(body, want_type).map_err(|e| BodyError::MalformedJson {
-            content_type: mime,
-            reason: e.to_string(),
+        return decode_json(body, want_type).map_err(|e| {
+            let text = std::str::from_utf8(body).unwrap_or_default();
+            if serde_json::from_str::<&RawValue>(text).is_ok() {
+                BodyError::BeyondLimits {
+                    reason: e.to_string(),
+                }
+            } else {
+                BodyError::MalformedJson {
+                    content_type: mime,
+                    reason: e.to_string(),
+                }
+            }
         });
     }
     let (encoding, value) = if mime == "application/x-www-form-urlencoded" {
@@ -73,6 +90,7 @@ fn decode_json(body: &[u8], want_type: bool) -> Result<Decoded, serde_json::Erro
         ty: Option<Value>,
     }
     let text = std::str::from_utf8(body).map_err(serde::de::Error::custom)?;
+    crate::payload::check_readable(text)?;
     let payload = RawValue::from_string(text.to_owned())?;
     let body_type = if want_type && text.trim_start().starts_with('{') {
         serde_json::from_str::<TopLevel>(text)?
@@ -138,6 +156,36 @@ mod tests {
         let err = decode(Some("application/json"), b"{\"a\":", false).unwrap_err();
         assert!(err.to_string().contains("malformed JSON"), "{err}");
         assert!(decode(Some("application/vnd.api+json"), b"nope", false).is_err());
+    }
+
+    /// Bodies that are valid JSON but that `Value` cannot hold are refused, and everything that
+    /// is accepted parses back into a `Value`.
+    #[test]
+    fn json_beyond_what_readers_parse_is_refused() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let objects = format!("{}1{}", r#"{"a":"#.repeat(200), "}".repeat(200));
+        for body in [
+            deep(MAX_JSON_DEPTH + 1),
+            deep(100_000),
+            objects,
+            r#"{"n":1e999999}"#.to_owned(),
+            r#"[-1e400]"#.to_owned(),
+            r#"{"s":"\ud800"}"#.to_owned(),
+        ] {
+            let err = decode(Some("application/json"), body.as_bytes(), true).unwrap_err();
+            assert!(
+                matches!(err, BodyError::BeyondLimits { .. }),
+                "{}: {err}",
+                &body[..body.len().min(40)]
+            );
+        }
+        for body in [
+            deep(MAX_JSON_DEPTH),
+            r#"{"n":1e308,"m":1e-999,"b":123456789012345678901234567890}"#.into(),
+        ] {
+            let d = decode(Some("application/json"), body.as_bytes(), true).unwrap();
+            serde_json::from_str::<Value>(d.payload.get()).unwrap();
+        }
     }
 
     #[test]

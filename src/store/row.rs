@@ -1,7 +1,6 @@
 //! An event as the backends write and read it: every text column prepared once, off the writer.
 
 use crate::event::{Event, NewEvent, PayloadEncoding, format_time};
-use crate::store::StoreError;
 use crate::views::Derived;
 
 /// An event as a writer binds it: every text column prepared by the caller (on tokio's threads),
@@ -149,14 +148,39 @@ pub struct RawEvent {
 }
 
 impl RawEvent {
-    pub fn into_event(self) -> Result<Event, StoreError> {
-        let id = self.event.id;
-        let corrupt = |what: &str| StoreError::Corrupt(format!("event {id}: bad {what}"));
+    /// Parses the JSON columns. A row that does not decode (written by an older version, or by a
+    /// bug) never fails the answer it is part of: its payload is served as the stored text, with
+    /// a note saying why, and the rest of the answer is served as usual.
+    pub fn into_event(self) -> Event {
         let mut event = self.event;
-        event.headers = serde_json::from_str(&self.headers).map_err(|_| corrupt("headers"))?;
-        event.payload = serde_json::from_str(&self.payload).map_err(|_| corrupt("payload"))?;
-        event.payload_encoding =
-            PayloadEncoding::parse(&self.payload_encoding).ok_or_else(|| corrupt("encoding"))?;
-        Ok(event)
+        let mut problems = Vec::new();
+        match serde_json::from_str(&self.headers) {
+            Ok(headers) => event.headers = headers,
+            Err(e) => problems.push(format!("headers ({e})")),
+        }
+        let parsed = match PayloadEncoding::parse(&self.payload_encoding) {
+            None => Err(format!("unknown encoding {:?}", self.payload_encoding)),
+            Some(encoding) => serde_json::from_str(&self.payload)
+                .map(|payload| (encoding, payload))
+                .map_err(|e| e.to_string()),
+        };
+        match parsed {
+            Ok((encoding, payload)) => {
+                (event.payload_encoding, event.payload) = (encoding, payload)
+            }
+            Err(why) => {
+                problems.push(format!("payload ({why}); served as the stored text"));
+                event.payload_encoding = PayloadEncoding::Text;
+                event.payload = serde_json::Value::String(self.payload);
+            }
+        }
+        if !problems.is_empty() {
+            tracing::warn!(event = event.id, problems = ?problems, "stored event does not decode");
+            event.note = Some(format!(
+                "could not decode the stored {}",
+                problems.join(", ")
+            ));
+        }
+        event
     }
 }

@@ -92,7 +92,7 @@ const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, cont
                        payload_encoding, payload, verified, subject, occurred_at, summary";
 
 fn event(r: &Row) -> Result<Event, StoreError> {
-    RawEvent {
+    Ok(RawEvent {
         event: Event {
             id: r.get(0),
             source: r.get(1),
@@ -107,12 +107,13 @@ fn event(r: &Row) -> Result<Event, StoreError> {
             subject: r.get(10),
             occurred_at: r.get(11),
             summary: r.get(12),
+            note: None,
         },
         headers: r.get(5),
         payload_encoding: r.get(7),
         payload: r.get(8),
     }
-    .into_event()
+    .into_event())
 }
 
 /// The newest committed event id (0 for an empty store).

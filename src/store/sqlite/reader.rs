@@ -67,7 +67,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Event>, StoreError> {
         .prepare_cached(&sql)?
         .query_row([id], raw_event)
         .optional()?;
-    row.map(RawEvent::into_event).transpose()
+    Ok(row.map(RawEvent::into_event))
 }
 
 pub fn query(
@@ -89,7 +89,7 @@ pub fn query(
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut events = stmt
         .query_map(params_from_iter(args), raw_event)?
-        .map(|r| r.map_err(StoreError::from).and_then(RawEvent::into_event))
+        .map(|r| r.map(RawEvent::into_event).map_err(StoreError::from))
         .collect::<Result<Vec<_>, _>>()?;
     if matches!(page, Page::Newest(_)) {
         events.reverse();
@@ -167,9 +167,12 @@ pub fn conditions(filter: &EventFilter, table: &str) -> (Vec<String>, Vec<SqlVal
                 )
             }
         };
-        // Only JSON and form payloads have fields; a text payload is a bare JSON string.
+        // Only JSON and form payloads have fields; a text payload is a bare JSON string. A
+        // payload SQLite's JSON functions cannot read (nested deeper than its limit, from a
+        // version that did not refuse it) would fail the whole query: it is skipped instead.
         clauses.push(format!(
-            "({t}payload_encoding IN ('json', 'form') AND {test})"
+            "(CASE WHEN {t}payload_encoding IN ('json', 'form') AND json_valid({t}payload) \
+             THEN {test} ELSE 0 END)"
         ));
     }
     (clauses, args)
@@ -237,6 +240,7 @@ fn raw_event(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
             subject: r.get(10)?,
             occurred_at: r.get(11)?,
             summary: r.get(12)?,
+            note: None,
         },
         headers: r.get(5)?,
         payload_encoding: r.get(7)?,
