@@ -45,6 +45,12 @@ async fn a_configured_token_is_required_and_checked() {
     assert!(!wrong.text().await.unwrap().contains("s3cret-token"));
     let right = raw(&app, &[("authorization", "Bearer s3cret-token")]).await;
     assert_eq!(right.status(), 200);
+    let lower = raw(&app, &[("authorization", "bearer s3cret-token")]).await;
+    assert_eq!(
+        lower.status(),
+        200,
+        "the scheme is case-insensitive (RFC 7235)"
+    );
 
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(app.mcp_url()).auth_header("s3cret-token"),

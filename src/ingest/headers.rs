@@ -16,7 +16,17 @@ const DROPPED: &[&str] = &[
 
 /// Name fragments whose values are secrets or derived from secrets. The header's presence helps
 /// debugging ("was a signature sent?"), its value must never be stored.
-const SECRET_FRAGMENTS: &[&str] = &["token", "secret", "signature", "api-key", "apikey"];
+const SECRET_FRAGMENTS: &[&str] = &[
+    "token",
+    "secret",
+    "signature",
+    "password",
+    "passwd",
+    "auth",
+    "session",
+    "credential",
+    "key",
+];
 
 /// The headers to store: lower-case names, values as text (non-UTF-8 bytes replaced), repeated
 /// headers joined with ", ", credentials dropped or redacted.
@@ -57,11 +67,22 @@ mod tests {
         h.insert("x-gitlab-token", HeaderValue::from_static("glpat"));
         h.insert("x-webhook-secret", HeaderValue::from_static("shh"));
         h.insert("x-github-event", HeaderValue::from_static("push"));
+        for (name, value) in [
+            ("x-webhook-password", "pw1"),
+            ("x-passwd", "pw2"),
+            ("x-auth-user", "pw3"),
+            ("x-session-id", "pw4"),
+            ("x-credentials", "pw5"),
+            ("x-api-key", "pw6"),
+            ("x-signing-key", "pw7"),
+        ] {
+            h.insert(name, HeaderValue::from_static(value));
+        }
         h.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
         h.append("x-forwarded-for", HeaderValue::from_static("2.2.2.2"));
         let out = safe_headers(&h);
         let stored = serde_json::to_string(&out).unwrap();
-        for secret in ["abc", "s=1", "Basic", "sha256=ff", "glpat", "shh"] {
+        for secret in ["abc", "s=1", "Basic", "sha256=ff", "glpat", "shh", "pw"] {
             assert!(!stored.contains(secret), "{secret} leaked into {stored}");
         }
         assert_eq!(out["x-hub-signature-256"], REDACTED);

@@ -50,8 +50,7 @@ pub async fn require_bearer(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_credentials);
     match presented {
         Some(t) if bool::from(t.as_bytes().ct_eq(token.expose().as_bytes())) => {
             next.run(request).await
@@ -59,6 +58,14 @@ pub async fn require_bearer(
         Some(_) => unauthorized(&guard, r#", error="invalid_token""#),
         None => unauthorized(&guard, ""),
     }
+}
+
+/// The credentials of a `Bearer` authorization; the scheme name is case-insensitive (RFC 7235).
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
 }
 
 fn unauthorized(guard: &Guard, error: &str) -> Response {
@@ -78,4 +85,19 @@ fn unauthorized(guard: &Guard, error: &str) -> Response {
             .unwrap_or_else(|_| header::HeaderValue::from_static("Bearer realm=\"hookd\"")),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_credentials;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for v in ["Bearer t0k", "bearer t0k", "BEARER  t0k ", " BeArEr t0k"] {
+            assert_eq!(bearer_credentials(v), Some("t0k"), "{v:?}");
+        }
+        for v in ["Basic t0k", "Bearert0k", "Bearer", ""] {
+            assert_eq!(bearer_credentials(v), None, "{v:?}");
+        }
+    }
 }
