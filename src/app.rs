@@ -10,9 +10,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::ingest::read::{self, BodyLimits, Budget};
 use crate::sources::Sources;
 use crate::store::{Postgres, Retention, Sqlite, Store, StoreError, WakeUps};
 use crate::{ingest, mcp};
+
+/// The largest MCP request body: JSON-RPC messages are small; this only stops abuse.
+pub const MAX_MCP_BODY: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -108,18 +112,39 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     let webhook_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
     let mcp_addr = mcp_listener.as_ref().and_then(|l| l.local_addr().ok());
 
+    // One budget for every body being read or waiting for the store, on both listeners.
+    let budget = Budget::new(config.limits.max_pending_bytes);
+    let body_limits = |max| BodyLimits {
+        max,
+        timeout: config.limits.body_timeout(),
+        budget: budget.clone(),
+    };
+    let limits = connection_limits(config);
+    let writes = Arc::new(crate::health::WriteHealth::default());
+    let health = crate::health::routes(store.clone(), writes.clone());
     if let Some(listener) = webhook_listener {
         let ingest = ingest::Ingest {
             store: store.clone(),
             sources: sources.clone(),
             require_signatures: config.require_signatures(),
+            bodies: body_limits(config.max_body),
+            rates: ingest::rate::RateLimits::new(
+                sources.iter().map(|s| (s.name.as_str(), s.rate_limit)),
+                config.limits.rate_limit.0,
+            ),
+            writes,
         };
-        let routes = ingest::router(Arc::new(ingest), config.max_body);
-        tasks.spawn(serve_http(listener, routes, shutdown.clone()));
+        let routes = ingest::router(Arc::new(ingest)).merge(health.clone());
+        tasks.spawn(serve_http(listener, routes, limits, shutdown.clone()));
     }
     if let Some(listener) = mcp_listener {
-        let routes = mcp::router(store.clone(), sources.clone(), config, shutdown.clone());
-        tasks.spawn(serve_http(listener, routes, shutdown.clone()));
+        let routes = mcp::router(store.clone(), sources.clone(), config, shutdown.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                body_limits(MAX_MCP_BODY),
+                read::bounded,
+            ))
+            .merge(health);
+        tasks.spawn(serve_http(listener, routes, limits, shutdown.clone()));
     }
     if mode == Mode::Stdio {
         let (store, sources, shutdown) = (store.clone(), sources.clone(), shutdown.clone());
@@ -258,16 +283,43 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
 async fn serve_http(
     listener: TcpListener,
     routes: axum::Router,
+    limits: crate::listener::Limits,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let addr = listener.local_addr().ok();
-    axum::serve(listener, routes)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+    crate::listener::serve(listener, routes, limits, shutdown)
         .await
         .map_err(|source| AppError::Bind {
             addr: addr.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
             source,
         })
+}
+
+/// The listeners' limits, with the connection cap fitted to the file descriptors this process
+/// may open: hookd first raises its own limit to the hard limit, since every connection, store
+/// file and outbound request needs a descriptor and running out fails them all.
+fn connection_limits(config: &Config) -> crate::listener::Limits {
+    let mut limits = config.limits.listener();
+    let files = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            return limits;
+        }
+    };
+    // Two listeners, plus room for the store, outbound requests and the log.
+    const RESERVED: u64 = 256;
+    let fits = (files.saturating_sub(RESERVED) / 2).max(16) as usize;
+    if limits.max_connections > fits {
+        tracing::warn!(
+            max_connections = limits.max_connections,
+            open_file_limit = files,
+            using = fits,
+            "--max-connections does not fit the open-file limit; using less"
+        );
+        limits.max_connections = fits;
+    }
+    limits
 }
 
 /// Enforces the retention policy every `retention_interval`, in small steps (see `Store::prune`).

@@ -73,11 +73,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Events(a) => return events(a).await,
             Command::MigrateTo(a) => return migrate_to(a).await,
         };
+        // Signals are caught from here on, so one that arrives while hookd is still starting
+        // (or the moment its listeners open) ends it cleanly instead of killing it.
+        let stop = CancellationToken::new();
+        let signals = tokio::spawn(cancel_on_signal(Signals::catch()?, stop.clone()));
         let running = app::start(&config, mode).await?;
         let shutdown = running.shutdown_token();
-        let signals = tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let link = tokio::spawn(async move {
+            stop.cancelled().await;
+            shutdown.cancel();
+        });
         let result = running.join().await;
         signals.abort();
+        link.abort();
         tracing::info!("hookd stopped");
         Ok(result?)
     })
@@ -125,25 +133,42 @@ async fn migrate_to(a: MigrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Ctrl-C and SIGTERM, caught from the moment this is made.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn catch() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-        _ = shutdown.cancelled() => return,
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn cancel_on_signal(mut signals: Signals, shutdown: CancellationToken) {
+    signals.recv().await;
     tracing::info!("shutting down: finishing in-flight requests");
     shutdown.cancel();
 }

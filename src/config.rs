@@ -127,6 +127,77 @@ pub struct Config {
     #[arg(long = "retention-interval", env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub retention_interval_secs: u64,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// What any one client may hold: time, connections, memory. Defaults are safe on a public address.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Seconds a client has from the first byte of a request to the end of its headers.
+    #[arg(long = "header-timeout", env = "HOOKD_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client has to send a whole request body once its headers arrived.
+    #[arg(long = "body-timeout", env = "HOOKD_BODY_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+
+    /// Seconds after which an idle keep-alive connection is closed.
+    #[arg(long = "idle-timeout", env = "HOOKD_IDLE_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_secs: u64,
+
+    /// Open connections per listener at most; more wait in the kernel's queue until one closes.
+    #[arg(long, env = "HOOKD_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Memory all request bodies being read or waiting to be stored may hold together; beyond it
+    /// requests are answered 503 with Retry-After (bytes, or with a KiB/MiB/GiB suffix).
+    #[arg(long, env = "HOOKD_MAX_PENDING_BYTES", default_value = "256MiB", value_parser = parse_size)]
+    pub max_pending_bytes: usize,
+
+    /// Deliveries per second per source, for sources without their own `rate_limit` in
+    /// hookd.toml: PER_SECOND/BURST, PER_SECOND, or off. Beyond it: 429 with Retry-After.
+    #[arg(long, env = "HOOKD_RATE_LIMIT", default_value = "200/2000", value_parser = parse_rate)]
+    pub rate_limit: DefaultRate,
+
+    /// Seconds that shutdown waits for in-flight requests before closing what is left.
+    #[arg(long = "shutdown-timeout", env = "HOOKD_SHUTDOWN_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 4096,
+            max_pending_bytes: 256 << 20,
+            rate_limit: DefaultRate(Some(crate::ingest::rate::RateLimit::DEFAULT)),
+            shutdown_timeout_secs: 10,
+        }
+    }
+}
+
+impl Limits {
+    pub fn listener(&self) -> crate::listener::Limits {
+        crate::listener::Limits {
+            header: Duration::from_secs(self.header_timeout_secs),
+            idle: Duration::from_secs(self.idle_timeout_secs),
+            max_connections: self.max_connections as usize,
+            shutdown: Duration::from_secs(self.shutdown_timeout_secs),
+        }
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
 }
 
 impl Config {
@@ -178,8 +249,17 @@ impl Config {
                 Toolset::Stripe,
                 Toolset::Deployments,
             ],
+            limits: Limits::default(),
         }
     }
+}
+
+/// `--rate-limit`: the limit for sources without their own (`None`: off).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DefaultRate(pub Option<crate::ingest::rate::RateLimit>);
+
+fn parse_rate(s: &str) -> Result<DefaultRate, String> {
+    crate::ingest::rate::RateLimit::parse_flag(s).map(DefaultRate)
 }
 
 /// A secret from the command line or environment (kept out of `Debug`; pair with
@@ -200,7 +280,8 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         "" | "b" => 1,
         "k" | "kib" | "kb" => 1 << 10,
         "m" | "mib" | "mb" => 1 << 20,
-        other => return Err(format!("unknown size unit {other:?}; use KiB or MiB")),
+        "g" | "gib" | "gb" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?}; use KiB, MiB or GiB")),
     };
     match n.checked_mul(multiplier) {
         Some(0) | None => Err(format!("{s:?} is not a usable size")),
@@ -218,7 +299,8 @@ mod tests {
         assert_eq!(parse_size("512K"), Ok(512 << 10));
         assert_eq!(parse_size("1000"), Ok(1000));
         assert!(parse_size("0").is_err());
-        assert!(parse_size("1GiB").is_err());
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert!(parse_size("1TiB").is_err());
         assert!(parse_size("lots").is_err());
     }
 }

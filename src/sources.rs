@@ -54,6 +54,8 @@ pub struct Source {
     pub secrets: Vec<Secret>,
     /// Configured in `hookd.toml` (not one of the preconfigured four).
     pub from_file: bool,
+    /// Its own `rate_limit`, if `hookd.toml` gives one (else `--rate-limit` applies).
+    pub rate_limit: Option<crate::ingest::rate::RateSetting>,
 }
 
 impl Source {
@@ -96,6 +98,7 @@ struct SourceSpec {
     provider: Provider,
     secret: Option<SecretSpec>,
     hmac: Option<HmacScheme>,
+    rate_limit: Option<crate::ingest::rate::RateSetting>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,7 +175,14 @@ impl Sources {
                     "source {name}: provider \"none\" takes no secret"
                 )));
             }
+            if let Some(crate::ingest::rate::RateSetting::Limit(l)) = &spec.rate_limit {
+                l.validate()
+                    .map_err(|e| invalid(format!("source {name}: {e}")))?;
+            }
             sources.insert(&name, spec.provider, spec.hmac, secrets, true);
+            if let Some(s) = sources.by_name.get_mut(&name) {
+                s.rate_limit = spec.rate_limit;
+            }
         }
         Ok(sources)
     }
@@ -203,6 +213,7 @@ impl Sources {
             scheme,
             secrets,
             from_file,
+            rate_limit: None,
         };
         self.by_name.insert(name.to_owned(), source);
     }

@@ -240,8 +240,30 @@ async fn a_full_disk_answers_503_and_recovers() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200, "still serving");
+    assert_eq!(
+        failure.body["error"].as_str().map(|_| ()),
+        Some(()),
+        "a JSON error"
+    );
+    let readyz = |addr| {
+        let http = http.clone();
+        async move {
+            http.get(format!("http://{addr}/readyz"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for addr in [hookd.webhook, hookd.mcp] {
+        let ready = readyz(addr).await;
+        assert_eq!(ready.status(), 503, "not ready while writes fail");
+        assert_eq!(ready.headers()["retry-after"], "5");
+    }
 
     std::fs::remove_file(&filler).unwrap();
+    // Ready again without any webhook: /readyz probes with a write of its own.
+    let ready = readyz(hookd.webhook).await;
+    assert_eq!(ready.status(), 200, "{:?}", ready.text().await);
     let after = post(&http, hookd.webhook, "fill", &text, "small").await;
     assert_eq!(
         after.status, 200,

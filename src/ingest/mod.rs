@@ -8,16 +8,18 @@
 pub mod body;
 pub mod headers;
 pub mod normalize;
+pub mod rate;
+pub mod read;
 pub mod verify;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
@@ -41,8 +43,8 @@ pub enum IngestError {
     BadSource(String),
     #[error("{0}")]
     BadBody(#[from] body::BodyError),
-    #[error("could not read the request body: {0}")]
-    Unreadable(String, StatusCode),
+    #[error("{0}")]
+    Read(#[from] read::ReadError),
     #[error(
         "delivery id header is longer than {} characters",
         normalize::MAX_ID_LEN
@@ -54,6 +56,14 @@ pub enum IngestError {
         "unknown source {0:?}: signatures are required and no source of that name is configured"
     )]
     UnknownSource(String),
+    #[error(
+        "source {name:?} is over its rate limit ({} per second, burst {}); retry in {} s",
+        .limited.limit.per_second, .limited.limit.burst, .limited.retry_after_secs
+    )]
+    RateLimited {
+        name: String,
+        limited: rate::Limited,
+    },
     #[error("storage unavailable, the event was not stored: {0}")]
     Store(#[from] StoreError),
 }
@@ -65,8 +75,19 @@ impl IngestError {
             Self::Rejected(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadBody(_) | Self::DeliveryIdTooLong => StatusCode::BAD_REQUEST,
-            Self::Unreadable(_, status) => *status,
+            Self::Read(e) => e.status(),
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for answers that say "not now".
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Read(read::ReadError::Busy) => Some(1),
+            Self::RateLimited { limited, .. } => Some(limited.retry_after_secs),
+            Self::Store(_) => Some(5),
+            _ => None,
         }
     }
 }
@@ -78,10 +99,25 @@ impl IntoResponse for IngestError {
             tracing::error!(error = %self, "webhook not stored");
         }
         let mut body = json!({"status": "error", "error": self.to_string()});
-        if let Self::Rejected(why) = &self {
-            body["reason"] = why.class().into();
+        match &self {
+            Self::Rejected(why) => body["reason"] = why.class().into(),
+            Self::RateLimited { .. } => body["reason"] = "rate_limited".into(),
+            _ => {}
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        if matches!(self, Self::Read(read::ReadError::TimedOut(_))) {
+            // The rest of a stalled body may still come: the connection cannot be reused.
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 
@@ -100,6 +136,12 @@ pub struct Ingest {
     pub sources: Arc<Sources>,
     /// Refuse deliveries to sources that are not configured.
     pub require_signatures: bool,
+    /// How bodies are read: size, time, shared memory.
+    pub bodies: read::BodyLimits,
+    /// Deliveries per second, per source.
+    pub rates: rate::RateLimits,
+    /// Where each append's outcome is reported, for `/readyz`.
+    pub writes: Arc<crate::health::WriteHealth>,
 }
 
 /// What a delivery turned into.
@@ -111,47 +153,35 @@ pub enum Outcome {
 }
 
 /// The webhook listener's routes.
-pub fn router(ingest: Arc<Ingest>, max_body: usize) -> Router {
+pub fn router(ingest: Arc<Ingest>) -> Router {
     Router::new()
         .route("/webhook/{source}", post(receive))
-        .route("/healthz", get(healthz))
-        .route(
-            "/readyz",
-            get(|State(ingest): State<Arc<Ingest>>| readyz(ingest.store.clone())),
-        )
         .fallback(|| async { IngestError::NotFound })
         .method_not_allowed_fallback(|| async { IngestError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(max_body))
         .with_state(ingest)
-}
-
-/// Liveness: the process answers.
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
-}
-
-/// Readiness: the store answers too (a load balancer takes an instance whose database it cannot
-/// reach out of rotation).
-pub async fn readyz(store: Arc<dyn Store>) -> Response {
-    match store.ping().await {
-        Ok(()) => Json(json!({"status": "ok"})).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "error": e.to_string()})),
-        )
-            .into_response(),
-    }
 }
 
 async fn receive(
     State(ingest): State<Arc<Ingest>>,
     source: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, IngestError> {
     let Path(source) = source.map_err(|_| IngestError::NotFound)?;
-    let body = body.map_err(|e| IngestError::Unreadable(e.body_text(), e.status()))?;
-    Ok(match ingest.accept(&source, &headers, &body).await? {
+    if !valid_source(&source) {
+        return Err(IngestError::BadSource(source.chars().take(80).collect()));
+    }
+    // Before the body is read or verified: a flood beyond the limit costs hookd next to nothing.
+    if let Err(limited) = ingest.rates.check(&source) {
+        tracing::debug!(source, "rate limited");
+        return Err(IngestError::RateLimited {
+            name: source,
+            limited,
+        });
+    }
+    // Held until the answer: its bytes count against the shared budget while queued for the store.
+    let body = read::read(body, &headers, &ingest.bodies).await?;
+    Ok(match ingest.accept(&source, &headers, &body.bytes).await? {
         Outcome::Stored(appended) => Json(Receipt {
             status: "received",
             event_id: appended.id,
@@ -238,7 +268,9 @@ impl Ingest {
             summary: n.summary,
             derived,
         };
-        Ok(Outcome::Stored(self.store.append(event).await?))
+        let appended = self.store.append(event).await;
+        self.writes.record(&appended);
+        Ok(Outcome::Stored(appended?))
     }
 
     async fn record(

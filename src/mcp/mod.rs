@@ -281,14 +281,13 @@ impl Hookd {
     }
 }
 
-/// The MCP listener's routes: `/mcp` (Streamable HTTP) and `/healthz`.
+/// The MCP listener's routes: `/mcp` (Streamable HTTP) and the OAuth metadata.
 pub fn router(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
     settings: &crate::config::Config,
     shutdown: CancellationToken,
 ) -> Router {
-    let ready_store = store.clone();
     let mut hosts = vec![
         "localhost".to_owned(),
         "127.0.0.1".to_owned(),
@@ -339,7 +338,7 @@ pub fn router(
         )),
         None => mcp,
     };
-    let mcp = match metadata {
+    match metadata {
         Some((url, document)) => {
             let path = reqwest::Url::parse(&url)
                 .map(|u| u.path().to_owned())
@@ -354,12 +353,7 @@ pub fn router(
             )
         }
         None => mcp,
-    };
-    mcp.route("/healthz", axum::routing::get(crate::ingest::healthz))
-        .route(
-            "/readyz",
-            axum::routing::get(move || crate::ingest::readyz(ready_store.clone())),
-        )
+    }
 }
 
 /// Serves MCP on stdin/stdout until the client closes stdin or `shutdown` is cancelled.

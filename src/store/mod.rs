@@ -197,6 +197,10 @@ pub trait Store: Send + Sync + 'static {
     /// Answers a trivial query: the store is reachable (for readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Commits a small real write (it changes nothing visible): whether writes succeed again
+    /// after they failed, for readiness checks.
+    async fn probe_write(&self) -> Result<(), StoreError>;
+
     /// The bus this store notifies after each commit.
     fn bus(&self) -> &Bus;
 }

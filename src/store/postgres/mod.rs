@@ -283,6 +283,18 @@ impl Store for Postgres {
         Ok(())
     }
 
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        // A new version of one row: WAL is written and flushed at commit, like any event's.
+        self.client()
+            .await?
+            .execute(
+                "UPDATE hookd_meta SET value = value WHERE key = 'store_id'",
+                &[],
+            )
+            .await?;
+        Ok(())
+    }
+
     fn bus(&self) -> &Bus {
         &self.bus
     }

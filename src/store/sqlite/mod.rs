@@ -131,6 +131,9 @@ impl Drop for Sqlite {
     }
 }
 
+/// How much `probe_write` writes: `--max-body`'s default.
+const PROBE_BYTES: i64 = 1 << 20;
+
 #[async_trait]
 impl Store for Sqlite {
     async fn append(&self, event: NewEvent) -> Result<Appended, StoreError> {
@@ -258,6 +261,21 @@ impl Store for Sqlite {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        // A row the size of the largest default webhook, written, synced and deleted through the
+        // same writer and WAL as every event: a small write can fit in space the WAL already has
+        // while an event's cannot.
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO readiness_probe VALUES (zeroblob(?1))",
+                [PROBE_BYTES],
+            )?;
+            c.execute("DELETE FROM readiness_probe", [])?;
+            Ok(())
+        })
+        .await
     }
 
     fn bus(&self) -> &Bus {

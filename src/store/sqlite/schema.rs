@@ -141,6 +141,10 @@ const MIGRATIONS: &[&str] = &[
         WHERE type IN ('text', 'integer', 'real') AND value NOT LIKE 'http://%' AND value NOT LIKE 'https://%'
     ) WHERE payload_encoding IN ('json', 'form');
 "#,
+    r#"
+    -- Where `/readyz` writes (and deletes) a body-sized row to learn whether writes succeed again.
+    CREATE TABLE readiness_probe (data BLOB NOT NULL);
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:

@@ -1,0 +1,76 @@
+//! Health routes on both listeners: `/healthz` (the process answers) and `/readyz` (its store
+//! answers and its writes succeed), for load balancers.
+//!
+//! Writes can fail while reads work (a full disk, a read-only or broken database file). Ingest
+//! reports each append's outcome here; while the last one failed, `/readyz` answers 503, and it
+//! probes with a small real write of its own, so that it turns 200 again once writes succeed even
+//! when the load balancer has stopped sending webhooks.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::store::{Store, StoreError};
+
+/// Seconds a load balancer is asked to wait before trying a 503 again.
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether the store's writes currently fail.
+#[derive(Debug, Default)]
+pub struct WriteHealth {
+    /// The last write error, while writes fail.
+    failing: Mutex<Option<String>>,
+}
+
+impl WriteHealth {
+    /// Notes how a write went.
+    pub fn record<T>(&self, outcome: &Result<T, StoreError>) {
+        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        match outcome {
+            Ok(_) if failing.is_some() => *failing = None,
+            Ok(_) => {}
+            Err(e) => *failing = Some(e.to_string()),
+        }
+    }
+
+    fn failing(&self) -> bool {
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+}
+
+/// `/healthz` and `/readyz`, to merge into a listener's routes.
+pub fn routes(store: Arc<dyn Store>, writes: Arc<WriteHealth>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/readyz",
+            get(move || readyz(store.clone(), writes.clone())),
+        )
+}
+
+async fn readyz(store: Arc<dyn Store>, writes: Arc<WriteHealth>) -> Response {
+    let check = if writes.failing() {
+        let probe = store.probe_write().await;
+        writes.record(&probe);
+        probe.map_err(|e| format!("writes fail: {e}"))
+    } else {
+        store.ping().await.map_err(|e| e.to_string())
+    };
+    match check {
+        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+            Json(json!({"status": "unavailable", "error": error})),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,327 @@
+//! hookd on a public address: slow, idle, stalled and greedy clients cannot hold it, and
+//! shutdown is bounded whatever clients do. Raw TCP, so the tests behave as hostile clients do.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::TestApp;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Short timers, so the tests are quick; each test checks one of them.
+async fn app(adjust: impl FnOnce(&mut hookd::config::Limits)) -> TestApp {
+    TestApp::start_with(|c| {
+        c.limits.header_timeout_secs = 1;
+        c.limits.body_timeout_secs = 1;
+        c.limits.idle_timeout_secs = 2;
+        adjust(&mut c.limits);
+    })
+    .await
+}
+
+/// Reads until the server closes the connection (or `within` passes, which fails the test).
+async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> String {
+    let mut out = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut out))
+        .await
+        .expect("hookd closed the connection in time")
+        .ok();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads one HTTP response head and body (Content-Length framed).
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .expect("a response in time")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed before a response: {}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return text;
+            }
+        }
+    }
+}
+
+fn request(addr: SocketAddr, body: &str) -> String {
+    format!(
+        "POST /webhook/raw HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn a_request_head_must_arrive_within_the_header_timeout() {
+    let app = app(|_| {}).await;
+    let mut slow = TcpStream::connect(app.webhook).await.unwrap();
+    let started = Instant::now();
+    slow.write_all(b"POST /webhook/raw HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    read_until_closed(&mut slow, Duration::from_secs(10)).await;
+    let held = started.elapsed();
+    assert!(
+        held >= Duration::from_millis(900),
+        "closed by the header timer: {held:?}"
+    );
+    assert!(
+        held < Duration::from_millis(1900),
+        "not by the idle timer: {held:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let app = app(|_| {}).await;
+    let mut client = TcpStream::connect(app.webhook).await.unwrap();
+    client
+        .write_all(request(app.webhook, "{}").as_bytes())
+        .await
+        .unwrap();
+    assert!(read_response(&mut client).await.starts_with("HTTP/1.1 200"));
+    let idle_from = Instant::now();
+    read_until_closed(&mut client, Duration::from_secs(10)).await;
+    let idle = idle_from.elapsed();
+    // The header timeout (1 s) does not apply between requests; the idle timeout (2 s) does.
+    assert!(idle >= Duration::from_millis(1900), "{idle:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_answered_408_and_stores_nothing() {
+    let app = app(|_| {}).await;
+    let mut client = TcpStream::connect(app.webhook).await.unwrap();
+    let head = "POST /webhook/raw HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                content-length: 100\r\n\r\n{\"a\":";
+    client.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_response(&mut client).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 1 s"), "{answer}");
+    let stored = app.store().count(Default::default()).await.unwrap();
+    assert_eq!(stored, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let app = app(|l| {
+        l.max_connections = 3;
+        l.idle_timeout_secs = 60;
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = TcpStream::connect(app.webhook).await.unwrap();
+        c.write_all(request(app.webhook, "{}").as_bytes())
+            .await
+            .unwrap();
+        read_response(&mut c).await;
+        held.push(c); // open and idle: each holds a slot
+    }
+    let mut waiting = TcpStream::connect(app.webhook).await.unwrap();
+    waiting
+        .write_all(request(app.webhook, "{}").as_bytes())
+        .await
+        .unwrap();
+    let mut first = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), waiting.peek(&mut first)).await;
+    assert!(
+        early.is_err(),
+        "a fourth connection is not served while three are open"
+    );
+    drop(held.pop());
+    let answer = read_response(&mut waiting).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unfinished_bodies_share_a_bounded_budget_and_beyond_it_get_503_with_retry_after() {
+    let app = app(|l| {
+        l.max_pending_bytes = 100_000;
+        l.body_timeout_secs = 30;
+    })
+    .await;
+    let mut stalled = TcpStream::connect(app.webhook).await.unwrap();
+    let head = "POST /webhook/raw HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                content-length: 90000\r\n\r\n[";
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    let body = format!("[{}0]", "0,".repeat(10_000));
+    // Once hookd reads the stalled request's head it reserves its 90,000 bytes: 20,001 more do
+    // not fit. (Until then a request may still be stored; retried until the reservation shows.)
+    let reply = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let mut c = TcpStream::connect(app.webhook).await.unwrap();
+            c.write_all(request(app.webhook, &body).as_bytes())
+                .await
+                .unwrap();
+            let reply = read_response(&mut c).await;
+            if !reply.starts_with("HTTP/1.1 200") {
+                break reply;
+            }
+        }
+    })
+    .await
+    .expect("the stalled body is counted");
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+    assert!(
+        reply.to_ascii_lowercase().contains("retry-after: 1"),
+        "{reply}"
+    );
+    assert!(reply.contains("--max-pending-bytes"), "{reply}");
+    drop(stalled);
+    // Its share is returned when the stalled request ends; then the same body is stored.
+    let http = common::http();
+    let stored = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let r = common::post_json(&http, app.webhook, "raw", None, &body).await;
+            if r.status == 200 {
+                break r;
+            }
+            assert_eq!(r.status, 503, "{:?}", r.body);
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the budget is returned");
+    assert_eq!(stored.body["duplicate"], false);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_finishes_within_its_timeout_while_a_client_holds_a_half_sent_request() {
+    let app = app(|l| {
+        l.shutdown_timeout_secs = 1;
+        l.body_timeout_secs = 300;
+        l.header_timeout_secs = 300;
+    })
+    .await;
+    let mut half_head = TcpStream::connect(app.webhook).await.unwrap();
+    half_head
+        .write_all(b"POST /webhook/raw HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let mut half_body = TcpStream::connect(app.webhook).await.unwrap();
+    let head = "POST /webhook/raw HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{";
+    half_body.write_all(head.as_bytes()).await.unwrap();
+    // Let hookd start reading both before it is asked to stop.
+    let mcp = TcpStream::connect(app.mcp).await.unwrap();
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("shutdown is bounded");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(mcp);
+}
+
+#[test]
+fn sigterm_the_moment_hookd_listens_is_a_clean_exit() {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hookd = common::Process::serve(dir.path(), &[]);
+        let status = hookd.terminate();
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_source_over_its_rate_limit_gets_429_and_its_retry_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("hookd.toml");
+    std::fs::write(
+        &toml,
+        "[sources.limited]\nprovider = \"none\"\nrate_limit = { per_second = 1, burst = 3 }\n\
+         [sources.free]\nprovider = \"none\"\nrate_limit = \"off\"\n",
+    )
+    .unwrap();
+    let app = TestApp::start_with(|c| {
+        c.config = Some(toml);
+        c.limits.rate_limit = hookd::config::DefaultRate(Some(hookd::ingest::rate::RateLimit {
+            per_second: 1,
+            burst: 1,
+        }));
+    })
+    .await;
+    let http = common::http();
+    let post = |source: &'static str, delivery: String| {
+        let http = http.clone();
+        let addr = app.webhook;
+        async move { common::post_json(&http, addr, source, Some(&delivery), "{}").await }
+    };
+    for d in ["d1", "d2", "d3"] {
+        assert_eq!(post("limited", d.into()).await.status, 200);
+    }
+    let refused = http
+        .post(format!("http://{}/webhook/limited", app.webhook))
+        .header("content-type", "application/json")
+        .header("x-github-delivery", "d4")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["reason"], "rate_limited");
+    assert_eq!(body["status"], "error");
+    for i in 0..20 {
+        assert_eq!(
+            post("free", format!("free-{i}")).await.status,
+            200,
+            "other sources are unaffected"
+        );
+    }
+    assert_eq!(
+        post("other", "o1".into()).await.status,
+        200,
+        "the default applies to others"
+    );
+    assert_eq!(
+        post("another", "o2".into()).await.status,
+        429,
+        "unconfigured sources share it"
+    );
+    // The refused delivery is retried once a token is free, and then stored once.
+    let stored = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let r = post("limited", "d4".into()).await;
+            if r.status == 200 {
+                break r;
+            }
+            assert_eq!(r.status, 429);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("a token frees within a second or so");
+    assert_eq!(stored.body["duplicate"], false);
+    let filter = hookd::event::EventFilter::of(Some("limited".into()), None);
+    assert_eq!(app.store().count(filter).await.unwrap(), 4);
+    app.stop().await;
+}
