@@ -339,6 +339,8 @@ async fn retention(
             max_events_per_source: config.max_events_per_source,
             received_before: chrono::Utc::now()
                 - Duration::from_secs(u64::from(config.retention_days) * 86_400),
+            dedupe_after: chrono::Utc::now()
+                - Duration::from_secs(u64::from(config.dedupe_window_hours) * 3600),
         };
         match store.prune(policy).await {
             Ok(0) => {}

@@ -54,6 +54,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub retention_days: u32,
 
+    /// Hours for which a deleted event's delivery id is remembered (from when it was received), so
+    /// that a provider's retry of an event the per-source cap removed is still a duplicate.
+    #[arg(long = "dedupe-window", env = "HOOKD_DEDUPE_WINDOW", default_value_t = 72,
+          value_parser = clap::value_parser!(u32).range(1..=87_600))]
+    pub dedupe_window_hours: u32,
+
     /// The sources file. Default: `hookd.toml` in the working directory, if there is one.
     #[arg(long, env = "HOOKD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -231,6 +237,7 @@ impl Config {
             max_body: 1 << 20,
             max_events_per_source: 100_000,
             retention_days: 30,
+            dedupe_window_hours: 72,
             retention_interval_secs: 60,
             heartbeat_secs: 15,
             allow_private_callbacks: false,

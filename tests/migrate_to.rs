@@ -70,6 +70,7 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
     let policy = Retention {
         max_events_per_source: 1000,
         received_before: Utc::now() - chrono::Duration::days(30),
+        dedupe_after: Utc::now() - chrono::Duration::days(3),
     };
     assert_eq!(sqlite.prune(policy).await.unwrap(), 1);
     sqlite.ack("worker".into(), ids[9]).await.unwrap();

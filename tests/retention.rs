@@ -54,6 +54,7 @@ async fn prune_keeps_the_newest_per_source_and_drops_old_events() {
     let policy = Retention {
         max_events_per_source: 1000,
         received_before: Utc::now() - Duration::from_secs(30 * 86_400),
+        dedupe_after: Utc::now() - chrono::Duration::days(3),
     };
     let deleted = store.prune(policy).await.unwrap();
     assert_eq!(
@@ -104,6 +105,7 @@ async fn ids_are_never_reused_after_everything_is_deleted() {
         let policy = Retention {
             max_events_per_source: 10,
             received_before: Utc::now() - Duration::from_secs(86_400),
+            dedupe_after: Utc::now() - chrono::Duration::days(3),
         };
         assert_eq!(store.prune(policy).await.unwrap(), 3);
         assert!(store.sources().await.unwrap().is_empty());

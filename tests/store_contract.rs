@@ -133,6 +133,54 @@ async fn a_reader_following_ids_sees_every_event_exactly_once_under_concurrent_w
     }
 }
 
+/// A provider retries an event the per-source cap removed minutes after it arrived: within the
+/// dedupe window it is still a duplicate (with the first id); after the window it is new again.
+#[tokio::test]
+async fn deliveries_pruned_by_the_cap_stay_duplicates_for_the_dedupe_window() {
+    let test = "deliveries_pruned_by_the_cap_stay_duplicates_for_the_dedupe_window";
+    for (name, store, _keep) in backends(test).await {
+        let first = store
+            .append(event("s", Some("d1"), json!({})))
+            .await
+            .unwrap();
+        for i in 2..=4 {
+            let d = format!("d{i}");
+            store.append(event("s", Some(&d), json!({}))).await.unwrap();
+        }
+        let capped = |dedupe_after| Retention {
+            max_events_per_source: 2,
+            received_before: Utc::now() - chrono::Duration::days(30),
+            dedupe_after,
+        };
+        let window = Utc::now() - chrono::Duration::days(3);
+        assert_eq!(store.prune(capped(window)).await.unwrap(), 2, "{name}");
+        assert!(
+            store.get(first.id).await.unwrap().is_none(),
+            "{name}: pruned"
+        );
+        let retry = store
+            .append(event("s", Some("d1"), json!({})))
+            .await
+            .unwrap();
+        assert_eq!((retry.id, retry.duplicate), (first.id, true), "{name}");
+        let other = store
+            .append(event("t", Some("d1"), json!({})))
+            .await
+            .unwrap();
+        assert!(!other.duplicate, "{name}: per source");
+        // Once the window has passed, the id is forgotten.
+        store
+            .prune(capped(Utc::now() + chrono::Duration::seconds(1)))
+            .await
+            .unwrap();
+        let late = store
+            .append(event("s", Some("d1"), json!({})))
+            .await
+            .unwrap();
+        assert!(!late.duplicate && late.id > first.id, "{name}: {late:?}");
+    }
+}
+
 #[tokio::test]
 async fn ids_are_not_reused_after_pruning_the_newest() {
     for (name, store, _dir) in backends("ids_are_not_reused_after_pruning_the_newest").await {
@@ -142,6 +190,7 @@ async fn ids_are_not_reused_after_pruning_the_newest() {
         let policy = Retention {
             max_events_per_source: 100,
             received_before: Utc::now() - chrono::Duration::days(1),
+            dedupe_after: Utc::now() - chrono::Duration::days(3),
         };
         assert_eq!(store.prune(policy).await.unwrap(), 1, "{name}");
         assert!(store.get(last).await.unwrap().is_none(), "{name}");
@@ -436,7 +485,9 @@ async fn postgres_instances_starting_together_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1], "each migration applied once");
+    let each_once: Vec<i32> = (1..=versions.len() as i32).collect();
+    assert!(versions.len() >= 2, "{versions:?}");
+    assert_eq!(versions, each_once, "each migration applied once");
 }
 
 #[tokio::test]
@@ -607,6 +658,7 @@ async fn postgres_instances_pruning_together_keep_exactly_the_cap() {
     let policy = Retention {
         max_events_per_source: 100,
         received_before: Utc::now() - chrono::Duration::days(1),
+        dedupe_after: Utc::now() - chrono::Duration::days(3),
     };
     let pruned = futures_util::future::join_all(stores.iter().map(|s| s.prune(policy))).await;
     let total: u64 = pruned.into_iter().map(Result::unwrap).sum();

@@ -110,6 +110,9 @@ pub struct Retention {
     pub max_events_per_source: u64,
     /// Delete events received before this instant.
     pub received_before: DateTime<Utc>,
+    /// The delivery ids of deleted events received after this instant are kept, so a retry of
+    /// one is still a duplicate (the dedupe window); older ones are forgotten.
+    pub dedupe_after: DateTime<Utc>,
 }
 
 #[async_trait]

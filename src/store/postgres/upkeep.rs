@@ -88,6 +88,11 @@ pub async fn prune_step(
     }
     tx.execute("DELETE FROM sources WHERE count <= 0", &[])
         .await?;
+    tx.execute(
+        "DELETE FROM pruned_deliveries WHERE received_at < $1",
+        &[&format_time(policy.dedupe_after)],
+    )
+    .await?;
     tx.commit().await?;
     Ok(deleted.len() as u64)
 }

@@ -182,10 +182,13 @@ async fn stored_ids(
     let deliveries: Vec<&str> = keyed.iter().map(|k| k.2).collect();
     let found = tx
         .query(
-            "SELECT k.n, e.id
-             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (source, delivery_id, n)
+            "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[])
+                          WITH ORDINALITY AS k (source, delivery_id, n))
+             SELECT k.n, e.id FROM k
              JOIN events e ON e.source = k.source AND e.delivery_id = k.delivery_id
-             WHERE e.delivery_id IS NOT NULL",
+             UNION ALL
+             SELECT k.n, p.event_id FROM k
+             JOIN pruned_deliveries p ON p.source = k.source AND p.delivery_id = k.delivery_id",
             &[&sources, &deliveries],
         )
         .await?;

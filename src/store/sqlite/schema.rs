@@ -144,6 +144,23 @@ const MIGRATIONS: &[&str] = &[
     r#"
     -- Where `/readyz` writes (and deletes) a body-sized row to learn whether writes succeed again.
     CREATE TABLE readiness_probe (data BLOB NOT NULL);
+
+    -- The delivery ids of deleted events, kept for the dedupe window, so that a provider's retry
+    -- of an event the per-source cap removed minutes after it arrived is still a duplicate.
+    -- Every deletion goes through the trigger; retention forgets rows older than the window.
+    CREATE TABLE pruned_deliveries (
+        source      TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        event_id    INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (source, delivery_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX pruned_deliveries_received ON pruned_deliveries(received_at);
+    CREATE TRIGGER events_pruned AFTER DELETE ON events WHEN OLD.delivery_id IS NOT NULL
+    BEGIN
+        INSERT OR REPLACE INTO pruned_deliveries
+        VALUES (OLD.source, OLD.delivery_id, OLD.id, OLD.received_at);
+    END;
 "#,
 ];
 

@@ -80,8 +80,12 @@ fn insert_all<'a>(
              ON CONFLICT (source, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING
              RETURNING id",
         )?;
-        let mut existing =
-            tx.prepare_cached("SELECT id FROM events WHERE source = ?1 AND delivery_id = ?2")?;
+        let mut existing = tx.prepare_cached(
+            "SELECT id FROM events WHERE source = ?1 AND delivery_id = ?2
+             UNION ALL
+             SELECT event_id FROM pruned_deliveries WHERE source = ?1 AND delivery_id = ?2
+             LIMIT 1",
+        )?;
         let mut count = tx.prepare_cached(
             "INSERT INTO sources (source, count, last_received_at) VALUES (?1, 1, ?2)
              ON CONFLICT (source) DO UPDATE SET count = count + 1,
@@ -220,6 +224,8 @@ pub fn prune_step(conn: &mut Connection, policy: Retention) -> Result<u64, Store
         )?;
     }
     tx.execute("DELETE FROM sources WHERE count <= 0", [])?;
+    tx.prepare_cached("DELETE FROM pruned_deliveries WHERE received_at < ?1")?
+        .execute([format_time(policy.dedupe_after)])?;
     tx.commit()?;
     Ok(deleted.len() as u64)
 }
