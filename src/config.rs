@@ -171,6 +171,12 @@ pub struct Limits {
     #[arg(long, env = "HOOKD_RATE_LIMIT", default_value = "200/2000", value_parser = parse_rate)]
     pub rate_limit: DefaultRate,
 
+    /// About how many bytes of events one MCP list answer (a tool's list, a resource, an
+    /// events/poll page) carries; a list cut short says `truncated` and how to read on. One
+    /// event is always served whole.
+    #[arg(long, env = "HOOKD_MAX_ANSWER_BYTES", default_value = "1MiB", value_parser = parse_size)]
+    pub max_answer_bytes: usize,
+
     /// Seconds that shutdown waits for in-flight requests before closing what is left.
     #[arg(long = "shutdown-timeout", env = "HOOKD_SHUTDOWN_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -186,6 +192,7 @@ impl Default for Limits {
             max_connections: 4096,
             max_pending_bytes: 256 << 20,
             rate_limit: DefaultRate(Some(crate::ingest::rate::RateLimit::DEFAULT)),
+            max_answer_bytes: 1 << 20,
             shutdown_timeout_secs: 10,
         }
     }

@@ -323,3 +323,53 @@ async fn subscribe_requires_the_endpoint_to_echo_its_challenge() {
     assert_eq!(call(&client, "events/subscribe", params).await, Err(-32015));
     app.stop().await;
 }
+
+/// A poll page stops at `--max-answer-bytes` and says `hasMore`: polling on from its cursor
+/// reads every event.
+#[tokio::test]
+async fn poll_pages_are_bounded_in_size_and_read_on_without_gaps() {
+    let app = TestApp::start_with(|c| c.limits.max_answer_bytes = 100_000).await;
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let first = call(
+        &client,
+        "events/poll",
+        json!({"name": "github", "cursor": null}),
+    )
+    .await
+    .unwrap();
+    let mut cursor = first["cursor"].clone();
+    let mut posted = Vec::new();
+    for i in 0..8 {
+        posted.push(
+            post(
+                &app,
+                "github",
+                json!({"i": i, "filler": "x".repeat(30_000)}),
+            )
+            .await,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = call(
+            &client,
+            "events/poll",
+            json!({"name": "github", "cursor": cursor, "maxEvents": 100}),
+        )
+        .await
+        .unwrap();
+        pages += 1;
+        assert!(page.to_string().len() < 200_000);
+        seen.extend(ids(&page));
+        cursor = page["cursor"].clone();
+        if page["hasMore"] != true {
+            break;
+        }
+        assert!(pages < 20, "pages end");
+    }
+    assert!(pages > 1, "cut by size, not by maxEvents");
+    assert_eq!(seen, posted);
+    client.cancel().await.unwrap();
+    app.stop().await;
+}

@@ -325,3 +325,136 @@ async fn a_source_over_its_rate_limit_gets_429_and_its_retry_is_stored_once() {
     assert_eq!(app.store().count(filter).await.unwrap(), 4);
     app.stop().await;
 }
+
+/// Big events cannot make one MCP answer big: lists stop at `--max-answer-bytes` (at least one
+/// event, whole), say `truncated`, and reading on from where they stopped gets every event.
+#[tokio::test]
+async fn mcp_list_answers_are_bounded_and_reading_on_gets_everything() {
+    use common::mcp::{call_ok, connect_http};
+    use rmcp::model::{ProtocolVersion, ReadResourceRequestParams};
+    let app = TestApp::start_with(|c| c.limits.max_answer_bytes = 100_000).await;
+    let http = common::http();
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let body = serde_json::json!({"i": i, "filler": "x".repeat(30_000)}).to_string();
+        let r = common::post_json(&http, app.webhook, "big", None, &body).await;
+        ids.push(r.body["event_id"].as_i64().unwrap());
+    }
+    let huge = serde_json::json!({"filler": "y".repeat(300_000)}).to_string();
+    let r = common::post_json(&http, app.webhook, "huge", None, &huge).await;
+    let huge_id = r.body["event_id"].as_i64().unwrap();
+    let client = connect_http(&app.mcp_url(), ProtocolVersion::V_2026_07_28).await;
+
+    let recent = call_ok(
+        &client,
+        "get_recent_events",
+        serde_json::json!({"source": "big"}),
+    )
+    .await;
+    let got: Vec<i64> = recent["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert!(got.len() < 10 && !got.is_empty(), "{got:?}");
+    assert_eq!(got.last(), ids.last(), "the newest are kept");
+    assert_eq!(recent["truncated"], true);
+    assert!(
+        recent["note"]
+            .as_str()
+            .unwrap()
+            .contains("get_events_since")
+    );
+
+    let one = call_ok(
+        &client,
+        "get_recent_events",
+        serde_json::json!({"source": "huge"}),
+    )
+    .await;
+    assert_eq!(
+        one["events"][0]["payload"]["filler"]
+            .as_str()
+            .unwrap()
+            .len(),
+        300_000,
+        "one event is served whole"
+    );
+    assert!(one.get("truncated").is_none());
+    let by_id = call_ok(
+        &client,
+        "get_event_by_id",
+        serde_json::json!({"event_id": huge_id}),
+    )
+    .await;
+    assert_eq!(by_id["id"], huge_id);
+
+    // A durable consumer reads everything in bounded steps.
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let next = call_ok(
+            &client,
+            "next_events",
+            serde_json::json!({"consumer": "c", "sources": ["big"], "max": 100}),
+        )
+        .await;
+        let batch: Vec<i64> = next["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect();
+        if batch.is_empty() {
+            break;
+        }
+        assert!(batch.len() <= 4, "{batch:?}");
+        seen.extend(batch);
+        call_ok(
+            &client,
+            "ack_events",
+            serde_json::json!({"consumer": "c", "up_to_id": next["ack_up_to"]}),
+        )
+        .await;
+    }
+    assert_eq!(seen, ids);
+
+    // Resources likewise: forward pages cut short carry the cursor of their last event.
+    let mut cursor = 0;
+    let mut pages = Vec::new();
+    let mut read_all = Vec::new();
+    loop {
+        let uri = format!("hookd://sources/big?after={cursor}");
+        let read = client
+            .read_resource(ReadResourceRequestParams::new(uri))
+            .await
+            .unwrap();
+        let rmcp::model::ResourceContents::TextResourceContents { text, .. } = &read.contents[0]
+        else {
+            panic!("text contents")
+        };
+        let page: serde_json::Value = serde_json::from_str(text).unwrap();
+        let events: Vec<i64> = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect();
+        assert!(text.len() < 200_000, "{}", text.len());
+        if events.is_empty() {
+            break;
+        }
+        pages.push(page["truncated"] == true);
+        read_all.extend(events);
+        pages.len().lt(&20).then_some(()).expect("pages end");
+        cursor = page["cursor"].as_i64().unwrap();
+        if page["truncated"] != true {
+            break;
+        }
+    }
+    assert!(pages.len() > 1 && pages[0], "{pages:?}");
+    assert_eq!(read_all, ids);
+    assert!(cursor >= *ids.last().unwrap());
+    client.cancel().await.unwrap();
+    app.stop().await;
+}

@@ -42,6 +42,10 @@ pub struct NextEvents {
     /// Pass this to ack_events once these events are handled: the last event's id, or, when
     /// none matched, the newest id checked (so non-matching events are not scanned again).
     pub ack_up_to: i64,
+    /// The answer reached its size limit (`--max-answer-bytes`) before `max` events: acknowledge
+    /// these and call again for the rest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -135,28 +139,29 @@ impl Hookd {
         };
         // Everything up to `checked` is committed before the query reads.
         let mut checked = self.store.bus().newest();
-        let mut events = self
+        let mut read = self
             .store
-            .query(filter.clone(), Page::Oldest(max))
+            .query_within(filter.clone(), Page::Oldest(max), self.max_answer)
             .await
             .map_err(storage)?;
-        if events.is_empty() && !timeout.is_zero() {
+        if read.events.is_empty() && !timeout.is_zero() {
             let first = self.wait_for(filter.clone(), timeout, &ctx).await?;
             checked = self.store.bus().newest();
             if first.is_some() {
-                events = self
+                read = self
                     .store
-                    .query(filter, Page::Oldest(max))
+                    .query_within(filter, Page::Oldest(max), self.max_answer)
                     .await
                     .map_err(storage)?;
             }
         }
-        let ack_up_to = events.last().map_or(checked.max(cursor), |e| e.id);
+        let ack_up_to = read.events.last().map_or(checked.max(cursor), |e| e.id);
         Ok(Json(NextEvents {
             consumer: a.consumer,
             cursor,
-            events,
+            events: read.events,
             ack_up_to,
+            truncated: read.truncated,
         }))
     }
 

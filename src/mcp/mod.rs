@@ -53,6 +53,8 @@ pub struct Hookd {
     /// user over stdio; `None` over HTTP without a token (webhook delivery is then refused).
     principal: Option<String>,
     heartbeat: std::time::Duration,
+    /// About how many bytes of events one list answer carries (`--max-answer-bytes`).
+    max_answer: usize,
     claude_channel: bool,
     /// The bridged Redis, for `publish_event`; `None` without `HOOKD_REDIS_URL`.
     redis: Option<redis::Client>,
@@ -94,6 +96,7 @@ impl Hookd {
             )),
             principal,
             heartbeat: settings.heartbeat(),
+            max_answer: settings.limits.max_answer_bytes,
             claude_channel: settings.claude_channel,
             redis,
             redis_channels: settings.redis_channels.clone(),
@@ -150,7 +153,7 @@ impl ServerHandler for Hookd {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        resources::read(self.store.as_ref(), &request.uri)
+        resources::read(self.store.as_ref(), &request.uri, self.max_answer)
             .await
             .map(Into::into)
     }

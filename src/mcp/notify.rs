@@ -155,8 +155,10 @@ pub async fn claude_channel(
                 after_id: Some(cursor),
                 ..Default::default()
             };
-            let events = match store.query(filter, Page::Oldest(100)).await {
-                Ok(events) => events,
+            let batch =
+                store.query_within(filter, Page::Oldest(100), crate::store::FOLLOW_BATCH_BYTES);
+            let (events, truncated) = match batch.await {
+                Ok(read) => (read.events, read.truncated),
                 Err(e) => {
                     tracing::warn!(error = %e, "channel could not read the store");
                     break;
@@ -191,7 +193,7 @@ pub async fn claude_channel(
                 }
                 cursor = e.id;
             }
-            if events.len() < 100 {
+            if events.len() < 100 && !truncated {
                 break;
             }
         }

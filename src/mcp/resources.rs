@@ -66,6 +66,9 @@ struct EventPage {
     /// Pass as `?after=` to read what comes next.
     cursor: i64,
     events: Vec<Event>,
+    /// The page reached its size limit (`--max-answer-bytes`): read on from `cursor`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
 }
 
 pub async fn list(store: &dyn Store) -> Result<ListResourcesResult, ErrorData> {
@@ -101,7 +104,11 @@ pub fn templates() -> ListResourceTemplatesResult {
     ])
 }
 
-pub async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+pub async fn read(
+    store: &dyn Store,
+    uri: &str,
+    max_bytes: usize,
+) -> Result<ReadResourceResult, ErrorData> {
     let not_found = || {
         ErrorData::resource_not_found(
             format!(
@@ -135,14 +142,22 @@ pub async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceResult, Er
             } else {
                 Page::Newest(PAGE)
             };
-            let events = store.query(filter, page).await.map_err(internal)?;
-            // A full forward page continues from its last event; otherwise everything up to
-            // `newest` (read before the query) has been seen.
+            let read = store
+                .query_within(filter, page, max_bytes)
+                .await
+                .map_err(internal)?;
+            let (events, truncated) = (read.events, read.truncated);
+            // A full or cut forward page continues from its last event; otherwise everything up
+            // to `newest` (read before the query) has been seen.
             let cursor = match (after, events.last()) {
-                (Some(_), Some(last)) if events.len() == PAGE => last.id,
+                (Some(_), Some(last)) if events.len() == PAGE || truncated => last.id,
                 (after, _) => newest.max(after.unwrap_or(0)),
             };
-            serde_json::to_string(&EventPage { cursor, events })
+            serde_json::to_string(&EventPage {
+                cursor,
+                events,
+                truncated,
+            })
         }
     }
     .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;

@@ -80,12 +80,8 @@ impl Hookd {
                 sources: vec![s.name.clone()],
                 ..filter.clone()
             };
-            events.extend(
-                self.store
-                    .query(f, Page::Newest(limit))
-                    .await
-                    .map_err(storage)?,
-            );
+            let read = self.store.query_within(f, Page::Newest(limit), self.max_answer);
+            events.extend(read.await.map_err(storage)?.events);
         }
         events.sort_by_key(|e| e.id);
         let skip = events.len().saturating_sub(limit);

@@ -81,6 +81,30 @@ pub struct RejectedList {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EventList {
     pub events: Vec<Event>,
+    /// The answer reached its size limit (`--max-answer-bytes`) before `limit` events: `note`
+    /// says how to read the rest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl EventList {
+    /// A list answer; when cut short, `read_on` says how to get the rest.
+    pub fn new(bounded: crate::store::Bounded, read_on: impl FnOnce(&[Event]) -> String) -> Self {
+        let note = bounded.truncated.then(|| {
+            format!(
+                "answer cut at its size limit after {} events; {}",
+                bounded.events.len(),
+                read_on(&bounded.events)
+            )
+        });
+        Self {
+            truncated: bounded.truncated,
+            events: bounded.events,
+            note,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -120,8 +144,18 @@ impl Hookd {
             ..EventFilter::of(a.source, a.event_type)
         };
         let page = Page::Newest(limit(a.limit, 10)?);
-        let events = self.store.query(filter, page).await.map_err(storage)?;
-        Ok(Json(EventList { events }))
+        let events = self
+            .store
+            .query_within(filter, page, self.max_answer)
+            .await
+            .map_err(storage)?;
+        Ok(Json(EventList::new(events, |kept| {
+            let oldest = kept.first().map_or(0, |e| e.id);
+            format!(
+                "these are the newest; older ones (ids below {oldest}) can be read with \
+                 get_events_since or one at a time with get_event_by_id"
+            )
+        })))
     }
 
     #[tool(
@@ -160,8 +194,15 @@ impl Hookd {
             ..EventFilter::of(a.source, None)
         };
         let page = Page::Oldest(limit(a.limit, 100)?);
-        let events = self.store.query(filter, page).await.map_err(storage)?;
-        Ok(Json(EventList { events }))
+        let events = self
+            .store
+            .query_within(filter, page, self.max_answer)
+            .await
+            .map_err(storage)?;
+        Ok(Json(EventList::new(events, |kept| {
+            let last = kept.last().map_or("", |e| e.received_at.as_str());
+            format!("call again with timestamp {last:?} to read on")
+        })))
     }
 
     #[tool(

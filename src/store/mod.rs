@@ -103,6 +103,32 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
+/// How much stored text one batch of a follower (a stream, a webhook subscription, a channel)
+/// reads at most: what each follower holds in memory is bounded whatever the events weigh.
+pub const FOLLOW_BATCH_BYTES: usize = 4 << 20;
+
+/// Events read within a size bound.
+#[derive(Debug, Clone, Default)]
+pub struct Bounded {
+    pub events: Vec<Event>,
+    /// The bound stopped the read: more events matched than `events` holds.
+    pub truncated: bool,
+}
+
+impl Bounded {
+    /// Adds `event` of `size` stored bytes unless that would pass `max_bytes` (the first event is
+    /// always taken). Returns false once the bound is reached.
+    pub fn take(&mut self, event: Event, size: usize, used: &mut usize, max_bytes: usize) -> bool {
+        if !self.events.is_empty() && used.saturating_add(size) > max_bytes {
+            self.truncated = true;
+            return false;
+        }
+        *used = used.saturating_add(size);
+        self.events.push(event);
+        true
+    }
+}
+
 /// What retention removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -123,7 +149,19 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, id: i64) -> Result<Option<Event>, StoreError>;
 
     /// Events matching `filter`, oldest first, as many as `page` says.
-    async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError>;
+    async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError> {
+        Ok(self.query_within(filter, page, usize::MAX).await?.events)
+    }
+
+    /// Like `query`, but reading stops once the events read hold `max_bytes` of stored text
+    /// (payloads and headers), so neither the store nor the answer holds more than about that:
+    /// at least one event is always returned whole. For `Page::Newest` the newest are kept.
+    async fn query_within(
+        &self,
+        filter: EventFilter,
+        page: Page,
+        max_bytes: usize,
+    ) -> Result<Bounded, StoreError>;
 
     /// How many stored events match `filter`.
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError>;

@@ -148,6 +148,11 @@ pub struct RawEvent {
 }
 
 impl RawEvent {
+    /// The stored text it holds (payload and headers), which an answer carrying it about costs.
+    pub fn size(&self) -> usize {
+        self.payload.len() + self.headers.len()
+    }
+
     /// Parses the JSON columns. A row that does not decode (written by an older version, or by a
     /// bug) never fails the answer it is part of: its payload is served as the stored text, with
     /// a note saying why, and the rest of the answer is served as usual.

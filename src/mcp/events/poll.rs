@@ -36,17 +36,23 @@ pub async fn poll(hookd: &Hookd, params: Value) -> Result<Value, ErrorData> {
     let (from, truncated) = start(hookd, &selector, requested, s.max_age_ms).await?;
     // Read before the query: every event up to `checked` is visible to it.
     let checked = hookd.store.bus().newest().max(from);
-    let events = if requested.is_none() {
+    let read = if requested.is_none() {
         // A first poll starts from now: nothing to return yet.
-        Vec::new()
+        Default::default()
     } else {
         hookd
             .store
-            .query(selector.after(from), Page::Oldest(max + 1))
+            .query_within(
+                selector.after(from),
+                Page::Oldest(max + 1),
+                hookd.max_answer,
+            )
             .await
             .map_err(storage)?
     };
-    let has_more = events.len() > max;
+    let events = read.events;
+    // Cut at the size limit: the client reads on from the cursor at once, as for a full page.
+    let has_more = events.len() > max || read.truncated;
     let events = &events[..events.len().min(max)];
     // Everything up to `checked` that matched is in `events` unless the batch was cut short.
     let cursor = match events.last() {

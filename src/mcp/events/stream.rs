@@ -51,17 +51,22 @@ pub async fn stream(
     loop {
         let checked = waker.mark_seen();
         loop {
-            let events = store
-                .query(selector.after(cursor), Page::Oldest(BATCH))
+            let read = store
+                .query_within(
+                    selector.after(cursor),
+                    Page::Oldest(BATCH),
+                    crate::store::FOLLOW_BATCH_BYTES,
+                )
                 .await
                 .map_err(storage)?;
+            let events = read.events;
             for e in &events {
                 if !send("notifications/events/event", occurrence(e, &selector.name)).await {
                     return Ok(json!({"_meta": {}}));
                 }
                 cursor = e.id;
             }
-            if events.len() < BATCH {
+            if events.len() < BATCH && !read.truncated {
                 break;
             }
         }

@@ -474,11 +474,16 @@ async fn worker(
             }
         }
         let checked = waker.mark_seen();
-        let events = match store.query(selector.after(cursor), Page::Oldest(100)).await {
-            Ok(events) => events,
+        let batch = store.query_within(
+            selector.after(cursor),
+            Page::Oldest(100),
+            crate::store::FOLLOW_BATCH_BYTES,
+        );
+        let (events, truncated) = match batch.await {
+            Ok(read) => (read.events, read.truncated),
             Err(e) => {
                 tracing::warn!(error = %storage(e).message, "webhook worker could not read the store");
-                Vec::new()
+                (Vec::new(), false)
             }
         };
         let mut suspended = false;
@@ -491,7 +496,7 @@ async fn worker(
                 break;
             }
         }
-        if suspended || events.len() == 100 {
+        if suspended || truncated || events.len() == 100 {
             continue;
         }
         cursor = cursor.max(checked);

@@ -26,7 +26,9 @@ use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
 use crate::store::row::Row;
-use crate::store::{Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError};
+use crate::store::{
+    Bounded, Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError,
+};
 use crate::views::deploy::{Deployment, Push};
 use crate::views::github::Activity;
 
@@ -176,8 +178,13 @@ impl Store for Postgres {
         reader::get(&self.client().await?, id).await
     }
 
-    async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError> {
-        reader::query(&self.client().await?, &filter, page).await
+    async fn query_within(
+        &self,
+        filter: EventFilter,
+        page: Page,
+        max_bytes: usize,
+    ) -> Result<Bounded, StoreError> {
+        reader::query(&self.client().await?, &filter, page, max_bytes).await
     }
 
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError> {

@@ -7,7 +7,7 @@ use tokio_postgres::types::ToSql;
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected, format_time};
 use crate::filter::PathStep;
 use crate::store::row::RawEvent;
-use crate::store::{SearchHit, SearchQuery, SourceStats, StoreError};
+use crate::store::{Bounded, SearchHit, SearchQuery, SourceStats, StoreError};
 
 /// Bound values of a query being built; `bind` answers the placeholder to write.
 #[derive(Default)]
@@ -92,7 +92,11 @@ const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, cont
                        payload_encoding, payload, verified, subject, occurred_at, summary";
 
 fn event(r: &Row) -> Result<Event, StoreError> {
-    Ok(RawEvent {
+    Ok(raw_event(r).into_event())
+}
+
+fn raw_event(r: &Row) -> RawEvent {
+    RawEvent {
         event: Event {
             id: r.get(0),
             source: r.get(1),
@@ -113,7 +117,6 @@ fn event(r: &Row) -> Result<Event, StoreError> {
         payload_encoding: r.get(7),
         payload: r.get(8),
     }
-    .into_event())
 }
 
 /// The newest committed event id (0 for an empty store).
@@ -137,7 +140,8 @@ pub async fn query(
     c: &impl GenericClient,
     filter: &EventFilter,
     page: Page,
-) -> Result<Vec<Event>, StoreError> {
+    max_bytes: usize,
+) -> Result<Bounded, StoreError> {
     let mut p = Params::default();
     let conditions = where_clause(filter, "", &mut p);
     let (order, limit) = match page {
@@ -148,16 +152,22 @@ pub async fn query(
         "SELECT {COLUMNS} FROM events {conditions} ORDER BY id {order} LIMIT {}",
         p.bind(limit as i64)
     );
-    let mut events = c
-        .query(&sql, &p.refs())
-        .await?
-        .iter()
-        .map(event)
-        .collect::<Result<Vec<_>, _>>()?;
-    if matches!(page, Page::Newest(_)) {
-        events.reverse();
+    // Streamed, so a bound reached early holds no more rows than it returns.
+    let rows = c.query_raw(&sql, p.refs()).await?;
+    futures_util::pin_mut!(rows);
+    let mut out = Bounded::default();
+    let mut used = 0;
+    while let Some(row) = futures_util::StreamExt::next(&mut rows).await {
+        let raw = raw_event(&row?);
+        let size = raw.size();
+        if !out.take(raw.into_event(), size, &mut used, max_bytes) {
+            break;
+        }
     }
-    Ok(events)
+    if matches!(page, Page::Newest(_)) {
+        out.events.reverse();
+    }
+    Ok(out)
 }
 
 pub async fn count(c: &impl GenericClient, filter: &EventFilter) -> Result<i64, StoreError> {

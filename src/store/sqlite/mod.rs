@@ -28,7 +28,9 @@ use crate::bus::Bus;
 use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
-use crate::store::{Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError};
+use crate::store::{
+    Bounded, Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError,
+};
 use crate::views::deploy::{Deployment, Push};
 use crate::views::github::Activity;
 use reader::Readers;
@@ -146,8 +148,14 @@ impl Store for Sqlite {
         self.read(move |c| reader::get(c, id)).await
     }
 
-    async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError> {
-        self.read(move |c| reader::query(c, &filter, page)).await
+    async fn query_within(
+        &self,
+        filter: EventFilter,
+        page: Page,
+        max_bytes: usize,
+    ) -> Result<Bounded, StoreError> {
+        self.read(move |c| reader::query(c, &filter, page, max_bytes))
+            .await
     }
 
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError> {

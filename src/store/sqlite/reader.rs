@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected, format_time};
 use crate::store::row::RawEvent;
-use crate::store::{SourceStats, StoreError};
+use crate::store::{Bounded, SourceStats, StoreError};
 
 /// Idle read connections, opened on demand and kept for reuse.
 pub struct Readers {
@@ -74,7 +74,8 @@ pub fn query(
     conn: &Connection,
     filter: &EventFilter,
     page: Page,
-) -> Result<Vec<Event>, StoreError> {
+    max_bytes: usize,
+) -> Result<Bounded, StoreError> {
     let (clauses, mut args) = conditions(filter, "");
     let (order, limit) = match page {
         Page::Newest(n) => ("DESC", n),
@@ -87,14 +88,20 @@ pub fn query(
         args.len()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut events = stmt
-        .query_map(params_from_iter(args), raw_event)?
-        .map(|r| r.map(RawEvent::into_event).map_err(StoreError::from))
-        .collect::<Result<Vec<_>, _>>()?;
-    if matches!(page, Page::Newest(_)) {
-        events.reverse();
+    let mut out = Bounded::default();
+    let mut used = 0;
+    // Rows are read one at a time, so a bound reached early leaves the rest unread.
+    for row in stmt.query_map(params_from_iter(args), raw_event)? {
+        let raw = row?;
+        let size = raw.size();
+        if !out.take(raw.into_event(), size, &mut used, max_bytes) {
+            break;
+        }
     }
-    Ok(events)
+    if matches!(page, Page::Newest(_)) {
+        out.events.reverse();
+    }
+    Ok(out)
 }
 
 pub fn count(conn: &Connection, filter: &EventFilter) -> Result<i64, StoreError> {
