@@ -177,6 +177,12 @@ pub struct Limits {
     #[arg(long, env = "HOOKD_MAX_ANSWER_BYTES", default_value = "1MiB", value_parser = parse_size)]
     pub max_answer_bytes: usize,
 
+    /// MCP sessions of the 2025 protocol era kept at most; a new one closes the least recently
+    /// used first (idle ones before busy ones). 2026-07-28 clients need no session.
+    #[arg(long, env = "HOOKD_MAX_SESSIONS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_sessions: u64,
+
     /// Seconds that shutdown waits for in-flight requests before closing what is left.
     #[arg(long = "shutdown-timeout", env = "HOOKD_SHUTDOWN_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -193,6 +199,7 @@ impl Default for Limits {
             max_pending_bytes: 256 << 20,
             rate_limit: DefaultRate(Some(crate::ingest::rate::RateLimit::DEFAULT)),
             max_answer_bytes: 1 << 20,
+            max_sessions: 1000,
             shutdown_timeout_secs: 10,
         }
     }

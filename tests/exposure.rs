@@ -458,3 +458,202 @@ async fn mcp_list_answers_are_bounded_and_reading_on_gets_everything() {
     client.cancel().await.unwrap();
     app.stop().await;
 }
+
+/// A raw 2025-11-25 MCP client: one POST per message, answers read from the SSE body.
+mod raw_mcp {
+    use serde_json::{Value, json};
+
+    #[derive(Clone)]
+    pub struct Session {
+        pub url: String,
+        pub id: String,
+        pub http: reqwest::Client,
+    }
+
+    pub async fn post(
+        http: &reqwest::Client,
+        url: &str,
+        session: Option<&str>,
+        body: Value,
+    ) -> reqwest::Response {
+        let mut req = http
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .json(&body);
+        if let Some(id) = session {
+            req = req
+                .header("mcp-session-id", id)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        req.send().await.unwrap()
+    }
+
+    /// The JSON-RPC messages in an SSE (or JSON) answer.
+    pub async fn messages(response: reqwest::Response) -> Vec<Value> {
+        let text = response.text().await.unwrap();
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            return vec![v];
+        }
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str(d.trim()).ok())
+            .collect()
+    }
+
+    pub async fn open(http: &reqwest::Client, url: &str) -> Session {
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}});
+        let response = post(http, url, None, init).await;
+        assert_eq!(response.status(), 200);
+        let id = response.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        messages(response).await;
+        let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert_eq!(post(http, url, Some(&id), done).await.status(), 202);
+        Session {
+            url: url.to_owned(),
+            id,
+            http: http.clone(),
+        }
+    }
+
+    impl Session {
+        pub async fn call(&self, id: i64, tool: &str, args: Value) -> reqwest::Response {
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                              "params": {"name": tool, "arguments": args}});
+            post(&self.http, &self.url, Some(&self.id), body).await
+        }
+    }
+}
+
+#[tokio::test]
+async fn mcp_sessions_are_capped_least_recently_used_first() {
+    let app = TestApp::start_with(|c| c.limits.max_sessions = 3).await;
+    let http = common::http();
+    let url = app.mcp_url();
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        sessions.push(raw_mcp::open(&http, &url).await);
+    }
+    // The first is used again, so the second is now the least recently used.
+    let r = sessions[0]
+        .call(1, "get_event_sources", serde_json::json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    raw_mcp::messages(r).await;
+    let fourth = raw_mcp::open(&http, &url).await;
+    let evicted = sessions[1]
+        .call(2, "get_event_sources", serde_json::json!({}))
+        .await;
+    assert_eq!(
+        evicted.status(),
+        404,
+        "the least recently used session was closed"
+    );
+    for s in [&sessions[0], &sessions[2], &fourth] {
+        let r = s.call(3, "get_event_sources", serde_json::json!({})).await;
+        assert_eq!(r.status(), 200);
+        let answer = raw_mcp::messages(r).await;
+        assert!(
+            answer
+                .iter()
+                .any(|m| m["id"] == 3 && m["result"].is_object()),
+            "{answer:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_id_reused_in_flight_gets_an_error_and_the_first_still_answers() {
+    let app = TestApp::start().await;
+    let http = common::http();
+    let session = raw_mcp::open(&http, &app.mcp_url()).await;
+    let before = app.store().bus().waiters();
+    let first = {
+        let s = session.clone();
+        let args = serde_json::json!({"source": "never", "timeout_seconds": 2});
+        tokio::spawn(
+            async move { raw_mcp::messages(s.call(7, "wait_for_event", args).await).await },
+        )
+    };
+    // The first call is in flight once its wait is registered on the bus.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.store().bus().waiters() == before {
+        assert!(
+            Instant::now() < deadline,
+            "the first call never started waiting"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let reused = session
+        .call(7, "get_event_sources", serde_json::json!({}))
+        .await;
+    let reused = raw_mcp::messages(reused).await;
+    let error = reused
+        .iter()
+        .find(|m| m["id"] == 7 && m["error"].is_object());
+    let message = error.expect("an error answer")["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("already in use"), "{message}");
+    let answer = tokio::time::timeout(Duration::from_secs(10), first)
+        .await
+        .expect("the first call's stream ends")
+        .unwrap();
+    let result = answer
+        .iter()
+        .find(|m| m["id"] == 7)
+        .expect("the first call's answer");
+    assert_eq!(
+        result["result"]["structuredContent"]["timed_out"], true,
+        "{result}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_deleted_while_calls_are_on_their_way_answers_404_never_500() {
+    let app = TestApp::start().await;
+    let http = common::http();
+    let mut seen = std::collections::BTreeSet::new();
+    for round in 0..30 {
+        let session = raw_mcp::open(&http, &app.mcp_url()).await;
+        let calls: Vec<_> = (0..4)
+            .map(|i| {
+                let s = session.clone();
+                tokio::spawn(async move {
+                    let r = s.call(i, "get_event_sources", serde_json::json!({})).await;
+                    r.status().as_u16()
+                })
+            })
+            .collect();
+        let delete = http
+            .delete(&session.url)
+            .header("mcp-session-id", &session.id)
+            .header("mcp-protocol-version", "2025-11-25")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            delete.status().is_success(),
+            "round {round}: {}",
+            delete.status()
+        );
+        for call in calls {
+            let status = call.await.unwrap();
+            assert!(matches!(status, 200 | 404), "round {round}: {status}");
+            seen.insert(status);
+        }
+    }
+    assert!(
+        seen.contains(&404),
+        "some calls arrived after the delete: {seen:?}"
+    );
+    app.stop().await;
+}

@@ -12,6 +12,7 @@ mod github_tools;
 mod notify;
 mod redis_tools;
 mod resources;
+mod sessions;
 mod stripe_tools;
 mod tools;
 
@@ -25,7 +26,6 @@ use rmcp::model::{
     SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
 };
 use rmcp::service::{RequestContext, SubscriptionContext};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 use tokio_util::sync::CancellationToken;
@@ -311,12 +311,14 @@ pub fn router(
         .as_ref()
         .map(|_| "bearer-token".to_owned());
     let server = Hookd::new(store, sources, settings, principal, shutdown);
-    let service = StreamableHttpService::new(
-        move || Ok(server.for_session()),
-        LocalSessionManager::default().into(),
-        config,
-    );
-    let mcp = Router::new().nest_service("/mcp", service);
+    let sessions = Arc::new(sessions::Sessions::new(
+        settings.limits.max_sessions as usize,
+    ));
+    let service =
+        StreamableHttpService::new(move || Ok(server.for_session()), sessions.clone(), config);
+    let mcp = Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(sessions, gone_is_404));
     let resource = settings
         .mcp_public_url
         .clone()
@@ -356,6 +358,35 @@ pub fn router(
             )
         }
         None => mcp,
+    }
+}
+
+/// rmcp answers 500 when a session vanishes between its existence check and the call (deleted or
+/// evicted while the request was on its way): that is a 404 (the session is gone, start another).
+async fn gone_is_404(
+    axum::extract::State(sessions): axum::extract::State<Arc<sessions::Sessions>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let session = request
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    match session {
+        Some(id)
+            if response.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                && sessions.is_gone(&id).await =>
+        {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                "Not Found: Session not found",
+            )
+                .into_response()
+        }
+        _ => response,
     }
 }
 

@@ -80,7 +80,9 @@ impl Hookd {
                 sources: vec![s.name.clone()],
                 ..filter.clone()
             };
-            let read = self.store.query_within(f, Page::Newest(limit), self.max_answer);
+            let read = self
+                .store
+                .query_within(f, Page::Newest(limit), self.max_answer);
             events.extend(read.await.map_err(storage)?.events);
         }
         events.sort_by_key(|e| e.id);
