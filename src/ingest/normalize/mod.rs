@@ -65,6 +65,10 @@ pub fn normalize(
         Some(Provider::Linear) => others::linear(&mut n, headers, body),
         Some(Provider::Hmac | Provider::None) | None => {}
     }
+    // A provider's own field can be present and empty (an empty `X-Shopify-Topic`, say).
+    if n.event_type.trim().is_empty() {
+        n.event_type = "unknown".to_owned();
+    }
     n
 }
 
