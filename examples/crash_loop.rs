@@ -5,8 +5,10 @@
 //! Usage: crash_loop <hookd-binary> <cycles> [postgres-url]   (run by bench/crash-loop.sh)
 //! Prints acknowledged / stored / lost / duplicated; exits 1 unless lost = duplicated = 0.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -118,47 +120,27 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts `hookd serve` on the data dir (or the database) and waits for its webhook address.
+/// Starts `hookd serve` on the data dir (or the database) and returns it with its webhook address.
 fn spawn(
     binary: &str,
     dir: &std::path::Path,
     database: Option<&str>,
-) -> anyhow::Result<(Child, String)> {
-    let mut command = Command::new(binary);
-    command
-        .args([
-            "serve",
-            "--webhook-addr",
-            "127.0.0.1:0",
-            "--mcp-addr",
-            "127.0.0.1:0",
-        ])
-        .args(["--rate-limit", "off"])
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env("HOOKD_LOG", "warn,hookd::app=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if let Some(url) = database {
-        command.env("HOOKD_DATABASE_URL", url);
-    }
-    let mut child = command.spawn()?;
-    let stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut tx = Some(tx);
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(addr) = line.split("webhook_addr=").nth(1)
-                && let Some(tx) = tx.take()
-            {
-                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30))?;
-    Ok((child, addr))
+) -> anyhow::Result<(std::process::Child, String)> {
+    let data = dir.join("data");
+    let data = data.to_str().expect("a UTF-8 temporary path");
+    // No rate limit, and no per-source cap: retention must not remove what is counted.
+    let args = [
+        "--rate-limit",
+        "off",
+        "--max-events-per-source",
+        "1000000000000",
+        "--data-dir",
+        data,
+    ];
+    let env: Vec<(&str, &str)> = database
+        .map(|url| ("HOOKD_DATABASE_URL", url))
+        .into_iter()
+        .collect();
+    let hookd = support::serve(binary, &args, &env)?;
+    Ok((hookd.child, hookd.webhook))
 }

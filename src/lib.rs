@@ -2,11 +2,13 @@
 //!
 //! # The path of one webhook
 //!
-//! 1. [`ingest`] receives `POST /webhook/{source}` on the webhook listener and reads the raw body
-//!    (bounded). The source's scheme ([`sources`], `ingest::verify`) checks the signature on those
+//! 1. [`listener`] accepts the connection (capped in number, each bounded in time) and
+//!    [`ingest`] receives `POST /webhook/{source}`: the source's rate limit first, then the raw
+//!    body, bounded in size, time and the memory all bodies share. The source's scheme ([`sources`], `ingest::verify`) checks the signature on those
 //!    raw bytes before anything is parsed or deduplicated; a failure is a 401 and a recorded
 //!    rejection. The body is then decoded by content type and normalized by the provider's file
-//!    in `ingest::normalize` (type, delivery id, subject, time, summary).
+//!    in `ingest::normalize` (type, delivery id, subject, time, summary). JSON that a reader
+//!    could not parse back ([`payload`]) is refused before anything is stored.
 //! 2. [`store`] appends it. The SQLite store's single writer thread commits whatever requests
 //!    have queued in one transaction (group commit) with `synchronous=FULL`, and only then
 //!    answers each of them: a 200 means the event is on disk. `(source, delivery_id)` is unique,
@@ -24,7 +26,8 @@
 //!    [`filter`]); durable consumer cursors live in the store. Deliveries to subscribers' URLs go
 //!    through [`outbound`], which refuses private addresses.
 //!
-//! [`app`] wires these together under one cancellation token; [`cli`] and [`config`] are the
+//! [`health`] answers `/healthz` and `/readyz` (store reachable, writes succeeding) on both
+//! listeners. [`app`] wires these together under one cancellation token; [`cli`] and [`config`] are the
 //! command line and its typed settings; [`send`] signs test deliveries as a provider would.
 
 pub mod app;
