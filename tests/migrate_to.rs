@@ -64,13 +64,14 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         ids
     };
     // The newest event is pruned: its id must still never be handed out again.
-    let mut old = event("old", None, json!({}));
+    // Its delivery id is kept for the dedupe window (a long one here), and carried over.
+    let mut old = event("old", Some("gone-1"), json!({}));
     old.received_at = Utc::now() - chrono::Duration::days(40);
     let pruned = sqlite.append(old).await.unwrap().id;
     let policy = Retention {
         max_events_per_source: 1000,
         received_before: Utc::now() - chrono::Duration::days(30),
-        dedupe_after: Utc::now() - chrono::Duration::days(3),
+        dedupe_after: Utc::now() - chrono::Duration::days(60),
     };
     assert_eq!(sqlite.prune(policy).await.unwrap(), 1);
     sqlite.ack("worker".into(), ids[9]).await.unwrap();
@@ -145,6 +146,15 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         .await
         .unwrap();
     assert!(dup.duplicate, "dedupe carries over");
+    let gone = pg
+        .append(event("old", Some("gone-1"), json!({})))
+        .await
+        .unwrap();
+    assert_eq!(
+        (gone.id, gone.duplicate),
+        (pruned, true),
+        "so do the delivery ids of pruned events"
+    );
     drop(pg);
 
     let again = migrate(dir.path(), &db.url);

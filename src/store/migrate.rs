@@ -117,6 +117,17 @@ const TABLES: &[Table] = &[
         key: "name",
         columns: &[("name", Text), ("cursor", Int), ("updated_at", Text)],
     },
+    // The delivery ids of deleted events still in the dedupe window (read in event id order).
+    Table {
+        name: "pruned_deliveries",
+        key: "event_id",
+        columns: &[
+            ("source", Text),
+            ("delivery_id", Text),
+            ("event_id", Int),
+            ("received_at", Text),
+        ],
+    },
     // Refused deliveries get new ids (nothing refers to them), in their old order.
     Table {
         name: "rejections",
