@@ -657,3 +657,45 @@ async fn a_session_deleted_while_calls_are_on_their_way_answers_404_never_500() 
     );
     app.stop().await;
 }
+
+/// hookd raises its soft open-file limit to the hard limit at start, and fits its connection cap
+/// to what it got (with a warning) when two listeners' worth does not fit.
+#[test]
+fn hookd_raises_its_file_limit_and_fits_the_connection_cap_to_it() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 100 && ulimit -Hn 600 && exec "$0" serve --webhook-addr 127.0.0.1:0 --mcp-addr 127.0.0.1:0 --data-dir "$1""#)
+        .arg(common::bin())
+        .arg(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (mut warned, mut listening) = (None, false);
+    for line in stderr.lines().map_while(Result::ok) {
+        if line.contains("does not fit the open-file limit") {
+            warned = Some(line.clone());
+        }
+        if line.contains("hookd listening") {
+            listening = true;
+            break;
+        }
+    }
+    assert!(listening, "hookd started under `ulimit -Sn 100 -Hn 600`");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers, ["600", "600"], "soft raised to hard: {open_files}");
+    let warned = warned.expect("the cap was lowered, with a warning");
+    assert!(
+        warned.contains("using=172"),
+        "(600 - 256) / 2 per listener: {warned}"
+    );
+}
