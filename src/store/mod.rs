@@ -1,6 +1,6 @@
 //! The store: the single source of truth for events.
 //!
-//! The contract every backend keeps (and `tests/store_contract.rs` checks):
+//! The contract every backend keeps (and `tests/it/store_contract.rs` checks):
 //! - `append` returns only after the event is durably committed. The same `(source, delivery_id)`
 //!   appended again, concurrently or after a restart, returns the first event's id with
 //!   `duplicate: true` and stores nothing new. Events without a delivery id are never deduped.

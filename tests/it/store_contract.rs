@@ -2,7 +2,7 @@
 //! against every backend: SQLite, and PostgreSQL (a fresh database per test; skipped by name when
 //! no server answers, failing under `CI=true`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

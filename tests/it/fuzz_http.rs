@@ -2,7 +2,7 @@
 //! 2xx/4xx JSON reply, stores nothing it rejected, and keeps serving. Deterministic seeds, so a
 //! failure reproduces.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use hookd::event::{EventFilter, Page};

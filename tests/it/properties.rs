@@ -3,7 +3,7 @@
 //! runs); `PROPTEST_CASES=20000 cargo test --test properties` is the longer run. A failure
 //! proptest finds is saved under `proptest-regressions/` and replayed first from then on.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, OnceLock};
 

@@ -1,6 +1,6 @@
 //! Retention: per-source caps and age limits, without reusing ids or breaking waiters.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! `hookd stdio` as Claude Desktop runs it: a child process speaking MCP on stdin/stdout, with
 //! rmcp's client, alone and beside a `hookd serve` that owns the webhook port.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;

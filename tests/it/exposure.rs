@@ -1,7 +1,7 @@
 //! hookd on a public address: slow, idle, stalled and greedy clients cannot hold it, and
 //! shutdown is bounded whatever clients do. Raw TCP, so the tests behave as hostile clients do.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! (retries with backoff), a refresh, and an unsubscribe. Skipped by name without the project's
 //! Python venv (`scripts/test` makes it), except under `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Signature verification from the outside: hookd configured with a hookd.toml, deliveries
 //! signed by `hookd send` or taken from the providers' published vectors, over real HTTP.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! events/stream, and events/subscribe's checks. Webhook delivery to a receiver that verifies
 //! with the `standardwebhooks` reference library is in `sdk_clients.rs`.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

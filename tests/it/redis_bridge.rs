@@ -3,7 +3,7 @@
 //! bridge survives Redis going away while webhooks keep being stored. Skipped by name where
 //! `redis-server` is not installed, except under `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Stripe events that trigger actions, from the outside: a signed checkout, a failed invoice and
 //! a cancellation POSTed to a real `hookd serve`, a retried delivery, a restart, and the tools.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

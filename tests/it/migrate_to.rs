@@ -2,7 +2,7 @@
 //! consumer cursors) and hookd on PostgreSQL carries on from there. Skipped by name without
 //! PostgreSQL, except under `CI=true`.
 
-mod common;
+use crate::common;
 
 use chrono::Utc;
 use common::new_event as event;

@@ -1,6 +1,6 @@
 //! Webhook ingest from the outside: real HTTP to hookd bound on port 0.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, fixture, post, post_json};
 use hookd::event::{EventFilter, Page, PayloadEncoding};

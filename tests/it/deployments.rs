@@ -1,7 +1,7 @@
 //! The deployment monitor from the outside: signed GitHub pushes and deployment events and Vercel
 //! deployment webhooks through HTTP, then the tools' exact answers.
 
-mod common;
+use crate::common;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post};

@@ -4,7 +4,7 @@
 //! `scripts/test` installs them; without them these tests report themselves skipped, except under
 //! `CI=true`, where a missing one fails.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

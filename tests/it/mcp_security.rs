@@ -1,7 +1,7 @@
 //! Securing the MCP endpoint: bearer token, Host and Origin checks, and the refusal to expose MCP
 //! beyond loopback without a token.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use common::mcp::{ERAS, call_ok, config};

@@ -4,7 +4,7 @@
 //! database and, where used, a Redis of its own that it restarts. Skipped by name without
 //! PostgreSQL or `redis-server`, except under `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! The MCP tools over Streamable HTTP, with rmcp's client, in both protocol eras.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! Durable consumers, JSON field filters and full-text search, through a real MCP client.
 
-mod common;
+use crate::common;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, post_json};

@@ -1,6 +1,6 @@
 //! Durability from the outside: real `hookd serve` processes, restarts, kill -9, a full disk.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Resources and resource subscriptions: `subscriptions/listen` (2026-07-28) and
 //! `resources/subscribe` (older clients), with rmcp's client.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

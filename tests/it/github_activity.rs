@@ -1,7 +1,7 @@
 //! GitHub activity from the outside: a day of signed GitHub deliveries (the fixtures' story, moved
 //! to today) through HTTP, then each activity tool's exact answer.
 
-mod common;
+use crate::common;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post};

@@ -1,0 +1,27 @@
+//! hookd's integration tests, one binary: a module per area, each driving hookd from the outside
+//! (real HTTP, real MCP clients, real processes, real SQLite, PostgreSQL and Redis).
+//! `cargo test --test it AREA::` runs one area, e.g. `cargo test --test it exposure::`.
+
+mod common;
+mod consumers;
+mod deployments;
+mod durability;
+mod events_ext;
+mod exposure;
+mod fuzz_http;
+mod github_activity;
+mod ingest;
+mod mcp_http;
+mod mcp_security;
+mod mcp_stdio;
+mod migrate_to;
+mod multi_instance;
+mod properties;
+mod redis_bridge;
+mod resources;
+mod retention;
+mod sdk_clients;
+mod store_contract;
+mod stripe_actions;
+mod verify;
+mod webhook_delivery;
