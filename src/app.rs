@@ -128,7 +128,7 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
             sources: sources.clone(),
             require_signatures: config.require_signatures(),
             bodies: body_limits(config.max_body),
-            rates: ingest::rate::RateLimits::new(
+            rates: crate::rate::RateLimits::new(
                 sources.iter().map(|s| (s.name.as_str(), s.rate_limit)),
                 config.limits.rate_limit.0,
             ),

@@ -37,7 +37,7 @@ pub struct MigrateArgs {
     /// The PostgreSQL to copy into, e.g. postgres://hookd:pw@db/hookd (or HOOKD_DATABASE_URL,
     /// which keeps a password out of the process list).
     #[arg(env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
-    pub database_url: crate::ingest::verify::Secret,
+    pub database_url: crate::secret::Secret,
     /// The SQLite store to copy.
     #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
     pub data_dir: std::path::PathBuf,
@@ -57,7 +57,7 @@ pub struct EventsArgs {
     pub data_dir: std::path::PathBuf,
     /// Read this PostgreSQL store instead of the SQLite one.
     #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
-    pub database_url: Option<crate::ingest::verify::Secret>,
+    pub database_url: Option<crate::secret::Secret>,
 }
 
 /// Runs the parsed command to completion.

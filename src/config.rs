@@ -30,7 +30,7 @@ pub struct Config {
     /// Store events in this PostgreSQL instead of SQLite, so several hookd instances share them,
     /// e.g. postgres://hookd:pw@db.internal/hookd. The schema is created and migrated at start-up.
     #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
-    pub database_url: Option<crate::ingest::verify::Secret>,
+    pub database_url: Option<crate::secret::Secret>,
 
     /// Address of the webhook listener (POST /webhook/{source}). Port 0 picks a free port.
     #[arg(long, env = "HOOKD_WEBHOOK_ADDR", default_value = "127.0.0.1:8080")]
@@ -81,7 +81,7 @@ pub struct Config {
     /// A bearer token MCP clients must send (`Authorization: Bearer …`). Required when the MCP
     /// address is not loopback.
     #[arg(long, env = "HOOKD_MCP_TOKEN", hide_env_values = true, value_parser = crate::config::parse_secret)]
-    pub mcp_token: Option<crate::ingest::verify::Secret>,
+    pub mcp_token: Option<crate::secret::Secret>,
 
     /// Host names the MCP endpoint answers to (DNS-rebinding protection), comma-separated.
     /// Default: localhost, 127.0.0.1, ::1 and the MCP address's own IP.
@@ -118,7 +118,7 @@ pub struct Config {
     /// the `publish_event` / `get_channel_stats` tools are offered. With --database-url it also
     /// carries wake-ups between instances. E.g. redis://127.0.0.1:6379.
     #[arg(long, env = "HOOKD_REDIS_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
-    pub redis_url: Option<crate::ingest::verify::Secret>,
+    pub redis_url: Option<crate::secret::Secret>,
 
     /// The Redis channels or patterns to bridge (comma-separated).
     #[arg(
@@ -197,7 +197,7 @@ impl Default for Limits {
             idle_timeout_secs: 60,
             max_connections: 4096,
             max_pending_bytes: 256 << 20,
-            rate_limit: DefaultRate(Some(crate::ingest::rate::RateLimit::DEFAULT)),
+            rate_limit: DefaultRate(Some(crate::rate::RateLimit::DEFAULT)),
             max_answer_bytes: 1 << 20,
             max_sessions: 1000,
             shutdown_timeout_secs: 10,
@@ -277,16 +277,16 @@ impl Config {
 
 /// `--rate-limit`: the limit for sources without their own (`None`: off).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DefaultRate(pub Option<crate::ingest::rate::RateLimit>);
+pub struct DefaultRate(pub Option<crate::rate::RateLimit>);
 
 fn parse_rate(s: &str) -> Result<DefaultRate, String> {
-    crate::ingest::rate::RateLimit::parse_flag(s).map(DefaultRate)
+    crate::rate::RateLimit::parse_flag(s).map(DefaultRate)
 }
 
 /// A secret from the command line or environment (kept out of `Debug`; pair with
 /// `hide_env_values` so `--help` does not print it either).
-pub fn parse_secret(s: &str) -> Result<crate::ingest::verify::Secret, String> {
-    Ok(crate::ingest::verify::Secret::new(s))
+pub fn parse_secret(s: &str) -> Result<crate::secret::Secret, String> {
+    Ok(crate::secret::Secret::new(s))
 }
 
 /// Parses `1048576`, `512KiB`, `512K`, `2MiB`, `2M` (binary units).

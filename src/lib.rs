@@ -42,6 +42,8 @@ pub mod listener;
 pub mod mcp;
 pub mod outbound;
 pub mod payload;
+pub mod rate;
+pub mod secret;
 pub mod send;
 pub mod sources;
 pub mod store;

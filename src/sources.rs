@@ -9,7 +9,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::ingest::verify::{HmacScheme, Scheme, Secret};
+use crate::ingest::verify::{HmacScheme, Scheme};
+use crate::secret::Secret;
 
 /// The providers hookd knows. The name is what `provider = "…"` says in `hookd.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -55,7 +56,7 @@ pub struct Source {
     /// Configured in `hookd.toml` (not one of the preconfigured four).
     pub from_file: bool,
     /// Its own `rate_limit`, if `hookd.toml` gives one (else `--rate-limit` applies).
-    pub rate_limit: Option<crate::ingest::rate::RateSetting>,
+    pub rate_limit: Option<crate::rate::RateSetting>,
 }
 
 impl Source {
@@ -98,7 +99,7 @@ struct SourceSpec {
     provider: Provider,
     secret: Option<SecretSpec>,
     hmac: Option<HmacScheme>,
-    rate_limit: Option<crate::ingest::rate::RateSetting>,
+    rate_limit: Option<crate::rate::RateSetting>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,7 +176,7 @@ impl Sources {
                     "source {name}: provider \"none\" takes no secret"
                 )));
             }
-            if let Some(crate::ingest::rate::RateSetting::Limit(l)) = &spec.rate_limit {
+            if let Some(crate::rate::RateSetting::Limit(l)) = &spec.rate_limit {
                 l.validate()
                     .map_err(|e| invalid(format!("source {name}: {e}")))?;
             }

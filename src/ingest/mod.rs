@@ -8,7 +8,6 @@
 pub mod body;
 pub mod headers;
 pub mod normalize;
-pub mod rate;
 pub mod read;
 pub mod verify;
 
@@ -26,6 +25,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::event::{Appended, NewEvent, Rejected, format_time};
+use crate::rate;
 use crate::sources::{Provider, Sources};
 use crate::store::{Store, StoreError};
 use crate::views::Derived;

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use crate::ingest::verify::Secret;
+use crate::secret::Secret;
 
 /// What the bearer check needs: the token, and the metadata URL to point clients to (if any).
 pub struct Guard {

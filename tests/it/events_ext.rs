@@ -264,7 +264,7 @@ async fn subscribe_refuses_unauthenticated_clients_private_urls_and_bad_secrets(
     app.stop().await;
 
     let app = TestApp::start_with(|c| {
-        c.mcp_token = Some(hookd::ingest::verify::Secret::new("tok"));
+        c.mcp_token = Some(hookd::secret::Secret::new("tok"));
     })
     .await;
     let client = common::mcp::connect_http_with_token(&app.mcp_url(), "tok").await;
@@ -302,7 +302,7 @@ async fn subscribe_refuses_unauthenticated_clients_private_urls_and_bad_secrets(
 #[tokio::test]
 async fn subscribe_requires_the_endpoint_to_echo_its_challenge() {
     let app = TestApp::start_with(|c| {
-        c.mcp_token = Some(hookd::ingest::verify::Secret::new("tok"));
+        c.mcp_token = Some(hookd::secret::Secret::new("tok"));
         c.allow_private_callbacks = true;
     })
     .await;

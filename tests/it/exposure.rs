@@ -262,7 +262,7 @@ async fn a_source_over_its_rate_limit_gets_429_and_its_retry_is_stored_once() {
     .unwrap();
     let app = TestApp::start_with(|c| {
         c.config = Some(toml);
-        c.limits.rate_limit = hookd::config::DefaultRate(Some(hookd::ingest::rate::RateLimit {
+        c.limits.rate_limit = hookd::config::DefaultRate(Some(hookd::rate::RateLimit {
             per_second: 1,
             burst: 1,
         }));

@@ -5,7 +5,7 @@ use crate::common;
 
 use common::TestApp;
 use common::mcp::{ERAS, call_ok, config};
-use hookd::ingest::verify::Secret;
+use hookd::secret::Secret;
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;

@@ -14,7 +14,7 @@ use common::pg::{Proxy, TestDb};
 use common::redis::RedisServer;
 use common::{Process, TestApp, post_json};
 use hookd::event::EventFilter;
-use hookd::ingest::verify::Secret;
+use hookd::secret::Secret;
 use rmcp::model::SubscribeRequestParams;
 use serde_json::{Value, json};
 

@@ -82,7 +82,7 @@ proptest! {
         flip in any::<prop::sample::Index>(),
     ) {
         let scheme = &SIGNED[scheme];
-        let secret = verify::Secret::new(if matches!(scheme, verify::Scheme::StandardWebhooks) {
+        let secret = hookd::secret::Secret::new(if matches!(scheme, verify::Scheme::StandardWebhooks) {
             format!("whsec_{}", base64_of(secret.as_bytes()))
         } else {
             secret
@@ -114,7 +114,7 @@ proptest! {
         h.insert("webhook-id", HeaderValue::from_static("msg_1"));
         h.insert("linear-signature", HeaderValue::from_static("00"));
         let d = verify::Delivery { headers: &h, body: &body, now: NOW };
-        let secret = verify::Secret::new("whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0");
+        let secret = hookd::secret::Secret::new("whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0");
         prop_assert!(SIGNED[scheme].verify(&[secret], &d).is_err());
     }
 

@@ -48,7 +48,7 @@ async fn next_from(app: &TestApp, source: &str, after: i64) -> Event {
 
 async fn start(redis: &RedisServer) -> TestApp {
     let url = redis.url();
-    TestApp::start_with(|c| c.redis_url = Some(hookd::ingest::verify::Secret::new(url))).await
+    TestApp::start_with(|c| c.redis_url = Some(hookd::secret::Secret::new(url))).await
 }
 
 #[tokio::test]

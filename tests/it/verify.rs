@@ -240,7 +240,7 @@ async fn a_forged_delivery_cannot_poison_the_real_one_and_rotation_works() {
     let sign = |secret: &str| {
         hookd::ingest::verify::Scheme::GitHub
             .sign(
-                &hookd::ingest::verify::Secret::new(secret),
+                &hookd::secret::Secret::new(secret),
                 &hookd::ingest::verify::ToSign {
                     body: &body,
                     now: 0,
@@ -289,7 +289,7 @@ async fn slack_url_verification_is_answered_with_its_challenge() {
     let body = fixture("slack/url_verification.json");
     let now = chrono::Utc::now().timestamp();
     let signed = hookd::ingest::verify::Scheme::Slack.sign(
-        &hookd::ingest::verify::Secret::new("8f742231b10e8888abcd99yyyzzz85a5"),
+        &hookd::secret::Secret::new("8f742231b10e8888abcd99yyyzzz85a5"),
         &hookd::ingest::verify::ToSign {
             body: &body,
             now,

@@ -93,7 +93,7 @@ async fn subscribed_events_arrive_signed_in_order_through_retries() {
         return;
     };
     let app = TestApp::start_with(|c| {
-        c.mcp_token = Some(hookd::ingest::verify::Secret::new(TOKEN));
+        c.mcp_token = Some(hookd::secret::Secret::new(TOKEN));
         c.allow_private_callbacks = true;
     })
     .await;

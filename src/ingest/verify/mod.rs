@@ -20,25 +20,7 @@ use hmac::{Hmac, Mac};
 pub use hmac_generic::{Algorithm, Encoding, HmacScheme};
 pub use sign::ToSign;
 
-/// A secret. Its `Debug` never shows the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
+use crate::secret::Secret;
 
 /// How a source's deliveries are signed.
 #[derive(Debug, Clone, PartialEq)]

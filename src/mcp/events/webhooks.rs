@@ -31,8 +31,9 @@ use super::{
     error, event_id, invalid, occurrence, parse_cursor, start, storage,
 };
 use crate::event::{Event, Page, format_time};
-use crate::ingest::verify::{Scheme, Secret, ToSign};
+use crate::ingest::verify::{Scheme, ToSign};
 use crate::mcp::Hookd;
+use crate::secret::Secret;
 
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 const MIN_TTL: Duration = Duration::from_secs(60);
