@@ -153,11 +153,7 @@ impl Sources {
         let file: FileSpec = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         sources.stripe_rules = crate::views::stripe::Rules::with(file.stripe.actions);
         for (name, spec) in file.sources {
-            if !crate::ingest::valid_source(&name) {
-                return Err(invalid(format!(
-                    "source name {name:?} is not 1-64 of [a-z0-9_.-]"
-                )));
-            }
+            crate::source_name::SourceName::parse(&name).map_err(|e| invalid(e.to_string()))?;
             let secrets = resolve(&name, spec.secret, &env).map_err(&invalid)?;
             if spec.provider == Provider::Hmac {
                 let Some(h) = &spec.hmac else {
@@ -356,7 +352,7 @@ mod tests {
                 "[sources.x]\nprovider = \"hmac\"",
                 "needs an [sources.x.hmac] table",
             ),
-            ("[sources.X]\nprovider = \"none\"", "not 1-64"),
+            ("[sources.X]\nprovider = \"none\"", "invalid source name"),
             (
                 "[sources.x]\nprovider = \"none\"\nsecret = \"s3cr3t\"",
                 "takes no secret",

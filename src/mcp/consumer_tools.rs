@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{Hookd, limit, storage, wait_seconds};
-use crate::event::{Event, EventFilter, FieldMatch, Page, parse_time};
+use crate::event::{Event, EventFilter, FieldMatch, Page};
 use crate::store::{Consumer, SearchHit, SearchQuery};
+use crate::time::parse_time;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NextArgs {

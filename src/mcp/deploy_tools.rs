@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Hookd, limit, storage};
-use crate::event::{format_time, parse_time};
+use crate::time::{format_time, parse_time};
 use crate::views::deploy::{Deployment, Push, sha_prefix};
 
 #[derive(Debug, Deserialize, JsonSchema)]

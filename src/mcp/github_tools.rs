@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Hookd, hours, storage};
-use crate::event::format_time;
+use crate::time::format_time;
 use crate::views::github::Activity;
 
 /// At most this many activity rows are read for one answer.

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{Hookd, storage};
-use crate::event::{EventFilter, format_time};
+use crate::event::EventFilter;
+use crate::time::format_time;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PublishArgs {

@@ -9,8 +9,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Hookd, limit, storage, wait_seconds};
-use crate::event::{Event, EventFilter, Page, parse_time};
+use crate::event::{Event, EventFilter, Page};
 use crate::store::SourceStats;
+use crate::time::parse_time;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecentArgs {

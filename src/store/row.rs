@@ -1,6 +1,7 @@
 //! An event as the backends write and read it: every text column prepared once, off the writer.
 
-use crate::event::{Event, NewEvent, PayloadEncoding, format_time};
+use crate::event::{Event, NewEvent, PayloadEncoding};
+use crate::time::format_time;
 use crate::views::Derived;
 
 /// An event as a writer binds it: every text column prepared by the caller (on tokio's threads),

@@ -49,8 +49,8 @@ impl Deployment {
     /// Sets `duration_seconds` from the time of the deployment's first recorded state.
     pub fn set_duration(&mut self, first: Option<&str>) {
         self.duration_seconds = first.filter(|f| *f != self.time).and_then(|f| {
-            let from = crate::event::parse_time(f).ok()?;
-            let to = crate::event::parse_time(&self.time).ok()?;
+            let from = crate::time::parse_time(f).ok()?;
+            let to = crate::time::parse_time(&self.time).ok()?;
             Some((to - from).num_seconds())
         });
     }
@@ -63,7 +63,7 @@ fn s(v: &Value, pointer: &str) -> Option<String> {
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
-    crate::event::format_time(t)
+    crate::time::format_time(t)
 }
 
 /// The commits of a GitHub `push` payload.
@@ -93,7 +93,7 @@ pub fn pushes(payload: &Value) -> Vec<Push> {
                     .or_else(|| s(c, "/author/name"))
                     .unwrap_or_default(),
                 time: s(c, "/timestamp")
-                    .and_then(|t| crate::event::parse_time(&t).ok())
+                    .and_then(|t| crate::time::parse_time(&t).ok())
                     .map(rfc3339)
                     .unwrap_or_default(),
             })
@@ -169,7 +169,7 @@ pub fn github(event_type: &str, payload: &Value) -> Option<Deployment> {
         sha: s(d, "/sha"),
         environment: s(d, "/environment"),
         time: time
-            .and_then(|t| crate::event::parse_time(&t).ok())
+            .and_then(|t| crate::time::parse_time(&t).ok())
             .map(rfc3339)
             .unwrap_or_else(|| rfc3339(Utc::now())),
         duration_seconds: None,

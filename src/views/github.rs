@@ -36,8 +36,8 @@ fn s(v: &Value, p: &str) -> Option<String> {
 
 fn time(v: &Value, p: &str) -> Option<String> {
     s(v, p)
-        .and_then(|t| crate::event::parse_time(&t).ok())
-        .map(crate::event::format_time)
+        .and_then(|t| crate::time::parse_time(&t).ok())
+        .map(crate::time::format_time)
 }
 
 /// The activity row of a GitHub event, or `None` when it is not about a repository.

@@ -78,7 +78,7 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
     sqlite
         .record_rejection(Rejected {
             source: "github".into(),
-            received_at: hookd::event::format_time(Utc::now()),
+            received_at: hookd::time::format_time(Utc::now()),
             reason: "bad_signature".into(),
             detail: "signature mismatch".into(),
             headers: Default::default(),

@@ -368,7 +368,7 @@ async fn actions_complete_once_and_rejections_are_capped() {
         for i in 0..(hookd::store::MAX_REJECTED + 5) {
             let r = Rejected {
                 source: "gh".into(),
-                received_at: hookd::event::format_time(Utc::now()),
+                received_at: hookd::time::format_time(Utc::now()),
                 reason: "bad_signature".into(),
                 detail: format!("try {i}"),
                 headers: Default::default(),

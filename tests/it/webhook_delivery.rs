@@ -109,7 +109,7 @@ async fn subscribed_events_arrive_signed_in_order_through_retries() {
     let sub = call(&client, "events/subscribe", params.clone()).await;
     let id = sub["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("sub_"), "{sub}");
-    let granted = hookd::event::parse_time(sub["refreshBefore"].as_str().unwrap()).unwrap();
+    let granted = hookd::time::parse_time(sub["refreshBefore"].as_str().unwrap()).unwrap();
     let ttl = granted - chrono::Utc::now();
     assert!(
         ttl <= chrono::Duration::minutes(10) && ttl > chrono::Duration::minutes(9),

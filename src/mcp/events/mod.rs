@@ -289,7 +289,7 @@ pub async fn start(
         .map_err(storage)?;
     let stale = first
         .first()
-        .and_then(|e| crate::event::parse_time(&e.received_at).ok())
+        .and_then(|e| crate::time::parse_time(&e.received_at).ok())
         .is_some_and(|t| t <= floor);
     if !stale {
         return Ok((cursor, truncated));

@@ -30,10 +30,11 @@ use super::{
     CALLBACK_ENDPOINT_ERROR, FORBIDDEN, NOT_FOUND, RESOURCE_EXHAUSTED, Selector, UNSUPPORTED,
     error, event_id, invalid, occurrence, parse_cursor, start, storage,
 };
-use crate::event::{Event, Page, format_time};
+use crate::event::{Event, Page};
 use crate::ingest::verify::{Scheme, ToSign};
 use crate::mcp::Hookd;
 use crate::secret::Secret;
+use crate::time::format_time;
 
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 const MIN_TTL: Duration = Duration::from_secs(60);

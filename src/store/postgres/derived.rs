@@ -3,8 +3,9 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
-use crate::event::{Action, ActionTarget, Completion, format_time};
+use crate::event::{Action, ActionTarget, Completion};
 use crate::store::StoreError;
+use crate::time::format_time;
 use crate::views::Derived;
 use crate::views::deploy::{Deployment, Push};
 use crate::views::github::Activity;

@@ -4,10 +4,11 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected, format_time};
+use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::filter::PathStep;
 use crate::store::row::RawEvent;
 use crate::store::{Bounded, SearchHit, SearchQuery, SourceStats, StoreError};
+use crate::time::format_time;
 
 /// Bound values of a query being built; `bind` answers the placeholder to write.
 #[derive(Default)]

@@ -3,8 +3,9 @@
 
 use deadpool_postgres::GenericClient;
 
-use crate::event::{Rejected, format_time};
+use crate::event::Rejected;
 use crate::store::{Consumer, MAX_REJECTED, Retention, StoreError};
+use crate::time::format_time;
 
 /// How many rows one retention step deletes.
 pub const PRUNE_CHUNK: u64 = 2000;

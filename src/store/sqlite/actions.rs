@@ -2,8 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::event::{Action, ActionTarget, Completion, format_time};
+use crate::event::{Action, ActionTarget, Completion};
 use crate::store::StoreError;
+use crate::time::format_time;
 
 const COLUMNS: &str = "id, type, status, fields, event_id, created_at, completed_at, details";
 

@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::event::format_time;
 use crate::store::{Consumer, StoreError};
+use crate::time::format_time;
 
 /// Moves a consumer's cursor forward to `up_to_id` (never back) and returns the cursor now.
 pub fn ack(conn: &Connection, name: &str, up_to_id: i64) -> Result<i64, StoreError> {

@@ -6,9 +6,10 @@ use std::sync::Mutex;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
-use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected, format_time};
+use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::store::row::RawEvent;
 use crate::store::{Bounded, SourceStats, StoreError};
+use crate::time::format_time;
 
 /// Idle read connections, opened on demand and kept for reuse.
 pub struct Readers {

@@ -9,9 +9,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::Bus;
-use crate::event::{Appended, Rejected, format_time};
+use crate::event::{Appended, Rejected};
 use crate::store::row::Row;
 use crate::store::{MAX_REJECTED, Retention, StoreError};
+use crate::time::format_time;
 
 /// How many appends one transaction takes at most.
 const MAX_BATCH: usize = 1024;
