@@ -64,7 +64,7 @@ pub struct NewEvent {
     pub summary: Option<String>,
     /// Rows derived from this event (actions, pushes, deployments), stored with it in one
     /// transaction and only if the event is new, so a retried delivery creates none.
-    pub derived: Vec<crate::views::Derived>,
+    pub derived: Vec<crate::derive::Derived>,
 }
 
 /// A stored action: something an event calls for a person or an agent to do.

@@ -82,7 +82,7 @@ pub enum SourcesError {
 pub struct Sources {
     by_name: BTreeMap<String, Source>,
     /// Which Stripe events create which actions (`[stripe.actions]` in `hookd.toml`).
-    pub stripe_rules: crate::views::stripe::Rules,
+    pub stripe_rules: crate::derive::stripe::Rules,
 }
 
 /// `secret = "…"` or `secret = ["new", "old"]`; a value `env:NAME` reads the variable NAME.
@@ -151,7 +151,7 @@ impl Sources {
             source,
         })?;
         let file: FileSpec = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        sources.stripe_rules = crate::views::stripe::Rules::with(file.stripe.actions);
+        sources.stripe_rules = crate::derive::stripe::Rules::with(file.stripe.actions);
         for (name, spec) in file.sources {
             crate::source_name::SourceName::parse(&name).map_err(|e| invalid(e.to_string()))?;
             let secrets = resolve(&name, spec.secret, &env).map_err(&invalid)?;

@@ -30,7 +30,6 @@ use crate::source_name::SourceName;
 use crate::sources::{Provider, Sources};
 use crate::store::{Store, StoreError};
 use crate::time::format_time;
-use crate::views::Derived;
 use verify::{Delivery, Rejection};
 
 #[derive(Debug, thiserror::Error)]
@@ -242,7 +241,12 @@ impl Ingest {
             decoded.body_type.as_deref(),
             &view,
         );
-        let derived = derive(provider, &n.event_type, &view, &self.sources);
+        let derived = crate::derive::rows(
+            provider,
+            &n.event_type,
+            view.json,
+            &self.sources.stripe_rules,
+        );
         if n.delivery_id
             .as_ref()
             .is_some_and(|d| d.len() > normalize::MAX_ID_LEN)
@@ -289,39 +293,5 @@ impl Ingest {
             body_sha256: hex::encode(sha2::Sha256::digest(raw_body)),
         };
         self.store.record_rejection(rejected).await
-    }
-}
-
-/// The rows a provider's event implies: Stripe actions, GitHub pushes, deployments.
-fn derive(
-    provider: Option<Provider>,
-    event_type: &str,
-    body: &normalize::Body<'_>,
-    sources: &Sources,
-) -> Vec<Derived> {
-    use crate::views::deploy;
-    match (provider, event_type) {
-        (Some(Provider::Stripe), t) => {
-            let action = sources.stripe_rules.action_for(t, &body.value());
-            action.map(Derived::Action).into_iter().collect()
-        }
-        (Some(Provider::Github), t) => {
-            let payload = body.value();
-            let mut rows: Vec<Derived> = Vec::new();
-            if t == "push" {
-                rows.extend(deploy::pushes(&payload).into_iter().map(Derived::Push));
-            }
-            if matches!(t, "deployment" | "deployment_status") {
-                rows.extend(deploy::github(t, &payload).map(Derived::Deployment));
-            }
-            let now = crate::time::format_time(Utc::now());
-            rows.extend(crate::views::github::activity(t, &payload, &now).map(Derived::GitHub));
-            rows
-        }
-        (Some(Provider::Vercel), t) => deploy::vercel(t, &body.value())
-            .map(Derived::Deployment)
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
     }
 }

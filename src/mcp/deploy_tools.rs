@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Hookd, limit, storage};
+use crate::derive::deploy::{Deployment, Push, sha_prefix};
 use crate::time::{format_time, parse_time};
-use crate::views::deploy::{Deployment, Push, sha_prefix};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PushesArgs {

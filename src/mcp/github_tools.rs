@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Hookd, hours, storage};
+use crate::derive::github::Activity;
 use crate::time::format_time;
-use crate::views::github::Activity;
 
 /// At most this many activity rows are read for one answer.
 const WINDOW_ROWS: usize = 10_000;

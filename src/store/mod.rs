@@ -22,11 +22,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::bus::Bus;
+use crate::derive::deploy::{Deployment, Push};
+use crate::derive::github::Activity;
 use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
-use crate::views::deploy::{Deployment, Push};
-use crate::views::github::Activity;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

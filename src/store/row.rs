@@ -1,8 +1,8 @@
 //! An event as the backends write and read it: every text column prepared once, off the writer.
 
+use crate::derive::Derived;
 use crate::event::{Event, NewEvent, PayloadEncoding};
 use crate::time::format_time;
-use crate::views::Derived;
 
 /// An event as a writer binds it: every text column prepared by the caller (on tokio's threads),
 /// so a backend's writer spends its time only on the database.
@@ -20,7 +20,7 @@ pub struct Row {
     pub occurred_at: Option<String>,
     pub summary: Option<String>,
     pub search_text: String,
-    pub derived: Vec<crate::views::Derived>,
+    pub derived: Vec<crate::derive::Derived>,
 }
 
 impl From<NewEvent> for Row {

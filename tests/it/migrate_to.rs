@@ -6,11 +6,11 @@ use crate::common;
 
 use chrono::Utc;
 use common::new_event as event;
+use hookd::derive::Derived;
+use hookd::derive::deploy::Push;
+use hookd::derive::stripe::NewAction;
 use hookd::event::{EventFilter, Page, Rejected};
 use hookd::store::{Postgres, Retention, SearchQuery, Sqlite, Store, WakeUps};
-use hookd::views::Derived;
-use hookd::views::deploy::Push;
-use hookd::views::stripe::NewAction;
 use serde_json::json;
 
 fn migrate(dir: &std::path::Path, url: &str) -> std::process::Output {

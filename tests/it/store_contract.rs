@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use common::new_event as event;
+use hookd::derive::Derived;
+use hookd::derive::stripe::NewAction;
 use hookd::event::{ActionTarget, Completion, EventFilter, NewEvent, Page, Rejected};
 use hookd::store::{Postgres, Retention, SearchQuery, Sqlite, Store, WakeUps};
-use hookd::views::Derived;
-use hookd::views::stripe::NewAction;
 use serde_json::json;
 
 /// What keeps a backend's storage alive until the test ends.
@@ -496,7 +496,7 @@ async fn a_nul_or_an_absurd_length_in_a_delivery_fails_nothing() {
     for (name, store, _keep) in backends(test).await {
         let mut huge = event("s", None, json!({}));
         huge.event_type = "t".repeat(10_000);
-        huge.derived = vec![Derived::GitHub(hookd::views::github::Activity {
+        huge.derived = vec![Derived::GitHub(hookd::derive::github::Activity {
             repo: "r".repeat(10_000),
             event_type: "push".into(),
             action: None,
@@ -511,7 +511,7 @@ async fn a_nul_or_an_absurd_length_in_a_delivery_fails_nothing() {
         let mut odd = event("s", Some("odd\0id"), json!({"s": "p\0q", "n": 1}));
         odd.event_type = "a\0b".into();
         odd.summary = Some("x\0y".into());
-        odd.derived = vec![Derived::Push(hookd::views::deploy::Push {
+        odd.derived = vec![Derived::Push(hookd::derive::deploy::Push {
             repo: "o/r".into(),
             branch: "main".into(),
             sha: "abc1234".into(),

@@ -3,12 +3,12 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
+use crate::derive::Derived;
+use crate::derive::deploy::{Deployment, Push};
+use crate::derive::github::Activity;
 use crate::event::{Action, ActionTarget, Completion};
 use crate::store::StoreError;
 use crate::time::format_time;
-use crate::views::Derived;
-use crate::views::deploy::{Deployment, Push};
-use crate::views::github::Activity;
 
 /// Inserts the derived rows of a commit's new events: one statement per kind of row, each
 /// taking every row of that kind as arrays (so a group costs a few statements, not one per row).

@@ -22,6 +22,8 @@ use tokio_postgres::NoTls;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
+use crate::derive::deploy::{Deployment, Push};
+use crate::derive::github::Activity;
 use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
@@ -29,8 +31,6 @@ use crate::store::row::Row;
 use crate::store::{
     Bounded, Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError,
 };
-use crate::views::deploy::{Deployment, Push};
-use crate::views::github::Activity;
 
 /// Writer tasks: one gathers the next group while another commits.
 const WRITERS: usize = 2;

@@ -16,10 +16,10 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{derived, unavailable};
 use crate::bus::Bus;
+use crate::derive::Derived;
 use crate::event::Appended;
 use crate::store::StoreError;
 use crate::store::row::Row;
-use crate::views::Derived;
 
 /// The advisory lock every event-writing transaction holds ("hookdwrt" in ASCII).
 pub const WRITE_LOCK: i64 = 0x686f_6f6b_6477_7274;

@@ -3,10 +3,10 @@
 
 use rusqlite::{Connection, Row, Transaction, params};
 
+use crate::derive::Derived;
+use crate::derive::deploy::{Deployment, Push};
+use crate::derive::github::Activity;
 use crate::store::StoreError;
-use crate::views::Derived;
-use crate::views::deploy::{Deployment, Push};
-use crate::views::github::Activity;
 
 pub fn insert(
     tx: &Transaction<'_>,

@@ -25,14 +25,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
+use crate::derive::deploy::{Deployment, Push};
+use crate::derive::github::Activity;
 use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
 use crate::store::{
     Bounded, Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError,
 };
-use crate::views::deploy::{Deployment, Push};
-use crate::views::github::Activity;
 use reader::Readers;
 use writer::Job;
 
