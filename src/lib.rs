@@ -3,12 +3,14 @@
 //! # The path of one webhook
 //!
 //! 1. [`listener`] accepts the connection (capped in number, each bounded in time) and
-//!    [`ingest`] receives `POST /webhook/{source}`: the source's rate limit first, then the raw
-//!    body, bounded in size, time and the memory all bodies share. The source's scheme ([`sources`], `ingest::verify`) checks the signature on those
-//!    raw bytes before anything is parsed or deduplicated; a failure is a 401 and a recorded
-//!    rejection. The body is then decoded by content type and normalized by the provider's file
-//!    in `ingest::normalize` (type, delivery id, subject, time, summary). JSON that a reader
-//!    could not parse back ([`payload`]) is refused before anything is stored.
+//!    [`ingest`] receives `POST /webhook/{source}`: the source's [`rate`] limit first, then the
+//!    raw body, bounded in size, time and the memory all bodies share. The source's scheme
+//!    ([`sources`], [`signature`]) checks the signature on those raw bytes before anything is
+//!    parsed or deduplicated; a failure is a 401 and a recorded rejection. The body is then
+//!    decoded by content type and normalized by the provider's file in `ingest::normalize` (type,
+//!    delivery id, subject, time, summary); [`derive`](mod@derive) gives the rows it implies (Stripe actions,
+//!    pushes, deployments, GitHub activity). JSON that a reader could not parse back
+//!    ([`payload`]) is refused before anything is stored.
 //! 2. [`store`] appends it. The SQLite store's single writer thread commits whatever requests
 //!    have queued in one transaction (group commit) with `synchronous=FULL`, and only then
 //!    answers each of them: a 200 means the event is on disk. `(source, delivery_id)` is unique,
@@ -46,6 +48,7 @@ pub mod payload;
 pub mod rate;
 pub mod secret;
 pub mod send;
+pub mod signature;
 pub mod source_name;
 pub mod sources;
 pub mod store;

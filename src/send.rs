@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::ingest::verify::{Scheme, ToSign};
+use crate::signature::{Scheme, ToSign};
 use crate::sources::{Provider, Sources};
 
 #[derive(Debug, Args)]

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::ingest::verify::{HmacScheme, Scheme};
 use crate::secret::Secret;
+use crate::signature::{HmacScheme, Scheme};
 
 /// The providers hookd knows. The name is what `provider = "…"` says in `hookd.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

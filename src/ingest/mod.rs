@@ -9,7 +9,6 @@ pub mod body;
 pub mod headers;
 pub mod normalize;
 pub mod read;
-pub mod verify;
 
 use std::sync::Arc;
 
@@ -26,11 +25,11 @@ use serde_json::json;
 
 use crate::event::{Appended, NewEvent, Rejected};
 use crate::rate;
+use crate::signature::{Delivery, Rejection};
 use crate::source_name::SourceName;
 use crate::sources::{Provider, Sources};
 use crate::store::{Store, StoreError};
 use crate::time::format_time;
-use verify::{Delivery, Rejection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -5,8 +5,8 @@ use crate::common;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post};
-use hookd::ingest::verify::{Scheme, ToSign};
 use hookd::secret::Secret;
+use hookd::signature::{Scheme, ToSign};
 use serde_json::json;
 
 const REPO: &str = "Codertocat/Hello-World";

@@ -9,7 +9,8 @@ use std::sync::{Arc, OnceLock};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use hookd::event::{EventFilter, FieldMatch, Page, PayloadEncoding};
-use hookd::ingest::{body, normalize, verify};
+use hookd::ingest::{body, normalize};
+use hookd::signature as verify;
 use hookd::sources::Provider;
 use hookd::store::{SearchQuery, Sqlite, Store};
 use proptest::prelude::*;

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{Process, fixture, post};
-use hookd::ingest::verify::{Scheme, ToSign};
 use hookd::secret::Secret;
+use hookd::signature::{Scheme, ToSign};
 use serde_json::{Value, json};
 
 const SECRET: &str = "whsec_actions_test";

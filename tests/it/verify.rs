@@ -238,10 +238,10 @@ async fn a_forged_delivery_cannot_poison_the_real_one_and_rotation_works() {
     let http = common::http();
     let body = b"{\"zen\":\"Design for failure.\"}".to_vec();
     let sign = |secret: &str| {
-        hookd::ingest::verify::Scheme::GitHub
+        hookd::signature::Scheme::GitHub
             .sign(
                 &hookd::secret::Secret::new(secret),
-                &hookd::ingest::verify::ToSign {
+                &hookd::signature::ToSign {
                     body: &body,
                     now: 0,
                     delivery_id: "",
@@ -288,9 +288,9 @@ async fn slack_url_verification_is_answered_with_its_challenge() {
     let http = common::http();
     let body = fixture("slack/url_verification.json");
     let now = chrono::Utc::now().timestamp();
-    let signed = hookd::ingest::verify::Scheme::Slack.sign(
+    let signed = hookd::signature::Scheme::Slack.sign(
         &hookd::secret::Secret::new("8f742231b10e8888abcd99yyyzzz85a5"),
-        &hookd::ingest::verify::ToSign {
+        &hookd::signature::ToSign {
             body: &body,
             now,
             delivery_id: "",

@@ -31,9 +31,9 @@ use super::{
     error, event_id, invalid, occurrence, parse_cursor, start, storage,
 };
 use crate::event::{Event, Page};
-use crate::ingest::verify::{Scheme, ToSign};
 use crate::mcp::Hookd;
 use crate::secret::Secret;
+use crate::signature::{Scheme, ToSign};
 use crate::time::format_time;
 
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);

@@ -1,5 +1,6 @@
-//! Signature verification: each provider's scheme, checked on the raw body bytes before anything
-//! is parsed or stored. One file per scheme; `Scheme` is the closed set of them.
+//! Signature schemes, which both verify (ingest, on the raw body bytes before anything is parsed
+//! or stored) and sign (`hookd send`, webhook delivery to MCP subscribers). One file per scheme;
+//! `Scheme` is the closed set of them.
 //!
 //! Every comparison of a signature goes through `Mac::verify_slice`, which is constant-time, and
 //! no error carries a secret or an expected value: only which check failed.

@@ -228,8 +228,7 @@ mod tests {
             r#"header = "x-vercel-signature"
                                algorithm = "sha1""#,
         );
-        let body =
-            include_bytes!("../../../tests/fixtures/vercel/sentry.deployment.old-format.body");
+        let body = include_bytes!("../../tests/fixtures/vercel/sentry.deployment.old-format.body");
         let h = headers(&[(
             "x-vercel-signature",
             "74b587857986545361e8a4253b74cd6224d34869",

@@ -44,7 +44,7 @@ mod tests {
     const SIG: &str =
         "t=1700000000,v1=e87bd3a51a0dae2358ba943601b9dee6fbe27fd08b20aefc19b460360e00bd71";
     const BODY: &[u8] =
-        include_bytes!("../../../tests/fixtures/stripe/checkout.session.completed.json");
+        include_bytes!("../../tests/fixtures/stripe/checkout.session.completed.json");
 
     fn check(secret: &[&str], sig: &str, body: &[u8], now: i64) -> Result<(), Rejection> {
         let h = headers(&[(HEADER, sig)]);

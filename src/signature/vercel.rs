@@ -18,9 +18,9 @@ mod tests {
     // getsentry/sentry's Vercel integration tests: both payload formats, exact bytes.
     const SECRET: &str = "AiK52QASLJXmCXX3X9gO2Zyh";
     const OLD: &[u8] =
-        include_bytes!("../../../tests/fixtures/vercel/sentry.deployment.old-format.body");
+        include_bytes!("../../tests/fixtures/vercel/sentry.deployment.old-format.body");
     const NEW: &[u8] =
-        include_bytes!("../../../tests/fixtures/vercel/sentry.deployment.created.new-format.body");
+        include_bytes!("../../tests/fixtures/vercel/sentry.deployment.created.new-format.body");
 
     fn check(secret: &str, sig: &str, body: &[u8]) -> Result<(), Rejection> {
         let h = headers(&[(HEADER, sig)]);
