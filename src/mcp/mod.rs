@@ -278,7 +278,7 @@ impl Hookd {
     ) -> Result<Option<crate::event::Event>, String> {
         let stop = ctx.ct.child_token();
         tokio::select! {
-            r = crate::wait::next_event(self.store.as_ref(), filter, timeout, &stop) => r.map_err(storage),
+            r = crate::wait::next_event(self.store.clone(), filter, timeout, &stop) => r.map_err(storage),
             _ = self.shutdown.cancelled() => Ok(None),
         }
     }

@@ -142,60 +142,56 @@ pub async fn claude_channel(
     stop: CancellationToken,
 ) {
     use rmcp::model::{CustomNotification, ServerNotification};
-    let mut waker = store.bus().subscribe();
-    let mut cursor = waker.mark_seen();
+    let now = store.bus().newest();
+    let mut follow = crate::wait::Follow::new(store, EventFilter::default(), now);
     loop {
-        tokio::select! {
-            _ = waker.changed() => {}
-            _ = stop.cancelled() => return,
-        }
-        loop {
-            waker.mark_seen();
-            let filter = EventFilter {
-                after_id: Some(cursor),
-                ..Default::default()
-            };
-            let batch =
-                store.query_within(filter, Page::Oldest(100), crate::store::FOLLOW_BATCH_BYTES);
-            let (events, truncated) = match batch.await {
-                Ok(read) => (read.events, read.truncated),
-                Err(e) => {
-                    tracing::warn!(error = %e, "channel could not read the store");
-                    break;
-                }
-            };
-            for e in &events {
-                let mut payload = e.payload.to_string();
-                if payload.len() > CHANNEL_EXCERPT {
-                    let cut = (0..=CHANNEL_EXCERPT)
-                        .rev()
-                        .find(|i| payload.is_char_boundary(*i));
-                    payload.truncate(cut.unwrap_or(0));
-                    payload.push_str(" …");
-                }
-                let headline = e.summary.clone().unwrap_or_else(|| e.event_type.clone());
-                let params = serde_json::json!({
-                    "content": format!("{} {} (event {}): {headline}\n{payload}", e.source, e.event_type, e.id),
-                    "meta": {
-                        "source": e.source,
-                        "type": e.event_type,
-                        "event_id": e.id.to_string(),
-                        "received_at": e.received_at,
-                    },
-                });
-                let n = CustomNotification::new("notifications/claude/channel", Some(params));
-                if peer
-                    .send_notification(ServerNotification::CustomNotification(n))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                cursor = e.id;
+        let events = match follow.next_batch().await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(error = %e, "channel could not read the store");
+                Vec::new()
             }
-            if events.len() < 100 && !truncated {
-                break;
+        };
+        for e in &events {
+            let n =
+                CustomNotification::new("notifications/claude/channel", Some(channel_params(e)));
+            if peer
+                .send_notification(ServerNotification::CustomNotification(n))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            follow.handled(e.id);
+        }
+        if events.is_empty() {
+            tokio::select! {
+                _ = follow.changed() => {}
+                _ = stop.cancelled() => return,
             }
         }
     }
+}
+
+/// A channel notification's params: a summary line and up to `CHANNEL_EXCERPT` of payload in
+/// `content`, and the event's source, type, id and time in `meta`.
+fn channel_params(e: &crate::event::Event) -> serde_json::Value {
+    let mut payload = e.payload.to_string();
+    if payload.len() > CHANNEL_EXCERPT {
+        let cut = (0..=CHANNEL_EXCERPT)
+            .rev()
+            .find(|i| payload.is_char_boundary(*i));
+        payload.truncate(cut.unwrap_or(0));
+        payload.push_str(" …");
+    }
+    let headline = e.summary.clone().unwrap_or_else(|| e.event_type.clone());
+    serde_json::json!({
+        "content": format!("{} {} (event {}): {headline}\n{payload}", e.source, e.event_type, e.id),
+        "meta": {
+            "source": e.source,
+            "type": e.event_type,
+            "event_id": e.id.to_string(),
+            "received_at": e.received_at,
+        },
+    })
 }

@@ -36,7 +36,7 @@ async fn next_from(app: &TestApp, source: &str, after: i64) -> Event {
         ..EventFilter::of(Some(source.into()), None)
     };
     hookd::wait::next_event(
-        app.store(),
+        app.running.as_ref().unwrap().store.clone(),
         filter,
         Duration::from_secs(20),
         &CancellationToken::new(),

@@ -10,11 +10,7 @@ use rmcp::{ErrorData, RoleServer};
 use serde_json::{Value, json};
 
 use super::{Selector, Start, invalid, occurrence, parse_cursor, start, storage};
-use crate::event::Page;
 use crate::mcp::Hookd;
-
-/// Events read from the store per step while catching up.
-const BATCH: usize = 100;
 
 pub async fn stream(
     hookd: &Hookd,
@@ -24,7 +20,7 @@ pub async fn stream(
     let p: Start = serde_json::from_value(params)
         .map_err(|e| invalid(format!("events/stream params: {e}")))?;
     let selector = Selector::parse(hookd, &p.name, p.arguments.as_ref()).await?;
-    let (mut cursor, truncated) =
+    let (cursor, truncated) =
         start(hookd, &selector, parse_cursor(&p.cursor)?, p.max_age_ms).await?;
     // Every notification names its stream: `_meta["io.modelcontextprotocol/subscriptionId"]`.
     let mut meta = NotificationMetaObject::new();
@@ -44,38 +40,26 @@ pub async fn stream(
     if !send("notifications/events/active", active).await {
         return Ok(json!({"_meta": {}}));
     }
-    let store = hookd.store.clone();
-    let mut waker = store.bus().subscribe();
+    let mut follow = crate::wait::Follow::new(hookd.store.clone(), selector.after(cursor), cursor);
     let period = hookd.heartbeat;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
-        let checked = waker.mark_seen();
-        loop {
-            let read = store
-                .query_within(
-                    selector.after(cursor),
-                    Page::Oldest(BATCH),
-                    crate::store::FOLLOW_BATCH_BYTES,
-                )
-                .await
-                .map_err(storage)?;
-            let events = read.events;
-            for e in &events {
-                if !send("notifications/events/event", occurrence(e, &selector.name)).await {
-                    return Ok(json!({"_meta": {}}));
-                }
-                cursor = e.id;
+        let events = follow.next_batch().await.map_err(storage)?;
+        for e in &events {
+            if !send("notifications/events/event", occurrence(e, &selector.name)).await {
+                return Ok(json!({"_meta": {}}));
             }
-            if events.len() < BATCH && !read.truncated {
-                break;
-            }
+            follow.handled(e.id);
         }
-        // Every matching event up to `checked` has been sent.
-        cursor = cursor.max(checked);
+        if !events.is_empty() {
+            continue;
+        }
+        // Caught up: every matching event up to the cursor has been sent.
         tokio::select! {
-            _ = waker.changed() => {}
+            _ = follow.changed() => {}
             _ = heartbeat.tick() => {
-                if !send("notifications/events/heartbeat", json!({"cursor": cursor.to_string()})).await {
+                let beat = json!({"cursor": follow.cursor().to_string()});
+                if !send("notifications/events/heartbeat", beat).await {
                     break;
                 }
             }

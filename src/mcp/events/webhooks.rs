@@ -30,7 +30,7 @@ use super::{
     CALLBACK_ENDPOINT_ERROR, FORBIDDEN, NOT_FOUND, RESOURCE_EXHAUSTED, Selector, UNSUPPORTED,
     error, event_id, invalid, occurrence, parse_cursor, start, storage,
 };
-use crate::event::{Event, Page};
+use crate::event::Event;
 use crate::mcp::Hookd;
 use crate::secret::Secret;
 use crate::signature::{Scheme, ToSign};
@@ -457,15 +457,18 @@ fn rand_bytes() -> [u8; 16] {
     out
 }
 
+/// How long a worker waits before reading the store again after it could not.
+const STORE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Sends the subscription's events in order until it expires, is removed or hookd stops.
 async fn worker(
     webhooks: Arc<Webhooks>,
     store: Arc<dyn crate::store::Store>,
     sub: Arc<Subscription>,
     selector: Selector,
-    mut cursor: i64,
+    cursor: i64,
 ) {
-    let mut waker = store.bus().subscribe();
+    let mut follow = crate::wait::Follow::new(store, selector.after(cursor), cursor);
     while !sub.stop.is_cancelled() && !sub.expired() {
         if !sub.status().active {
             // Suspended after failures: wait for a refresh (or the end).
@@ -475,35 +478,29 @@ async fn worker(
                 _ = sub.stop.cancelled() => break,
             }
         }
-        let checked = waker.mark_seen();
-        let batch = store.query_within(
-            selector.after(cursor),
-            Page::Oldest(100),
-            crate::store::FOLLOW_BATCH_BYTES,
-        );
-        let (events, truncated) = match batch.await {
-            Ok(read) => (read.events, read.truncated),
+        let events = match follow.next_batch().await {
+            Ok(events) => events,
             Err(e) => {
+                // Nothing moves: the same events are read again once the store answers.
                 tracing::warn!(error = %storage(e).message, "webhook worker could not read the store");
-                (Vec::new(), false)
+                tokio::select! {
+                    _ = tokio::time::sleep(STORE_RETRY) => continue,
+                    _ = sub.stop.cancelled() => break,
+                }
             }
         };
-        let mut suspended = false;
         for e in &events {
-            if webhooks.deliver(&sub, e, &selector.name).await {
-                cursor = e.id;
-            } else {
+            if !webhooks.deliver(&sub, e, &selector.name).await {
                 sub.update(|s| s.active = false);
-                suspended = true;
                 break;
             }
+            follow.handled(e.id);
         }
-        if suspended || truncated || events.len() == 100 {
+        if !events.is_empty() {
             continue;
         }
-        cursor = cursor.max(checked);
         tokio::select! {
-            _ = waker.changed() => {}
+            _ = follow.changed() => {}
             _ = sub.refreshed.notified() => {}
             _ = until_expired(&sub) => break,
             _ = sub.stop.cancelled() => break,
