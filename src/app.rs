@@ -59,6 +59,53 @@ pub struct Running {
 /// Opens the store, binds the listeners and starts serving.
 pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     let (store, postgres) = open_store(config).await?;
+    check_policy(config, mode)?;
+    let redis = redis_client(config)?;
+    let sources = Arc::new(load_sources(config)?);
+    let (webhook_listener, mcp_listener) = bind_listeners(config, mode).await?;
+    let webhook_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let mcp_addr = mcp_listener.as_ref().and_then(|l| l.local_addr().ok());
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let http = Http::new(config, &store);
+    if let Some(listener) = webhook_listener {
+        let routes = http.webhook_routes(config, &store, &sources);
+        tasks.spawn(serve_http(listener, routes, http.limits, shutdown.clone()));
+    }
+    if let Some(listener) = mcp_listener {
+        let routes = http.mcp_routes(config, &store, &sources, &shutdown);
+        tasks.spawn(serve_http(listener, routes, http.limits, shutdown.clone()));
+    }
+    if mode == Mode::Stdio {
+        tasks.spawn(serve_stdio(
+            store.clone(),
+            sources,
+            config.clone(),
+            shutdown.clone(),
+        ));
+    }
+    tasks.spawn(retention(store.clone(), config.clone(), shutdown.clone()));
+    spawn_redis(&mut tasks, redis, postgres, &store, config, &shutdown);
+
+    tracing::info!(
+        webhook_addr = %webhook_addr.map_or("-".into(), |a| a.to_string()),
+        mcp_addr = %mcp_addr.map_or("-".into(), |a| a.to_string()),
+        store = %store_name(config),
+        "hookd listening"
+    );
+    Ok(Running {
+        store,
+        webhook_addr,
+        mcp_addr,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Refuses settings that would expose events: MCP beyond loopback without a token, and URLs
+/// that are not http(s).
+fn check_policy(config: &Config, mode: Mode) -> Result<(), AppError> {
     if mode == Mode::Serve && !config.mcp_addr.ip().is_loopback() && config.mcp_token.is_none() {
         return Err(AppError::Policy(format!(
             "the MCP address {} is not loopback: set HOOKD_MCP_TOKEN (or --mcp-token) so only \
@@ -81,21 +128,30 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
             )));
         }
     }
-    let redis = match &config.redis_url {
-        // The URL may hold a password: the error names the problem, not the URL.
-        Some(url) => Some(redis::Client::open(url.expose()).map_err(|e| {
-            AppError::Policy(format!(
-                "HOOKD_REDIS_URL is not a Redis URL ({:?})",
-                e.kind()
-            ))
-        })?),
-        None => None,
-    };
-    let sources = Arc::new(load_sources(config)?);
-    let shutdown = CancellationToken::new();
-    let mut tasks = JoinSet::new();
+    Ok(())
+}
 
-    let webhook_listener = match (mode, bind(config.webhook_addr).await) {
+fn redis_client(config: &Config) -> Result<Option<redis::Client>, AppError> {
+    let Some(url) = &config.redis_url else {
+        return Ok(None);
+    };
+    // The URL may hold a password: the error names the problem, not the URL.
+    let client = redis::Client::open(url.expose()).map_err(|e| {
+        AppError::Policy(format!(
+            "HOOKD_REDIS_URL is not a Redis URL ({:?})",
+            e.kind()
+        ))
+    })?;
+    Ok(Some(client))
+}
+
+/// Binds the webhook listener and, in serve mode, the MCP listener. In stdio mode a webhook
+/// address already taken means another hookd ingests: this one only serves MCP.
+async fn bind_listeners(
+    config: &Config,
+    mode: Mode,
+) -> Result<(Option<TcpListener>, Option<TcpListener>), AppError> {
+    let webhook = match (mode, bind(config.webhook_addr).await) {
         (_, Ok(l)) => Some(l),
         (Mode::Stdio, Err(AppError::Bind { addr, source }))
             if source.kind() == std::io::ErrorKind::AddrInUse =>
@@ -105,91 +161,116 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         }
         (_, Err(e)) => return Err(e),
     };
-    let mcp_listener = match mode {
+    let mcp = match mode {
         Mode::Serve => Some(bind(config.mcp_addr).await?),
         Mode::Stdio => None,
     };
-    let webhook_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let mcp_addr = mcp_listener.as_ref().and_then(|l| l.local_addr().ok());
+    Ok((webhook, mcp))
+}
 
-    // One budget for every body being read or waiting for the store, on both listeners.
-    let budget = Budget::new(config.limits.max_pending_bytes);
-    let body_limits = |max| BodyLimits {
-        max,
-        timeout: config.limits.body_timeout(),
-        budget: budget.clone(),
-    };
-    let limits = connection_limits(config);
-    let writes = Arc::new(crate::health::WriteHealth::default());
-    let health = crate::health::routes(store.clone(), writes.clone());
-    if let Some(listener) = webhook_listener {
+/// What both HTTP listeners share: connection limits, the body budget, the health routes.
+struct Http {
+    limits: crate::listener::Limits,
+    /// One budget for every body being read or waiting for the store, on both listeners.
+    budget: Budget,
+    writes: Arc<crate::health::WriteHealth>,
+    health: axum::Router,
+}
+
+impl Http {
+    fn new(config: &Config, store: &Arc<dyn Store>) -> Self {
+        let writes = Arc::new(crate::health::WriteHealth::default());
+        Self {
+            limits: connection_limits(config),
+            budget: Budget::new(config.limits.max_pending_bytes),
+            health: crate::health::routes(store.clone(), writes.clone()),
+            writes,
+        }
+    }
+
+    fn bodies(&self, config: &Config, max: usize) -> BodyLimits {
+        BodyLimits {
+            max,
+            timeout: config.limits.body_timeout(),
+            budget: self.budget.clone(),
+        }
+    }
+
+    fn webhook_routes(
+        &self,
+        config: &Config,
+        store: &Arc<dyn Store>,
+        sources: &Arc<Sources>,
+    ) -> axum::Router {
         let ingest = ingest::Ingest {
             store: store.clone(),
             sources: sources.clone(),
             require_signatures: config.require_signatures(),
-            bodies: body_limits(config.max_body),
+            bodies: self.bodies(config, config.max_body),
             rates: crate::rate::RateLimits::new(
                 sources.iter().map(|s| (s.name.as_str(), s.rate_limit)),
                 config.limits.rate_limit.0,
             ),
-            writes,
+            writes: self.writes.clone(),
         };
-        let routes = ingest::router(Arc::new(ingest)).merge(health.clone());
-        tasks.spawn(serve_http(listener, routes, limits, shutdown.clone()));
+        ingest::router(Arc::new(ingest)).merge(self.health.clone())
     }
-    if let Some(listener) = mcp_listener {
-        let routes = mcp::router(store.clone(), sources.clone(), config, shutdown.clone())
-            .layer(axum::middleware::from_fn_with_state(
-                body_limits(MAX_MCP_BODY),
-                read::bounded,
-            ))
-            .merge(health);
-        tasks.spawn(serve_http(listener, routes, limits, shutdown.clone()));
+
+    fn mcp_routes(
+        &self,
+        config: &Config,
+        store: &Arc<dyn Store>,
+        sources: &Arc<Sources>,
+        shutdown: &CancellationToken,
+    ) -> axum::Router {
+        let bodies = self.bodies(config, MAX_MCP_BODY);
+        mcp::router(store.clone(), sources.clone(), config, shutdown.clone())
+            .layer(axum::middleware::from_fn_with_state(bodies, read::bounded))
+            .merge(self.health.clone())
     }
-    if mode == Mode::Stdio {
-        let (store, sources, shutdown) = (store.clone(), sources.clone(), shutdown.clone());
-        let settings = config.clone();
-        tasks.spawn(async move {
-            let result = mcp::serve_stdio(store, sources, settings, shutdown.clone()).await;
-            // The client closed stdin: this hookd has no one left to serve.
-            shutdown.cancel();
-            result.map_err(AppError::Stdio)
-        });
-    }
-    tasks.spawn(retention(store.clone(), config.clone(), shutdown.clone()));
-    if let (Some(client), Some(postgres)) = (&redis, postgres) {
+}
+
+async fn serve_stdio(
+    store: Arc<dyn Store>,
+    sources: Arc<Sources>,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let result = mcp::serve_stdio(store, sources, config, shutdown.clone()).await;
+    // The client closed stdin: this hookd has no one left to serve.
+    shutdown.cancel();
+    result.map_err(AppError::Stdio)
+}
+
+/// With Redis: wake-ups between instances (PostgreSQL only) and the pub/sub bridge.
+fn spawn_redis(
+    tasks: &mut JoinSet<Result<(), AppError>>,
+    redis: Option<redis::Client>,
+    postgres: Option<Arc<Postgres>>,
+    store: &Arc<dyn Store>,
+    config: &Config,
+    shutdown: &CancellationToken,
+) {
+    let Some(client) = redis else {
+        return;
+    };
+    if let Some(postgres) = postgres {
         let wake_ups = crate::bus::redis::run(client.clone(), postgres, shutdown.clone());
         tasks.spawn(async move {
             wake_ups.await;
             Ok(())
         });
     }
-    if let Some(client) = redis {
-        let bridge = crate::bus::bridge::run(
-            store.clone(),
-            client,
-            config.redis_channels.clone(),
-            shutdown.clone(),
-        );
-        tasks.spawn(async move {
-            bridge.await;
-            Ok(())
-        });
-    }
-
-    tracing::info!(
-        webhook_addr = %webhook_addr.map_or("-".into(), |a| a.to_string()),
-        mcp_addr = %mcp_addr.map_or("-".into(), |a| a.to_string()),
-        store = %store_name(config),
-        "hookd listening"
+    let bridge = crate::bus::bridge::run(
+        store.clone(),
+        client,
+        config.redis_channels.clone(),
+        shutdown.clone(),
     );
-    Ok(Running {
-        store,
-        webhook_addr,
-        mcp_addr,
-        shutdown,
-        tasks,
-    })
+    tasks.spawn(async move {
+        bridge.await;
+        Ok(())
+    });
 }
 
 impl Running {
