@@ -261,7 +261,7 @@ fn spawn_redis(
             Ok(())
         });
     }
-    let bridge = crate::bus::bridge::run(
+    let bridge = crate::ingest::redis_bridge::run(
         store.clone(),
         client,
         config.redis_channels.clone(),

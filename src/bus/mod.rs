@@ -5,9 +5,8 @@
 //! So nothing is lost when a waiter lags; the store is the truth, the bus is only a hint.
 //!
 //! Between instances the hint travels through Redis (`redis`) or PostgreSQL's NOTIFY
-//! (`store::Postgres`); `bridge` turns Redis pub/sub messages into events.
+//! (`store::Postgres`). (Redis pub/sub messages as events are a way in: `ingest::redis_bridge`.)
 
-pub mod bridge;
 pub mod redis;
 
 use std::future::Future;

@@ -12,7 +12,18 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Postgres, Store};
+use super::Bus;
+
+/// What the Redis transport needs from a store that several instances share.
+#[async_trait::async_trait]
+pub trait Shared: Send + Sync + 'static {
+    /// Names the database, so fleets on different databases can share one Redis.
+    fn store_id(&self) -> &str;
+    /// The newest committed event id, asked of the database itself.
+    async fn newest_committed(&self) -> Result<i64, String>;
+    /// The bus this instance's waiters sleep on.
+    fn bus(&self) -> &Bus;
+}
 
 /// The channel of one store: instances on other stores sharing the Redis never mix their ids.
 pub fn channel(store_id: &str) -> String {
@@ -23,26 +34,26 @@ pub fn channel(store_id: &str) -> String {
 const FALLBACK_POLL: Duration = Duration::from_secs(1);
 
 /// Publishes this instance's commits and listens for the others', until `stop`.
-pub async fn run(client: redis::Client, store: Arc<Postgres>, stop: CancellationToken) {
+pub async fn run(client: redis::Client, store: Arc<dyn Shared>, stop: CancellationToken) {
     let channel = channel(store.store_id());
     let subscribed = AtomicBool::new(false);
     let publish = super::reconnecting("redis bus publisher", &stop, || {
-        publish(&client, &channel, &store)
+        publish(&client, &channel, store.as_ref())
     });
     let subscribe = super::reconnecting("redis bus subscriber", &stop, || async {
-        let session = subscribe(&client, &channel, &store, &subscribed).await;
+        let session = subscribe(&client, &channel, store.as_ref(), &subscribed).await;
         subscribed.store(false, Ordering::SeqCst);
         session
     });
     tokio::join!(
         publish,
         subscribe,
-        poll_while_away(&store, &subscribed, &stop)
+        poll_while_away(store.as_ref(), &subscribed, &stop)
     );
 }
 
 /// While the subscription is down, asks the store for the newest committed id every second.
-async fn poll_while_away(store: &Postgres, subscribed: &AtomicBool, stop: &CancellationToken) {
+async fn poll_while_away(store: &dyn Shared, subscribed: &AtomicBool, stop: &CancellationToken) {
     let mut tick = tokio::time::interval(FALLBACK_POLL);
     loop {
         tokio::select! {
@@ -50,7 +61,7 @@ async fn poll_while_away(store: &Postgres, subscribed: &AtomicBool, stop: &Cance
             _ = stop.cancelled() => return,
         }
         if !subscribed.load(Ordering::SeqCst)
-            && let Ok(newest) = store.newest_id().await
+            && let Ok(newest) = store.newest_committed().await
         {
             store.bus().notify(newest);
         }
@@ -61,7 +72,7 @@ fn timed_out<T>(_: T) -> String {
     "Redis did not answer within 5 s".into()
 }
 
-async fn publish(client: &redis::Client, channel: &str, store: &Postgres) -> Result<(), String> {
+async fn publish(client: &redis::Client, channel: &str, store: &dyn Shared) -> Result<(), String> {
     let mut commits = store.bus().local_commits();
     let connect = client.get_multiplexed_async_connection();
     let mut conn = tokio::time::timeout(Duration::from_secs(5), connect)
@@ -86,7 +97,7 @@ async fn publish(client: &redis::Client, channel: &str, store: &Postgres) -> Res
 async fn subscribe(
     client: &redis::Client,
     channel: &str,
-    store: &Postgres,
+    store: &dyn Shared,
     subscribed: &AtomicBool,
 ) -> Result<(), String> {
     let connect = client.get_async_pubsub();
@@ -96,7 +107,7 @@ async fn subscribe(
         .map_err(|e| e.to_string())?;
     pubsub.subscribe(channel).await.map_err(|e| e.to_string())?;
     // Whatever other instances committed while this one was not subscribed.
-    let newest = store.newest_id().await.map_err(|e| e.to_string())?;
+    let newest = store.newest_committed().await?;
     store.bus().notify(newest);
     subscribed.store(true, Ordering::SeqCst);
     tracing::info!("redis bus subscribed");

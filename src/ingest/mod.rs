@@ -9,6 +9,7 @@ pub mod body;
 pub mod headers;
 pub mod normalize;
 pub mod read;
+pub mod redis_bridge;
 
 use std::sync::Arc;
 

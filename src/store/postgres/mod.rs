@@ -155,6 +155,22 @@ impl Postgres {
     }
 }
 
+/// What the Redis bus needs of a shared store.
+#[async_trait]
+impl crate::bus::redis::Shared for Postgres {
+    fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
+    async fn newest_committed(&self) -> Result<i64, String> {
+        self.newest_id().await.map_err(|e| e.to_string())
+    }
+
+    fn bus(&self) -> &Bus {
+        &self.bus
+    }
+}
+
 impl Drop for Postgres {
     /// Stops the listener. The writers end by themselves once the queue's sender (this struct's)
     /// is gone and what is queued is committed.

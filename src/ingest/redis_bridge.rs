@@ -28,7 +28,7 @@ pub async fn run(
     patterns: Vec<String>,
     stop: CancellationToken,
 ) {
-    super::reconnecting("redis bridge", &stop, || async {
+    crate::bus::reconnecting("redis bridge", &stop, || async {
         let pubsub = subscribe(&client, &patterns).await;
         let mut pubsub = pubsub.map_err(|e| e.to_string())?;
         tracing::info!(patterns = ?patterns, "redis bridge subscribed");
