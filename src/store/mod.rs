@@ -44,8 +44,16 @@ pub enum StoreError {
     /// A group commit failed; every event in it was rolled back.
     #[error("commit failed: {0}")]
     CommitFailed(String),
+    /// Stored data that does not decode.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The operating system refused something the store needs (a folder, a thread).
+    #[error("cannot {what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The database is not one this operation can use (a newer schema; a non-empty target).
     #[error("{0}")]
     Refused(String),

@@ -54,7 +54,10 @@ pub fn spawn(path: &Path) -> Result<(Nudge, JoinHandle<()>), StoreError> {
     let handle = std::thread::Builder::new()
         .name("hookd-sqlite-checkpoint".into())
         .spawn(move || run(conn, rx))
-        .map_err(|e| StoreError::Corrupt(format!("cannot start checkpointer: {e}")))?;
+        .map_err(|source| StoreError::Io {
+            what: "start the checkpointer".into(),
+            source,
+        })?;
     Ok((Nudge(tx), handle))
 }
 

@@ -66,7 +66,10 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name("hookd-search-indexer".into())
         .spawn(move || run(events, index, bus, tx, stop))
-        .map_err(|e| StoreError::Corrupt(format!("cannot start the search indexer: {e}")))?;
+        .map_err(|source| StoreError::Io {
+            what: "start the search indexer".into(),
+            source,
+        })?;
     Ok((handle, rx))
 }
 

@@ -52,8 +52,9 @@ pub struct Sqlite {
 impl Sqlite {
     /// Opens (creating if needed) the store in `data_dir` and starts its writer and watcher.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Corrupt(format!("cannot create {}: {e}", data_dir.display()))
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            what: format!("create {}", data_dir.display()),
+            source,
         })?;
         let path: PathBuf = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path)?;
@@ -68,7 +69,10 @@ impl Sqlite {
         let writer = std::thread::Builder::new()
             .name("hookd-sqlite-writer".into())
             .spawn(move || writer::run(conn, rx, writer_bus))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start writer: {e}")))?;
+            .map_err(|source| StoreError::Io {
+                what: "start the writer".into(),
+                source,
+            })?;
 
         let stop_watcher = CancellationToken::new();
         let watcher = watcher::spawn(&path, bus.clone(), stop_watcher.clone())?;

@@ -29,7 +29,10 @@ pub fn spawn(path: &Path, bus: Bus, stop: CancellationToken) -> Result<JoinHandl
     std::thread::Builder::new()
         .name("hookd-sqlite-watcher".into())
         .spawn(move || watch(conn, bus, stop))
-        .map_err(|e| StoreError::Corrupt(format!("cannot start watcher: {e}")))
+        .map_err(|source| StoreError::Io {
+            what: "start the watcher".into(),
+            source,
+        })
 }
 
 fn watch(conn: Connection, bus: Bus, stop: CancellationToken) {
