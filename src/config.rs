@@ -141,7 +141,8 @@ pub struct Config {
 /// What any one client may hold: time, connections, memory. Defaults are safe on a public address.
 #[derive(Debug, Clone, Args)]
 pub struct Limits {
-    /// Seconds a client has from the first byte of a request to the end of its headers.
+    /// Seconds a client has to send a request's headers: from connecting, or on a kept-alive
+    /// connection from the request's first byte.
     #[arg(long = "header-timeout", env = "HOOKD_HEADER_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout_secs: u64,

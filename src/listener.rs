@@ -4,8 +4,8 @@
 //! `axum::serve` has no timers: an idle or half-sent connection is held forever, and enough of
 //! them exhaust the file descriptors. Here each connection has one phase at a time:
 //! - idle (between requests): closed after `idle`;
-//! - reading a request head (from its first byte): closed unless the head is complete within
-//!   `header`;
+//! - reading a request head (from its first byte, or from the accept for a new connection):
+//!   closed unless the head is complete within `header`;
 //! - busy (a request is being answered): no connection timer; bodies are bounded by whoever reads
 //!   them (`ingest::read`), and long answers (waits, SSE streams) end on shutdown.
 //!
@@ -162,9 +162,11 @@ struct Activity {
 }
 
 impl Activity {
+    /// A new connection owes its first request head from the moment it is accepted: one that
+    /// connects and sends nothing is a client that stalls, not an idle keep-alive.
     fn new() -> Self {
         Self {
-            phase: Mutex::new(Phase::Idle(Instant::now())),
+            phase: Mutex::new(Phase::Head(Instant::now())),
             changed: Notify::new(),
         }
     }

@@ -93,6 +93,21 @@ async fn a_request_head_must_arrive_within_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
+    let app = app(|_| {}).await;
+    let mut silent = TcpStream::connect(app.webhook).await.unwrap();
+    let started = Instant::now();
+    read_until_closed(&mut silent, Duration::from_secs(10)).await;
+    let held = started.elapsed();
+    assert!(held >= Duration::from_millis(900), "{held:?}");
+    assert!(
+        held < Duration::from_millis(1900),
+        "not the idle timer: {held:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     let app = app(|_| {}).await;
     let mut client = TcpStream::connect(app.webhook).await.unwrap();
