@@ -6,7 +6,8 @@
 //! probes with a small real write of its own, so that it turns 200 again once writes succeed even
 //! when the load balancer has stopped sending webhooks.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::Router;
@@ -20,29 +21,20 @@ use crate::store::{Store, StoreError};
 /// Seconds a load balancer is asked to wait before trying a 503 again.
 const RETRY_AFTER_SECS: u64 = 5;
 
-/// Whether the store's writes currently fail.
+/// Whether the store's last write failed.
 #[derive(Debug, Default)]
 pub struct WriteHealth {
-    /// The last write error, while writes fail.
-    failing: Mutex<Option<String>>,
+    failing: AtomicBool,
 }
 
 impl WriteHealth {
     /// Notes how a write went.
     pub fn record<T>(&self, outcome: &Result<T, StoreError>) {
-        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
-        match outcome {
-            Ok(_) if failing.is_some() => *failing = None,
-            Ok(_) => {}
-            Err(e) => *failing = Some(e.to_string()),
-        }
+        self.failing.store(outcome.is_err(), Ordering::Relaxed);
     }
 
     fn failing(&self) -> bool {
-        self.failing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.failing.load(Ordering::Relaxed)
     }
 }
 

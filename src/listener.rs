@@ -178,16 +178,14 @@ impl Activity {
         self.changed.notify_one();
     }
 
+    /// The first byte after an idle spell starts the head timer; other reads change nothing
+    /// (and wake no one).
     fn bytes_read(&self) {
-        let idle = matches!(
-            *self.phase.lock().unwrap_or_else(|p| p.into_inner()),
-            Phase::Idle(_)
-        );
-        if idle {
-            self.update(|p| match p {
-                Phase::Idle(_) => Phase::Head(Instant::now()),
-                other => other,
-            });
+        let mut phase = self.phase.lock().unwrap_or_else(|p| p.into_inner());
+        if let Phase::Idle(_) = *phase {
+            *phase = Phase::Head(Instant::now());
+            drop(phase);
+            self.changed.notify_one();
         }
     }
 

@@ -16,13 +16,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::Waker;
 use crate::event::{Event, EventFilter, Page};
-use crate::store::{FOLLOW_BATCH_BYTES, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// The longest a single wait may last.
 pub const MAX_WAIT: Duration = Duration::from_secs(300);
 
 /// Events read per step while catching up (and at most `FOLLOW_BATCH_BYTES` of them).
 const BATCH: usize = 100;
+
+/// How much stored text one batch reads at most: what each follower (a stream, a webhook
+/// subscription, a channel) holds in memory is bounded whatever the events weigh.
+const FOLLOW_BATCH_BYTES: usize = 4 << 20;
 
 /// A reader following the store from a cursor.
 pub struct Follow {

@@ -111,27 +111,34 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
-/// How much stored text one batch of a follower (a stream, a webhook subscription, a channel)
-/// reads at most: what each follower holds in memory is bounded whatever the events weigh.
-pub const FOLLOW_BATCH_BYTES: usize = 4 << 20;
-
 /// Events read within a size bound.
 #[derive(Debug, Clone, Default)]
 pub struct Bounded {
     pub events: Vec<Event>,
     /// The bound stopped the read: more events matched than `events` holds.
     pub truncated: bool,
+    /// Stored bytes taken so far, and the most that may be.
+    used: usize,
+    max_bytes: usize,
 }
 
 impl Bounded {
-    /// Adds `event` of `size` stored bytes unless that would pass `max_bytes` (the first event is
+    pub fn within(max_bytes: usize) -> Self {
+        Self {
+            max_bytes,
+            ..Self::default()
+        }
+    }
+
+    /// Adds `event` of `size` stored bytes unless that would pass the bound (the first event is
     /// always taken). Returns false once the bound is reached.
-    pub fn take(&mut self, event: Event, size: usize, used: &mut usize, max_bytes: usize) -> bool {
-        if !self.events.is_empty() && used.saturating_add(size) > max_bytes {
+    pub fn take(&mut self, event: Event, size: usize) -> bool {
+        let used = self.used.saturating_add(size);
+        if !self.events.is_empty() && used > self.max_bytes {
             self.truncated = true;
             return false;
         }
-        *used = used.saturating_add(size);
+        self.used = used;
         self.events.push(event);
         true
     }

@@ -20,6 +20,8 @@ pub struct Row {
     pub occurred_at: Option<String>,
     pub summary: Option<String>,
     pub search_text: String,
+    /// The payload parses into a `Value` (JSON functions can read it); see `search_text`.
+    pub payload_parses: bool,
     pub derived: Vec<crate::derive::Derived>,
 }
 
@@ -33,13 +35,13 @@ impl From<NewEvent> for Row {
         }
         e.derived.iter_mut().for_each(scrub_derived);
         bound_keys(&mut e);
+        let words = crate::store::search_text::search_text(e.payload_encoding, e.payload.get());
+        let payload_parses = words.is_some();
+        let mut search_text = words.unwrap_or_default();
+        scrub(&mut search_text);
         Self {
-            search_text: {
-                let mut text =
-                    crate::store::search_text::search_text(e.payload_encoding, e.payload.get());
-                scrub(&mut text);
-                text
-            },
+            search_text,
+            payload_parses,
             received_at: format_time(e.received_at),
             headers: serde_json::Value::Object(e.headers).to_string(),
             payload_encoding: e.payload_encoding.as_str(),

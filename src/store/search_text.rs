@@ -12,17 +12,17 @@ use crate::event::PayloadEncoding;
 /// The most text one event contributes to the index.
 const MAX_TEXT: usize = 16 * 1024;
 
-/// The words search finds `payload` by.
-pub fn search_text(encoding: PayloadEncoding, payload: &str) -> String {
-    match encoding {
-        PayloadEncoding::Json | PayloadEncoding::Form => match serde_json::from_str(payload) {
-            Ok(v) => {
-                let mut out = Collector::default();
-                out.walk(&v);
-                out.text
-            }
-            Err(_) => String::new(),
-        },
+/// The words search finds `payload` by. `None` for a JSON or form payload that does not parse
+/// into a `Value` (ingest refuses those; only a caller that bypasses it can append one): the one
+/// parse here also tells the stores that no JSON function should be run on it.
+pub fn search_text(encoding: PayloadEncoding, payload: &str) -> Option<String> {
+    Some(match encoding {
+        PayloadEncoding::Json | PayloadEncoding::Form => {
+            let v = serde_json::from_str(payload).ok()?;
+            let mut out = Collector::default();
+            out.walk(&v);
+            out.text
+        }
         PayloadEncoding::Text => match serde_json::from_str::<String>(payload) {
             Ok(mut s) => {
                 truncate(&mut s, MAX_TEXT);
@@ -31,7 +31,7 @@ pub fn search_text(encoding: PayloadEncoding, payload: &str) -> String {
             Err(_) => String::new(),
         },
         PayloadEncoding::Base64 => String::new(),
-    }
+    })
 }
 
 #[derive(Default)]
@@ -85,7 +85,7 @@ mod tests {
     fn values_are_indexed_keys_and_urls_are_not() {
         let payload = r#"{"action":"opened","number":42,"pull_request":{"title":"Fix the card declined flow",
             "html_url":"https://github.com/o/r/pull/42","draft":false,"labels":[{"name":"bug"},{"name":"bug"}]}}"#;
-        let text = search_text(PayloadEncoding::Json, payload);
+        let text = search_text(PayloadEncoding::Json, payload).unwrap();
         let mut lines: Vec<&str> = text.lines().collect();
         lines.sort();
         assert_eq!(lines, ["42", "Fix the card declined flow", "bug", "opened"]);
@@ -94,11 +94,14 @@ mod tests {
     #[test]
     fn text_payloads_are_their_own_text_and_binary_has_none() {
         assert_eq!(
-            search_text(PayloadEncoding::Text, r#""deploy failed""#),
+            search_text(PayloadEncoding::Text, r#""deploy failed""#).unwrap(),
             "deploy failed"
         );
-        assert_eq!(search_text(PayloadEncoding::Base64, r#""AAEC""#), "");
+        assert_eq!(
+            search_text(PayloadEncoding::Base64, r#""AAEC""#).unwrap(),
+            ""
+        );
         let long = format!("{:?}", "é".repeat(20_000));
-        assert!(search_text(PayloadEncoding::Text, &long).len() <= MAX_TEXT);
+        assert!(search_text(PayloadEncoding::Text, &long).unwrap().len() <= MAX_TEXT);
     }
 }

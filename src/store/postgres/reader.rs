@@ -156,12 +156,11 @@ pub async fn query(
     // Streamed, so a bound reached early holds no more rows than it returns.
     let rows = c.query_raw(&sql, p.refs()).await?;
     futures_util::pin_mut!(rows);
-    let mut out = Bounded::default();
-    let mut used = 0;
+    let mut out = Bounded::within(max_bytes);
     while let Some(row) = futures_util::StreamExt::next(&mut rows).await {
         let raw = raw_event(&row?);
         let size = raw.size();
-        if !out.take(raw.into_event(), size, &mut used, max_bytes) {
+        if !out.take(raw.into_event(), size) {
             break;
         }
     }

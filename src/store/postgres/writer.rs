@@ -222,14 +222,11 @@ async fn insert_events(tx: &Transaction<'_>, ids: &[i64], rows: &[&Row]) -> Resu
     let col = |f: fn(&Row) -> Option<&str>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let verified: Vec<Option<bool>> = rows.iter().map(|r| r.verified).collect();
     // `where` casts payloads to jsonb, which refuses `\u0000` and fails on absurd nesting: such
-    // rows are flagged so that `where` skips them instead of failing. Ingest refuses JSON that a
-    // `Value` cannot hold, so the parse here matters only for appends that bypass it.
+    // rows are flagged so that `where` skips them instead of failing. (Ingest refuses JSON that a
+    // `Value` cannot hold; `payload_parses` catches appends that bypass it.)
     let has_nul: Vec<bool> = rows
         .iter()
-        .map(|r| {
-            let p = r.payload.get();
-            p.contains("\\u0000") || crate::payload::check_readable(p).is_err()
-        })
+        .map(|r| r.payload.get().contains("\\u0000") || !r.payload_parses)
         .collect();
     tx.execute(
         "INSERT INTO events (id, source, type, delivery_id, received_at, headers, content_type,

@@ -89,13 +89,12 @@ pub fn query(
         args.len()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut out = Bounded::default();
-    let mut used = 0;
+    let mut out = Bounded::within(max_bytes);
     // Rows are read one at a time, so a bound reached early leaves the rest unread.
     for row in stmt.query_map(params_from_iter(args), raw_event)? {
         let raw = row?;
         let size = raw.size();
-        if !out.take(raw.into_event(), size, &mut used, max_bytes) {
+        if !out.take(raw.into_event(), size) {
             break;
         }
     }
