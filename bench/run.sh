@@ -5,6 +5,7 @@
 #   bench/run.sh                   # SQLite, 10 s per load step
 #   DURATION=30s bench/run.sh
 #   STORE=postgres bench/run.sh    # PostgreSQL + Redis, and the wake-up across two instances
+#   HOOKD_BIN=/tmp/hookd-old bench/run.sh   # another build of hookd (e.g. a commit to compare with)
 #
 # Starts a release build of hookd on a fresh data dir (on the project's disk, not tmpfs, so every
 # commit is a real fsync), or on a fresh database of the PostgreSQL at BENCH_PG (default the
@@ -23,6 +24,7 @@ if ! command -v wrk >/dev/null; then
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 fi
 cargo build --release --quiet --bin hookd --example wake_latency
+HOOKD_BIN=${HOOKD_BIN:-target/release/hookd}
 
 data=$(mktemp -d "$PWD/target/bench-data.XXXXXX")
 log="$data/hookd.log"
@@ -47,7 +49,7 @@ fi
 trap cleanup EXIT
 
 start() { # log file; sets $webhook and $mcp to the new instance's addresses
-  GITHUB_WEBHOOK_SECRET=$secret HOOKD_LOG=warn,hookd::app=info target/release/hookd serve --data-dir "$data/db" \
+  GITHUB_WEBHOOK_SECRET=$secret HOOKD_LOG=warn,hookd::app=info "$HOOKD_BIN" serve --data-dir "$data/db" \
     "${store_args[@]}" --webhook-addr 127.0.0.1:0 --mcp-addr 127.0.0.1:0 --rate-limit off 2>"$1" &
   pids+=($!)
   for _ in $(seq 100); do grep -q "hookd listening" "$1" && break; sleep 0.1; done

@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
                     occurred_at: None,
                     summary: None,
                     derived: Vec::new(),
+                    search_words: None,
                 };
                 store.append(e).await.unwrap();
             }

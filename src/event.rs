@@ -65,6 +65,9 @@ pub struct NewEvent {
     /// Rows derived from this event (actions, pushes, deployments), stored with it in one
     /// transaction and only if the event is new, so a retried delivery creates none.
     pub derived: Vec<crate::derive::Derived>,
+    /// The words search finds it by, when ingest took them from its parse of the payload
+    /// (`store::search_text::from_tree`); `None`: the store takes them from the payload.
+    pub search_words: Option<String>,
 }
 
 /// A stored action: something an event calls for a person or an agent to do.

@@ -45,6 +45,7 @@ pub mod listener;
 pub mod mcp;
 pub mod outbound;
 pub mod payload;
+pub mod providers;
 pub mod rate;
 pub mod secret;
 pub mod send;

@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::signature::{Scheme, ToSign};
-use crate::sources::{Provider, Sources};
+use crate::signature::ToSign;
+use crate::sources::Sources;
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -58,30 +58,18 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
                 now: now.as_secs() as i64,
                 delivery_id: &delivery_id,
             };
-            headers.extend(s.scheme.sign(secret, &d));
+            headers.extend(s.provider.sign(secret, &d));
         }
         None => eprintln!(
             "hookd send: source {:?} has no secret configured; sending unsigned",
             a.source
         ),
     }
-    if source.map(|s| s.provider) == Some(Provider::Github) {
-        headers.push((
-            "X-GitHub-Event".into(),
-            a.event_type.clone().unwrap_or_else(|| "ping".into()),
-        ));
-        headers.push(("X-GitHub-Delivery".into(), delivery_id.clone()));
-    } else {
-        if let Some(t) = &a.event_type {
-            headers.push(("X-Event-Type".into(), t.clone()));
-        }
-        if !matches!(
-            source.map(|s| &s.scheme),
-            Some(Scheme::StandardWebhooks | Scheme::Linear)
-        ) {
-            headers.push(("Idempotency-Key".into(), delivery_id.clone()));
-        }
-    }
+    let event_type = a.event_type.as_deref();
+    headers.extend(match source {
+        Some(s) => s.provider.identify(event_type, &delivery_id),
+        None => crate::providers::generic::identify(event_type, Some(&delivery_id)),
+    });
     let content_type = a
         .content_type
         .clone()

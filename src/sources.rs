@@ -6,51 +6,20 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::providers::{self, Provider};
 use crate::secret::Secret;
-use crate::signature::{HmacScheme, Scheme};
-
-/// The providers hookd knows. The name is what `provider = "…"` says in `hookd.toml`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Provider {
-    Github,
-    Stripe,
-    Slack,
-    Vercel,
-    StandardWebhooks,
-    Shopify,
-    Gitlab,
-    Linear,
-    Hmac,
-    None,
-}
-
-impl Provider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Github => "github",
-            Self::Stripe => "stripe",
-            Self::Slack => "slack",
-            Self::Vercel => "vercel",
-            Self::StandardWebhooks => "standard-webhooks",
-            Self::Shopify => "shopify",
-            Self::Gitlab => "gitlab",
-            Self::Linear => "linear",
-            Self::Hmac => "hmac",
-            Self::None => "none",
-        }
-    }
-}
+use crate::signature::HmacScheme;
 
 /// One configured source.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub name: String,
-    pub provider: Provider,
-    pub scheme: Scheme,
+    /// Verifies, signs and reads its deliveries.
+    pub provider: Arc<dyn Provider>,
     /// Several secrets allow rotation: a delivery signed with any of them verifies.
     pub secrets: Vec<Secret>,
     /// Configured in `hookd.toml` (not one of the preconfigured four).
@@ -62,7 +31,7 @@ pub struct Source {
 impl Source {
     /// A signed provider with no secret configured: deliveries are stored unverified.
     pub fn is_unsigned(&self) -> bool {
-        self.provider != Provider::None && self.secrets.is_empty()
+        self.provider.signs() && self.secrets.is_empty()
     }
 }
 
@@ -81,8 +50,8 @@ pub enum SourcesError {
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     by_name: BTreeMap<String, Source>,
-    /// Which Stripe events create which actions (`[stripe.actions]` in `hookd.toml`).
-    pub stripe_rules: crate::derive::stripe::Rules,
+    /// What `hookd.toml` configures for providers beyond one source (`[stripe.actions]`).
+    pub settings: providers::Settings,
 }
 
 /// `secret = "…"` or `secret = ["new", "old"]`; a value `env:NAME` reads the variable NAME.
@@ -96,7 +65,7 @@ enum SecretSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SourceSpec {
-    provider: Provider,
+    provider: String,
     secret: Option<SecretSpec>,
     hmac: Option<HmacScheme>,
     rate_limit: Option<crate::rate::RateSetting>,
@@ -120,11 +89,12 @@ struct StripeSpec {
 }
 
 /// The preconfigured sources and the variables their secrets come from.
-const DEFAULTS: [(&str, Provider, &str); 4] = [
-    ("github", Provider::Github, "GITHUB_WEBHOOK_SECRET"),
-    ("stripe", Provider::Stripe, "STRIPE_WEBHOOK_SECRET"),
-    ("slack", Provider::Slack, "SLACK_SIGNING_SECRET"),
-    ("vercel", Provider::Vercel, "VERCEL_WEBHOOK_SECRET"),
+/// Each is named after its provider.
+const DEFAULTS: [(&str, &str); 4] = [
+    ("github", "GITHUB_WEBHOOK_SECRET"),
+    ("stripe", "STRIPE_WEBHOOK_SECRET"),
+    ("slack", "SLACK_SIGNING_SECRET"),
+    ("vercel", "VERCEL_WEBHOOK_SECRET"),
 ];
 
 impl Sources {
@@ -134,9 +104,11 @@ impl Sources {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SourcesError> {
         let mut sources = Self::default();
-        for (name, provider, var) in DEFAULTS {
+        for (name, var) in DEFAULTS {
             let secrets = env(var).filter(|v| !v.is_empty()).map(Secret::new);
-            sources.insert(name, provider, None, secrets.into_iter().collect(), false);
+            let provider = providers::build(name, providers::Options::default())
+                .expect("the preconfigured sources name built-in providers");
+            sources.insert(name, provider, secrets.into_iter().collect(), false);
         }
         let Some(path) = path else {
             return Ok(sources);
@@ -151,32 +123,27 @@ impl Sources {
             source,
         })?;
         let file: FileSpec = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        sources.stripe_rules = crate::derive::stripe::Rules::with(file.stripe.actions);
+        sources.settings.stripe_actions = crate::derive::stripe::Rules::with(file.stripe.actions);
         for (name, spec) in file.sources {
             crate::source_name::SourceName::parse(&name).map_err(|e| invalid(e.to_string()))?;
             let secrets = resolve(&name, spec.secret, &env).map_err(&invalid)?;
-            if spec.provider == Provider::Hmac {
-                let Some(h) = &spec.hmac else {
-                    return Err(invalid(format!(
-                        "source {name}: provider \"hmac\" needs an [sources.{name}.hmac] table"
-                    )));
-                };
-                h.validate().map_err(&invalid)?;
-            } else if spec.hmac.is_some() {
+            let options = providers::Options {
+                source: &name,
+                hmac: spec.hmac,
+            };
+            let provider = providers::build(&spec.provider, options)
+                .map_err(|e| invalid(format!("source {name}: {e}")))?;
+            if !provider.signs() && !secrets.is_empty() {
                 return Err(invalid(format!(
-                    "source {name}: an hmac table needs provider = \"hmac\""
-                )));
-            }
-            if spec.provider == Provider::None && !secrets.is_empty() {
-                return Err(invalid(format!(
-                    "source {name}: provider \"none\" takes no secret"
+                    "source {name}: provider \"{}\" takes no secret",
+                    provider.name()
                 )));
             }
             if let Some(crate::rate::RateSetting::Limit(l)) = &spec.rate_limit {
                 l.validate()
                     .map_err(|e| invalid(format!("source {name}: {e}")))?;
             }
-            sources.insert(&name, spec.provider, spec.hmac, secrets, true);
+            sources.insert(&name, provider, secrets, true);
             if let Some(s) = sources.by_name.get_mut(&name) {
                 s.rate_limit = spec.rate_limit;
             }
@@ -187,27 +154,13 @@ impl Sources {
     fn insert(
         &mut self,
         name: &str,
-        provider: Provider,
-        hmac: Option<HmacScheme>,
+        provider: Arc<dyn Provider>,
         secrets: Vec<Secret>,
         from_file: bool,
     ) {
-        let scheme = match provider {
-            Provider::Github => Scheme::GitHub,
-            Provider::Stripe => Scheme::Stripe,
-            Provider::Slack => Scheme::Slack,
-            Provider::Vercel => Scheme::Vercel,
-            Provider::StandardWebhooks => Scheme::StandardWebhooks,
-            Provider::Shopify => Scheme::Shopify,
-            Provider::Gitlab => Scheme::GitLab,
-            Provider::Linear => Scheme::Linear,
-            Provider::Hmac => Scheme::Hmac(hmac.expect("validated: hmac sources have a table")),
-            Provider::None => Scheme::None,
-        };
         let source = Source {
             name: name.to_owned(),
             provider,
-            scheme,
             secrets,
             from_file,
             rate_limit: None,
@@ -225,7 +178,7 @@ impl Sources {
                  use provider = \"none\" to accept it unsigned on purpose, or pass \
                  --require-signatures=false",
                 s.name,
-                s.provider.as_str()
+                s.provider.name()
             ));
         }
         let dropped: Vec<String> = self
@@ -294,7 +247,7 @@ mod tests {
     fn defaults_read_the_providers_env_vars() {
         let s = Sources::load(None, env).unwrap();
         let gh = s.get("github").unwrap();
-        assert_eq!((gh.provider, gh.secrets.len()), (Provider::Github, 1));
+        assert_eq!((gh.provider.name(), gh.secrets.len()), ("github", 1));
         assert!(s.get("stripe").unwrap().is_unsigned());
         assert!(s.get("other").is_none());
     }
@@ -323,7 +276,13 @@ mod tests {
         assert_eq!(s.get("stripe").unwrap().secrets.len(), 2);
         let acme = s.get("acme").unwrap();
         assert_eq!(acme.secrets, vec![Secret::new("acme-new")]);
-        assert!(matches!(&acme.scheme, Scheme::Hmac(h) if h.header == "X-Acme-Signature"));
+        let d = crate::signature::ToSign {
+            body: b"{}",
+            now: 0,
+            delivery_id: "d",
+        };
+        let signed = acme.provider.sign(&acme.secrets[0], &d);
+        assert_eq!(signed[0].0, "X-Acme-Signature", "the table's header");
         assert!(!s.get("internal").unwrap().is_unsigned());
         assert!(s.get("github").is_some(), "defaults stay");
     }

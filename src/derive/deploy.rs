@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::payload::{Json, at, int, str_at, text};
 
 /// One pushed commit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -56,10 +57,8 @@ impl Deployment {
     }
 }
 
-fn s(v: &Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+fn s(v: &Json<'_>, path: &str) -> Option<String> {
+    text(v, path)
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -67,33 +66,30 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 /// The commits of a GitHub `push` payload.
-pub fn pushes(payload: &Value) -> Vec<Push> {
-    let (Some(repo), Some(git_ref)) = (s(payload, "/repository/full_name"), s(payload, "/ref"))
-    else {
+pub fn pushes(payload: &Json<'_>) -> Vec<Push> {
+    let (Some(repo), Some(git_ref)) = (
+        str_at(payload, "repository/full_name"),
+        str_at(payload, "ref"),
+    ) else {
         return Vec::new();
     };
-    let branch = git_ref
-        .strip_prefix("refs/heads/")
-        .unwrap_or(&git_ref)
-        .to_owned();
-    let commits = payload
-        .get("commits")
-        .and_then(Value::as_array)
-        .cloned()
+    let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
+    let commits = at(payload, "commits")
+        .and_then(Json::as_array)
         .unwrap_or_default();
     commits
         .iter()
         .filter_map(|c| {
             Some(Push {
-                repo: repo.clone(),
-                branch: branch.clone(),
-                sha: s(c, "/id")?,
-                message: s(c, "/message").unwrap_or_default(),
-                author: s(c, "/author/username")
-                    .or_else(|| s(c, "/author/name"))
+                repo: repo.to_owned(),
+                branch: branch.to_owned(),
+                sha: s(c, "id")?,
+                message: s(c, "message").unwrap_or_default(),
+                author: s(c, "author/username")
+                    .or_else(|| s(c, "author/name"))
                     .unwrap_or_default(),
-                time: s(c, "/timestamp")
-                    .and_then(|t| crate::time::parse_time(&t).ok())
+                time: str_at(c, "timestamp")
+                    .and_then(|t| crate::time::parse_time(t).ok())
                     .map(rfc3339)
                     .unwrap_or_default(),
             })
@@ -101,9 +97,9 @@ pub fn pushes(payload: &Value) -> Vec<Push> {
         .collect()
 }
 
-/// A Vercel deployment event, current or old format.
-pub fn vercel(event_type: &str, payload: &Value) -> Option<Deployment> {
-    let p = payload.get("payload")?;
+/// A Vercel deployment event, current or old format; `now` is when it arrived.
+pub fn vercel(event_type: &str, payload: &Json<'_>, now: DateTime<Utc>) -> Option<Deployment> {
+    let p = at(payload, "payload")?;
     let state = match event_type
         .trim_start_matches("deployment")
         .trim_start_matches(['.', '-'])
@@ -114,64 +110,61 @@ pub fn vercel(event_type: &str, payload: &Value) -> Option<Deployment> {
         "canceled" | "cancelled" => "canceled",
         _ => return None,
     };
-    let time = payload
-        .get("createdAt")
-        .and_then(Value::as_i64)
+    let time = int(payload, "createdAt")
         .and_then(DateTime::from_timestamp_millis)
-        .unwrap_or_else(Utc::now);
+        .unwrap_or(now);
     Some(Deployment {
         platform: "vercel".into(),
-        project: s(p, "/deployment/name")
-            .or_else(|| s(p, "/project/name"))
-            .or_else(|| s(p, "/name"))
-            .or_else(|| s(p, "/project"))
-            .or_else(|| s(p, "/project/id"))?,
-        deployment_id: s(p, "/deployment/id").or_else(|| s(p, "/deploymentId"))?,
+        project: s(p, "deployment/name")
+            .or_else(|| s(p, "project/name"))
+            .or_else(|| s(p, "name"))
+            .or_else(|| s(p, "project"))
+            .or_else(|| s(p, "project/id"))?,
+        deployment_id: s(p, "deployment/id").or_else(|| s(p, "deploymentId"))?,
         state: state.into(),
-        url: s(p, "/deployment/url").or_else(|| s(p, "/url")),
-        sha: s(p, "/deployment/meta/githubCommitSha")
-            .or_else(|| s(p, "/deployment/meta/gitlabCommitSha")),
-        environment: s(p, "/target"),
+        url: s(p, "deployment/url").or_else(|| s(p, "url")),
+        sha: s(p, "deployment/meta/githubCommitSha")
+            .or_else(|| s(p, "deployment/meta/gitlabCommitSha")),
+        environment: s(p, "target"),
         time: rfc3339(time),
         duration_seconds: None,
     })
 }
 
-/// A GitHub `deployment` (created: pending) or `deployment_status` event.
-pub fn github(event_type: &str, payload: &Value) -> Option<Deployment> {
-    let d = payload.get("deployment")?;
+/// A GitHub `deployment` (created: pending) or `deployment_status` event; `now` is when it
+/// arrived.
+pub fn github(event_type: &str, payload: &Json<'_>, now: DateTime<Utc>) -> Option<Deployment> {
+    let d = at(payload, "deployment")?;
     let (state, time, url) = match event_type {
-        "deployment" => ("pending".to_owned(), s(d, "/created_at"), None),
+        "deployment" => ("pending".to_owned(), str_at(d, "created_at"), None),
         "deployment_status" => {
-            let st = payload.get("deployment_status")?;
-            let state = match s(st, "/state")?.as_str() {
+            let st = at(payload, "deployment_status")?;
+            let state = match str_at(st, "state")? {
                 "success" => "ready".to_owned(),
                 "failure" | "error" => "error".to_owned(),
                 "in_progress" | "queued" => "building".to_owned(),
                 "inactive" => "inactive".to_owned(),
                 other => other.to_owned(),
             };
-            let url = s(st, "/environment_url")
-                .or_else(|| s(st, "/target_url"))
+            let url = s(st, "environment_url")
+                .or_else(|| s(st, "target_url"))
                 .filter(|u| !u.is_empty());
-            (state, s(st, "/created_at"), url)
+            (state, str_at(st, "created_at"), url)
         }
         _ => return None,
     };
+    let id = at(d, "id")?;
     Some(Deployment {
         platform: "github".into(),
-        project: s(payload, "/repository/full_name")?,
-        deployment_id: d
-            .get("id")
-            .map(|v| v.to_string().trim_matches('"').to_owned())?,
+        project: s(payload, "repository/full_name")?,
+        deployment_id: id.as_str().map_or_else(|| id.to_string(), str::to_owned),
         state,
         url,
-        sha: s(d, "/sha"),
-        environment: s(d, "/environment"),
+        sha: s(d, "sha"),
+        environment: s(d, "environment"),
         time: time
-            .and_then(|t| crate::time::parse_time(&t).ok())
-            .map(rfc3339)
-            .unwrap_or_else(|| rfc3339(Utc::now())),
+            .and_then(|t| crate::time::parse_time(t).ok())
+            .map_or_else(|| rfc3339(now), rfc3339),
         duration_seconds: None,
     })
 }
@@ -192,29 +185,31 @@ pub fn sha_prefix(input: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn fixture(path: &str) -> Value {
+    /// `f` applied to a fixture's parsed payload.
+    fn with<R>(path: &str, f: impl FnOnce(&Json<'_>) -> R) -> R {
         let p = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(std::fs::read_to_string(p).unwrap().trim()).unwrap()
+        let text = std::fs::read_to_string(p).unwrap();
+        f(&crate::payload::parse(text.trim()).unwrap())
     }
 
     #[test]
     fn pushes_are_one_row_per_commit() {
-        let rows = pushes(&fixture("github/push.multi_commit.json"));
+        let rows = with("github/push.multi_commit.json", pushes);
         assert_eq!(rows.len(), 3);
         assert_eq!(
             (rows[0].repo.as_str(), rows[0].branch.as_str()),
             ("Codertocat/Hello-World", "master")
         );
         assert_eq!(rows[2].sha, "c163f0ef641b445a13631e663504bda4b3db1e21");
-        assert!(pushes(&fixture("github/push.tag_deleted.json")).is_empty());
+        assert!(with("github/push.tag_deleted.json", pushes).is_empty());
     }
 
     #[test]
     fn deployments_from_vercel_and_github() {
-        let ok = vercel(
-            "deployment.succeeded",
-            &fixture("vercel/deployment.succeeded.json"),
-        )
+        let now = Utc::now();
+        let ok = with("vercel/deployment.succeeded.json", |p| {
+            vercel("deployment.succeeded", p, now)
+        })
         .unwrap();
         assert_eq!(
             (ok.project.as_str(), ok.state.as_str()),
@@ -224,28 +219,30 @@ mod tests {
             ok.sha.as_deref(),
             Some("c163f0ef641b445a13631e663504bda4b3db1e21")
         );
-        let old = vercel(
-            "deployment",
-            &fixture("vercel/sentry.deployment.old-format.body"),
-        )
+        let old = with("vercel/sentry.deployment.old-format.body", |p| {
+            vercel("deployment", p, now)
+        })
         .unwrap();
         assert_eq!(
             (old.project.as_str(), old.state.as_str()),
             ("nextjsblog-demo", "building")
         );
-        let gh = github(
-            "deployment_status",
-            &fixture("github/deployment_status.created.json"),
-        )
+        let gh = with("github/deployment_status.created.json", |p| {
+            github("deployment_status", p, now)
+        })
         .unwrap();
         assert_eq!(
             (gh.state.as_str(), gh.sha.as_deref()),
             ("ready", Some("f95f852bd8fca8fcc58a9a2d6c842781e32a215e"))
         );
         assert_eq!(
-            github("deployment", &fixture("github/deployment.created.json"))
-                .unwrap()
-                .state,
+            with("github/deployment.created.json", |p| github(
+                "deployment",
+                p,
+                now
+            ))
+            .unwrap()
+            .state,
             "pending"
         );
     }

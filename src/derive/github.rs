@@ -1,9 +1,11 @@
 //! GitHub activity: one row per repository event with what a maintainer wants to know (who,
 //! what, which PR/issue/release/workflow, when by GitHub's own clock), for the activity tools.
 
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::payload::{Json, at, int, str_at, text};
 
 /// One GitHub event, compacted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -30,25 +32,29 @@ pub struct Activity {
     pub size: Option<i64>,
 }
 
-fn s(v: &Value, p: &str) -> Option<String> {
-    v.pointer(p).and_then(Value::as_str).map(str::to_owned)
+fn s(v: &Json<'_>, path: &str) -> Option<String> {
+    text(v, path)
 }
 
-fn time(v: &Value, p: &str) -> Option<String> {
-    s(v, p)
-        .and_then(|t| crate::time::parse_time(&t).ok())
+fn time(v: &Json<'_>, path: &str) -> Option<String> {
+    str_at(v, path)
+        .and_then(|t| crate::time::parse_time(t).ok())
         .map(crate::time::format_time)
 }
 
 /// The activity row of a GitHub event, or `None` when it is not about a repository.
-pub fn activity(event_type: &str, payload: &Value, received_at: &str) -> Option<Activity> {
-    let repo = s(payload, "/repository/full_name")?;
+pub fn activity(
+    event_type: &str,
+    payload: &Json<'_>,
+    received_at: DateTime<Utc>,
+) -> Option<Activity> {
+    let repo = s(payload, "repository/full_name")?;
     let mut a = Activity {
         repo,
         event_type: event_type.to_owned(),
-        action: s(payload, "/action"),
-        time: received_at.to_owned(),
-        actor: s(payload, "/sender/login"),
+        action: s(payload, "action"),
+        time: crate::time::format_time(received_at),
+        actor: s(payload, "sender/login"),
         number: None,
         title: None,
         state: None,
@@ -57,56 +63,48 @@ pub fn activity(event_type: &str, payload: &Value, received_at: &str) -> Option<
     };
     let when = match event_type {
         "push" => {
-            let commits = payload.get("commits").and_then(Value::as_array);
-            a.actor = s(payload, "/pusher/name").or(a.actor);
-            a.branch = s(payload, "/ref").map(|r| r.trim_start_matches("refs/heads/").to_owned());
-            a.size = payload
-                .get("size")
-                .and_then(Value::as_i64)
-                .or_else(|| commits.map(|c| c.len() as i64));
-            a.title = s(payload, "/head_commit/message")
+            let commits = at(payload, "commits").and_then(Json::as_array);
+            a.actor = s(payload, "pusher/name").or(a.actor);
+            a.branch = s(payload, "ref").map(|r| r.trim_start_matches("refs/heads/").to_owned());
+            a.size = int(payload, "size").or_else(|| commits.map(|c| c.len() as i64));
+            a.title = s(payload, "head_commit/message")
                 .map(|m| m.lines().next().unwrap_or("").to_owned());
-            time(payload, "/head_commit/timestamp")
+            time(payload, "head_commit/timestamp")
         }
         "pull_request" => {
-            let merged = payload
-                .pointer("/pull_request/merged")
-                .and_then(Value::as_bool)
-                == Some(true);
+            let merged = at(payload, "pull_request/merged").and_then(Json::as_bool) == Some(true);
             if a.action.as_deref() == Some("closed") && merged {
                 a.action = Some("merged".into());
             }
-            a.number = payload
-                .pointer("/pull_request/number")
-                .and_then(Value::as_i64);
-            a.title = s(payload, "/pull_request/title");
-            a.actor = s(payload, "/pull_request/user/login").or(a.actor);
-            time(payload, "/pull_request/updated_at")
+            a.number = int(payload, "pull_request/number");
+            a.title = s(payload, "pull_request/title");
+            a.actor = s(payload, "pull_request/user/login").or(a.actor);
+            time(payload, "pull_request/updated_at")
         }
         "issues" => {
-            a.number = payload.pointer("/issue/number").and_then(Value::as_i64);
-            a.title = s(payload, "/issue/title");
-            a.actor = s(payload, "/issue/user/login").or(a.actor);
-            time(payload, "/issue/updated_at")
+            a.number = int(payload, "issue/number");
+            a.title = s(payload, "issue/title");
+            a.actor = s(payload, "issue/user/login").or(a.actor);
+            time(payload, "issue/updated_at")
         }
         "release" => {
-            a.title = s(payload, "/release/tag_name");
-            time(payload, "/release/published_at")
+            a.title = s(payload, "release/tag_name");
+            time(payload, "release/published_at")
         }
         "workflow_run" => {
-            a.title = s(payload, "/workflow_run/name");
-            a.state = s(payload, "/workflow_run/conclusion");
-            time(payload, "/workflow_run/updated_at")
+            a.title = s(payload, "workflow_run/name");
+            a.state = s(payload, "workflow_run/conclusion");
+            time(payload, "workflow_run/updated_at")
         }
         "deployment_status" => {
-            a.title = s(payload, "/deployment/environment");
-            a.state = s(payload, "/deployment_status/state");
-            time(payload, "/deployment_status/created_at")
+            a.title = s(payload, "deployment/environment");
+            a.state = s(payload, "deployment_status/state");
+            time(payload, "deployment_status/created_at")
         }
         "issue_comment" => {
-            a.number = payload.pointer("/issue/number").and_then(Value::as_i64);
-            a.title = s(payload, "/issue/title");
-            time(payload, "/comment/updated_at")
+            a.number = int(payload, "issue/number");
+            a.title = s(payload, "issue/title");
+            time(payload, "comment/updated_at")
         }
         _ => None,
     };
@@ -120,38 +118,33 @@ pub fn activity(event_type: &str, payload: &Value, received_at: &str) -> Option<
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Value {
+    /// The activity row of a fixture's event of `event_type`.
+    fn row(event_type: &str, name: &str) -> Option<Activity> {
         let p = format!(
             "{}/tests/fixtures/github/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
-        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+        let text = std::fs::read_to_string(p).unwrap();
+        let payload = crate::payload::parse(text.trim()).unwrap();
+        activity(event_type, &payload, Utc::now())
     }
 
     #[test]
     fn merged_prs_are_told_apart_from_closed_ones() {
-        let merged = activity(
-            "pull_request",
-            &fixture("pull_request.closed.merged.json"),
-            "x",
-        )
-        .unwrap();
+        let merged = row("pull_request", "pull_request.closed.merged.json").unwrap();
         assert_eq!(
             (merged.action.as_deref(), merged.number),
             (Some("merged"), Some(2))
         );
-        let push = activity("push", &fixture("push.multi_commit.json"), "x").unwrap();
+        let push = row("push", "push.multi_commit.json").unwrap();
         assert_eq!(
             (push.size, push.branch.as_deref()),
             (Some(3), Some("master"))
         );
         assert_eq!(push.time, "2019-05-15T15:27:12.000000Z");
-        let run = activity("workflow_run", &fixture("workflow_run.completed.json"), "x").unwrap();
+        let run = row("workflow_run", "workflow_run.completed.json").unwrap();
         assert_eq!(run.state.as_deref(), Some("success"));
-        assert_eq!(activity("ping", &json_no_repo(), "x"), None);
-    }
-
-    fn json_no_repo() -> Value {
-        serde_json::json!({"zen": "hi"})
+        let no_repo = crate::payload::parse(r#"{"zen": "hi"}"#).unwrap();
+        assert_eq!(activity("ping", &no_repo, Utc::now()), None);
     }
 }

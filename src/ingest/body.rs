@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::event::PayloadEncoding;
-use crate::payload::MAX_JSON_DEPTH;
+use crate::payload::{Json, MAX_JSON_DEPTH};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BodyError {
@@ -24,30 +24,32 @@ pub enum BodyError {
     BeyondLimits { reason: String },
 }
 
-/// A decoded body.
+/// A decoded body: the payload as it is stored, and the one parse of it everything else reads.
 #[derive(Debug)]
-pub struct Decoded {
+pub struct Decoded<'a> {
     pub encoding: PayloadEncoding,
     /// The payload as JSON text (see `NewEvent::payload`).
     pub payload: Box<RawValue>,
+    /// The payload parsed (see `crate::payload`): borrowed from the request body for JSON.
+    pub tree: Json<'a>,
+}
+
+impl Decoded<'_> {
     /// The body's top-level `type` string, when it has one.
-    pub body_type: Option<String>,
+    pub fn body_type(&self) -> Option<&str> {
+        self.tree.as_object()?.get("type")?.as_str()
+    }
 }
 
 /// Decodes `body` as its `content_type` says: JSON stays JSON (byte for byte), form fields become
-/// a JSON object, UTF-8 text becomes a string, anything else becomes base64. `want_type`: whether
-/// to read the body's top-level `type` (skipped when a header already names the type).
-pub fn decode(
-    content_type: Option<&str>,
-    body: &[u8],
-    want_type: bool,
-) -> Result<Decoded, BodyError> {
+/// a JSON object, UTF-8 text becomes a string, anything else becomes base64.
+pub fn decode<'a>(content_type: Option<&str>, body: &'a [u8]) -> Result<Decoded<'a>, BodyError> {
     let mime = content_type
         .and_then(|c| c.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     if is_json(&mime) {
-        return decode_json(body, want_type).map_err(|e| {
+        return decode_json(body).map_err(|e| {
             let text = std::str::from_utf8(body).unwrap_or_default();
             if serde_json::from_str::<&RawValue>(text).is_ok() {
                 BodyError::BeyondLimits {
@@ -72,37 +74,25 @@ pub fn decode(
             ),
         }
     };
-    let body_type = value.get("type").and_then(Value::as_str).map(str::to_owned);
     let payload = serde_json::value::to_raw_value(&value).expect("a Value always serializes");
+    let tree = Json::deserialize(value).expect("a Value is always a tree");
     Ok(Decoded {
         encoding,
         payload,
-        body_type,
+        tree,
     })
 }
 
-/// Validates a JSON body and reads its top-level `type` without building a tree: the body is
-/// kept as the text it arrived as.
-fn decode_json(body: &[u8], want_type: bool) -> Result<Decoded, serde_json::Error> {
-    #[derive(Deserialize)]
-    struct TopLevel {
-        #[serde(rename = "type")]
-        ty: Option<Value>,
-    }
+/// Parses a JSON body once into its tree, which also proves every reader can parse it; the body
+/// is kept as the text it arrived as.
+fn decode_json(body: &[u8]) -> Result<Decoded<'_>, serde_json::Error> {
     let text = std::str::from_utf8(body).map_err(serde::de::Error::custom)?;
-    crate::payload::check_readable(text)?;
+    let tree = crate::payload::parse(text)?;
     let payload = RawValue::from_string(text.to_owned())?;
-    let body_type = if want_type && text.trim_start().starts_with('{') {
-        serde_json::from_str::<TopLevel>(text)?
-            .ty
-            .and_then(|t| t.as_str().map(str::to_owned))
-    } else {
-        None
-    };
     Ok(Decoded {
         encoding: PayloadEncoding::Json,
         payload,
-        body_type,
+        tree,
     })
 }
 
@@ -133,29 +123,30 @@ mod tests {
     use serde_json::json;
 
     fn decoded(content_type: Option<&str>, body: &[u8]) -> (PayloadEncoding, Value) {
-        let d = decode(content_type, body, true).unwrap();
+        let d = decode(content_type, body).unwrap();
         (d.encoding, serde_json::from_str(d.payload.get()).unwrap())
     }
 
     #[test]
     fn json_is_kept_byte_for_byte_and_malformed_json_is_an_error() {
         let body = br#" {"type": "a.b", "n":[1, 2]}"#;
-        let d = decode(Some("application/json; charset=utf-8"), body, true).unwrap();
+        let d = decode(Some("application/json; charset=utf-8"), body).unwrap();
         assert_eq!(d.encoding, PayloadEncoding::Json);
         assert_eq!(
             d.payload.get().as_bytes(),
             body.trim_ascii(),
             "only outer whitespace goes"
         );
-        assert_eq!(d.body_type.as_deref(), Some("a.b"));
-        let body_type =
-            |b: &[u8], want| decode(Some("application/json"), b, want).unwrap().body_type;
-        assert_eq!(body_type(b"[1]", true), None);
-        assert_eq!(body_type(br#"{"type":1}"#, true), None);
-        assert_eq!(body_type(br#"{"type":"x"}"#, false), None);
-        let err = decode(Some("application/json"), b"{\"a\":", false).unwrap_err();
+        assert_eq!(d.body_type(), Some("a.b"));
+        let body_type = |b: &[u8]| {
+            let d = decode(Some("application/json"), b).unwrap();
+            d.body_type().map(str::to_owned)
+        };
+        assert_eq!(body_type(b"[1]"), None);
+        assert_eq!(body_type(br#"{"type":1}"#), None);
+        let err = decode(Some("application/json"), b"{\"a\":").unwrap_err();
         assert!(err.to_string().contains("malformed JSON"), "{err}");
-        assert!(decode(Some("application/vnd.api+json"), b"nope", false).is_err());
+        assert!(decode(Some("application/vnd.api+json"), b"nope").is_err());
     }
 
     /// Bodies that are valid JSON but that `Value` cannot hold are refused, and everything that
@@ -172,7 +163,7 @@ mod tests {
             r#"[-1e400]"#.to_owned(),
             r#"{"s":"\ud800"}"#.to_owned(),
         ] {
-            let err = decode(Some("application/json"), body.as_bytes(), true).unwrap_err();
+            let err = decode(Some("application/json"), body.as_bytes()).unwrap_err();
             assert!(
                 matches!(err, BodyError::BeyondLimits { .. }),
                 "{}: {err}",
@@ -183,7 +174,7 @@ mod tests {
             deep(MAX_JSON_DEPTH),
             r#"{"n":1e308,"m":1e-999,"b":123456789012345678901234567890}"#.into(),
         ] {
-            let d = decode(Some("application/json"), body.as_bytes(), true).unwrap();
+            let d = decode(Some("application/json"), body.as_bytes()).unwrap();
             serde_json::from_str::<Value>(d.payload.get()).unwrap();
         }
     }

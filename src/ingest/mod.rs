@@ -7,7 +7,6 @@
 
 pub mod body;
 pub mod headers;
-pub mod normalize;
 pub mod read;
 pub mod redis_bridge;
 
@@ -25,10 +24,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::event::{Appended, NewEvent, Rejected};
+use crate::providers::{self, Incoming, generic};
 use crate::rate;
 use crate::signature::{Delivery, Rejection};
 use crate::source_name::SourceName;
-use crate::sources::{Provider, Sources};
+use crate::sources::Sources;
+use crate::store::search_text;
 use crate::store::{Store, StoreError};
 use crate::time::format_time;
 
@@ -44,10 +45,7 @@ pub enum IngestError {
     BadBody(#[from] body::BodyError),
     #[error("{0}")]
     Read(#[from] read::ReadError),
-    #[error(
-        "delivery id header is longer than {} characters",
-        normalize::MAX_ID_LEN
-    )]
+    #[error("delivery id header is longer than {} characters", generic::MAX_ID_LEN)]
     DeliveryIdTooLong,
     #[error("signature verification failed: {0}")]
     Rejected(Rejection),
@@ -210,7 +208,7 @@ impl Ingest {
                     body: raw_body,
                     now: now.timestamp(),
                 };
-                if let Err(why) = s.scheme.verify(&s.secrets, &delivery) {
+                if let Err(why) = s.provider.verify(&s.secrets, &delivery) {
                     self.record(source, request_headers, raw_body, &why, now)
                         .await?;
                     return Err(IngestError::Rejected(why));
@@ -223,41 +221,32 @@ impl Ingest {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let provider = configured.map(|s| s.provider);
-        let want_type = provider.is_some() || normalize::header_type(request_headers).is_none();
-        let decoded = body::decode(content_type.as_deref(), raw_body, want_type)?;
-        let view = normalize::Body {
+        let decoded = body::decode(content_type.as_deref(), raw_body)?;
+        let received_at = Utc::now();
+        let incoming = Incoming {
+            headers: request_headers,
             encoding: decoded.encoding,
-            json: decoded.payload.get(),
+            body: &decoded.tree,
+            received_at,
+            settings: &self.sources.settings,
         };
-        if provider == Some(Provider::Slack)
-            && let Some(challenge) = normalize::slack_challenge(&view)
-        {
+        let provider = configured.map(|s| s.provider.as_ref());
+        if let Some(challenge) = provider.and_then(|p| p.challenge(&incoming)) {
             return Ok(Outcome::Challenge(challenge));
         }
-        let n = normalize::normalize(
-            provider,
-            request_headers,
-            decoded.body_type.as_deref(),
-            &view,
-        );
-        let derived = crate::derive::rows(
-            provider,
-            &n.event_type,
-            view.json,
-            &self.sources.stripe_rules,
-        );
+        let n = providers::normalize(provider, &incoming);
         if n.delivery_id
             .as_ref()
-            .is_some_and(|d| d.len() > normalize::MAX_ID_LEN)
+            .is_some_and(|d| d.len() > generic::MAX_ID_LEN)
         {
             return Err(IngestError::DeliveryIdTooLong);
         }
+        let search_words = Some(search_text::from_tree(decoded.encoding, &decoded.tree));
         let event = NewEvent {
             source: source.to_owned(),
             event_type: n.event_type,
             delivery_id: n.delivery_id,
-            received_at: Utc::now(),
+            received_at,
             headers: headers::safe_headers(request_headers),
             content_type,
             payload_encoding: decoded.encoding,
@@ -266,7 +255,8 @@ impl Ingest {
             subject: n.subject,
             occurred_at: n.occurred_at,
             summary: n.summary,
-            derived,
+            derived: n.derived,
+            search_words,
         };
         let appended = self.store.append(event).await;
         self.writes.record(&appended);

@@ -120,6 +120,7 @@ pub fn message_event(channel: &str, bytes: &[u8]) -> NewEvent {
         subject: Some(channel.to_owned()),
         occurred_at: None,
         derived: Vec::new(),
+        search_words: None,
     }
 }
 

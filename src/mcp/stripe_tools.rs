@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Hookd, hours, limit, storage};
 use crate::event::{Action, ActionTarget, Completion, Event, EventFilter, Page};
-use crate::sources::Provider;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PendingArgs {
@@ -74,7 +73,7 @@ impl Hookd {
         for s in self
             .sources
             .iter()
-            .filter(|s| s.provider == Provider::Stripe)
+            .filter(|s| s.provider.name() == "stripe")
         {
             let f = EventFilter {
                 sources: vec![s.name.clone()],

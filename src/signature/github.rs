@@ -1,5 +1,6 @@
 //! GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
 
+use super::sign::{ToSign, mac};
 use super::{Delivery, HmacSha256, Rejection, Secret, body_signed_by_any};
 
 const HEADER: &str = "x-hub-signature-256";
@@ -11,6 +12,15 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
         .and_then(|h| hex::decode(h).ok())
         .ok_or_else(|| Rejection::Malformed(HEADER.to_owned()))?;
     body_signed_by_any::<HmacSha256>(secrets, d.body, &sig)
+}
+
+/// The header GitHub would send for `d`.
+pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+    let sig = mac::<HmacSha256>(secret.expose().as_bytes(), &[d.body]);
+    vec![(
+        "X-Hub-Signature-256".into(),
+        format!("sha256={}", hex::encode(sig)),
+    )]
 }
 
 #[cfg(test)]

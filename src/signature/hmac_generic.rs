@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 
+use super::sign::{ToSign, mac};
 use super::{
     Delivery, HmacSha1, HmacSha256, HmacSha512, Rejection, Secret, check_timestamp, hmac_matches,
 };
@@ -156,6 +157,33 @@ impl HmacScheme {
         }
         parts.push(rest.as_bytes());
         parts
+    }
+}
+
+impl HmacScheme {
+    /// The headers this scheme's sender would send for `d`.
+    pub fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+        let key = secret.expose().as_bytes();
+        let ts = d.now.to_string();
+        let mut headers = Vec::new();
+        if let Some(t) = &self.timestamp_header {
+            headers.push((t.clone(), ts.clone()));
+        }
+        if let Some(i) = &self.delivery_id_header {
+            headers.push((i.clone(), d.delivery_id.to_owned()));
+        }
+        let parts = self.parts(&ts, d.delivery_id, d.body);
+        let sig = match self.algorithm {
+            Algorithm::Sha1 => mac::<HmacSha1>(key, &parts),
+            Algorithm::Sha256 => mac::<HmacSha256>(key, &parts),
+            Algorithm::Sha512 => mac::<HmacSha512>(key, &parts),
+        };
+        let encoded = match self.encoding {
+            Encoding::Hex => hex::encode(sig),
+            Encoding::Base64 => B64.encode(sig),
+        };
+        headers.push((self.header.clone(), format!("{}{encoded}", self.prefix)));
+        headers
     }
 }
 

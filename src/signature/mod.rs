@@ -1,19 +1,20 @@
 //! Signature schemes, which both verify (ingest, on the raw body bytes before anything is parsed
-//! or stored) and sign (`hookd send`, webhook delivery to MCP subscribers). One file per scheme;
-//! `Scheme` is the closed set of them.
+//! or stored) and sign (`hookd send`, webhook delivery to MCP subscribers). One file per scheme,
+//! each with a `verify` and a `sign`; the providers (`crate::providers`) say which one a source
+//! uses.
 //!
 //! Every comparison of a signature goes through `Mac::verify_slice`, which is constant-time, and
 //! no error carries a secret or an expected value: only which check failed.
 
-mod github;
-mod hmac_generic;
-mod shopify;
+pub mod github;
+pub mod hmac_generic;
+pub mod shopify;
 mod sign;
-mod slack;
-mod standard;
-mod stripe;
-mod token;
-mod vercel;
+pub mod slack;
+pub mod standard;
+pub mod stripe;
+pub mod token;
+pub mod vercel;
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
@@ -22,32 +23,6 @@ pub use hmac_generic::{Algorithm, Encoding, HmacScheme};
 pub use sign::ToSign;
 
 use crate::secret::Secret;
-
-/// How a source's deliveries are signed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scheme {
-    /// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(body)>`.
-    GitHub,
-    /// `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256("t.body")>`, 300 s tolerance.
-    Stripe,
-    /// `X-Slack-Signature: v0=<hex HMAC-SHA256("v0:ts:body")>`, 5 minute tolerance.
-    Slack,
-    /// `x-vercel-signature: <hex HMAC-SHA1(body)>`.
-    Vercel,
-    /// `webhook-signature: v1,<base64 HMAC-SHA256("id.ts.body")>` (or `svix-*`), 5 minutes.
-    StandardWebhooks,
-    /// `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(body)>`.
-    Shopify,
-    /// `Linear-Signature: <hex HMAC-SHA256(body)>`.
-    Linear,
-    /// `X-Gitlab-Token: <secret>` (a shared token, compared in constant time), or GitLab's
-    /// Standard Webhooks signing when `webhook-signature` is present.
-    GitLab,
-    /// A configurable HMAC for everything else.
-    Hmac(HmacScheme),
-    /// Deliberately unsigned.
-    None,
-}
 
 /// Why a delivery was refused. The messages name the failed check, never a secret or the value
 /// hookd expected.
@@ -94,25 +69,6 @@ impl Delivery<'_> {
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Rejection::MissingHeader(name.to_owned()))
-    }
-}
-
-impl Scheme {
-    /// Checks `delivery` against each of `secrets` (several allow rotation); `Ok` if any matches.
-    /// A scheme with no secrets is never called (see `sources`).
-    pub fn verify(&self, secrets: &[Secret], delivery: &Delivery<'_>) -> Result<(), Rejection> {
-        match self {
-            Self::GitHub => github::verify(secrets, delivery),
-            Self::Stripe => stripe::verify(secrets, delivery),
-            Self::Slack => slack::verify(secrets, delivery),
-            Self::Vercel => vercel::verify(secrets, delivery),
-            Self::StandardWebhooks => standard::verify(secrets, delivery),
-            Self::Shopify => shopify::verify(secrets, delivery),
-            Self::Linear => hmac_generic::LINEAR.verify(secrets, delivery),
-            Self::GitLab => token::verify_gitlab(secrets, delivery),
-            Self::Hmac(scheme) => scheme.verify(secrets, delivery),
-            Self::None => Ok(()),
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use super::sign::{ToSign, mac};
 use super::{Delivery, HmacSha256, Rejection, Secret, body_signed_by_any};
 
 const HEADER: &str = "x-shopify-hmac-sha256";
@@ -12,6 +13,12 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
         .decode(d.header(HEADER)?)
         .map_err(|_| Rejection::Malformed(HEADER.to_owned()))?;
     body_signed_by_any::<HmacSha256>(secrets, d.body, &sig)
+}
+
+/// The header Shopify would send for `d`.
+pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+    let sig = mac::<HmacSha256>(secret.expose().as_bytes(), &[d.body]);
+    vec![("X-Shopify-Hmac-Sha256".into(), B64.encode(sig))]
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256(secret, "v0:" + ts + ":" + body)>` with
 //! `X-Slack-Request-Timestamp` within 5 minutes.
 
+use super::sign::{ToSign, mac};
 use super::{Delivery, HmacSha256, Rejection, Secret, check_timestamp, hmac_matches};
 
 const SIGNATURE: &str = "x-slack-signature";
@@ -22,6 +23,20 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
         return Err(Rejection::BadSignature);
     }
     check_timestamp(ts, TIMESTAMP, d.now, TOLERANCE).map(|_| ())
+}
+
+/// The headers Slack would send for `d`.
+pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+    let ts = d.now.to_string();
+    let parts: [&[u8]; 4] = [b"v0:", ts.as_bytes(), b":", d.body];
+    let sig = mac::<HmacSha256>(secret.expose().as_bytes(), &parts);
+    vec![
+        ("X-Slack-Request-Timestamp".into(), ts),
+        (
+            "X-Slack-Signature".into(),
+            format!("v0={}", hex::encode(sig)),
+        ),
+    ]
 }
 
 #[cfg(test)]

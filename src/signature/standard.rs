@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+use super::sign::{ToSign, mac};
 use super::{Delivery, HmacSha256, Rejection, Secret, check_timestamp, hmac_matches};
 
 pub const TOLERANCE: u64 = 300;
@@ -53,6 +54,22 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
 fn key(secret: &Secret) -> Option<Vec<u8>> {
     let s = secret.expose();
     LENIENT.decode(s.strip_prefix("whsec_").unwrap_or(s)).ok()
+}
+
+/// The headers a Standard Webhooks sender would send for `d` (`webhook-id` is `d.delivery_id`).
+pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+    let ts = d.now.to_string();
+    let key = key(secret).unwrap_or_default();
+    let parts: [&[u8]; 5] = [d.delivery_id.as_bytes(), b".", ts.as_bytes(), b".", d.body];
+    let sig = mac::<HmacSha256>(&key, &parts);
+    vec![
+        ("webhook-id".into(), d.delivery_id.to_owned()),
+        ("webhook-timestamp".into(), ts),
+        (
+            "webhook-signature".into(),
+            format!("v1,{}", B64.encode(sig)),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Stripe: `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>[,v1=…]`, with a
 //! 300 s tolerance. The `whsec_…` secret is the HMAC key as-is.
 
+use super::sign::{ToSign, mac};
 use super::{Delivery, HmacSha256, Rejection, Secret, check_timestamp, hmac_matches};
 
 const HEADER: &str = "stripe-signature";
@@ -33,6 +34,16 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
         return Err(Rejection::BadSignature);
     }
     check_timestamp(t, HEADER, d.now, TOLERANCE).map(|_| ())
+}
+
+/// The header Stripe would send for `d`.
+pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+    let ts = d.now.to_string();
+    let sig = mac::<HmacSha256>(secret.expose().as_bytes(), &[ts.as_bytes(), b".", d.body]);
+    vec![(
+        "Stripe-Signature".into(),
+        format!("t={ts},v1={}", hex::encode(sig)),
+    )]
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use subtle::ConstantTimeEq;
 
+use super::sign::ToSign;
 use super::{Delivery, Rejection, Secret, standard};
 
 const HEADER: &str = "x-gitlab-token";
@@ -17,6 +18,11 @@ pub fn verify_gitlab(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejecti
         .any(|s| bool::from(s.expose().as_bytes().ct_eq(token)))
         .then_some(())
         .ok_or(Rejection::BadSignature)
+}
+
+/// The header GitLab would send: the token itself.
+pub fn sign_gitlab(secret: &Secret, _d: &ToSign<'_>) -> Vec<(String, String)> {
+    vec![("X-Gitlab-Token".into(), secret.expose().to_owned())]
 }
 
 #[cfg(test)]

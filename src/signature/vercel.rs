@@ -1,5 +1,6 @@
 //! Vercel: `x-vercel-signature: <hex HMAC-SHA1(secret, body)>`.
 
+use super::sign::{ToSign, mac};
 use super::{Delivery, HmacSha1, Rejection, Secret, body_signed_by_any};
 
 const HEADER: &str = "x-vercel-signature";
@@ -8,6 +9,12 @@ pub fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
     let sig =
         hex::decode(d.header(HEADER)?).map_err(|_| Rejection::Malformed(HEADER.to_owned()))?;
     body_signed_by_any::<HmacSha1>(secrets, d.body, &sig)
+}
+
+/// The header Vercel would send for `d`.
+pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+    let sig = mac::<HmacSha1>(secret.expose().as_bytes(), &[d.body]);
+    vec![("x-vercel-signature".into(), hex::encode(sig))]
 }
 
 #[cfg(test)]

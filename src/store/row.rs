@@ -35,7 +35,10 @@ impl From<NewEvent> for Row {
         }
         e.derived.iter_mut().for_each(scrub_derived);
         bound_keys(&mut e);
-        let words = crate::store::search_text::search_text(e.payload_encoding, e.payload.get());
+        let words = match e.search_words.take() {
+            Some(words) => Some(words),
+            None => crate::store::search_text::search_text(e.payload_encoding, e.payload.get()),
+        };
         let payload_parses = words.is_some();
         let mut search_text = words.unwrap_or_default();
         scrub(&mut search_text);

@@ -5,33 +5,38 @@
 //! of its payload, URLs left out, capped in size. It is computed before the event reaches the
 //! writer thread, so the single writer spends its time on SQLite alone.
 
-use serde_json::Value;
-
 use crate::event::PayloadEncoding;
+use crate::payload::Json;
 
 /// The most text one event contributes to the index.
 const MAX_TEXT: usize = 16 * 1024;
 
 /// The words search finds `payload` by. `None` for a JSON or form payload that does not parse
-/// into a `Value` (ingest refuses those; only a caller that bypasses it can append one): the one
-/// parse here also tells the stores that no JSON function should be run on it.
+/// (ingest refuses those; only a caller that bypasses it can append one): the one parse here also
+/// tells the stores that no JSON function should be run on it.
 pub fn search_text(encoding: PayloadEncoding, payload: &str) -> Option<String> {
-    Some(match encoding {
+    let tree = crate::payload::parse(payload).ok();
+    match encoding {
+        PayloadEncoding::Json | PayloadEncoding::Form => tree.map(|t| from_tree(encoding, &t)),
+        _ => Some(tree.map_or_else(String::new, |t| from_tree(encoding, &t))),
+    }
+}
+
+/// The words search finds a payload by, from its parse (what ingest already has).
+pub fn from_tree(encoding: PayloadEncoding, tree: &Json<'_>) -> String {
+    match encoding {
         PayloadEncoding::Json | PayloadEncoding::Form => {
-            let v = serde_json::from_str(payload).ok()?;
             let mut out = Collector::default();
-            out.walk(&v);
+            out.walk(tree);
             out.text
         }
-        PayloadEncoding::Text => match serde_json::from_str::<String>(payload) {
-            Ok(mut s) => {
-                truncate(&mut s, MAX_TEXT);
-                s
-            }
-            Err(_) => String::new(),
-        },
+        PayloadEncoding::Text => {
+            let mut s = tree.as_str().unwrap_or_default().to_owned();
+            truncate(&mut s, MAX_TEXT);
+            s
+        }
         PayloadEncoding::Base64 => String::new(),
-    })
+    }
 }
 
 #[derive(Default)]
@@ -41,15 +46,15 @@ struct Collector<'a> {
 }
 
 impl<'a> Collector<'a> {
-    fn walk(&mut self, v: &'a Value) {
+    fn walk(&mut self, v: &'a Json<'a>) {
         if self.text.len() >= MAX_TEXT {
             return;
         }
         match v {
-            Value::Object(m) => m.values().for_each(|x| self.walk(x)),
-            Value::Array(a) => a.iter().for_each(|x| self.walk(x)),
-            Value::String(s) if !is_url(s) && !s.is_empty() && self.seen.insert(s) => self.push(s),
-            Value::Number(n) => self.push(&n.to_string()),
+            Json::Object(m) => m.values().for_each(|x| self.walk(x)),
+            Json::Array(a) => a.iter().for_each(|x| self.walk(x)),
+            Json::Str(s) if !is_url(s) && !s.is_empty() && self.seen.insert(s) => self.push(s),
+            Json::Number(n) => self.push(&n.to_string()),
             _ => {}
         }
     }

@@ -5,26 +5,17 @@ use crate::common;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post};
-use hookd::secret::Secret;
-use hookd::signature::{Scheme, ToSign};
 use serde_json::json;
 
 const CONFIG: &str = "[sources.github]\nprovider = \"github\"\nsecret = \"gh\"\n\n\
                       [sources.vercel]\nprovider = \"vercel\"\nsecret = \"vc\"\n";
 
 async fn send(app: &TestApp, source: &str, event: Option<&str>, body: Vec<u8>) {
-    let (scheme, secret) = match source {
-        "github" => (Scheme::GitHub, "gh"),
-        _ => (Scheme::Vercel, "vc"),
+    let (provider, secret) = match source {
+        "github" => ("github", "gh"),
+        _ => ("vercel", "vc"),
     };
-    let signed = scheme.sign(
-        &Secret::new(secret),
-        &ToSign {
-            body: &body,
-            now: 0,
-            delivery_id: "",
-        },
-    );
+    let signed = common::sign(provider, secret, &body, 0);
     let mut headers: Vec<(&str, &str)> = signed
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -5,8 +5,6 @@ use crate::common;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post};
-use hookd::secret::Secret;
-use hookd::signature::{Scheme, ToSign};
 use serde_json::json;
 
 const REPO: &str = "Codertocat/Hello-World";
@@ -22,14 +20,7 @@ fn today(name: &str) -> Vec<u8> {
 }
 
 async fn send(app: &TestApp, event: &str, delivery: &str, body: Vec<u8>) {
-    let signed = Scheme::GitHub.sign(
-        &Secret::new("gh"),
-        &ToSign {
-            body: &body,
-            now: 0,
-            delivery_id: "",
-        },
-    );
+    let signed = common::sign("github", "gh", &body, 0);
     let headers = [
         ("content-type", "application/json"),
         ("x-github-event", event),

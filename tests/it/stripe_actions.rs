@@ -7,8 +7,6 @@ use std::path::Path;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{Process, fixture, post};
-use hookd::secret::Secret;
-use hookd::signature::{Scheme, ToSign};
 use serde_json::{Value, json};
 
 const SECRET: &str = "whsec_actions_test";
@@ -16,14 +14,7 @@ const SECRET: &str = "whsec_actions_test";
 async fn send_stripe(http: &reqwest::Client, hookd: &Process, file: &str) -> Value {
     let body = fixture(file);
     let now = chrono::Utc::now().timestamp();
-    let signed = Scheme::Stripe.sign(
-        &Secret::new(SECRET),
-        &ToSign {
-            body: &body,
-            now,
-            delivery_id: "",
-        },
-    );
+    let signed = common::sign("stripe", SECRET, &body, now);
     let mut headers: Vec<(&str, &str)> = signed
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -237,19 +237,7 @@ async fn a_forged_delivery_cannot_poison_the_real_one_and_rotation_works() {
     let (app, _dir) = app_with_config().await;
     let http = common::http();
     let body = b"{\"zen\":\"Design for failure.\"}".to_vec();
-    let sign = |secret: &str| {
-        hookd::signature::Scheme::GitHub
-            .sign(
-                &hookd::secret::Secret::new(secret),
-                &hookd::signature::ToSign {
-                    body: &body,
-                    now: 0,
-                    delivery_id: "",
-                },
-            )
-            .remove(0)
-            .1
-    };
+    let sign = |secret: &str| common::sign("github", secret, &body, 0).remove(0).1;
     let headers = |sig: &str| {
         vec![
             ("content-type".to_owned(), "application/json".to_owned()),
@@ -288,14 +276,7 @@ async fn slack_url_verification_is_answered_with_its_challenge() {
     let http = common::http();
     let body = fixture("slack/url_verification.json");
     let now = chrono::Utc::now().timestamp();
-    let signed = hookd::signature::Scheme::Slack.sign(
-        &hookd::secret::Secret::new("8f742231b10e8888abcd99yyyzzz85a5"),
-        &hookd::signature::ToSign {
-            body: &body,
-            now,
-            delivery_id: "",
-        },
-    );
+    let signed = common::sign("slack", "8f742231b10e8888abcd99yyyzzz85a5", &body, now);
     let mut headers: Vec<(&str, &str)> = signed
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -33,7 +33,7 @@ use super::{
 use crate::event::Event;
 use crate::mcp::Hookd;
 use crate::secret::Secret;
-use crate::signature::{Scheme, ToSign};
+use crate::signature::{ToSign, standard};
 use crate::time::format_time;
 
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
@@ -381,7 +381,7 @@ impl Webhooks {
         msg_id: &str,
         body: Vec<u8>,
     ) -> Result<reqwest::Response, reqwest::Error> {
-        let headers = Scheme::StandardWebhooks.sign(
+        let headers = standard::sign(
             secret,
             &ToSign {
                 body: &body,

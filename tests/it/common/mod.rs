@@ -85,10 +85,23 @@ pub fn new_event(
         occurred_at: None,
         summary: None,
         derived: Vec::new(),
+        search_words: None,
     }
 }
 
 /// An HTTP client for tests (TLS needs hookd's crypto provider installed first).
+/// The signature headers `provider` would send for `body` at `now` (Unix seconds), signed with
+/// `secret`.
+pub fn sign(provider: &str, secret: &str, body: &[u8], now: i64) -> Vec<(String, String)> {
+    let p = hookd::providers::build(provider, Default::default()).unwrap();
+    let d = hookd::signature::ToSign {
+        body,
+        now,
+        delivery_id: "",
+    };
+    p.sign(&hookd::secret::Secret::new(secret), &d)
+}
+
 pub fn http() -> reqwest::Client {
     hookd::outbound::client_builder().build().unwrap()
 }

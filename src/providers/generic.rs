@@ -1,5 +1,6 @@
-//! Generic normalization: the event type and delivery id any source gets, from well-known
-//! headers and the body. Provider normalization (the sibling files) refines it.
+//! What every delivery gets, whatever its source: the event type and delivery id from well-known
+//! headers and the body (a provider's file refines them), and the headers `hookd send` names them
+//! with when the provider has no headers of its own.
 
 use axum::http::HeaderMap;
 
@@ -28,14 +29,21 @@ pub fn event_type(headers: &HeaderMap, body_type: Option<&str>) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// The type named by a header, if any.
-pub fn header_type(headers: &HeaderMap) -> Option<&str> {
-    first_header(headers, TYPE_HEADERS).filter(|t| !t.is_empty())
-}
-
 /// The delivery id from the first idempotency header present, if any.
 pub fn delivery_id(headers: &HeaderMap) -> Option<&str> {
     first_header(headers, DELIVERY_HEADERS).filter(|d| !d.is_empty())
+}
+
+/// `X-Event-Type` (when a type is given) and `Idempotency-Key` (when a delivery id is given).
+pub fn identify(event_type: Option<&str>, delivery_id: Option<&str>) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    if let Some(t) = event_type {
+        headers.push(("X-Event-Type".into(), t.into()));
+    }
+    if let Some(id) = delivery_id {
+        headers.push(("Idempotency-Key".into(), id.into()));
+    }
+    headers
 }
 
 fn first_header<'h>(headers: &'h HeaderMap, names: &[&str]) -> Option<&'h str> {

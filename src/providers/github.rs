@@ -1,0 +1,154 @@
+//! GitHub: signed with `X-Hub-Signature-256`; type from `X-GitHub-Event` (generic), delivery id
+//! from `X-GitHub-Delivery` (generic), subject = `repository.full_name`; pushes, deployments and
+//! repository activity as derived rows.
+
+use super::{Incoming, Normalized, Provider};
+use crate::derive::{Derived, deploy, github};
+use crate::payload::{Json, at, int, str_at};
+use crate::secret::Secret;
+use crate::signature::{self, Delivery, Rejection, ToSign};
+
+#[derive(Debug)]
+pub struct GitHub;
+
+impl Provider for GitHub {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+        signature::github::verify(secrets, d)
+    }
+
+    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+        signature::github::sign(secret, d)
+    }
+
+    fn identify(&self, event_type: Option<&str>, delivery_id: &str) -> Vec<(String, String)> {
+        vec![
+            ("X-GitHub-Event".into(), event_type.unwrap_or("ping").into()),
+            ("X-GitHub-Delivery".into(), delivery_id.into()),
+        ]
+    }
+
+    fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
+        let p = d.body;
+        if !p.is_object() {
+            return;
+        }
+        n.subject = str_at(p, "repository/full_name").map(str::to_owned);
+        n.summary = Some(summary(&n.event_type, p));
+        let t = n.event_type.as_str();
+        if t == "push" {
+            n.derived
+                .extend(deploy::pushes(p).into_iter().map(Derived::Push));
+        }
+        if matches!(t, "deployment" | "deployment_status") {
+            n.derived
+                .extend(deploy::github(t, p, d.received_at).map(Derived::Deployment));
+        }
+        n.derived
+            .extend(github::activity(t, p, d.received_at).map(Derived::GitHub));
+    }
+}
+
+/// One line: who did what where.
+fn summary(event_type: &str, p: &Json<'_>) -> String {
+    let who = str_at(p, "sender/login").unwrap_or("someone");
+    let repo = str_at(p, "repository/full_name").unwrap_or_default();
+    let action = str_at(p, "action").unwrap_or_default();
+    let numbered = |key: &str| {
+        Some((
+            int(p, &format!("{key}/number"))?,
+            str_at(p, &format!("{key}/title"))?,
+        ))
+    };
+    match event_type {
+        "push" => format!(
+            "{who} pushed {} commit(s) to {} in {repo}",
+            at(p, "commits")
+                .and_then(Json::as_array)
+                .map_or(0, <[_]>::len),
+            str_at(p, "ref").unwrap_or("?")
+        ),
+        "pull_request" => match numbered("pull_request") {
+            Some((number, title)) => {
+                format!("{who} {action} PR #{number} \"{title}\" in {repo}")
+            }
+            None => format!("{who} {action} a pull request in {repo}"),
+        },
+        "issues" => match numbered("issue") {
+            Some((number, title)) => {
+                format!("{who} {action} issue #{number} \"{title}\" in {repo}")
+            }
+            None => format!("{who} {action} an issue in {repo}"),
+        },
+        "release" => match str_at(p, "release/tag_name") {
+            Some(tag) => format!("{who} {action} release {tag} in {repo}"),
+            None => format!("{who} {action} a release in {repo}"),
+        },
+        "ping" => format!("ping from {repo}: {}", str_at(p, "zen").unwrap_or_default()),
+        other if !action.is_empty() => format!("{other} {action} by {who} in {repo}"),
+        other => format!("{other} by {who} in {repo}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+
+    use super::super::test_support::read;
+
+    fn run(event: &str, json: &str) -> super::Normalized {
+        let mut h = HeaderMap::new();
+        h.insert("x-github-event", event.parse().unwrap());
+        read("github", &h, json)
+    }
+
+    #[test]
+    fn real_payloads_get_subject_and_summary() {
+        let push = run(
+            "push",
+            include_str!("../../tests/fixtures/github/push.json"),
+        );
+        assert_eq!(push.subject.as_deref(), Some("Codertocat/Hello-World"));
+        assert_eq!(
+            push.summary.as_deref(),
+            Some("Codertocat pushed 1 commit(s) to refs/heads/master in Codertocat/Hello-World")
+        );
+        let issue = run(
+            "issues",
+            include_str!("../../tests/fixtures/github/issues.opened.json"),
+        );
+        assert!(
+            issue
+                .summary
+                .unwrap()
+                .contains("opened issue #1 \"Spelling error in the README file\"")
+        );
+        let ping = run(
+            "ping",
+            include_str!("../../tests/fixtures/github/ping.json"),
+        );
+        assert!(ping.summary.unwrap().starts_with("ping from"));
+    }
+
+    #[test]
+    fn a_push_derives_its_commits_and_its_activity() {
+        let n = run(
+            "push",
+            include_str!("../../tests/fixtures/github/push.multi_commit.json"),
+        );
+        let pushes = n
+            .derived
+            .iter()
+            .filter(|r| matches!(r, crate::derive::Derived::Push(_)))
+            .count();
+        assert_eq!(pushes, 3);
+        assert!(
+            n.derived
+                .iter()
+                .any(|r| matches!(r, crate::derive::Derived::GitHub(a) if a.size == Some(3)))
+        );
+    }
+}
