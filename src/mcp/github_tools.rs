@@ -119,7 +119,7 @@ impl Hookd {
         store
             .github_activity(repo.to_owned(), since, WINDOW_ROWS)
             .await
-            .map_err(storage)
+            .map_err(|e| storage(e).into())
     }
 }
 

@@ -231,9 +231,31 @@ impl ServerHandler for Hookd {
     }
 }
 
-/// A storage failure as a tool error.
-fn storage(e: crate::store::StoreError) -> String {
-    format!("storage error: {e}")
+/// A storage failure as an MCP client reads it, the one text for both ways of failing: a tool
+/// reports it in an error result (`?` turns it into the tool's `String` error), a protocol method
+/// as an internal error (`?` turns it into `ErrorData`).
+pub(crate) struct Storage(crate::store::StoreError);
+
+pub(crate) fn storage(e: crate::store::StoreError) -> Storage {
+    Storage(e)
+}
+
+impl std::fmt::Display for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "storage error: {}", self.0)
+    }
+}
+
+impl From<Storage> for String {
+    fn from(s: Storage) -> Self {
+        s.to_string()
+    }
+}
+
+impl From<Storage> for ErrorData {
+    fn from(s: Storage) -> Self {
+        ErrorData::internal_error(s.to_string(), None)
+    }
 }
 
 /// A `limit` argument: 1 to 1000, `default` when absent.
@@ -278,7 +300,7 @@ impl Hookd {
     ) -> Result<Option<crate::event::Event>, String> {
         let stop = ctx.ct.child_token();
         tokio::select! {
-            r = crate::wait::next_event(self.store.clone(), filter, timeout, &stop) => r.map_err(storage),
+            r = crate::wait::next_event(self.store.clone(), filter, timeout, &stop) => r.map_err(|e| storage(e).into()),
             _ = self.shutdown.cancelled() => Ok(None),
         }
     }

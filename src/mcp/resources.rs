@@ -166,9 +166,7 @@ pub async fn read(
     ]))
 }
 
-fn internal(e: crate::store::StoreError) -> ErrorData {
-    ErrorData::internal_error(format!("storage error: {e}"), None)
-}
+use super::storage as internal;
 
 #[cfg(test)]
 mod tests {

@@ -156,8 +156,23 @@ pub struct Retention {
     pub dedupe_after: DateTime<Utc>,
 }
 
+/// Everything a backend is: the event store and each feature's rows. `Arc<dyn Store>` is what
+/// the rest of hookd holds; a backend implements each part in its own file.
+pub trait Store:
+    Events + Rejections + Actions + Deploys + RepoActivity + Consumers + Search
+{
+}
+
+impl<T: Events + Rejections + Actions + Deploys + RepoActivity + Consumers + Search> Store for T {}
+
+/// The store's traits, to call their methods on a `dyn Store`.
+pub mod prelude {
+    pub use super::{Actions, Consumers, Deploys, Events, Rejections, RepoActivity, Search, Store};
+}
+
+/// The event store itself: append, read, prune, and say whether it is healthy.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Events: Send + Sync + 'static {
     /// Stores the event durably (or finds its earlier copy) and reports its id.
     async fn append(&self, event: NewEvent) -> Result<Appended, StoreError>;
 
@@ -188,6 +203,20 @@ pub trait Store: Send + Sync + 'static {
     /// long. Returns how many events were deleted.
     async fn prune(&self, policy: Retention) -> Result<u64, StoreError>;
 
+    /// Answers a trivial query: the store is reachable (for readiness checks).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Commits a small real write (it changes nothing visible): whether writes succeed again
+    /// after they failed, for readiness checks.
+    async fn probe_write(&self) -> Result<(), StoreError>;
+
+    /// The bus this store notifies after each commit (it knows the newest committed id).
+    fn bus(&self) -> &Bus;
+}
+
+/// Deliveries refused by verification, kept so a user can see why.
+#[async_trait]
+pub trait Rejections {
     /// Records a refused delivery, keeping only the newest `MAX_REJECTED`.
     async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError>;
 
@@ -197,7 +226,11 @@ pub trait Store: Send + Sync + 'static {
         source: Option<String>,
         limit: usize,
     ) -> Result<Vec<Rejected>, StoreError>;
+}
 
+/// Actions events call for (Stripe follow-ups).
+#[async_trait]
+pub trait Actions {
     /// Pending actions (of one type, if given), oldest first.
     async fn pending_actions(&self, action_type: Option<String>)
     -> Result<Vec<Action>, StoreError>;
@@ -208,7 +241,11 @@ pub trait Store: Send + Sync + 'static {
         target: ActionTarget,
         details: String,
     ) -> Result<Completion, StoreError>;
+}
 
+/// Pushed commits and deployments, to tell whether a commit deployed.
+#[async_trait]
+pub trait Deploys {
     /// Pushed commits (of one repository, if given), newest first.
     async fn recent_pushes(
         &self,
@@ -225,7 +262,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The pushes and deployments of commits whose sha starts with `prefix` (lower-case hex).
     async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError>;
+}
 
+/// GitHub repository activity.
+#[async_trait]
+pub trait RepoActivity {
     /// A repository's GitHub activity at or after `since` (RFC 3339), newest first.
     async fn github_activity(
         &self,
@@ -236,10 +277,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every repository with GitHub activity: (repo, events, last activity), most recent first.
     async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError>;
+}
 
-    /// Events whose type, summary or payload contain every word of the query, newest first.
-    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError>;
-
+/// Durable consumer cursors.
+#[async_trait]
+pub trait Consumers {
     /// A consumer's committed cursor (`None` if it never acknowledged anything).
     async fn consumer_cursor(&self, name: String) -> Result<Option<i64>, StoreError>;
 
@@ -249,14 +291,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every consumer, by name.
     async fn consumers(&self) -> Result<Vec<Consumer>, StoreError>;
+}
 
-    /// Answers a trivial query: the store is reachable (for readiness checks).
-    async fn ping(&self) -> Result<(), StoreError>;
-
-    /// Commits a small real write (it changes nothing visible): whether writes succeed again
-    /// after they failed, for readiness checks.
-    async fn probe_write(&self) -> Result<(), StoreError>;
-
-    /// The bus this store notifies after each commit.
-    fn bus(&self) -> &Bus;
+/// Full-text search.
+#[async_trait]
+pub trait Search {
+    /// Events whose type, summary or payload contain every word of the query, newest first.
+    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError>;
 }

@@ -10,7 +10,8 @@ use hookd::derive::Derived;
 use hookd::derive::deploy::Push;
 use hookd::derive::stripe::NewAction;
 use hookd::event::{EventFilter, Page, Rejected};
-use hookd::store::{Postgres, Retention, SearchQuery, Sqlite, Store, WakeUps};
+use hookd::store::prelude::*;
+use hookd::store::{Postgres, Retention, SearchQuery, Sqlite, WakeUps};
 use serde_json::json;
 
 fn migrate(dir: &std::path::Path, url: &str) -> std::process::Output {

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::{TestApp, post_json};
 use hookd::event::{EventFilter, NewEvent, Page};
-use hookd::store::{Retention, Sqlite, Store};
+use hookd::store::prelude::*;
+use hookd::store::{Retention, Sqlite};
 use serde_json::json;
 
 fn event(source: &str, age: chrono::Duration) -> NewEvent {

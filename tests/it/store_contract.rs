@@ -12,7 +12,8 @@ use common::new_event as event;
 use hookd::derive::Derived;
 use hookd::derive::stripe::NewAction;
 use hookd::event::{ActionTarget, Completion, EventFilter, NewEvent, Page, Rejected};
-use hookd::store::{Postgres, Retention, SearchQuery, Sqlite, Store, WakeUps};
+use hookd::store::prelude::*;
+use hookd::store::{Postgres, Retention, SearchQuery, Sqlite, WakeUps};
 use serde_json::json;
 
 /// What keeps a backend's storage alive until the test ends.

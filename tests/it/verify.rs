@@ -96,7 +96,7 @@ async fn hookd_send_signs_every_scheme_and_hookd_verifies_and_normalizes() {
     drop(hookd);
 
     let store = hookd::store::Sqlite::open(&dir.path().join("data")).unwrap();
-    let events = hookd::store::Store::query(&store, EventFilter::default(), Page::Oldest(100))
+    let events = hookd::store::Events::query(&store, EventFilter::default(), Page::Oldest(100))
         .await
         .unwrap();
     let summary: Vec<(&str, &str, Option<bool>)> = events

@@ -41,9 +41,7 @@ pub fn invalid(message: impl Into<String>) -> ErrorData {
     ErrorData::invalid_params(message.into(), None)
 }
 
-pub fn storage(e: crate::store::StoreError) -> ErrorData {
-    ErrorData::internal_error(format!("storage error: {e}"), None)
-}
+pub(crate) use super::storage;
 
 /// The capability settings hookd advertises.
 pub fn capability() -> JsonObject {

@@ -482,7 +482,7 @@ async fn worker(
             Ok(events) => events,
             Err(e) => {
                 // Nothing moves: the same events are read again once the store answers.
-                tracing::warn!(error = %storage(e).message, "webhook worker could not read the store");
+                tracing::warn!(error = %storage(e), "webhook worker could not read the store");
                 tokio::select! {
                     _ = tokio::time::sleep(STORE_RETRY) => continue,
                     _ = sub.stop.cancelled() => break,

@@ -9,6 +9,10 @@ use crate::derive::github::Activity;
 use crate::event::{Action, ActionTarget, Completion};
 use crate::store::StoreError;
 use crate::time::format_time;
+use async_trait::async_trait;
+
+use super::Postgres;
+use crate::store::{Actions, Deploys, RepoActivity};
 
 /// Inserts the derived rows of a commit's new events: one statement per kind of row, each
 /// taking every row of that kind as arrays (so a group costs a few statements, not one per row).
@@ -17,9 +21,9 @@ pub async fn insert_all(
     items: &[(i64, &str, &Derived)],
 ) -> Result<(), StoreError> {
     let mut actions = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut pushes = Pushes::default();
-    let mut activity = Activities::default();
-    let mut deploys = Deploys::default();
+    let mut pushes = PushColumns::default();
+    let mut activity = ActivityColumns::default();
+    let mut deploys = DeployColumns::default();
     for &(event_id, received_at, d) in items {
         match d {
             Derived::Action(a) => {
@@ -112,7 +116,7 @@ pub async fn insert_all(
 
 /// Push rows as columns.
 #[derive(Default)]
-struct Pushes<'a> {
+struct PushColumns<'a> {
     event_id: Vec<i64>,
     repo: Vec<&'a str>,
     branch: Vec<&'a str>,
@@ -122,7 +126,7 @@ struct Pushes<'a> {
     time: Vec<&'a str>,
 }
 
-impl<'a> Pushes<'a> {
+impl<'a> PushColumns<'a> {
     fn push(&mut self, event_id: i64, p: &'a Push) {
         self.event_id.push(event_id);
         self.repo.push(&p.repo);
@@ -136,7 +140,7 @@ impl<'a> Pushes<'a> {
 
 /// GitHub activity rows as columns.
 #[derive(Default)]
-struct Activities<'a> {
+struct ActivityColumns<'a> {
     event_id: Vec<i64>,
     repo: Vec<&'a str>,
     event_type: Vec<&'a str>,
@@ -150,7 +154,7 @@ struct Activities<'a> {
     size: Vec<Option<i64>>,
 }
 
-impl<'a> Activities<'a> {
+impl<'a> ActivityColumns<'a> {
     fn push(&mut self, event_id: i64, a: &'a Activity) {
         self.event_id.push(event_id);
         self.repo.push(&a.repo);
@@ -168,7 +172,7 @@ impl<'a> Activities<'a> {
 
 /// Deployment rows as columns.
 #[derive(Default)]
-struct Deploys<'a> {
+struct DeployColumns<'a> {
     event_id: Vec<i64>,
     platform: Vec<&'a str>,
     project: Vec<&'a str>,
@@ -180,7 +184,7 @@ struct Deploys<'a> {
     time: Vec<&'a str>,
 }
 
-impl<'a> Deploys<'a> {
+impl<'a> DeployColumns<'a> {
     fn push(&mut self, event_id: i64, d: &'a Deployment) {
         self.event_id.push(event_id);
         self.platform.push(&d.platform);
@@ -401,4 +405,63 @@ pub async fn complete_action(
     a.completed_at = Some(now);
     a.details = Some(details.to_owned());
     Ok(Completion::Completed(a))
+}
+
+#[async_trait]
+impl Actions for Postgres {
+    async fn pending_actions(
+        &self,
+        action_type: Option<String>,
+    ) -> Result<Vec<Action>, StoreError> {
+        pending_actions(&self.client().await?, action_type.as_deref()).await
+    }
+
+    async fn complete_action(
+        &self,
+        target: ActionTarget,
+        details: String,
+    ) -> Result<Completion, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        complete_action(tx, target, &details).await
+    }
+}
+
+#[async_trait]
+impl Deploys for Postgres {
+    async fn recent_pushes(
+        &self,
+        repo: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Push>, StoreError> {
+        recent_pushes(&self.client().await?, repo.as_deref(), limit).await
+    }
+
+    async fn recent_deployments(
+        &self,
+        project: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        recent_deployments(&self.client().await?, project.as_deref(), limit).await
+    }
+
+    async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError> {
+        by_sha(&self.client().await?, &prefix).await
+    }
+}
+
+#[async_trait]
+impl RepoActivity for Postgres {
+    async fn github_activity(
+        &self,
+        repo: String,
+        since: String,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError> {
+        activity(&self.client().await?, &repo, &since, limit).await
+    }
+
+    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+        tracked_repos(&self.client().await?).await
+    }
 }

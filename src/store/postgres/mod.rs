@@ -22,15 +22,9 @@ use tokio_postgres::NoTls;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
-use crate::derive::deploy::{Deployment, Push};
-use crate::derive::github::Activity;
-use crate::event::{
-    Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
-};
+use crate::event::{Appended, Event, EventFilter, NewEvent, Page};
 use crate::store::row::Row;
-use crate::store::{
-    Bounded, Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError,
-};
+use crate::store::{Bounded, Events, Retention, SourceStats, StoreError};
 
 /// Writer tasks: one gathers the next group while another commits.
 const WRITERS: usize = 2;
@@ -180,7 +174,7 @@ impl Drop for Postgres {
 }
 
 #[async_trait]
-impl Store for Postgres {
+impl Events for Postgres {
     async fn append(&self, event: NewEvent) -> Result<Appended, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
@@ -221,84 +215,6 @@ impl Store for Postgres {
                 return Ok(total);
             }
         }
-    }
-
-    async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError> {
-        upkeep::reject(&self.client().await?, &rejected).await
-    }
-
-    async fn rejections(
-        &self,
-        source: Option<String>,
-        limit: usize,
-    ) -> Result<Vec<Rejected>, StoreError> {
-        reader::rejections(&self.client().await?, source.as_deref(), limit).await
-    }
-
-    async fn pending_actions(
-        &self,
-        action_type: Option<String>,
-    ) -> Result<Vec<Action>, StoreError> {
-        derived::pending_actions(&self.client().await?, action_type.as_deref()).await
-    }
-
-    async fn complete_action(
-        &self,
-        target: ActionTarget,
-        details: String,
-    ) -> Result<Completion, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        derived::complete_action(tx, target, &details).await
-    }
-
-    async fn recent_pushes(
-        &self,
-        repo: Option<String>,
-        limit: usize,
-    ) -> Result<Vec<Push>, StoreError> {
-        derived::recent_pushes(&self.client().await?, repo.as_deref(), limit).await
-    }
-
-    async fn recent_deployments(
-        &self,
-        project: Option<String>,
-        limit: usize,
-    ) -> Result<Vec<Deployment>, StoreError> {
-        derived::recent_deployments(&self.client().await?, project.as_deref(), limit).await
-    }
-
-    async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError> {
-        derived::by_sha(&self.client().await?, &prefix).await
-    }
-
-    async fn github_activity(
-        &self,
-        repo: String,
-        since: String,
-        limit: usize,
-    ) -> Result<Vec<Activity>, StoreError> {
-        derived::activity(&self.client().await?, &repo, &since, limit).await
-    }
-
-    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
-        derived::tracked_repos(&self.client().await?).await
-    }
-
-    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
-        reader::search(&self.client().await?, &query).await
-    }
-
-    async fn consumer_cursor(&self, name: String) -> Result<Option<i64>, StoreError> {
-        upkeep::cursor(&self.client().await?, &name).await
-    }
-
-    async fn ack(&self, name: String, up_to_id: i64) -> Result<i64, StoreError> {
-        upkeep::ack(&self.client().await?, &name, up_to_id).await
-    }
-
-    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
-        upkeep::consumers(&self.client().await?).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

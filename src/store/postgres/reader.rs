@@ -9,6 +9,10 @@ use crate::filter::PathStep;
 use crate::store::row::RawEvent;
 use crate::store::{Bounded, SearchHit, SearchQuery, SourceStats, StoreError};
 use crate::time::format_time;
+use async_trait::async_trait;
+
+use super::{Postgres, upkeep};
+use crate::store::{Rejections, Search};
 
 /// Bound values of a query being built; `bind` answers the placeholder to write.
 #[derive(Default)]
@@ -275,4 +279,26 @@ pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Vec<Searc
             snippet: r.get(5),
         })
         .collect())
+}
+
+#[async_trait]
+impl Rejections for Postgres {
+    async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError> {
+        upkeep::reject(&self.client().await?, &rejected).await
+    }
+
+    async fn rejections(
+        &self,
+        source: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Rejected>, StoreError> {
+        rejections(&self.client().await?, source.as_deref(), limit).await
+    }
+}
+
+#[async_trait]
+impl Search for Postgres {
+    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+        search(&self.client().await?, &query).await
+    }
 }

@@ -6,6 +6,10 @@ use deadpool_postgres::GenericClient;
 use crate::event::Rejected;
 use crate::store::{Consumer, MAX_REJECTED, Retention, StoreError};
 use crate::time::format_time;
+use async_trait::async_trait;
+
+use super::Postgres;
+use crate::store::Consumers;
 
 /// How many rows one retention step deletes.
 pub const PRUNE_CHUNK: u64 = 2000;
@@ -144,4 +148,19 @@ pub async fn consumers(c: &impl GenericClient) -> Result<Vec<Consumer>, StoreErr
             backlog: r.get(3),
         })
         .collect())
+}
+
+#[async_trait]
+impl Consumers for Postgres {
+    async fn consumer_cursor(&self, name: String) -> Result<Option<i64>, StoreError> {
+        cursor(&self.client().await?, &name).await
+    }
+
+    async fn ack(&self, name: String, up_to_id: i64) -> Result<i64, StoreError> {
+        ack(&self.client().await?, &name, up_to_id).await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
+        consumers(&self.client().await?).await
+    }
 }

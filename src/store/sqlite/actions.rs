@@ -5,6 +5,10 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use crate::event::{Action, ActionTarget, Completion};
 use crate::store::StoreError;
 use crate::time::format_time;
+use async_trait::async_trait;
+
+use super::Sqlite;
+use crate::store::Actions;
 
 const COLUMNS: &str = "id, type, status, fields, event_id, created_at, completed_at, details";
 
@@ -83,4 +87,22 @@ pub fn complete(
     a.completed_at = Some(now);
     a.details = Some(details.to_owned());
     Ok(Completion::Completed(a))
+}
+
+#[async_trait]
+impl Actions for Sqlite {
+    async fn pending_actions(
+        &self,
+        action_type: Option<String>,
+    ) -> Result<Vec<Action>, StoreError> {
+        self.read(move |c| pending(c, action_type.as_deref())).await
+    }
+
+    async fn complete_action(
+        &self,
+        target: ActionTarget,
+        details: String,
+    ) -> Result<Completion, StoreError> {
+        self.write(move |c| complete(c, target, &details)).await
+    }
 }

@@ -4,6 +4,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::{Consumer, StoreError};
 use crate::time::format_time;
+use async_trait::async_trait;
+
+use super::Sqlite;
+use crate::store::Consumers;
 
 /// Moves a consumer's cursor forward to `up_to_id` (never back) and returns the cursor now.
 pub fn ack(conn: &Connection, name: &str, up_to_id: i64) -> Result<i64, StoreError> {
@@ -48,4 +52,19 @@ pub fn list(conn: &Connection) -> Result<Vec<Consumer>, StoreError> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[async_trait]
+impl Consumers for Sqlite {
+    async fn consumer_cursor(&self, name: String) -> Result<Option<i64>, StoreError> {
+        self.read(move |c| cursor(c, &name)).await
+    }
+
+    async fn ack(&self, name: String, up_to_id: i64) -> Result<i64, StoreError> {
+        self.write(move |c| ack(c, &name, up_to_id)).await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
+        self.read(list).await
+    }
 }

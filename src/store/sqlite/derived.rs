@@ -7,6 +7,10 @@ use crate::derive::Derived;
 use crate::derive::deploy::{Deployment, Push};
 use crate::derive::github::Activity;
 use crate::store::StoreError;
+use async_trait::async_trait;
+
+use super::Sqlite;
+use crate::store::{Deploys, RepoActivity};
 
 pub fn insert(
     tx: &Transaction<'_>,
@@ -189,4 +193,45 @@ pub fn tracked_repos(c: &Connection) -> Result<Vec<(String, i64, String)>, Store
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[async_trait]
+impl Deploys for Sqlite {
+    async fn recent_pushes(
+        &self,
+        repo: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Push>, StoreError> {
+        self.read(move |c| recent_pushes(c, repo.as_deref(), limit))
+            .await
+    }
+
+    async fn recent_deployments(
+        &self,
+        project: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        self.read(move |c| recent_deployments(c, project.as_deref(), limit))
+            .await
+    }
+
+    async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError> {
+        self.read(move |c| by_sha(c, &prefix)).await
+    }
+}
+
+#[async_trait]
+impl RepoActivity for Sqlite {
+    async fn github_activity(
+        &self,
+        repo: String,
+        since: String,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError> {
+        self.read(move |c| activity(c, &repo, &since, limit)).await
+    }
+
+    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+        self.read(tracked_repos).await
+    }
 }

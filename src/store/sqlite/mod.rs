@@ -25,14 +25,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
-use crate::derive::deploy::{Deployment, Push};
-use crate::derive::github::Activity;
-use crate::event::{
-    Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
-};
-use crate::store::{
-    Bounded, Consumer, Retention, SearchHit, SearchQuery, SourceStats, Store, StoreError,
-};
+use crate::event::{Appended, Event, EventFilter, NewEvent, Page};
+use crate::store::{Bounded, Events, Retention, SourceStats, StoreError};
 use reader::Readers;
 use writer::Job;
 
@@ -141,7 +135,7 @@ impl Drop for Sqlite {
 const PROBE_BYTES: i64 = 1 << 20;
 
 #[async_trait]
-impl Store for Sqlite {
+impl Events for Sqlite {
     async fn append(&self, event: NewEvent) -> Result<Appended, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.send(Job::Append(Box::new(event.into()), tx)).await?;
@@ -179,95 +173,6 @@ impl Store for Sqlite {
                 return Ok(total);
             }
         }
-    }
-
-    async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError> {
-        self.write(move |c| writer::reject(c, &rejected)).await
-    }
-
-    async fn rejections(
-        &self,
-        source: Option<String>,
-        limit: usize,
-    ) -> Result<Vec<Rejected>, StoreError> {
-        self.read(move |c| reader::rejections(c, source.as_deref(), limit))
-            .await
-    }
-
-    async fn pending_actions(
-        &self,
-        action_type: Option<String>,
-    ) -> Result<Vec<Action>, StoreError> {
-        self.read(move |c| actions::pending(c, action_type.as_deref()))
-            .await
-    }
-
-    async fn complete_action(
-        &self,
-        target: ActionTarget,
-        details: String,
-    ) -> Result<Completion, StoreError> {
-        self.write(move |c| actions::complete(c, target, &details))
-            .await
-    }
-
-    async fn recent_pushes(
-        &self,
-        repo: Option<String>,
-        limit: usize,
-    ) -> Result<Vec<Push>, StoreError> {
-        self.read(move |c| derived::recent_pushes(c, repo.as_deref(), limit))
-            .await
-    }
-
-    async fn recent_deployments(
-        &self,
-        project: Option<String>,
-        limit: usize,
-    ) -> Result<Vec<Deployment>, StoreError> {
-        self.read(move |c| derived::recent_deployments(c, project.as_deref(), limit))
-            .await
-    }
-
-    async fn by_sha(&self, prefix: String) -> Result<(Vec<Push>, Vec<Deployment>), StoreError> {
-        self.read(move |c| derived::by_sha(c, &prefix)).await
-    }
-
-    async fn github_activity(
-        &self,
-        repo: String,
-        since: String,
-        limit: usize,
-    ) -> Result<Vec<Activity>, StoreError> {
-        self.read(move |c| derived::activity(c, &repo, &since, limit))
-            .await
-    }
-
-    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
-        self.read(derived::tracked_repos).await
-    }
-
-    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
-        // Everything committed before the search began should be findable: wait (briefly) for
-        // the indexer to get there. Past the wait, search what is indexed.
-        let newest = self.bus.newest();
-        let mut indexed = self.indexed.clone();
-        let caught_up = indexed.wait_for(|upto| *upto >= newest);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), caught_up).await;
-        self.read(move |c| search::search(c, &query)).await
-    }
-
-    async fn consumer_cursor(&self, name: String) -> Result<Option<i64>, StoreError> {
-        self.read(move |c| consumers::cursor(c, &name)).await
-    }
-
-    async fn ack(&self, name: String, up_to_id: i64) -> Result<i64, StoreError> {
-        self.write(move |c| consumers::ack(c, &name, up_to_id))
-            .await
-    }
-
-    async fn consumers(&self) -> Result<Vec<Consumer>, StoreError> {
-        self.read(consumers::list).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

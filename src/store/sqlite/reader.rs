@@ -10,6 +10,10 @@ use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::store::row::RawEvent;
 use crate::store::{Bounded, SourceStats, StoreError};
 use crate::time::format_time;
+use async_trait::async_trait;
+
+use super::{Sqlite, writer};
+use crate::store::Rejections;
 
 /// Idle read connections, opened on demand and kept for reuse.
 pub struct Readers {
@@ -253,4 +257,20 @@ fn raw_event(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
         payload_encoding: r.get(7)?,
         payload: r.get(8)?,
     })
+}
+
+#[async_trait]
+impl Rejections for Sqlite {
+    async fn record_rejection(&self, rejected: Rejected) -> Result<(), StoreError> {
+        self.write(move |c| writer::reject(c, &rejected)).await
+    }
+
+    async fn rejections(
+        &self,
+        source: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Rejected>, StoreError> {
+        self.read(move |c| rejections(c, source.as_deref(), limit))
+            .await
+    }
 }

@@ -6,6 +6,10 @@ use rusqlite::{Connection, params_from_iter};
 
 use super::reader;
 use crate::store::{SearchHit, SearchQuery, StoreError};
+use async_trait::async_trait;
+
+use super::Sqlite;
+use crate::store::Search;
 
 /// Turns words into an FTS5 query that cannot be a syntax error: every word is a quoted phrase
 /// (all must match); a trailing `*` keeps its prefix meaning.
@@ -52,6 +56,19 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<SearchHit>, Stor
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[async_trait]
+impl Search for Sqlite {
+    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+        // Everything committed before the search began should be findable: wait (briefly) for
+        // the indexer to get there. Past the wait, search what is indexed.
+        let newest = self.bus.newest();
+        let mut indexed = self.indexed.clone();
+        let caught_up = indexed.wait_for(|upto| *upto >= newest);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), caught_up).await;
+        self.read(move |c| search(c, &query)).await
+    }
 }
 
 #[cfg(test)]
