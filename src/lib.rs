@@ -46,6 +46,7 @@ pub mod mcp;
 pub mod outbound;
 pub mod payload;
 pub mod providers;
+pub mod pubsub;
 pub mod rate;
 pub mod secret;
 pub mod send;

@@ -90,7 +90,7 @@ impl Hookd {
         );
         let channel = format!("events:{}", a.channel);
         let text = Value::Object(message.clone()).to_string();
-        let receivers = crate::ingest::redis_bridge::publish(client, &channel, &text)
+        let receivers = crate::pubsub::publish(client, &channel, &text)
             .await
             .map_err(|e| format!("Redis refused the publish: {}", e.category()))?;
         Ok(Json(Published {
@@ -111,7 +111,7 @@ impl Hookd {
             if !self
                 .redis_channels
                 .iter()
-                .any(|p| crate::ingest::redis_bridge::matches(p, &s.source))
+                .any(|p| crate::pubsub::matches(p, &s.source))
             {
                 continue;
             }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 async fn publish(url: &str, channel: &str, message: &str) -> i64 {
     let client = redis::Client::open(url).unwrap();
-    hookd::ingest::redis_bridge::publish(&client, channel, message)
+    hookd::pubsub::publish(&client, channel, message)
         .await
         .unwrap()
 }
