@@ -4,13 +4,14 @@
 //!
 //! 1. [`listener`] accepts the connection (capped in number, each bounded in time) and
 //!    [`ingest`] receives `POST /webhook/{source}`: the source's [`rate`] limit first, then the
-//!    raw body, bounded in size, time and the memory all bodies share. The source's scheme
-//!    ([`sources`], [`signature`]) checks the signature on those raw bytes before anything is
-//!    parsed or deduplicated; a failure is a 401 and a recorded rejection. The body is then
-//!    decoded by content type and normalized by the provider's file in `ingest::normalize` (type,
-//!    delivery id, subject, time, summary); [`derive`](mod@derive) gives the rows it implies (Stripe actions,
-//!    pushes, deployments, GitHub activity). JSON that a reader could not parse back
-//!    ([`payload`]) is refused before anything is stored.
+//!    raw body, bounded in size, time and the memory all bodies share. The source's provider
+//!    ([`sources`], [`providers`], one file each) checks the signature on those raw bytes with its
+//!    scheme ([`signature`]) before anything is parsed or deduplicated; a failure is a 401 and a
+//!    recorded rejection. The body is then decoded by content type and parsed once ([`payload`]:
+//!    a borrowed tree; JSON that a reader could not parse back is refused before anything is
+//!    stored), and the provider reads that tree: type, delivery id, subject, time, summary, and
+//!    the rows the event implies ([`derive`](mod@derive): Stripe actions, pushes, deployments,
+//!    GitHub activity). The words search finds it by come from the same tree.
 //! 2. [`store`] appends it. The SQLite store's single writer thread commits whatever requests
 //!    have queued in one transaction (group commit) with `synchronous=FULL`, and only then
 //!    answers each of them: a 200 means the event is on disk. `(source, delivery_id)` is unique,
@@ -31,6 +32,7 @@
 //! [`health`] answers `/healthz` and `/readyz` (store reachable, writes succeeding) on both
 //! listeners. [`app`] wires these together under one cancellation token; [`cli`] and [`config`] are the
 //! command line and its typed settings; [`send`] signs test deliveries as a provider would.
+//! [`pubsub`] holds what the Redis bridge and the `publish_event` tool share.
 
 pub mod app;
 pub mod bus;
