@@ -82,8 +82,12 @@ pub struct Action {
     pub fields: Map<String, Value>,
     /// The event that called for it.
     pub event_id: i64,
-    pub created_at: String,
-    pub completed_at: Option<String>,
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::time::optional_text")]
+    #[schemars(with = "Option<String>")]
+    pub completed_at: Option<DateTime<Utc>>,
     /// What the completer said it did.
     pub details: Option<String>,
 }
@@ -115,7 +119,9 @@ pub struct Event {
     pub event_type: String,
     pub delivery_id: Option<String>,
     /// RFC 3339, UTC.
-    pub received_at: String,
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub received_at: DateTime<Utc>,
     pub headers: Map<String, Value>,
     pub content_type: Option<String>,
     pub payload_encoding: PayloadEncoding,
@@ -124,7 +130,9 @@ pub struct Event {
     pub payload: Value,
     pub verified: Option<bool>,
     pub subject: Option<String>,
-    pub occurred_at: Option<String>,
+    #[serde(with = "crate::time::optional_text")]
+    #[schemars(with = "Option<String>")]
+    pub occurred_at: Option<DateTime<Utc>>,
     pub summary: Option<String>,
     /// Set only when the stored row could not be decoded as written (from an older version, or a
     /// bug): what failed. The payload is then the stored text.
@@ -138,7 +146,9 @@ pub struct Event {
 pub struct Rejected {
     pub source: String,
     /// RFC 3339, UTC.
-    pub received_at: String,
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub received_at: DateTime<Utc>,
     /// The reason class: missing_header, malformed_header, bad_signature, stale_timestamp.
     pub reason: String,
     /// The failed check in words, e.g. "missing header x-hub-signature-256".

@@ -13,6 +13,57 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     DateTime::parse_from_rfc3339(s.trim()).map(|t| t.with_timezone(&Utc))
 }
 
+/// Serde for a `DateTime<Utc>` field, written as `format_time` writes it (so answers read as they
+/// always have) and read from any RFC 3339 time: `#[serde(with = "crate::time::text")]`, with
+/// `#[schemars(with = "String")]` for the schema.
+pub mod text {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_time(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_time(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `text` for an optional time (`null` when absent).
+pub mod optional_text {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::text::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.as_deref()
+            .map(super::parse_time)
+            .transpose()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A stored time, read back. Every time hookd stores it wrote with `format_time`; one that does
+/// not parse (a bug, or a hand-edited row) reads as the Unix epoch rather than failing the answer
+/// it is part of.
+pub fn stored(s: &str) -> DateTime<Utc> {
+    parse_time(s).unwrap_or_else(|_| {
+        tracing::warn!(
+            time = s,
+            "a stored time does not parse; read as the Unix epoch"
+        );
+        DateTime::UNIX_EPOCH
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -25,6 +76,27 @@ mod tests {
         assert!(format_time(a) < format_time(b));
         assert_eq!(format_time(a), format_time(c));
         assert_eq!(format_time(b), "2026-01-02T03:04:05.500000Z");
+    }
+
+    #[test]
+    fn fields_serialize_as_stored_text_and_read_any_offset() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct T {
+            #[serde(with = "text")]
+            at: DateTime<Utc>,
+            #[serde(with = "optional_text")]
+            maybe: Option<DateTime<Utc>>,
+        }
+        let t = T {
+            at: parse_time("2026-01-02T03:04:05.5Z").unwrap(),
+            maybe: None,
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"at":"2026-01-02T03:04:05.500000Z","maybe":null}"#);
+        let back: T =
+            serde_json::from_str(r#"{"at":"2026-01-02T04:04:05.5+01:00","maybe":null}"#).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(stored("garbage"), DateTime::UNIX_EPOCH);
     }
 
     #[test]

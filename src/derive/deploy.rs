@@ -17,8 +17,10 @@ pub struct Push {
     pub sha: String,
     pub message: String,
     pub author: String,
-    /// The commit's own timestamp, RFC 3339.
-    pub time: String,
+    /// The commit's own timestamp (when hookd received the push, if the commit has none).
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub time: DateTime<Utc>,
 }
 
 /// One deployment state change.
@@ -34,8 +36,10 @@ pub struct Deployment {
     pub url: Option<String>,
     pub sha: Option<String>,
     pub environment: Option<String>,
-    /// When this state was reached, RFC 3339.
-    pub time: String,
+    /// When this state was reached.
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub time: DateTime<Utc>,
     /// For a final state (`ready`, `error`, `canceled`): seconds since the deployment's first
     /// recorded state, when hookd saw it.
     pub duration_seconds: Option<i64>,
@@ -48,12 +52,10 @@ impl Deployment {
     }
 
     /// Sets `duration_seconds` from the time of the deployment's first recorded state.
-    pub fn set_duration(&mut self, first: Option<&str>) {
-        self.duration_seconds = first.filter(|f| *f != self.time).and_then(|f| {
-            let from = crate::time::parse_time(f).ok()?;
-            let to = crate::time::parse_time(&self.time).ok()?;
-            Some((to - from).num_seconds())
-        });
+    pub fn set_duration(&mut self, first: Option<DateTime<Utc>>) {
+        self.duration_seconds = first
+            .filter(|f| *f != self.time)
+            .map(|f| (self.time - f).num_seconds());
     }
 }
 
@@ -61,12 +63,8 @@ fn s(v: &Json<'_>, path: &str) -> Option<String> {
     text(v, path)
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    crate::time::format_time(t)
-}
-
-/// The commits of a GitHub `push` payload.
-pub fn pushes(payload: &Json<'_>) -> Vec<Push> {
+/// The commits of a GitHub `push` payload; `now` is when it arrived.
+pub fn pushes(payload: &Json<'_>, now: DateTime<Utc>) -> Vec<Push> {
     let (Some(repo), Some(git_ref)) = (
         str_at(payload, "repository/full_name"),
         str_at(payload, "ref"),
@@ -90,8 +88,7 @@ pub fn pushes(payload: &Json<'_>) -> Vec<Push> {
                     .unwrap_or_default(),
                 time: str_at(c, "timestamp")
                     .and_then(|t| crate::time::parse_time(t).ok())
-                    .map(rfc3339)
-                    .unwrap_or_default(),
+                    .unwrap_or(now),
             })
         })
         .collect()
@@ -126,7 +123,7 @@ pub fn vercel(event_type: &str, payload: &Json<'_>, now: DateTime<Utc>) -> Optio
         sha: s(p, "deployment/meta/githubCommitSha")
             .or_else(|| s(p, "deployment/meta/gitlabCommitSha")),
         environment: s(p, "target"),
-        time: rfc3339(time),
+        time,
         duration_seconds: None,
     })
 }
@@ -164,7 +161,7 @@ pub fn github(event_type: &str, payload: &Json<'_>, now: DateTime<Utc>) -> Optio
         environment: s(d, "environment"),
         time: time
             .and_then(|t| crate::time::parse_time(t).ok())
-            .map_or_else(|| rfc3339(now), rfc3339),
+            .unwrap_or(now),
         duration_seconds: None,
     })
 }
@@ -194,14 +191,15 @@ mod tests {
 
     #[test]
     fn pushes_are_one_row_per_commit() {
-        let rows = with("github/push.multi_commit.json", pushes);
+        let now = Utc::now();
+        let rows = with("github/push.multi_commit.json", |p| pushes(p, now));
         assert_eq!(rows.len(), 3);
         assert_eq!(
             (rows[0].repo.as_str(), rows[0].branch.as_str()),
             ("Codertocat/Hello-World", "master")
         );
         assert_eq!(rows[2].sha, "c163f0ef641b445a13631e663504bda4b3db1e21");
-        assert!(with("github/push.tag_deleted.json", pushes).is_empty());
+        assert!(with("github/push.tag_deleted.json", |p| pushes(p, now)).is_empty());
     }
 
     #[test]

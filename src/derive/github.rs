@@ -16,8 +16,10 @@ pub struct Activity {
     /// The payload's action; for pull requests closed by merging, `merged`.
     pub action: Option<String>,
     /// When it happened by GitHub's timestamps (a push's head commit, a PR's `updated_at`, …),
-    /// else when hookd received it. RFC 3339.
-    pub time: String,
+    /// else when hookd received it.
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub time: DateTime<Utc>,
     /// Who did it (the pusher; a PR's or issue's author; else the sender).
     pub actor: Option<String>,
     /// PR or issue number.
@@ -36,10 +38,8 @@ fn s(v: &Json<'_>, path: &str) -> Option<String> {
     text(v, path)
 }
 
-fn time(v: &Json<'_>, path: &str) -> Option<String> {
-    str_at(v, path)
-        .and_then(|t| crate::time::parse_time(t).ok())
-        .map(crate::time::format_time)
+fn time(v: &Json<'_>, path: &str) -> Option<DateTime<Utc>> {
+    str_at(v, path).and_then(|t| crate::time::parse_time(t).ok())
 }
 
 /// The activity row of a GitHub event, or `None` when it is not about a repository.
@@ -53,7 +53,7 @@ pub fn activity(
         repo,
         event_type: event_type.to_owned(),
         action: s(payload, "action"),
-        time: crate::time::format_time(received_at),
+        time: received_at,
         actor: s(payload, "sender/login"),
         number: None,
         title: None,
@@ -141,7 +141,10 @@ mod tests {
             (push.size, push.branch.as_deref()),
             (Some(3), Some("master"))
         );
-        assert_eq!(push.time, "2019-05-15T15:27:12.000000Z");
+        assert_eq!(
+            crate::time::format_time(push.time),
+            "2019-05-15T15:27:12.000000Z"
+        );
         let run = row("workflow_run", "workflow_run.completed.json").unwrap();
         assert_eq!(run.state.as_deref(), Some("success"));
         let no_repo = crate::payload::parse(r#"{"zen": "hi"}"#).unwrap();

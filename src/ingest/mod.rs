@@ -31,7 +31,6 @@ use crate::source_name::SourceName;
 use crate::sources::Sources;
 use crate::store::search_text;
 use crate::store::{Store, StoreError};
-use crate::time::format_time;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -275,7 +274,7 @@ impl Ingest {
         tracing::warn!(source, reason = why.class(), detail = %why, "webhook refused");
         let rejected = Rejected {
             source: source.to_owned(),
-            received_at: format_time(now),
+            received_at: now,
             reason: why.class().to_owned(),
             detail: why.to_string(),
             headers: headers::safe_headers(request_headers),

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Hookd, limit, storage};
 use crate::derive::deploy::{Deployment, Push, sha_prefix};
-use crate::time::{format_time, parse_time};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PushesArgs {
@@ -68,8 +67,8 @@ pub struct Correlation {
     pub deployed: bool,
 }
 
-fn seconds_between(from: &str, to: &str) -> Option<i64> {
-    Some((parse_time(to).ok()? - parse_time(from).ok()?).num_seconds())
+fn seconds_between(from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>) -> i64 {
+    (to - from).num_seconds()
 }
 
 #[tool_router(router = deploy_router, vis = "pub(super)")]
@@ -119,7 +118,7 @@ impl Hookd {
             .recent_deployments(Some(a.project.clone()), 1000)
             .await
             .map_err(storage)?;
-        let since = format_time(chrono::Utc::now() - chrono::Duration::hours(24));
+        let since = chrono::Utc::now() - chrono::Duration::hours(24);
         let mut last_24h_by_state = BTreeMap::new();
         for d in recent.iter().filter(|d| d.time >= since) {
             *last_24h_by_state.entry(d.state.clone()).or_insert(0) += 1;
@@ -131,9 +130,7 @@ impl Hookd {
         {
             let sha = ready.sha.clone().unwrap_or_default().to_ascii_lowercase();
             let (pushes, _) = self.store.by_sha(sha).await.map_err(storage)?;
-            lead_time_seconds = pushes
-                .first()
-                .and_then(|p| seconds_between(&p.time, &ready.time));
+            lead_time_seconds = pushes.first().map(|p| seconds_between(p.time, ready.time));
         }
         Ok(Json(DeploymentStatus {
             project: a.project,

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Hookd, hours, storage};
 use crate::derive::github::Activity;
-use crate::time::format_time;
 
 /// At most this many activity rows are read for one answer.
 const WINDOW_ROWS: usize = 10_000;
@@ -36,7 +35,9 @@ pub struct WindowArgs {
 pub struct TrackedRepo {
     pub repo: String,
     pub total_events: i64,
-    pub last_activity: String,
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub last_activity: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -114,7 +115,7 @@ fn label(a: &Activity) -> String {
 
 impl Hookd {
     async fn window(&self, repo: &str, hours: u32) -> Result<Vec<Activity>, String> {
-        let since = format_time(chrono::Utc::now() - chrono::Duration::hours(i64::from(hours)));
+        let since = chrono::Utc::now() - chrono::Duration::hours(i64::from(hours));
         let store = &self.store;
         store
             .github_activity(repo.to_owned(), since, WINDOW_ROWS)
@@ -210,8 +211,7 @@ impl Hookd {
             .into_iter()
             .filter(|r| r.event_type == "push")
             .collect();
-        let since =
-            format_time(chrono::Utc::now() - chrono::Duration::hours(i64::from(period_hours)));
+        let since = chrono::Utc::now() - chrono::Duration::hours(i64::from(period_hours));
         let commits = self
             .store
             .recent_pushes(Some(a.repo.clone()), WINDOW_ROWS)

@@ -34,7 +34,9 @@ pub struct ChannelStat {
     pub channel: String,
     /// Stored events from this channel.
     pub count: i64,
-    pub last_received_at: String,
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub last_received_at: chrono::DateTime<chrono::Utc>,
     /// Messages stored over the last minute, per second.
     pub per_second_last_minute: f64,
 }

@@ -201,7 +201,10 @@ impl Hookd {
             .await
             .map_err(storage)?;
         Ok(Json(EventList::new(events, |kept| {
-            let last = kept.last().map_or("", |e| e.received_at.as_str());
+            let last = kept
+                .last()
+                .map(|e| crate::time::format_time(e.received_at))
+                .unwrap_or_default();
             format!("call again with timestamp {last:?} to read on")
         })))
     }

@@ -40,8 +40,11 @@ impl Provider for GitHub {
         n.summary = Some(summary(&n.event_type, p));
         let t = n.event_type.as_str();
         if t == "push" {
-            n.derived
-                .extend(deploy::pushes(p).into_iter().map(Derived::Push));
+            n.derived.extend(
+                deploy::pushes(p, d.received_at)
+                    .into_iter()
+                    .map(Derived::Push),
+            );
         }
         if matches!(t, "deployment" | "deployment_status") {
             n.derived

@@ -75,7 +75,9 @@ pub const MAX_REJECTED: i64 = 1000;
 pub struct SourceStats {
     pub source: String,
     pub count: i64,
-    pub last_received_at: String,
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub last_received_at: DateTime<Utc>,
 }
 
 /// A durable consumer: its committed cursor and what lies beyond it.
@@ -87,7 +89,9 @@ pub struct Consumer {
     /// How many stored events have ids above the cursor (of any source or type).
     pub backlog: i64,
     /// When the cursor last moved (RFC 3339, UTC).
-    pub updated_at: String,
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A full-text search: words (all must match; `word*` matches a prefix) and the usual filter.
@@ -105,7 +109,9 @@ pub struct SearchHit {
     pub source: String,
     #[serde(rename = "type")]
     pub event_type: String,
-    pub received_at: String,
+    #[serde(with = "crate::time::text")]
+    #[schemars(with = "String")]
+    pub received_at: DateTime<Utc>,
     pub summary: Option<String>,
     /// A short extract around the matches, which are wrapped in `**`.
     pub snippet: String,
@@ -267,16 +273,16 @@ pub trait Deploys {
 /// GitHub repository activity.
 #[async_trait]
 pub trait RepoActivity {
-    /// A repository's GitHub activity at or after `since` (RFC 3339), newest first.
+    /// A repository's GitHub activity at or after `since`, newest first.
     async fn github_activity(
         &self,
         repo: String,
-        since: String,
+        since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Activity>, StoreError>;
 
     /// Every repository with GitHub activity: (repo, events, last activity), most recent first.
-    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError>;
+    async fn tracked_repos(&self) -> Result<Vec<(String, i64, DateTime<Utc>)>, StoreError>;
 }
 
 /// Durable consumer cursors.

@@ -98,7 +98,7 @@ fn bound_keys(e: &mut NewEvent) {
                     .for_each(bound);
                 d.sha.as_mut().map(bound);
             }
-            Derived::GitHub(a) => [&mut a.repo, &mut a.time].into_iter().for_each(bound),
+            Derived::GitHub(a) => bound(&mut a.repo),
         }
     }
 }
@@ -112,7 +112,6 @@ fn scrub_derived(d: &mut Derived) {
             &mut p.sha,
             &mut p.message,
             &mut p.author,
-            &mut p.time,
         ],
         Derived::Deployment(d) => {
             let mut f = vec![
@@ -120,7 +119,6 @@ fn scrub_derived(d: &mut Derived) {
                 &mut d.project,
                 &mut d.deployment_id,
                 &mut d.state,
-                &mut d.time,
             ];
             f.extend(
                 [&mut d.url, &mut d.sha, &mut d.environment]
@@ -130,7 +128,7 @@ fn scrub_derived(d: &mut Derived) {
             f
         }
         Derived::GitHub(a) => {
-            let mut f = vec![&mut a.repo, &mut a.event_type, &mut a.time];
+            let mut f = vec![&mut a.repo, &mut a.event_type];
             let optional = [
                 &mut a.action,
                 &mut a.actor,

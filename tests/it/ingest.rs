@@ -50,7 +50,12 @@ async fn a_github_push_is_stored_with_its_type_delivery_and_safe_headers() {
         event.payload,
         serde_json::from_slice::<Value>(&body).unwrap()
     );
-    assert!(chrono::DateTime::parse_from_rfc3339(&event.received_at).is_ok());
+    let age = chrono::Utc::now() - event.received_at;
+    assert!((0..60).contains(&age.num_seconds()), "received just now");
+    let shown = serde_json::to_value(&event).unwrap()["received_at"].clone();
+    let shown = shown.as_str().expect("a time is shown as text");
+    assert_eq!(shown, hookd::time::format_time(event.received_at));
+    assert!(shown.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(shown).is_ok());
     assert_eq!(event.headers["x-hub-signature-256"], "[redacted]");
     assert!(!event.headers.contains_key("authorization"));
     assert!(!event.headers.contains_key("cookie"));

@@ -43,7 +43,7 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         sha: "abc1234def".into(),
         message: "fix".into(),
         author: "ann".into(),
-        time: "2026-11-25T10:00:00Z".into(),
+        time: hookd::time::parse_time("2026-11-25T10:00:00Z").unwrap(),
     })];
     let push_id = sqlite.append(push).await.unwrap().id;
     let mut failed = event(
@@ -79,7 +79,7 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
     sqlite
         .record_rejection(Rejected {
             source: "github".into(),
-            received_at: hookd::time::format_time(Utc::now()),
+            received_at: Utc::now(),
             reason: "bad_signature".into(),
             detail: "signature mismatch".into(),
             headers: Default::default(),

@@ -369,7 +369,7 @@ async fn actions_complete_once_and_rejections_are_capped() {
         for i in 0..(hookd::store::MAX_REJECTED + 5) {
             let r = Rejected {
                 source: "gh".into(),
-                received_at: hookd::time::format_time(Utc::now()),
+                received_at: Utc::now(),
                 reason: "bad_signature".into(),
                 detail: format!("try {i}"),
                 headers: Default::default(),
@@ -501,7 +501,7 @@ async fn a_nul_or_an_absurd_length_in_a_delivery_fails_nothing() {
             repo: "r".repeat(10_000),
             event_type: "push".into(),
             action: None,
-            time: "2026-11-25T10:00:00Z".into(),
+            time: hookd::time::parse_time("2026-11-25T10:00:00Z").unwrap(),
             actor: None,
             number: None,
             title: None,
@@ -518,7 +518,7 @@ async fn a_nul_or_an_absurd_length_in_a_delivery_fails_nothing() {
             sha: "abc1234".into(),
             message: "fix\0it".into(),
             author: "ann".into(),
-            time: "2026-11-25T10:00:00Z".into(),
+            time: hookd::time::parse_time("2026-11-25T10:00:00Z").unwrap(),
         })];
         let plain = event("s", None, json!({"s": "plain", "n": 2}));
         // Appended together, so on PostgreSQL they share a group commit.

@@ -285,10 +285,7 @@ pub async fn start(
         .query(selector.after(cursor), crate::event::Page::Oldest(1))
         .await
         .map_err(storage)?;
-    let stale = first
-        .first()
-        .and_then(|e| crate::time::parse_time(&e.received_at).ok())
-        .is_some_and(|t| t <= floor);
+    let stale = first.first().is_some_and(|e| e.received_at <= floor);
     if !stale {
         return Ok((cursor, truncated));
     }

@@ -1,5 +1,6 @@
 //! Rows derived from events on PostgreSQL: written in the event's transaction, read by the views.
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
@@ -123,7 +124,7 @@ struct PushColumns<'a> {
     sha: Vec<&'a str>,
     message: Vec<&'a str>,
     author: Vec<&'a str>,
-    time: Vec<&'a str>,
+    time: Vec<String>,
 }
 
 impl<'a> PushColumns<'a> {
@@ -134,7 +135,7 @@ impl<'a> PushColumns<'a> {
         self.sha.push(&p.sha);
         self.message.push(&p.message);
         self.author.push(&p.author);
-        self.time.push(&p.time);
+        self.time.push(format_time(p.time));
     }
 }
 
@@ -145,7 +146,7 @@ struct ActivityColumns<'a> {
     repo: Vec<&'a str>,
     event_type: Vec<&'a str>,
     action: Vec<Option<&'a str>>,
-    time: Vec<&'a str>,
+    time: Vec<String>,
     actor: Vec<Option<&'a str>>,
     number: Vec<Option<i64>>,
     title: Vec<Option<&'a str>>,
@@ -160,7 +161,7 @@ impl<'a> ActivityColumns<'a> {
         self.repo.push(&a.repo);
         self.event_type.push(&a.event_type);
         self.action.push(a.action.as_deref());
-        self.time.push(&a.time);
+        self.time.push(format_time(a.time));
         self.actor.push(a.actor.as_deref());
         self.number.push(a.number);
         self.title.push(a.title.as_deref());
@@ -181,7 +182,7 @@ struct DeployColumns<'a> {
     url: Vec<Option<&'a str>>,
     sha: Vec<Option<&'a str>>,
     environment: Vec<Option<&'a str>>,
-    time: Vec<&'a str>,
+    time: Vec<String>,
 }
 
 impl<'a> DeployColumns<'a> {
@@ -194,7 +195,7 @@ impl<'a> DeployColumns<'a> {
         self.url.push(d.url.as_deref());
         self.sha.push(d.sha.as_deref());
         self.environment.push(d.environment.as_deref());
-        self.time.push(&d.time);
+        self.time.push(format_time(d.time));
     }
 }
 
@@ -205,7 +206,7 @@ fn push(r: &Row) -> Push {
         sha: r.get(2),
         message: r.get(3),
         author: r.get(4),
-        time: r.get(5),
+        time: super::time(r, 5),
     }
 }
 
@@ -218,7 +219,7 @@ fn deployment(r: &Row) -> Deployment {
         url: r.get(4),
         sha: r.get(5),
         environment: r.get(6),
-        time: r.get(7),
+        time: super::time(r, 7),
         duration_seconds: None,
     }
 }
@@ -243,14 +244,13 @@ async fn with_durations(
     mut rows: Vec<Deployment>,
 ) -> Result<Vec<Deployment>, StoreError> {
     for d in rows.iter_mut().filter(|d| d.is_final()) {
-        let start: Option<String> = c
+        let first = c
             .query_one(
                 "SELECT min(time) FROM deployments WHERE deployment_id = $1 AND platform = $2",
                 &[&d.deployment_id, &d.platform],
             )
-            .await?
-            .get(0);
-        d.set_duration(start.as_deref());
+            .await?;
+        d.set_duration(super::optional_time(&first, 0));
     }
     Ok(rows)
 }
@@ -291,7 +291,7 @@ pub async fn by_sha(
 pub async fn activity(
     c: &impl GenericClient,
     repo: &str,
-    since: &str,
+    since: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<Activity>, StoreError> {
     let rows = c
@@ -299,7 +299,7 @@ pub async fn activity(
             "SELECT repo, type, action, time, actor, number, title, state, branch, size
              FROM github_activity WHERE repo = $1 AND time >= $2
              ORDER BY time DESC, id DESC LIMIT $3",
-            &[&repo, &since, &(limit as i64)],
+            &[&repo, &format_time(since), &(limit as i64)],
         )
         .await?;
     Ok(rows
@@ -308,7 +308,7 @@ pub async fn activity(
             repo: r.get(0),
             event_type: r.get(1),
             action: r.get(2),
-            time: r.get(3),
+            time: super::time(r, 3),
             actor: r.get(4),
             number: r.get(5),
             title: r.get(6),
@@ -321,7 +321,7 @@ pub async fn activity(
 
 pub async fn tracked_repos(
     c: &impl GenericClient,
-) -> Result<Vec<(String, i64, String)>, StoreError> {
+) -> Result<Vec<(String, i64, DateTime<Utc>)>, StoreError> {
     let rows = c
         .query(
             "SELECT repo, count(*), max(time) FROM github_activity GROUP BY repo
@@ -331,7 +331,7 @@ pub async fn tracked_repos(
         .await?;
     Ok(rows
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .map(|r| (r.get(0), r.get(1), super::time(r, 2)))
         .collect())
 }
 
@@ -347,8 +347,8 @@ fn action(r: &Row) -> Result<Action, StoreError> {
         fields: serde_json::from_str(r.get(3))
             .map_err(|_| StoreError::Corrupt(format!("action {id}: bad fields")))?,
         event_id: r.get(4),
-        created_at: r.get(5),
-        completed_at: r.get(6),
+        created_at: super::time(r, 5),
+        completed_at: super::optional_time(r, 6),
         details: r.get(7),
     })
 }
@@ -394,10 +394,10 @@ pub async fn complete_action(
     if a.status == "completed" {
         return Ok(Completion::AlreadyCompleted(a));
     }
-    let now = format_time(chrono::Utc::now());
+    let now = chrono::Utc::now();
     tx.execute(
         "UPDATE actions SET status = 'completed', completed_at = $2, details = $3 WHERE id = $1",
-        &[&a.id, &now, &details],
+        &[&a.id, &format_time(now), &details],
     )
     .await?;
     tx.commit().await?;
@@ -455,13 +455,13 @@ impl RepoActivity for Postgres {
     async fn github_activity(
         &self,
         repo: String,
-        since: String,
+        since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Activity>, StoreError> {
-        activity(&self.client().await?, &repo, &since, limit).await
+        activity(&self.client().await?, &repo, since, limit).await
     }
 
-    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+    async fn tracked_repos(&self) -> Result<Vec<(String, i64, DateTime<Utc>)>, StoreError> {
         tracked_repos(&self.client().await?).await
     }
 }

@@ -26,6 +26,16 @@ use crate::event::{Appended, Event, EventFilter, NewEvent, Page};
 use crate::store::row::Row;
 use crate::store::{Bounded, Events, Retention, SourceStats, StoreError};
 
+/// A stored time column (`time::stored`: one that does not parse reads as the epoch).
+fn time(r: &tokio_postgres::Row, i: usize) -> chrono::DateTime<chrono::Utc> {
+    crate::time::stored(r.get(i))
+}
+
+/// A stored optional time column.
+fn optional_time(r: &tokio_postgres::Row, i: usize) -> Option<chrono::DateTime<chrono::Utc>> {
+    r.get::<_, Option<&str>>(i).map(crate::time::stored)
+}
+
 /// Writer tasks: one gathers the next group while another commits.
 const WRITERS: usize = 2;
 /// Pooled connections (writers and readers together).

@@ -107,14 +107,14 @@ fn raw_event(r: &Row) -> RawEvent {
             source: r.get(1),
             event_type: r.get(2),
             delivery_id: r.get(3),
-            received_at: r.get(4),
+            received_at: super::time(r, 4),
             headers: Default::default(),
             content_type: r.get(6),
             payload_encoding: PayloadEncoding::Json,
             payload: serde_json::Value::Null,
             verified: r.get(9),
             subject: r.get(10),
-            occurred_at: r.get(11),
+            occurred_at: super::optional_time(r, 11),
             summary: r.get(12),
             note: None,
         },
@@ -195,7 +195,7 @@ pub async fn sources(c: &impl GenericClient) -> Result<Vec<SourceStats>, StoreEr
         .map(|r| SourceStats {
             source: r.get(0),
             count: r.get(1),
-            last_received_at: r.get(2),
+            last_received_at: super::time(r, 2),
         })
         .collect())
 }
@@ -216,7 +216,7 @@ pub async fn rejections(
         .map(|r| {
             Ok(Rejected {
                 source: r.get(0),
-                received_at: r.get(1),
+                received_at: super::time(r, 1),
                 reason: r.get(2),
                 detail: r.get(3),
                 headers: serde_json::from_str(r.get(4))
@@ -274,7 +274,7 @@ pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Vec<Searc
             id: r.get(0),
             source: r.get(1),
             event_type: r.get(2),
-            received_at: r.get(3),
+            received_at: super::time(r, 3),
             summary: r.get(4),
             snippet: r.get(5),
         })

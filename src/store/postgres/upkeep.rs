@@ -21,7 +21,7 @@ pub async fn reject(c: &impl GenericClient, r: &Rejected) -> Result<(), StoreErr
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[
             &r.source,
-            &r.received_at,
+            &format_time(r.received_at),
             &r.reason,
             &r.detail,
             &headers,
@@ -144,7 +144,7 @@ pub async fn consumers(c: &impl GenericClient) -> Result<Vec<Consumer>, StoreErr
         .map(|r| Consumer {
             name: r.get(0),
             cursor: r.get(1),
-            updated_at: r.get(2),
+            updated_at: super::time(r, 2),
             backlog: r.get(3),
         })
         .collect())

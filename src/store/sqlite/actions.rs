@@ -20,8 +20,8 @@ fn action(r: &Row<'_>) -> rusqlite::Result<(Action, String)> {
             status: r.get(2)?,
             fields: Default::default(),
             event_id: r.get(4)?,
-            created_at: r.get(5)?,
-            completed_at: r.get(6)?,
+            created_at: super::time(r, 5)?,
+            completed_at: super::optional_time(r, 6)?,
             details: r.get(7)?,
         },
         r.get(3)?,
@@ -77,10 +77,10 @@ pub fn complete(
     if a.status == "completed" {
         return Ok(Completion::AlreadyCompleted(a));
     }
-    let now = format_time(chrono::Utc::now());
+    let now = chrono::Utc::now();
     tx.execute(
         "UPDATE actions SET status = 'completed', completed_at = ?2, details = ?3 WHERE id = ?1",
-        params![a.id, now, details],
+        params![a.id, format_time(now), details],
     )?;
     tx.commit()?;
     a.status = "completed".into();

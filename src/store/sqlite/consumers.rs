@@ -47,7 +47,7 @@ pub fn list(conn: &Connection) -> Result<Vec<Consumer>, StoreError> {
         Ok(Consumer {
             name: r.get(0)?,
             cursor: r.get(1)?,
-            updated_at: r.get(2)?,
+            updated_at: super::time(r, 2)?,
             backlog: r.get(3)?,
         })
     })?;

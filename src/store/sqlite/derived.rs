@@ -1,12 +1,14 @@
 //! Rows derived from events (actions, pushes, deployments): written in the event's transaction,
 //! and read by the views' queries.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, Transaction, params};
 
 use crate::derive::Derived;
 use crate::derive::deploy::{Deployment, Push};
 use crate::derive::github::Activity;
 use crate::store::StoreError;
+use crate::time::format_time;
 use async_trait::async_trait;
 
 use super::Sqlite;
@@ -35,7 +37,15 @@ pub fn insert(
                 "INSERT INTO pushes (event_id, repo, branch, sha, message, author, time)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![event_id, p.repo, p.branch, p.sha, p.message, p.author, p.time]),
+            .execute(params![
+                event_id,
+                p.repo,
+                p.branch,
+                p.sha,
+                p.message,
+                p.author,
+                format_time(p.time)
+            ]),
         Derived::GitHub(a) => tx
             .prepare_cached(
                 "INSERT INTO github_activity (event_id, repo, type, action, time, actor, number, title,
@@ -43,7 +53,7 @@ pub fn insert(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
-                event_id, a.repo, a.event_type, a.action, a.time, a.actor, a.number, a.title, a.state,
+                event_id, a.repo, a.event_type, a.action, format_time(a.time), a.actor, a.number, a.title, a.state,
                 a.branch, a.size
             ]),
         Derived::Deployment(d) => tx
@@ -61,7 +71,7 @@ pub fn insert(
                 d.url,
                 d.sha,
                 d.environment,
-                d.time
+                format_time(d.time)
             ]),
     }
     .map(|_| ())
@@ -74,7 +84,7 @@ fn push(r: &Row<'_>) -> rusqlite::Result<Push> {
         sha: r.get(2)?,
         message: r.get(3)?,
         author: r.get(4)?,
-        time: r.get(5)?,
+        time: super::time(r, 5)?,
     })
 }
 
@@ -87,7 +97,7 @@ fn deployment(r: &Row<'_>) -> rusqlite::Result<Deployment> {
         url: r.get(4)?,
         sha: r.get(5)?,
         environment: r.get(6)?,
-        time: r.get(7)?,
+        time: super::time(r, 7)?,
         duration_seconds: None,
     })
 }
@@ -119,9 +129,10 @@ fn with_durations(
         "SELECT MIN(time) FROM deployments WHERE deployment_id = ?1 AND platform = ?2",
     )?;
     for d in rows.iter_mut().filter(|d| d.is_final()) {
-        let start: Option<String> =
-            first.query_row(params![d.deployment_id, d.platform], |r| r.get(0))?;
-        d.set_duration(start.as_deref());
+        let start = first.query_row(params![d.deployment_id, d.platform], |r| {
+            super::optional_time(r, 0)
+        })?;
+        d.set_duration(start);
     }
     Ok(rows)
 }
@@ -162,19 +173,19 @@ pub fn by_sha(c: &Connection, prefix: &str) -> Result<(Vec<Push>, Vec<Deployment
 pub fn activity(
     c: &Connection,
     repo: &str,
-    since: &str,
+    since: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<Activity>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT repo, type, action, time, actor, number, title, state, branch, size
          FROM github_activity WHERE repo = ?1 AND time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![repo, since, limit as i64], |r| {
+    let rows = stmt.query_map(params![repo, format_time(since), limit as i64], |r| {
         Ok(Activity {
             repo: r.get(0)?,
             event_type: r.get(1)?,
             action: r.get(2)?,
-            time: r.get(3)?,
+            time: super::time(r, 3)?,
             actor: r.get(4)?,
             number: r.get(5)?,
             title: r.get(6)?,
@@ -187,11 +198,11 @@ pub fn activity(
 }
 
 /// Every repository with activity: (repo, events, last activity), most recent first.
-pub fn tracked_repos(c: &Connection) -> Result<Vec<(String, i64, String)>, StoreError> {
+pub fn tracked_repos(c: &Connection) -> Result<Vec<(String, i64, DateTime<Utc>)>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT repo, COUNT(*), MAX(time) FROM github_activity GROUP BY repo ORDER BY MAX(time) DESC",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, super::time(r, 2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -225,13 +236,13 @@ impl RepoActivity for Sqlite {
     async fn github_activity(
         &self,
         repo: String,
-        since: String,
+        since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Activity>, StoreError> {
-        self.read(move |c| activity(c, &repo, &since, limit)).await
+        self.read(move |c| activity(c, &repo, since, limit)).await
     }
 
-    async fn tracked_repos(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+    async fn tracked_repos(&self) -> Result<Vec<(String, i64, DateTime<Utc>)>, StoreError> {
         self.read(tracked_repos).await
     }
 }

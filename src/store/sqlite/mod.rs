@@ -30,6 +30,21 @@ use crate::store::{Bounded, Events, Retention, SourceStats, StoreError};
 use reader::Readers;
 use writer::Job;
 
+/// A stored time column (`time::stored`: one that does not parse reads as the epoch).
+fn time(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
+    Ok(crate::time::stored(&r.get::<_, String>(i)?))
+}
+
+/// A stored optional time column.
+fn optional_time(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    Ok(r.get::<_, Option<String>>(i)?
+        .as_deref()
+        .map(crate::time::stored))
+}
+
 /// The file name inside the data directory.
 pub const DB_FILE: &str = "hookd.db";
 

@@ -197,7 +197,7 @@ pub fn sources(conn: &Connection) -> Result<Vec<SourceStats>, StoreError> {
         Ok(SourceStats {
             source: r.get(0)?,
             count: r.get(1)?,
-            last_received_at: r.get(2)?,
+            last_received_at: super::time(r, 2)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -216,7 +216,7 @@ pub fn rejections(
         Ok((
             Rejected {
                 source: r.get(0)?,
-                received_at: r.get(1)?,
+                received_at: super::time(r, 1)?,
                 reason: r.get(2)?,
                 detail: r.get(3)?,
                 headers: Default::default(),
@@ -242,14 +242,14 @@ fn raw_event(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
             source: r.get(1)?,
             event_type: r.get(2)?,
             delivery_id: r.get(3)?,
-            received_at: r.get(4)?,
+            received_at: super::time(r, 4)?,
             headers: Default::default(),
             content_type: r.get(6)?,
             payload_encoding: PayloadEncoding::Json,
             payload: serde_json::Value::Null,
             verified: r.get(9)?,
             subject: r.get(10)?,
-            occurred_at: r.get(11)?,
+            occurred_at: super::optional_time(r, 11)?,
             summary: r.get(12)?,
             note: None,
         },

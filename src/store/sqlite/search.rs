@@ -50,7 +50,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<SearchHit>, Stor
             id: r.get(0)?,
             source: r.get(1)?,
             event_type: r.get(2)?,
-            received_at: r.get(3)?,
+            received_at: super::time(r, 3)?,
             summary: r.get(4)?,
             snippet: r.get(5)?,
         })

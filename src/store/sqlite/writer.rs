@@ -163,7 +163,7 @@ pub fn reject(conn: &Connection, r: &Rejected) -> Result<(), StoreError> {
     )?
     .execute(params![
         r.source,
-        r.received_at,
+        format_time(r.received_at),
         r.reason,
         r.detail,
         serde_json::Value::Object(r.headers.clone()).to_string(),
