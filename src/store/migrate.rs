@@ -168,9 +168,7 @@ pub async fn sqlite_to_postgres(data_dir: &Path, url: &str) -> Result<Copied, St
         .await?
         .get(0);
     if existing > 0 {
-        return Err(StoreError::Refused(format!(
-            "the PostgreSQL database already holds {existing} events: migrate into an empty one"
-        )));
+        return Err(StoreError::NotEmpty(existing));
     }
     let mut copied = Vec::new();
     for table in TABLES {

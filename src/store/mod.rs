@@ -37,16 +37,27 @@ pub enum StoreError {
     Postgres(#[from] tokio_postgres::Error),
     /// The database cannot be reached (or no connection freed up in time).
     #[error("database unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[from] deadpool_postgres::PoolError),
+    /// `HOOKD_DATABASE_URL` is not a PostgreSQL URL (the message never repeats the URL).
+    #[error("not a PostgreSQL URL: {0}")]
+    BadUrl(#[source] tokio_postgres::Error),
+    /// The connection pool could not be set up.
+    #[error("cannot set up the connection pool: {0}")]
+    Pool(#[from] deadpool_postgres::BuildError),
     /// The store is shutting down or its writer died.
     #[error("the store is not accepting writes")]
     Closed,
-    /// A group commit failed; every event in it was rolled back.
+    /// A group commit failed; every event in it was rolled back. Each request of the group gets
+    /// the one error.
     #[error("commit failed: {0}")]
-    CommitFailed(String),
-    /// Stored data that does not decode.
-    #[error("stored data is invalid: {0}")]
-    Corrupt(String),
+    CommitFailed(std::sync::Arc<StoreError>),
+    /// Stored data that does not decode: which, and why.
+    #[error("stored data is invalid: {what}: {source}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
     /// The operating system refused something the store needs (a folder, a thread).
     #[error("cannot {what}: {source}")]
     Io {
@@ -54,9 +65,15 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// The database is not one this operation can use (a newer schema; a non-empty target).
-    #[error("{0}")]
-    Refused(String),
+    /// The database's schema is newer than this hookd.
+    #[error(
+        "the database is at schema version {found}, newer than this hookd knows ({known}): \
+         upgrade hookd"
+    )]
+    NewerSchema { found: i64, known: usize },
+    /// A migration's target already holds events.
+    #[error("the PostgreSQL database already holds {0} events: migrate into an empty one")]
+    NotEmpty(i64),
 }
 
 /// What PostgreSQL said (tokio-postgres's own message for a server error is only "db error").

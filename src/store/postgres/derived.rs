@@ -344,8 +344,10 @@ fn action(r: &Row) -> Result<Action, StoreError> {
         id,
         action_type: r.get(1),
         status: r.get(2),
-        fields: serde_json::from_str(r.get(3))
-            .map_err(|_| StoreError::Corrupt(format!("action {id}: bad fields")))?,
+        fields: serde_json::from_str(r.get(3)).map_err(|source| StoreError::Corrupt {
+            what: format!("action {id}'s fields"),
+            source,
+        })?,
         event_id: r.get(4),
         created_at: super::time(r, 5),
         completed_at: super::optional_time(r, 6),

@@ -75,19 +75,12 @@ pub(super) async fn connect(url: &str) -> Result<tokio_postgres::Client, StoreEr
 /// The connection settings in `url`, with hookd's timeout and name.
 fn config(url: &str) -> Result<tokio_postgres::Config, StoreError> {
     // The parse error says what is wrong without repeating the URL (it may hold a password).
-    let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-        StoreError::Unavailable(format!("not a PostgreSQL URL: {e}"))
-    })?;
+    let mut config: tokio_postgres::Config = url.parse().map_err(StoreError::BadUrl)?;
     config.connect_timeout(CONNECT_TIMEOUT);
     if config.get_application_name().is_none() {
         config.application_name("hookd");
     }
     Ok(config)
-}
-
-/// A connection pool failure (PostgreSQL down, or every connection busy past the timeout).
-pub(crate) fn unavailable(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
 }
 
 impl Postgres {
@@ -106,9 +99,8 @@ impl Postgres {
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(CONNECT_TIMEOUT))
             .create_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let mut client = pool.get().await.map_err(unavailable)?;
+            .build()?;
+        let mut client = pool.get().await?;
         schema::migrate(&mut client).await?;
         let newest = reader::newest_id(&client).await?;
         let store_id: String = client
@@ -155,7 +147,7 @@ impl Postgres {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
-        self.pool.get().await.map_err(unavailable)
+        Ok(self.pool.get().await?)
     }
 }
 

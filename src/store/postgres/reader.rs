@@ -219,8 +219,10 @@ pub async fn rejections(
                 received_at: super::time(r, 1),
                 reason: r.get(2),
                 detail: r.get(3),
-                headers: serde_json::from_str(r.get(4))
-                    .map_err(|_| StoreError::Corrupt("rejection headers".into()))?,
+                headers: serde_json::from_str(r.get(4)).map_err(|source| StoreError::Corrupt {
+                    what: "a rejection's headers".into(),
+                    source,
+                })?,
                 body_size: r.get::<_, i64>(5) as u64,
                 body_sha256: r.get(6),
             })

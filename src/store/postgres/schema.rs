@@ -191,11 +191,10 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreErr
         .await?
         .get(0);
     if version as usize > MIGRATIONS.len() {
-        return Err(StoreError::Refused(format!(
-            "the database is at schema version {version}, newer than this hookd knows ({}): \
-             upgrade hookd",
-            MIGRATIONS.len()
-        )));
+        return Err(StoreError::NewerSchema {
+            found: version.into(),
+            known: MIGRATIONS.len(),
+        });
     }
     for (step, sql) in (1i32..).zip(MIGRATIONS).skip(version.max(0) as usize) {
         tx.batch_execute(sql).await?;

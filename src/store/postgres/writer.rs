@@ -14,7 +14,7 @@ use std::sync::Arc;
 use deadpool_postgres::{Pool, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{derived, unavailable};
+use super::derived;
 use crate::bus::Bus;
 use crate::derive::Derived;
 use crate::event::Appended;
@@ -61,9 +61,9 @@ pub async fn run(pool: Pool, jobs: Jobs, bus: Bus, notify: bool) {
             }
             Err(err) => {
                 tracing::error!(error = %err, rows = batch.len(), "commit failed; answering 503");
-                let message = err.to_string();
+                let err = std::sync::Arc::new(err);
                 for (_, reply) in batch {
-                    let _ = reply.send(Err(StoreError::CommitFailed(message.clone())));
+                    let _ = reply.send(Err(StoreError::CommitFailed(err.clone())));
                 }
             }
         }
@@ -81,7 +81,7 @@ enum Outcome {
 }
 
 async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended>, StoreError> {
-    let mut client = pool.get().await.map_err(unavailable)?;
+    let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     // Pipelined, and run in this order by PostgreSQL: the lookup happens under the lock.
     let lock = async {

@@ -29,8 +29,10 @@ fn action(r: &Row<'_>) -> rusqlite::Result<(Action, String)> {
 }
 
 fn parsed((mut a, fields): (Action, String)) -> Result<Action, StoreError> {
-    a.fields = serde_json::from_str(&fields)
-        .map_err(|_| StoreError::Corrupt(format!("action {}: bad fields", a.id)))?;
+    a.fields = serde_json::from_str(&fields).map_err(|source| StoreError::Corrupt {
+        what: format!("action {}'s fields", a.id),
+        source,
+    })?;
     Ok(a)
 }
 

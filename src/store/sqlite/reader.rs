@@ -228,8 +228,11 @@ pub fn rejections(
     })?;
     rows.map(|row| {
         let (mut rejected, headers) = row?;
-        rejected.headers = serde_json::from_str(&headers)
-            .map_err(|_| StoreError::Corrupt("rejection headers".into()))?;
+        rejected.headers =
+            serde_json::from_str(&headers).map_err(|source| StoreError::Corrupt {
+                what: "a rejection's headers".into(),
+                source,
+            })?;
         Ok(rejected)
     })
     .collect()

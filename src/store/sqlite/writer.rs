@@ -59,8 +59,9 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<(Box<Row>, AppendReply)>,
         }
         Err(err) => {
             tracing::error!(error = %err, rows = batch.len(), "commit failed; answering 503");
+            let err = std::sync::Arc::new(err);
             for (_, reply) in batch.drain(..) {
-                let _ = reply.send(Err(StoreError::CommitFailed(err.to_string())));
+                let _ = reply.send(Err(StoreError::CommitFailed(err.clone())));
             }
         }
     }
