@@ -1,6 +1,6 @@
 //! Following the store from a cursor without polling: the one loop every waiter and pusher uses
 //! (`wait_for_event`, `next_events`, `events/stream`, webhook delivery to subscribers, Claude
-//! channels).
+//! channels, resource-update notifications).
 //!
 //! A follower marks the bus as seen, *then* reads a bounded batch after its cursor. Because the
 //! mark comes before the read, a commit that lands between the read and the sleep still wakes
@@ -89,6 +89,13 @@ impl Follow {
     /// Resolves when something newer than the last batch's read has committed.
     pub async fn changed(&mut self) {
         self.waker.changed().await
+    }
+
+    /// For a follower that asks the store about the new range instead of reading its events
+    /// (resource notifications): marks the bus seen and returns the newest committed id. What lies
+    /// between the cursor and it is new; say `handled(newest)` once it is dealt with.
+    pub fn newest(&mut self) -> i64 {
+        self.waker.mark_seen()
     }
 }
 

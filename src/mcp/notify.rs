@@ -54,22 +54,24 @@ pub async fn watch<S, F>(
     S: FnMut(String) -> F,
     F: Future<Output = bool>,
 {
-    let mut waker = store.bus().subscribe();
-    let mut seen = waker.mark_seen();
+    // Only what commits from now on is news.
+    let mut follow = crate::wait::Follow::new(store.clone(), EventFilter::default(), 0);
+    let now = follow.newest();
+    follow.handled(now);
     loop {
         tokio::select! {
-            _ = waker.changed() => {}
+            _ = follow.changed() => {}
             _ = stop.cancelled() => return,
         }
-        let newest = waker.mark_seen();
-        match updated(store.as_ref(), &uris(), seen).await {
+        let newest = follow.newest();
+        match updated(store.as_ref(), &uris(), follow.cursor()).await {
             Ok(fired) => {
                 for uri in fired {
                     if !send(uri).await {
                         return;
                     }
                 }
-                seen = newest;
+                follow.handled(newest);
             }
             // Try the same range again on the next commit.
             Err(e) => tracing::warn!(error = %e, "resource watcher could not read the store"),
