@@ -25,7 +25,7 @@ pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{headers, secrets};
+    use super::super::test_support;
     use super::*;
 
     // GitHub Docs, "Validating webhook deliveries" > "Testing the webhook payload validation".
@@ -33,15 +33,8 @@ mod tests {
     const SIG: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
 
     fn check(secret: &[&str], sig: Option<&str>, body: &[u8]) -> Result<(), Rejection> {
-        let h = headers(&sig.map(|s| vec![(HEADER, s)]).unwrap_or_default());
-        verify(
-            &secrets(secret),
-            &Delivery {
-                headers: &h,
-                body,
-                now: 0,
-            },
-        )
+        let pairs = sig.map(|s| vec![(HEADER, s)]).unwrap_or_default();
+        test_support::check(verify, secret, &pairs, body, 0)
     }
 
     #[test]

@@ -140,6 +140,24 @@ pub(crate) mod test_support {
     pub fn secrets(values: &[&str]) -> Vec<Secret> {
         values.iter().map(|v| Secret::new(*v)).collect()
     }
+
+    /// `verify` on one delivery of `body` with `pairs` as its headers, at `now` (Unix seconds),
+    /// against `secret_values`: what every scheme's vector tests check.
+    pub fn check(
+        verify: impl Fn(&[Secret], &Delivery<'_>) -> Result<(), Rejection>,
+        secret_values: &[&str],
+        pairs: &[(&str, &str)],
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), Rejection> {
+        let h = headers(pairs);
+        let d = Delivery {
+            headers: &h,
+            body,
+            now,
+        };
+        verify(&secrets(secret_values), &d)
+    }
 }
 
 #[cfg(test)]

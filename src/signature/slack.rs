@@ -41,7 +41,7 @@ pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{headers, secrets};
+    use super::super::test_support;
     use super::*;
 
     // Slack docs, "Verifying requests from Slack" (step-by-step walk-through).
@@ -51,15 +51,8 @@ mod tests {
     const BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
 
     fn check(secret: &str, body: &str, now: i64) -> Result<(), Rejection> {
-        let h = headers(&[(SIGNATURE, SIG), (TIMESTAMP, TS)]);
-        verify(
-            &secrets(&[secret]),
-            &Delivery {
-                headers: &h,
-                body: body.as_bytes(),
-                now,
-            },
-        )
+        let pairs = [(SIGNATURE, SIG), (TIMESTAMP, TS)];
+        test_support::check(verify, &[secret], &pairs, body.as_bytes(), now)
     }
 
     #[test]
@@ -83,14 +76,9 @@ mod tests {
             Err(Rejection::BadSignature)
         );
         assert_eq!(check("0000", BODY, ts), Err(Rejection::BadSignature));
-        let h = headers(&[(SIGNATURE, SIG)]);
-        let d = Delivery {
-            headers: &h,
-            body: BODY.as_bytes(),
-            now: ts,
-        };
+        let no_time = [(SIGNATURE, SIG)];
         assert_eq!(
-            verify(&secrets(&[SECRET]), &d),
+            test_support::check(verify, &[SECRET], &no_time, BODY.as_bytes(), ts),
             Err(Rejection::MissingHeader(TIMESTAMP.into()))
         );
     }

@@ -48,7 +48,7 @@ pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{headers, secrets};
+    use super::super::test_support;
     use super::*;
 
     // Generated with PyPI stripe 16.1.0 over tests/fixtures/stripe/checkout.session.completed.json.
@@ -58,15 +58,7 @@ mod tests {
         include_bytes!("../../tests/fixtures/stripe/checkout.session.completed.json");
 
     fn check(secret: &[&str], sig: &str, body: &[u8], now: i64) -> Result<(), Rejection> {
-        let h = headers(&[(HEADER, sig)]);
-        verify(
-            &secrets(secret),
-            &Delivery {
-                headers: &h,
-                body,
-                now,
-            },
-        )
+        test_support::check(verify, secret, &[(HEADER, sig)], body, now)
     }
 
     #[test]

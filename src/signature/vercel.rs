@@ -19,7 +19,7 @@ pub fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{headers, secrets};
+    use super::super::test_support;
     use super::*;
 
     // getsentry/sentry's Vercel integration tests: both payload formats, exact bytes.
@@ -30,15 +30,7 @@ mod tests {
         include_bytes!("../../tests/fixtures/vercel/sentry.deployment.created.new-format.body");
 
     fn check(secret: &str, sig: &str, body: &[u8]) -> Result<(), Rejection> {
-        let h = headers(&[(HEADER, sig)]);
-        verify(
-            &secrets(&[secret]),
-            &Delivery {
-                headers: &h,
-                body,
-                now: 0,
-            },
-        )
+        test_support::check(verify, &[secret], &[(HEADER, sig)], body, 0)
     }
 
     #[test]

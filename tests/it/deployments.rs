@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
-use common::{TestApp, fixture, post};
+use common::{TestApp, fixture};
 use serde_json::json;
 
 const CONFIG: &str = "[sources.github]\nprovider = \"github\"\nsecret = \"gh\"\n\n\
@@ -15,16 +15,9 @@ async fn send(app: &TestApp, source: &str, event: Option<&str>, body: Vec<u8>) {
         "github" => ("github", "gh"),
         _ => ("vercel", "vc"),
     };
-    let signed = common::sign(provider, secret, &body, 0);
-    let mut headers: Vec<(&str, &str)> = signed
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    headers.push(("content-type", "application/json"));
-    if let Some(e) = event {
-        headers.push(("x-github-event", e));
-    }
-    let r = post(&common::http(), app.webhook, source, &headers, body).await;
+    let extra: Vec<(&str, &str)> = event.map(|e| ("x-github-event", e)).into_iter().collect();
+    let signer = (provider, secret);
+    let r = common::post_signed(app.webhook, source, signer, 0, &extra, body).await;
     assert_eq!(r.status, 200, "{source} {event:?}: {:?}", r.body);
 }
 

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
-use common::{TestApp, fixture, post};
+use common::{TestApp, fixture};
 use serde_json::json;
 
 const REPO: &str = "Codertocat/Hello-World";
@@ -20,14 +20,9 @@ fn today(name: &str) -> Vec<u8> {
 }
 
 async fn send(app: &TestApp, event: &str, delivery: &str, body: Vec<u8>) {
-    let signed = common::sign("github", "gh", &body, 0);
-    let headers = [
-        ("content-type", "application/json"),
-        ("x-github-event", event),
-        ("x-github-delivery", delivery),
-        ("x-hub-signature-256", signed[0].1.as_str()),
-    ];
-    let r = post(&common::http(), app.webhook, "github", &headers, body).await;
+    let extra = [("x-github-event", event), ("x-github-delivery", delivery)];
+    let signer = ("github", "gh");
+    let r = common::post_signed(app.webhook, "github", signer, 0, &extra, body).await;
     assert_eq!(r.status, 200, "{event}: {:?}", r.body);
 }
 

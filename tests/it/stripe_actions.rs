@@ -6,21 +6,15 @@ use crate::common;
 use std::path::Path;
 
 use common::mcp::{ERAS, call_err, call_ok, connect_http};
-use common::{Process, fixture, post};
+use common::{Process, fixture};
 use serde_json::{Value, json};
 
 const SECRET: &str = "whsec_actions_test";
 
-async fn send_stripe(http: &reqwest::Client, hookd: &Process, file: &str) -> Value {
-    let body = fixture(file);
+async fn send_stripe(hookd: &Process, file: &str) -> Value {
     let now = chrono::Utc::now().timestamp();
-    let signed = common::sign("stripe", SECRET, &body, now);
-    let mut headers: Vec<(&str, &str)> = signed
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    headers.push(("content-type", "application/json"));
-    let r = post(http, hookd.webhook, "stripe", &headers, body).await;
+    let signer = ("stripe", SECRET);
+    let r = common::post_signed(hookd.webhook, "stripe", signer, now, &[], fixture(file)).await;
     assert_eq!(r.status, 200, "{file}: {:?}", r.body);
     r.body
 }
@@ -38,14 +32,13 @@ fn serve(dir: &Path) -> Process {
 #[tokio::test]
 async fn a_checkout_a_failed_invoice_and_a_cancellation_become_actions_once() {
     let dir = tempfile::tempdir().unwrap();
-    let http = common::http();
     let hookd = serve(dir.path());
-    let checkout = send_stripe(&http, &hookd, "stripe/checkout.session.completed.json").await;
-    send_stripe(&http, &hookd, "stripe/invoice.payment_failed.json").await;
-    send_stripe(&http, &hookd, "stripe/customer.subscription.deleted.json").await;
-    send_stripe(&http, &hookd, "stripe/checkout.session.completed.jpy.json").await;
-    send_stripe(&http, &hookd, "stripe/invoice.paid.json").await;
-    let retry = send_stripe(&http, &hookd, "stripe/checkout.session.completed.json").await;
+    let checkout = send_stripe(&hookd, "stripe/checkout.session.completed.json").await;
+    send_stripe(&hookd, "stripe/invoice.payment_failed.json").await;
+    send_stripe(&hookd, "stripe/customer.subscription.deleted.json").await;
+    send_stripe(&hookd, "stripe/checkout.session.completed.jpy.json").await;
+    send_stripe(&hookd, "stripe/invoice.paid.json").await;
+    let retry = send_stripe(&hookd, "stripe/checkout.session.completed.json").await;
     assert_eq!(retry["duplicate"], true, "Stripe retried the checkout");
     assert_eq!(retry["event_id"], checkout["event_id"]);
     drop(hookd);

@@ -133,6 +133,26 @@ pub async fn post(
     Reply { status, body }
 }
 
+/// A signed webhook as a provider would send it: the JSON `body` signed by `provider` with
+/// `secret` at `now` (Unix seconds), with `extra` headers, POSTed to `/webhook/{source}`.
+pub async fn post_signed(
+    addr: SocketAddr,
+    source: &str,
+    (provider, secret): (&str, &str),
+    now: i64,
+    extra: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Reply {
+    let signed = sign(provider, secret, &body, now);
+    let mut headers: Vec<(&str, &str)> = signed
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    headers.push(("content-type", "application/json"));
+    headers.extend_from_slice(extra);
+    post(&http(), addr, source, &headers, body).await
+}
+
 pub async fn post_json(
     http: &reqwest::Client,
     addr: SocketAddr,
