@@ -19,19 +19,26 @@ use super::resources::{Target, parse};
 use crate::event::{EventFilter, Page};
 use crate::store::{Store, StoreError};
 
-/// The followed URIs that have events with ids above `seen`.
-async fn updated(store: &dyn Store, uris: &[String], seen: i64) -> Result<Vec<String>, StoreError> {
+/// The followed URIs that have events with ids in `seen < id <= newest`. The range is closed
+/// above: an event committed while this looks is the next range's, so it is told once.
+async fn updated(
+    store: &dyn Store,
+    uris: &[String],
+    seen: i64,
+    newest: i64,
+) -> Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
     for uri in uris {
         let fired = match parse(uri) {
-            Some((Target::All, _)) => true,
+            Some((Target::All, _)) => newest > seen,
             Some((Target::Source(source), _)) => {
                 let filter = EventFilter {
                     sources: vec![source],
                     after_id: Some(seen),
                     ..Default::default()
                 };
-                !store.query(filter, Page::Oldest(1)).await?.is_empty()
+                let first = store.query(filter, Page::Oldest(1)).await?;
+                first.first().is_some_and(|e| e.id <= newest)
             }
             // An event never changes; an unknown URI never fires.
             Some((Target::Event(_), _)) | None => false,
@@ -64,7 +71,7 @@ pub async fn watch<S, F>(
             _ = stop.cancelled() => return,
         }
         let newest = follow.newest();
-        match updated(store.as_ref(), &uris(), follow.cursor()).await {
+        match updated(store.as_ref(), &uris(), follow.cursor(), newest).await {
             Ok(fired) => {
                 for uri in fired {
                     if !send(uri).await {
@@ -196,4 +203,59 @@ fn channel_params(e: &crate::event::Event) -> serde_json::Value {
             "received_at": e.received_at,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{NewEvent, PayloadEncoding};
+    use crate::store::Sqlite;
+    use crate::store::prelude::*;
+
+    fn event(source: &str) -> NewEvent {
+        NewEvent {
+            source: source.into(),
+            event_type: "t".into(),
+            delivery_id: None,
+            received_at: chrono::Utc::now(),
+            headers: Default::default(),
+            content_type: None,
+            payload_encoding: PayloadEncoding::Json,
+            payload: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+            verified: None,
+            subject: None,
+            occurred_at: None,
+            summary: None,
+            derived: Vec::new(),
+            search_words: None,
+        }
+    }
+
+    /// Found by the Python SDK test under load: a watcher woken by one commit that looked after
+    /// the next one had landed told a URI about it twice (once now, once for the next range).
+    #[tokio::test]
+    async fn a_range_is_closed_above() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Sqlite::open(dir.path()).unwrap();
+        let github = store.append(event("github")).await.unwrap().id;
+        let stripe = store.append(event("stripe")).await.unwrap().id;
+        let uris = [
+            "hookd://sources/stripe".to_owned(),
+            "hookd://events".to_owned(),
+        ];
+        let first = updated(&store, &uris, 0, github).await.unwrap();
+        assert_eq!(
+            first,
+            ["hookd://events"],
+            "stripe's event is the next range's"
+        );
+        let next = updated(&store, &uris, github, stripe).await.unwrap();
+        assert_eq!(next, uris);
+        assert!(
+            updated(&store, &uris, stripe, stripe)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

@@ -89,7 +89,6 @@ pub fn new_event(
     }
 }
 
-/// An HTTP client for tests (TLS needs hookd's crypto provider installed first).
 /// The signature headers `provider` would send for `body` at `now` (Unix seconds), signed with
 /// `secret`.
 pub fn sign(provider: &str, secret: &str, body: &[u8], now: i64) -> Vec<(String, String)> {
@@ -102,6 +101,7 @@ pub fn sign(provider: &str, secret: &str, body: &[u8], now: i64) -> Vec<(String,
     p.sign(&hookd::secret::Secret::new(secret), &d)
 }
 
+/// An HTTP client for tests (TLS needs hookd's crypto provider installed first).
 pub fn http() -> reqwest::Client {
     hookd::outbound::client_builder().build().unwrap()
 }
