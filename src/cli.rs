@@ -1,4 +1,5 @@
-//! The command line: `hookd serve`, `hookd stdio`, `hookd send`, `hookd events`.
+//! The command line: `hookd serve`, `hookd stdio`, `hookd send`, and the commands that read a
+//! store (`events`, `tail`, `forward`, `replay`, in `crate::commands`).
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -27,7 +28,13 @@ pub enum Command {
     /// Sign a file as a source's provider would and POST it (tests a setup end to end).
     Send(crate::send::SendArgs),
     /// Read the store: recent events, or deliveries refused by signature verification.
-    Events(EventsArgs),
+    Events(crate::commands::events::EventsArgs),
+    /// Follow new events as they are stored, one line each (or JSON lines).
+    Tail(crate::commands::tail::TailArgs),
+    /// Deliver each new event to a URL (your app), re-signed as its provider would sign it.
+    Forward(crate::commands::forward::ForwardArgs),
+    /// Send one stored event again, re-signed as its provider would sign it.
+    Replay(crate::commands::replay::ReplayArgs),
     /// Copy a SQLite store into an empty PostgreSQL database, ids preserved (stop hookd first).
     MigrateTo(MigrateArgs),
 }
@@ -43,23 +50,6 @@ pub struct MigrateArgs {
     pub data_dir: std::path::PathBuf,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct EventsArgs {
-    /// `recent` (default) or `rejected`.
-    #[arg(default_value = "recent", value_parser = ["recent", "rejected"])]
-    pub what: String,
-    #[arg(long)]
-    pub source: Option<String>,
-    /// How many (default 20).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub limit: u32,
-    #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
-    pub data_dir: std::path::PathBuf,
-    /// Read this PostgreSQL store instead of the SQLite one.
-    #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
-    pub database_url: Option<crate::secret::Secret>,
-}
-
 /// Runs the parsed command to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -70,7 +60,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Serve(c) => (c, Mode::Serve),
             Command::Stdio(c) => (c, Mode::Stdio),
             Command::Send(a) => return crate::send::run(a).await,
-            Command::Events(a) => return events(a).await,
+            Command::Events(a) => return crate::commands::events::run(a).await,
+            Command::Tail(a) => return crate::commands::tail::run(a).await,
+            Command::Forward(a) => return crate::commands::forward::run(a).await,
+            Command::Replay(a) => return crate::commands::replay::run(a).await,
             Command::MigrateTo(a) => return migrate_to(a).await,
         };
         // Signals are caught from here on, so one that arrives while hookd is still starting
@@ -89,34 +82,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::info!("hookd stopped");
         Ok(result?)
     })
-}
-
-/// Prints events or rejected deliveries as JSON lines, newest last.
-async fn events(a: EventsArgs) -> anyhow::Result<()> {
-    use crate::store::{Postgres, Sqlite, Store, WakeUps};
-    let store: Box<dyn Store> = match &a.database_url {
-        Some(url) => Box::new(Postgres::open(url.expose(), WakeUps::External).await?),
-        None => Box::new(Sqlite::open(&a.data_dir)?),
-    };
-    let lines: Vec<String> = if a.what == "rejected" {
-        let mut r = store.rejections(a.source, a.limit as usize).await?;
-        r.reverse();
-        r.iter()
-            .map(serde_json::to_string)
-            .collect::<Result<_, _>>()?
-    } else {
-        let filter = crate::event::EventFilter::of(a.source, None);
-        let e = store
-            .query(filter, crate::event::Page::Newest(a.limit as usize))
-            .await?;
-        e.iter()
-            .map(serde_json::to_string)
-            .collect::<Result<_, _>>()?
-    };
-    for line in lines {
-        println!("{line}");
-    }
-    Ok(())
 }
 
 /// Copies the SQLite store into PostgreSQL and says what it copied.

@@ -37,6 +37,7 @@
 pub mod app;
 pub mod bus;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod derive;
 pub mod event;
@@ -50,6 +51,7 @@ pub mod payload;
 pub mod providers;
 pub mod pubsub;
 pub mod rate;
+pub mod resend;
 pub mod secret;
 pub mod send;
 pub mod signature;

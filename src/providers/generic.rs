@@ -34,6 +34,19 @@ pub fn delivery_id(headers: &HeaderMap) -> Option<&str> {
     first_header(headers, DELIVERY_HEADERS).filter(|d| !d.is_empty())
 }
 
+/// Whether `name` is a header that carries a delivery id (the generic ones and the providers').
+pub fn names_delivery(name: &str) -> bool {
+    const PROVIDERS: &[&str] = &[
+        "linear-delivery",
+        "x-shopify-event-id",
+        "x-shopify-webhook-id",
+    ];
+    DELIVERY_HEADERS
+        .iter()
+        .chain(PROVIDERS)
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
 /// `X-Event-Type` (when a type is given) and `Idempotency-Key` (when a delivery id is given).
 pub fn identify(event_type: Option<&str>, delivery_id: Option<&str>) -> Vec<(String, String)> {
     let mut headers = Vec::new();

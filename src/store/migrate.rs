@@ -153,7 +153,7 @@ pub type Copied = Vec<(&'static str, u64)>;
 /// Copies the SQLite store in `data_dir` into the empty PostgreSQL database at `url`.
 pub async fn sqlite_to_postgres(data_dir: &Path, url: &str) -> Result<Copied, StoreError> {
     // Opening it brings an older file to the current schema first.
-    drop(super::Sqlite::open(data_dir)?);
+    drop(super::Sqlite::open_existing(data_dir)?);
     let sqlite = rusqlite::Connection::open_with_flags(
         data_dir.join(super::sqlite::DB_FILE),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,

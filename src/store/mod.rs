@@ -65,6 +65,13 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A reader was pointed at a folder that holds no store (readers never create one).
+    #[error(
+        "no hookd store in {}: nothing was ever stored there (`hookd serve --data-dir` creates one; \
+         --data-dir or HOOKD_DATA_DIR say where to read)",
+        .0.display()
+    )]
+    NoStore(std::path::PathBuf),
     /// The database's schema is newer than this hookd.
     #[error(
         "the database is at schema version {found}, newer than this hookd knows ({known}): \
@@ -200,6 +207,10 @@ pub trait Events: Send + Sync + 'static {
     async fn append(&self, event: NewEvent) -> Result<Appended, StoreError>;
 
     async fn get(&self, id: i64) -> Result<Option<Event>, StoreError>;
+
+    /// An event's payload as stored (a JSON body is the exact text received), for sending it
+    /// again byte for byte.
+    async fn raw_payload(&self, id: i64) -> Result<Option<String>, StoreError>;
 
     /// Events matching `filter`, oldest first, as many as `page` says.
     async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError> {

@@ -8,6 +8,7 @@ mod deployments;
 mod durability;
 mod events_ext;
 mod exposure;
+mod follow_cli;
 mod fuzz_http;
 mod github_activity;
 mod ingest;

@@ -190,6 +190,13 @@ impl Events for Postgres {
         reader::get(&self.client().await?, id).await
     }
 
+    async fn raw_payload(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let sql = "SELECT payload FROM events WHERE id = $1";
+        let row = client.query_opt(sql, &[&id]).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     async fn query_within(
         &self,
         filter: EventFilter,

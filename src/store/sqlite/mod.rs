@@ -59,13 +59,37 @@ pub struct Sqlite {
 }
 
 impl Sqlite {
+    /// Opens the store in `data_dir` if there is one: what readers use (they never create one).
+    pub fn open_existing(data_dir: &Path) -> Result<Self, StoreError> {
+        if !data_dir.join(DB_FILE).is_file() {
+            return Err(StoreError::NoStore(data_dir.to_owned()));
+        }
+        Self::open(data_dir)
+    }
+
     /// Opens (creating if needed) the store in `data_dir` and starts its writer and watcher.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        if data_dir.exists() && !data_dir.is_dir() {
+            return Err(StoreError::Io {
+                what: format!("use {} as the data directory", data_dir.display()),
+                source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+            });
+        }
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
             what: format!("create {}", data_dir.display()),
             source,
         })?;
         let path: PathBuf = data_dir.join(DB_FILE);
+        // SQLite says only "unable to open database file"; the OS says why (permission denied,
+        // read-only file system).
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| StoreError::Io {
+                what: format!("open {} for writing", path.display()),
+                source,
+            })?;
         let mut conn = Connection::open(&path)?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
@@ -159,6 +183,15 @@ impl Events for Sqlite {
 
     async fn get(&self, id: i64) -> Result<Option<Event>, StoreError> {
         self.read(move |c| reader::get(c, id)).await
+    }
+
+    async fn raw_payload(&self, id: i64) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.read(move |c| {
+            let sql = "SELECT payload FROM events WHERE id = ?1";
+            Ok(c.query_row(sql, [id], |r| r.get(0)).optional()?)
+        })
+        .await
     }
 
     async fn query_within(

@@ -1,0 +1,255 @@
+//! Sending a stored event again, re-signed as its provider would sign it: what `hookd replay` and
+//! `hookd forward` do. The body is the payload as stored (a JSON body byte for byte), the headers
+//! are the ones that arrived minus credentials and transport headers, and the signature is made
+//! fresh with the source's first secret, so the receiver's own verification code passes.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::event::{Event, PayloadEncoding};
+use crate::signature::ToSign;
+use crate::sources::Source;
+
+/// Headers never sent again: the transport's own, and what a new signature replaces.
+const DROPPED: &[&str] = &[
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "expect",
+    "upgrade",
+    "accept-encoding",
+];
+
+/// The value ingest stores in place of a credential (see `ingest::headers`).
+const REDACTED: &str = "[redacted]";
+
+/// One request, ready to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Whether it carries a signature (the source has a secret).
+    pub signed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResendError {
+    #[error("event {0}'s stored payload does not decode as its encoding says")]
+    Payload(i64),
+}
+
+/// The request that sends `event` again. `raw` is its payload as stored; `source` its configured
+/// source (`None`: sent unsigned); `delivery_id` the id to send it under (its own, or a new one);
+/// `now` the Unix time to sign at.
+pub fn request(
+    event: &Event,
+    raw: &str,
+    source: Option<&Source>,
+    delivery_id: Option<&str>,
+    now: i64,
+) -> Result<Outgoing, ResendError> {
+    let body = body(event.payload_encoding, raw).ok_or(ResendError::Payload(event.id))?;
+    let renamed = delivery_id.is_some() && delivery_id != event.delivery_id.as_deref();
+    let mut headers: Vec<(String, String)> = event
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .filter(|(k, v)| v != REDACTED && !DROPPED.contains(&k.as_str()))
+        .filter(|(k, _)| !(renamed && crate::providers::generic::names_delivery(k)))
+        .collect();
+    let id = delivery_id.or(event.delivery_id.as_deref()).unwrap_or("");
+    let mut set = |pairs: Vec<(String, String)>| {
+        for (k, v) in pairs {
+            headers.retain(|(old, _)| !old.eq_ignore_ascii_case(&k));
+            headers.push((k, v));
+        }
+    };
+    let secret = source.and_then(|s| s.secrets.first());
+    if let Some(s) = source {
+        if renamed {
+            set(s.provider.identify(Some(&event.event_type), id));
+        }
+        if let Some(secret) = secret {
+            let d = ToSign {
+                body: &body,
+                now,
+                delivery_id: id,
+            };
+            set(s.provider.sign(secret, &d));
+        }
+    } else if renamed {
+        set(crate::providers::generic::identify(None, Some(id)));
+    }
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        && let Some(ct) = &event.content_type
+    {
+        headers.push(("content-type".into(), ct.clone()));
+    }
+    Ok(Outgoing {
+        headers,
+        body,
+        signed: secret.is_some(),
+    })
+}
+
+/// The bytes of a stored payload, as they arrived (forms re-encoded from their fields).
+fn body(encoding: PayloadEncoding, raw: &str) -> Option<Vec<u8>> {
+    match encoding {
+        PayloadEncoding::Json => Some(raw.as_bytes().to_vec()),
+        PayloadEncoding::Text => serde_json::from_str::<String>(raw)
+            .ok()
+            .map(String::into_bytes),
+        PayloadEncoding::Base64 => {
+            let text = serde_json::from_str::<String>(raw).ok()?;
+            base64::engine::general_purpose::STANDARD.decode(text).ok()
+        }
+        PayloadEncoding::Form => {
+            let fields: serde_json::Map<String, Value> = serde_json::from_str(raw).ok()?;
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &fields {
+                let values = match v {
+                    Value::Array(a) => a.iter().collect(),
+                    one => vec![one],
+                };
+                for v in values {
+                    form.append_pair(k, v.as_str().unwrap_or_default());
+                }
+            }
+            Some(form.finish().into_bytes())
+        }
+    }
+}
+
+/// What the receiver answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub elapsed: Duration,
+    /// The first part of the answer's body, as text.
+    pub excerpt: String,
+}
+
+/// The most of a receiver's answer that is kept for printing.
+const EXCERPT: usize = 512;
+
+/// POSTs `out` to `url`.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    out: &Outgoing,
+) -> Result<Answer, reqwest::Error> {
+    let started = Instant::now();
+    let mut req = client.post(url).body(out.body.clone());
+    for (k, v) in &out.headers {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    let excerpt = text.chars().take(EXCERPT).collect();
+    Ok(Answer {
+        status,
+        elapsed: started.elapsed(),
+        excerpt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn event(encoding: PayloadEncoding, headers: Value) -> Event {
+        Event {
+            id: 7,
+            source: "gh".into(),
+            event_type: "push".into(),
+            delivery_id: Some("d-1".into()),
+            received_at: chrono::Utc::now(),
+            headers: headers.as_object().unwrap().clone(),
+            content_type: Some("application/json".into()),
+            payload_encoding: encoding,
+            payload: Value::Null,
+            verified: Some(true),
+            subject: None,
+            occurred_at: None,
+            summary: None,
+            note: None,
+        }
+    }
+
+    fn github() -> Source {
+        let provider = crate::providers::build("github", Default::default()).unwrap();
+        Source {
+            name: "gh".into(),
+            provider,
+            secrets: vec![Secret::new("s3")],
+            from_file: true,
+            rate_limit: None,
+        }
+    }
+
+    #[test]
+    fn a_github_push_is_resigned_with_its_headers_kept_and_credentials_dropped() {
+        let stored = serde_json::json!({
+            "x-github-event": "push", "x-github-delivery": "d-1", "host": "old:8080",
+            "x-hub-signature-256": "[redacted]", "user-agent": "GitHub-Hookshot/1",
+            "content-type": "application/json"
+        });
+        let e = event(PayloadEncoding::Json, stored);
+        let raw = r#"{"ref":"refs/heads/main",  "n":1}"#;
+        let out = request(&e, raw, Some(&github()), None, 0).unwrap();
+        assert_eq!(out.body, raw.as_bytes(), "byte for byte");
+        let h = |name: &str| {
+            out.headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(h("x-github-delivery"), ["d-1"]);
+        assert_eq!(h("user-agent"), ["GitHub-Hookshot/1"]);
+        assert!(h("host").is_empty());
+        let sig = h("x-hub-signature-256");
+        assert_eq!(sig.len(), 1);
+        let want = crate::signature::github::sign(
+            &Secret::new("s3"),
+            &ToSign {
+                body: raw.as_bytes(),
+                now: 0,
+                delivery_id: "",
+            },
+        );
+        assert_eq!(sig[0], want[0].1);
+
+        let renamed = request(&e, raw, Some(&github()), Some("d-2"), 0).unwrap();
+        let ids: Vec<_> = renamed
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("x-github-delivery"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(ids, ["d-2"]);
+    }
+
+    #[test]
+    fn bodies_come_back_as_they_arrived() {
+        assert_eq!(
+            body(PayloadEncoding::Text, r#""hi there""#).unwrap(),
+            b"hi there"
+        );
+        assert_eq!(
+            body(PayloadEncoding::Base64, r#""/wAB""#).unwrap(),
+            [0xff, 0, 1]
+        );
+        let form = body(PayloadEncoding::Form, r#"{"a":"x y","t":["1","2"]}"#).unwrap();
+        assert_eq!(form, b"a=x+y&t=1&t=2");
+        assert!(body(PayloadEncoding::Text, "{").is_none());
+    }
+}

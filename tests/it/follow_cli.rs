@@ -1,0 +1,245 @@
+//! The commands a person runs beside a hookd: `tail`, `forward` and `replay` against a running
+//! `hookd serve`, and readers that refuse to invent a store.
+
+use crate::common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use common::{Process, bin, fixture};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+const CONFIG: &str = "[sources.github]\nprovider = \"github\"\nsecret = \"gh-secret\"\n";
+
+/// A command beside the store, its stdout as lines; returns once it printed `ready` on stderr.
+async fn spawn(
+    args: &[&str],
+    dir: &std::path::Path,
+    ready: &str,
+) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = err.next_line().await.unwrap() {
+            eprintln!("[{}] {line}", args[0]);
+            if line.contains(ready) {
+                return;
+            }
+        }
+        panic!("{} ended before saying {ready:?}", args[0]);
+    });
+    started.await.expect("started in time");
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = err.next_line().await {
+            eprintln!("[stderr] {line}");
+        }
+    });
+    let out = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, out)
+}
+
+async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+    tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("a line in time")
+        .unwrap()
+        .expect("still running")
+}
+
+fn serve(dir: &std::path::Path) -> Process {
+    std::fs::write(dir.join("hookd.toml"), CONFIG).unwrap();
+    let config = dir.join("hookd.toml");
+    Process::serve(&dir.join("data"), &["--config", config.to_str().unwrap()])
+}
+
+async fn push(hookd: &Process, delivery: &str) -> Value {
+    let extra = [("x-github-event", "push"), ("x-github-delivery", delivery)];
+    let signer = ("github", "gh-secret");
+    let body = fixture("github/push.json");
+    let r = common::post_signed(hookd.webhook, "github", signer, 0, &extra, body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn tail_prints_each_new_event_as_it_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let (_json, mut json) = spawn(
+        &["tail", "--json", "--data-dir", data],
+        dir.path(),
+        "following",
+    )
+    .await;
+    let (_text, mut text) = spawn(&["tail", "--data-dir", data], dir.path(), "following").await;
+    let stored = push(&hookd, "tail-1").await;
+    let event: Value = serde_json::from_str(&next_line(&mut json).await).unwrap();
+    assert_eq!(event["id"], stored["event_id"]);
+    assert_eq!(event["type"], "push");
+    let line = next_line(&mut text).await;
+    let id = format!("#{}", stored["event_id"]);
+    for part in [
+        id.as_str(),
+        "github",
+        "push",
+        "Codertocat/Hello-World",
+        "pushed 1 commit(s)",
+    ] {
+        assert!(line.contains(part), "{part:?} in {line:?}");
+    }
+    assert!(!line.contains('\u{1b}'), "no colour when piped: {line:?}");
+}
+
+/// A stand-in for the app a developer writes: records what it receives.
+async fn receiver() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(HeaderMap, Vec<u8>)>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((headers, body.to_vec()));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+async fn received(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(HeaderMap, Vec<u8>)>,
+) -> (HeaderMap, Vec<u8>) {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("delivered in time")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn forward_delivers_signed_as_github_and_resumes_after_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let (url, mut rx) = receiver().await;
+    let args = ["forward", "--to", &url, "--data-dir", data];
+    let (mut forward, mut printed) = spawn(&args, dir.path(), "events after").await;
+    push(&hookd, "fwd-1").await;
+    let (headers, body) = received(&mut rx).await;
+    assert_eq!(body, fixture("github/push.json"), "the body byte for byte");
+    assert_eq!(headers["x-github-delivery"], "fwd-1");
+    assert_eq!(headers["x-github-event"], "push");
+    // The app verifies it with its own secret, as GitHub's guide says.
+    let github = hookd::providers::build("github", Default::default()).unwrap();
+    let delivery = hookd::signature::Delivery {
+        headers: &headers,
+        body: &body,
+        now: 0,
+    };
+    let secret = hookd::secret::Secret::new("gh-secret");
+    assert_eq!(github.verify(&[secret], &delivery), Ok(()));
+    assert!(next_line(&mut printed).await.contains("-> 200"));
+
+    // Killed, it resumes from its cursor: what came in meanwhile arrives, nothing twice.
+    forward.kill().await.unwrap();
+    push(&hookd, "fwd-2").await;
+    push(&hookd, "fwd-3").await;
+    let (_forward, _printed) = spawn(&args, dir.path(), "events after").await;
+    for expected in ["fwd-2", "fwd-3"] {
+        let (headers, _) = received(&mut rx).await;
+        assert_eq!(headers["x-github-delivery"], expected);
+    }
+    push(&hookd, "fwd-4").await;
+    let (headers, _) = received(&mut rx).await;
+    assert_eq!(
+        headers["x-github-delivery"], "fwd-4",
+        "fwd-1 was not sent again"
+    );
+}
+
+#[tokio::test]
+async fn replay_is_a_duplicate_unless_given_a_new_delivery_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let stored = push(&hookd, "replay-1").await;
+    let id = stored["event_id"].to_string();
+    let data = dir.path().join("data");
+    let webhook = hookd.webhook.to_string();
+    let replay = |extra: &[&str]| {
+        let mut args = vec!["replay", id.as_str(), "--webhook-addr", &webhook];
+        args.extend(["--data-dir", data.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let out = std::process::Command::new(bin())
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let again = replay(&[]);
+    assert!(again.starts_with("200 in "), "{again}");
+    assert!(
+        again.contains("\"duplicate\":true"),
+        "verified and deduplicated: {again}"
+    );
+    let fresh = replay(&["--new-delivery-id"]);
+    assert!(fresh.contains("\"duplicate\":false"), "{fresh}");
+    let missing = std::process::Command::new(bin())
+        .args(["replay", "999999", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no event 999999"));
+}
+
+#[test]
+fn readers_never_create_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing-here");
+    for command in ["events", "tail"] {
+        let out = std::process::Command::new(bin())
+            .args([command, "--data-dir", missing.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{command}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no hookd store in"), "{command}: {err}");
+        assert!(!missing.exists(), "{command} created {}", missing.display());
+    }
+    // A data dir that is a file, and one that cannot be written: the OS's reason, once.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["serve", "--data-dir", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not a directory"),
+        "{err}"
+    );
+}
