@@ -224,8 +224,17 @@ impl Http {
         shutdown: &CancellationToken,
     ) -> axum::Router {
         let bodies = self.bodies(config, MAX_MCP_BODY);
+        let scrape = crate::telemetry::Scrape {
+            store: store.clone(),
+            data_dir: config
+                .database_url
+                .is_none()
+                .then(|| config.data_dir.clone()),
+        };
+        let metrics = mcp::auth::guard(crate::telemetry::routes(scrape), config);
         mcp::router(store.clone(), sources.clone(), config, shutdown.clone())
             .layer(axum::middleware::from_fn_with_state(bodies, read::bounded))
+            .merge(metrics)
             .merge(self.health.clone())
     }
 }

@@ -16,6 +16,10 @@ use crate::config::Config;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines (on stderr) look: `text`, or `json` (one object per line, for a log
+    /// collector). What is logged is set with HOOKD_LOG (default `info,rmcp=warn`).
+    #[arg(long, global = true, env = "HOOKD_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -58,5 +58,6 @@ pub mod signature;
 pub mod source_name;
 pub mod sources;
 pub mod store;
+pub mod telemetry;
 pub mod time;
 pub mod wait;

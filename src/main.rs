@@ -9,14 +9,17 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = hookd::cli::Cli::parse();
     // Logs go to stderr only: in `hookd stdio`, stdout carries the MCP protocol.
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("HOOKD_LOG")
                 .unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    if cli.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
     match hookd::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -162,12 +162,35 @@ async fn receive(
     source: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    let started = std::time::Instant::now();
+    let name = source.as_ref().map(|Path(s)| s.as_str()).unwrap_or("");
+    // Only configured sources get a label of their own (see `telemetry`).
+    let label = match ingest.sources.get(name) {
+        Some(s) => s.name.clone(),
+        None => crate::telemetry::OTHER.to_owned(),
+    };
+    let response = match handle(&ingest, source, &label, headers, body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    };
+    crate::telemetry::webhook(&label, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn handle(
+    ingest: &Ingest,
+    source: Result<Path<String>, PathRejection>,
+    label: &str,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, IngestError> {
     let Path(source) = source.map_err(|_| IngestError::NotFound)?;
     let source = SourceName::parse(&source)?;
     // Before the body is read or verified: a flood beyond the limit costs hookd next to nothing.
     if let Err(limited) = ingest.rates.check(source.as_str()) {
         tracing::debug!(%source, "rate limited");
+        crate::telemetry::rate_limited(label);
         return Err(IngestError::RateLimited {
             name: source.to_string(),
             limited,
@@ -257,9 +280,27 @@ impl Ingest {
             derived: n.derived,
             search_words,
         };
+        let event_type = event.event_type.clone();
+        let delivery_id = event.delivery_id.clone();
         let appended = self.store.append(event).await;
         self.writes.record(&appended);
-        Ok(Outcome::Stored(appended?))
+        let appended = appended?;
+        if appended.duplicate {
+            crate::telemetry::duplicate(if configured.is_some() {
+                source
+            } else {
+                crate::telemetry::OTHER
+            });
+        }
+        tracing::info!(
+            source,
+            r#type = %event_type,
+            delivery_id = delivery_id.as_deref().unwrap_or("-"),
+            event_id = appended.id,
+            duplicate = appended.duplicate,
+            "webhook stored"
+        );
+        Ok(Outcome::Stored(appended))
     }
 
     async fn record(
@@ -272,6 +313,7 @@ impl Ingest {
     ) -> Result<(), StoreError> {
         use sha2::Digest;
         tracing::warn!(source, reason = why.class(), detail = %why, "webhook refused");
+        crate::telemetry::rejected(source, why.class());
         let rejected = Rejected {
             source: source.to_owned(),
             received_at: now,

@@ -39,6 +39,20 @@ pub fn metadata_url(resource: &reqwest::Url) -> String {
     url.to_string()
 }
 
+/// `routes` behind the MCP token when one is set (what `/metrics` and the dashboard use).
+pub fn guard(routes: axum::Router, settings: &crate::config::Config) -> axum::Router {
+    match &settings.mcp_token {
+        Some(token) => routes.layer(axum::middleware::from_fn_with_state(
+            Arc::new(Guard {
+                token: token.clone(),
+                resource_metadata: None,
+            }),
+            require_bearer,
+        )),
+        None => routes,
+    }
+}
+
 /// Lets a request through only with `Authorization: Bearer <token>`.
 pub async fn require_bearer(
     State(guard): State<Arc<Guard>>,

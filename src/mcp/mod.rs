@@ -4,7 +4,7 @@
 //! and older clients (`initialize`, sessions). Every tool reads the store; waiting tools sleep on
 //! the bus, so a slow or idle client costs nothing.
 
-mod auth;
+pub mod auth;
 mod consumer_tools;
 mod deploy_tools;
 mod events;

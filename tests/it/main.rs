@@ -17,6 +17,7 @@ mod mcp_security;
 mod mcp_stdio;
 mod migrate_to;
 mod multi_instance;
+mod operations;
 mod properties;
 mod redis_bridge;
 mod resources;

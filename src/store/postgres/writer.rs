@@ -50,8 +50,10 @@ pub async fn run(pool: Pool, jobs: Jobs, bus: Bus, notify: bool) {
             }
         }
         let rows: Vec<&Row> = batch.iter().map(|(row, _)| row.as_ref()).collect();
+        let started = std::time::Instant::now();
         match commit(&pool, &rows, notify).await {
             Ok(results) => {
+                crate::telemetry::committed(results.len(), started.elapsed());
                 if let Some(newest) = results.iter().filter(|a| !a.duplicate).map(|a| a.id).max() {
                     bus.committed(newest);
                 }

@@ -49,8 +49,10 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
 }
 
 fn commit_batch(conn: &mut Connection, batch: &mut Vec<(Box<Row>, AppendReply)>, bus: &Bus) {
+    let started = std::time::Instant::now();
     match insert_all(conn, batch.iter().map(|(e, _)| e.as_ref())) {
         Ok(results) => {
+            crate::telemetry::committed(results.len(), started.elapsed());
             let newest = results.iter().map(|a| a.id).max().unwrap_or(0);
             bus.committed(newest);
             for ((_, reply), result) in batch.drain(..).zip(results) {
