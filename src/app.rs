@@ -103,6 +103,13 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     })
 }
 
+/// What `hookd config check` runs: every check `start` makes before it opens anything, and the
+/// sources `serve` would use.
+pub fn check(config: &Config) -> Result<Sources, AppError> {
+    check_policy(config, Mode::Serve)?;
+    load_sources(config)
+}
+
 /// Refuses settings that would expose events: MCP beyond loopback without a token, and URLs
 /// that are not http(s).
 fn check_policy(config: &Config, mode: Mode) -> Result<(), AppError> {

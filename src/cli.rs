@@ -39,8 +39,19 @@ pub enum Command {
     Forward(crate::commands::forward::ForwardArgs),
     /// Send one stored event again, re-signed as its provider would sign it.
     Replay(crate::commands::replay::ReplayArgs),
+    /// Check the configuration: what `serve` would use, secrets redacted, and what each source
+    /// expects.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Copy a SQLite store into an empty PostgreSQL database, ids preserved (stop hookd first).
     MigrateTo(MigrateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the flags, environment and hookd.toml `serve` would read; print the effective
+    /// settings (secrets redacted) and each source's provider, secret and expected headers.
+    Check(Config),
 }
 
 #[derive(Debug, clap::Args)]
@@ -65,6 +76,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Stdio(c) => (c, Mode::Stdio),
             Command::Send(a) => return crate::send::run(a).await,
             Command::Events(a) => return crate::commands::events::run(a).await,
+            Command::Config(ConfigCommand::Check(c)) => {
+                return crate::commands::config_check::run(&c);
+            }
             Command::Tail(a) => return crate::commands::tail::run(a).await,
             Command::Forward(a) => return crate::commands::forward::run(a).await,
             Command::Replay(a) => return crate::commands::replay::run(a).await,

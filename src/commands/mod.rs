@@ -2,6 +2,7 @@
 //! They open an existing store (SQLite in `--data-dir`, or PostgreSQL with `--database-url`) next
 //! to a running hookd and never create one.
 
+pub mod config_check;
 pub mod events;
 pub mod forward;
 pub mod replay;

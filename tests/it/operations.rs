@@ -162,3 +162,50 @@ fn each_stored_webhook_is_one_log_line_also_as_json() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn config_check_shows_what_serve_would_use_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hookd.toml");
+    std::fs::write(
+        &config,
+        "[sources.github]\nprovider = \"github\"\nsecret = \"s3cr3t-value\"\n",
+    )
+    .unwrap();
+    let check = |extra: &[&str]| {
+        Command::new(bin())
+            .args(["config", "check", "--config", config.to_str().unwrap()])
+            .args(extra)
+            .env("HOOKD_MCP_TOKEN", "t0ken-value")
+            .env_remove("STRIPE_WEBHOOK_SECRET")
+            .output()
+            .unwrap()
+    };
+    let out = check(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("github: provider github, secret set; expects X-Hub-Signature-256"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stripe: provider stripe, NO SECRET"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cr3t-value") && !text.contains("t0ken-value"),
+        "{text}"
+    );
+    // What serve would refuse, check refuses, with the same words.
+    let out = check(&["--mcp-public-url", "ftp://example.com/mcp"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an http(s) URL"));
+    std::fs::write(&config, "[sources.x]\nprovider = \"gitbub\"\n").unwrap();
+    let out = check(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown provider \"gitbub\""));
+}
