@@ -239,9 +239,19 @@ impl Http {
                 .then(|| config.data_dir.clone()),
         };
         let metrics = mcp::auth::guard(crate::telemetry::routes(scrape), config);
+        let dashboard = crate::dashboard::Dashboard {
+            store: store.clone(),
+            sources: sources.clone(),
+            shutdown: shutdown.clone(),
+            heartbeat: config.heartbeat(),
+            max_answer: config.limits.max_answer_bytes,
+        };
+        let dashboard =
+            crate::dashboard::routes(dashboard, config, |r| mcp::auth::guard(r, config));
         mcp::router(store.clone(), sources.clone(), config, shutdown.clone())
             .layer(axum::middleware::from_fn_with_state(bodies, read::bounded))
             .merge(metrics)
+            .merge(dashboard)
             .merge(self.health.clone())
     }
 }

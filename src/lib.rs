@@ -39,6 +39,7 @@ pub mod bus;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod derive;
 pub mod event;
 pub mod filter;

@@ -4,6 +4,7 @@
 
 mod common;
 mod consumers;
+mod dashboard;
 mod deployments;
 mod durability;
 mod events_ext;

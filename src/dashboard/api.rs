@@ -1,0 +1,263 @@
+//! The dashboard's JSON: lists of events (without payloads), one event whole, sources, refused
+//! deliveries, consumers, and replay.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Dashboard;
+use crate::event::{Event, EventFilter, Page};
+use crate::store::SearchQuery;
+
+/// One line of the list.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub id: i64,
+    #[serde(with = "crate::time::text")]
+    pub received_at: DateTime<Utc>,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub subject: Option<String>,
+    pub summary: Option<String>,
+    pub verified: Option<bool>,
+}
+
+impl From<&Event> for Row {
+    fn from(e: &Event) -> Self {
+        Self {
+            id: e.id,
+            received_at: e.received_at,
+            source: e.source.clone(),
+            event_type: e.event_type.clone(),
+            subject: e.subject.clone(),
+            summary: e.summary.clone(),
+            verified: e.verified,
+        }
+    }
+}
+
+/// The list's filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    pub source: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Words to search for.
+    pub q: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl Filters {
+    pub fn filter(&self) -> EventFilter {
+        let given = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        EventFilter::of(given(&self.source), given(&self.event_type))
+    }
+}
+
+/// An error as the page shows it.
+fn failed(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    (status, Json(json!({"error": message.to_string()}))).into_response()
+}
+
+fn storage(e: crate::store::StoreError) -> Response {
+    failed(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("storage error: {e}"),
+    )
+}
+
+/// `GET /api/events`: the newest events matching the filters, newest first (at most 200).
+pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -> Response {
+    let limit = f.limit.unwrap_or(50).clamp(1, 200);
+    let rows: Vec<Row> = match f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(text) => {
+            let query = SearchQuery {
+                text: text.to_owned(),
+                filter: f.filter(),
+                limit,
+            };
+            match d.store.search(query).await {
+                Ok(hits) => hits
+                    .into_iter()
+                    .map(|h| Row {
+                        id: h.id,
+                        received_at: h.received_at,
+                        source: h.source,
+                        event_type: h.event_type,
+                        subject: None,
+                        summary: h.summary,
+                        verified: None,
+                    })
+                    .collect(),
+                Err(e) => return storage(e),
+            }
+        }
+        None => match d
+            .store
+            .query_within(f.filter(), Page::Newest(limit), d.max_answer)
+            .await
+        {
+            Ok(read) => read.events.iter().rev().map(Row::from).collect(),
+            Err(e) => return storage(e),
+        },
+    };
+    Json(rows).into_response()
+}
+
+/// `GET /api/events/{id}`: the event whole.
+pub async fn event(State(d): State<Arc<Dashboard>>, Path(id): Path<i64>) -> Response {
+    match d.store.get(id).await {
+        Ok(Some(e)) => Json(e).into_response(),
+        Ok(None) => failed(StatusCode::NOT_FOUND, format!("no event {id}")),
+        Err(e) => storage(e),
+    }
+}
+
+/// A source as the page lists it.
+#[derive(Debug, Serialize)]
+struct SourceRow {
+    name: String,
+    /// `None` for a name that is not configured (accepted unsigned).
+    provider: Option<&'static str>,
+    secret_set: bool,
+    count: i64,
+    #[serde(with = "crate::time::optional_text")]
+    last_received_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/sources`: configured sources and those that sent events, with counts.
+pub async fn sources(State(d): State<Arc<Dashboard>>) -> Response {
+    let stats = match d.store.sources().await {
+        Ok(s) => s,
+        Err(e) => return storage(e),
+    };
+    let mut rows: Vec<SourceRow> = d
+        .sources
+        .iter()
+        .map(|s| SourceRow {
+            name: s.name.clone(),
+            provider: Some(s.provider.name()),
+            secret_set: !s.secrets.is_empty(),
+            count: 0,
+            last_received_at: None,
+        })
+        .collect();
+    for stat in stats {
+        match rows.iter_mut().find(|r| r.name == stat.source) {
+            Some(row) => {
+                row.count = stat.count;
+                row.last_received_at = Some(stat.last_received_at);
+            }
+            None => rows.push(SourceRow {
+                name: stat.source,
+                provider: None,
+                secret_set: false,
+                count: stat.count,
+                last_received_at: Some(stat.last_received_at),
+            }),
+        }
+    }
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+    Json(rows).into_response()
+}
+
+/// `GET /api/rejections`: the newest refused deliveries, with reasons.
+pub async fn rejections(State(d): State<Arc<Dashboard>>) -> Response {
+    match d.store.rejections(None, 100).await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => storage(e),
+    }
+}
+
+/// `GET /api/consumers`: durable consumers, their cursors and backlogs.
+pub async fn consumers(State(d): State<Arc<Dashboard>>) -> Response {
+    match d.store.consumers().await {
+        Ok(c) => Json(c).into_response(),
+        Err(e) => storage(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReplayTo {
+    pub url: String,
+}
+
+/// `POST /api/events/{id}/replay` `{"url": …}`: sends the event to `url`, re-signed for its
+/// provider; answers what the receiver said.
+pub async fn replay(
+    State(d): State<Arc<Dashboard>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(why) = same_origin(&headers) {
+        return failed(StatusCode::FORBIDDEN, why);
+    }
+    let Ok(to) = serde_json::from_slice::<ReplayTo>(&body) else {
+        return failed(StatusCode::BAD_REQUEST, "send {\"url\": \"http…\"}");
+    };
+    let url = match reqwest::Url::parse(&to.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        _ => return failed(StatusCode::BAD_REQUEST, "the URL must be http(s)"),
+    };
+    let (event, raw) = match (d.store.get(id).await, d.store.raw_payload(id).await) {
+        (Ok(Some(e)), Ok(Some(raw))) => (e, raw),
+        (Err(e), _) | (_, Err(e)) => return storage(e),
+        _ => return failed(StatusCode::NOT_FOUND, format!("no event {id}")),
+    };
+    let now = Utc::now().timestamp();
+    let source = d.sources.get(&event.source);
+    let out = match crate::resend::request(&event, &raw, source, None, now) {
+        Ok(out) => out,
+        Err(e) => return failed(StatusCode::UNPROCESSABLE_ENTITY, e),
+    };
+    let client = match crate::outbound::client_builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return failed(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    match crate::resend::post(&client, url.as_str(), &out).await {
+        Ok(a) => Json(json!({
+            "status": a.status,
+            "elapsed_ms": a.elapsed.as_millis() as u64,
+            "signed": out.signed,
+            "answer": a.excerpt,
+        }))
+        .into_response(),
+        Err(e) => failed(StatusCode::BAD_GATEWAY, format!("cannot reach {url}: {e}")),
+    }
+}
+
+/// A write is accepted only as JSON (which a cross-site form cannot send) and, when the browser
+/// names an origin, from this host's own.
+fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err("send the request as application/json");
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => Ok(()),
+        Some(origin) => {
+            let own = host.map(|h| format!("http://{h}"));
+            let own_tls = host.map(|h| format!("https://{h}"));
+            if Some(origin.to_owned()) == own || Some(origin.to_owned()) == own_tls {
+                Ok(())
+            } else {
+                Err("replay is accepted only from the dashboard's own page")
+            }
+        }
+    }
+}

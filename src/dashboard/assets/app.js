@@ -1,0 +1,208 @@
+// hookd's dashboard: plain JavaScript, no build step. Data comes from /api/* (see src/dashboard).
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
+  return e;
+};
+
+// The MCP token, when this hookd has one: asked once, kept for the browser session.
+const token = () => sessionStorage.getItem("hookd-token");
+const authHeaders = () => (token() ? { Authorization: "Bearer " + token() } : {});
+
+async function api(path, options = {}) {
+  const r = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
+  if (r.status === 401) { askToken(); throw new Error("token needed"); }
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+
+function askToken() {
+  $("#token").hidden = false;
+  $("main").hidden = true;
+}
+
+$("#token").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem("hookd-token", e.target.token.value);
+  $("#token").hidden = true;
+  $("main").hidden = false;
+  route();
+  startLive();
+});
+
+const time = (t) => (t ? t.replace("T", " ").slice(0, 19) : "");
+
+// ---- The event list, live ----------------------------------------------------------------------
+
+function filters() {
+  const f = new FormData($("#filters"));
+  return { source: f.get("source") || "", type: f.get("type") || "", q: f.get("q") || "" };
+}
+
+function query(f) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(f)) if (v) p.set(k, v);
+  return p.toString();
+}
+
+function row(e, fresh) {
+  const unverified = e.verified === false ? el("span", { class: "bad", title: "no secret configured: not verified" }, "unverified") : "";
+  const tr = el("tr", { "data-id": e.id, class: fresh ? "new" : "" },
+    el("td", { class: "time" }, time(e.received_at)),
+    el("td", {}, el("span", { class: "tag" }, e.source)),
+    el("td", {}, e.type),
+    el("td", {}, e.subject || ""),
+    el("td", {}, e.summary || ""),
+    el("td", {}, unverified));
+  tr.addEventListener("click", () => { location.hash = "#/event/" + e.id; });
+  return tr;
+}
+
+async function loadEvents() {
+  const rows = await api("/api/events?" + query(filters()));
+  $("#rows").replaceChildren(...rows.map((e) => row(e, false)));
+  $("#empty").hidden = rows.length > 0;
+}
+
+async function loadSourceChoices() {
+  const sources = await api("/api/sources");
+  const select = $("#filters").source;
+  const chosen = select.value;
+  select.replaceChildren(el("option", { value: "" }, "all sources"),
+    ...sources.map((s) => el("option", { value: s.name }, s.name)));
+  select.value = chosen;
+}
+
+$("#filters").addEventListener("submit", (e) => {
+  e.preventDefault();
+  loadEvents().catch(show);
+  startLive();
+});
+
+// New events arrive over server-sent events, read with fetch so the token can travel in a header.
+let liveAbort = null;
+async function startLive() {
+  if (liveAbort) liveAbort.abort();
+  liveAbort = new AbortController();
+  const f = filters();
+  const status = $("#live");
+  try {
+    const r = await fetch("/api/stream?" + query({ source: f.source, type: f.type }),
+      { headers: authHeaders(), signal: liveAbort.signal });
+    if (r.status === 401) return askToken();
+    status.textContent = "live"; status.classList.add("on");
+    const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const message = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+        const data = message.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+        if (data && !filters().q) {
+          $("#rows").prepend(row(JSON.parse(data), true));
+          $("#empty").hidden = true;
+        }
+      }
+    }
+  } catch (err) {
+    if (err.name === "AbortError") return;
+  }
+  status.textContent = "reconnecting…"; status.classList.remove("on");
+  setTimeout(startLive, 2000);
+}
+
+// ---- One event ---------------------------------------------------------------------------------
+
+function json(v, key) {
+  const label = key !== undefined ? [el("span", { class: "k" }, JSON.stringify(key)), ": "] : [];
+  if (v !== null && typeof v === "object") {
+    const entries = Array.isArray(v) ? v.map((x, i) => [undefined, x]) : Object.entries(v);
+    const open = Array.isArray(v) ? "[" : "{", close = Array.isArray(v) ? "]" : "}";
+    const d = el("details", { open: "" }, el("summary", {}, ...label, open + " " + entries.length + (Array.isArray(v) ? " items" : " keys")));
+    for (const [k, x] of entries) d.append(json(x, k));
+    d.append(el("div", {}, close));
+    return d;
+  }
+  const cls = typeof v === "string" ? "s" : typeof v === "number" ? "n" : "l";
+  return el("div", {}, ...label, el("span", { class: cls }, JSON.stringify(v)));
+}
+
+async function showEvent(id) {
+  const e = await api("/api/events/" + id);
+  $("#event-title").textContent = `#${e.id} ${e.source} ${e.type}`;
+  const meta = [["received", e.received_at], ["delivery id", e.delivery_id], ["subject", e.subject],
+    ["summary", e.summary], ["verified", String(e.verified)], ["occurred", e.occurred_at],
+    ["content type", e.content_type], ["encoding", e.payload_encoding]];
+  if (e.note) meta.push(["note", e.note]);
+  $("#event-meta").replaceChildren(...meta.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  $("#payload").replaceChildren(json(e.payload));
+  $("#headers").replaceChildren(...Object.entries(e.headers).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v)))));
+  $("#replay").dataset.id = e.id;
+  $("#replay-result").textContent = "";
+}
+
+$("#replay").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const out = $("#replay-result");
+  out.textContent = "sending…";
+  try {
+    const r = await api(`/api/events/${e.target.dataset.id}/replay`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: e.target.url.value }),
+    });
+    out.textContent = `${r.status} in ${r.elapsed_ms} ms${r.signed ? "" : " (sent unsigned: no secret)"}: ${r.answer}`;
+  } catch (err) { out.textContent = err.message; }
+});
+
+// ---- Sources, refused deliveries, consumers ---------------------------------------------------
+
+async function showSources() {
+  const s = await api("/api/sources");
+  $("#source-rows").replaceChildren(...s.map((x) => el("tr", {},
+    el("td", {}, x.name), el("td", {}, x.provider || "(not configured)"),
+    el("td", {}, x.provider === "none" ? "unsigned" : x.secret_set ? "set" : el("span", { class: "bad" }, "none")),
+    el("td", {}, String(x.count)), el("td", { class: "time" }, time(x.last_received_at)))));
+}
+
+async function showRejected() {
+  const r = await api("/api/rejections");
+  $("#rejected-rows").replaceChildren(...r.map((x) => el("tr", {},
+    el("td", { class: "time" }, time(x.received_at)), el("td", {}, x.source),
+    el("td", {}, el("span", { class: "bad" }, x.reason)), el("td", {}, x.detail), el("td", {}, String(x.body_size)))));
+}
+
+async function showConsumers() {
+  const c = await api("/api/consumers");
+  $("#consumer-rows").replaceChildren(...c.map((x) => el("tr", {},
+    el("td", {}, x.name), el("td", {}, String(x.cursor)), el("td", {}, String(x.backlog)),
+    el("td", { class: "time" }, time(x.updated_at)))));
+}
+
+// ---- Routing -----------------------------------------------------------------------------------
+
+function show(err) { console.error(err); }
+
+function route() {
+  const hash = location.hash || "#/";
+  const m = hash.match(/^#\/event\/(\d+)/);
+  const tab = m ? "event" : { "#/sources": "sources", "#/rejected": "rejected", "#/consumers": "consumers" }[hash] || "events";
+  for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== tab;
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.tab === tab || (tab === "event" && a.dataset.tab === "events"));
+  const load = { event: () => showEvent(m[1]), sources: showSources, rejected: showRejected, consumers: showConsumers,
+    events: () => Promise.all([loadEvents(), loadSourceChoices()]) }[tab];
+  load().catch(show);
+}
+
+window.addEventListener("hashchange", route);
+route();
+startLive();

@@ -1,0 +1,126 @@
+//! The dashboard: a page on the MCP listener at `/` where a person watches events arrive, filters
+//! them, reads one (payload, headers), sees refused deliveries, sources and consumers, and replays
+//! an event to a URL. The page and its script are embedded in the binary (plain HTML, JS and CSS:
+//! no build step); its data comes from `/api/*`, behind the MCP token when one is set (the page
+//! asks for it once and keeps it for the browser session).
+//!
+//! The API answers only to the host names the MCP endpoint answers to (DNS rebinding), and its one
+//! write, replay, only to a JSON request from the page's own origin (a form on another site cannot
+//! send one).
+
+mod api;
+mod stream;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::sources::Sources;
+use crate::store::Store;
+
+/// What the API reads.
+pub struct Dashboard {
+    pub store: Arc<dyn Store>,
+    pub sources: Arc<Sources>,
+    /// Ends open live streams when hookd shuts down.
+    pub shutdown: CancellationToken,
+    /// Keep-alive comments on idle live streams.
+    pub heartbeat: std::time::Duration,
+    /// The most stored text one list answer reads.
+    pub max_answer: usize,
+}
+
+const INDEX: &str = include_str!("assets/index.html");
+const SCRIPT: &str = include_str!("assets/app.js");
+const STYLE: &str = include_str!("assets/app.css");
+
+/// `/`, its assets, and `/api/*` (guarded by `guard`, the MCP token check).
+pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> Router) -> Router {
+    let api = Router::new()
+        .route("/api/events", get(api::events))
+        .route("/api/events/{id}", get(api::event))
+        .route("/api/events/{id}/replay", post(api::replay))
+        .route("/api/stream", get(stream::live))
+        .route("/api/sources", get(api::sources))
+        .route("/api/rejections", get(api::rejections))
+        .route("/api/consumers", get(api::consumers))
+        .with_state(Arc::new(dashboard));
+    let hosts = Arc::new(allowed_hosts(config));
+    let api = guard(api).layer(axum::middleware::from_fn_with_state(hosts, known_host));
+    Router::new()
+        .route("/", get(|| asset("text/html; charset=utf-8", INDEX)))
+        .route(
+            "/app.js",
+            get(|| asset("text/javascript; charset=utf-8", SCRIPT)),
+        )
+        .route("/app.css", get(|| asset("text/css; charset=utf-8", STYLE)))
+        .merge(api)
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    (headers, body).into_response()
+}
+
+/// The host names the MCP endpoint answers to (see `mcp::router`).
+fn allowed_hosts(config: &Config) -> Vec<String> {
+    let mut hosts = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    hosts.push(config.mcp_addr.ip().to_string());
+    hosts.extend(config.mcp_allowed_hosts.iter().cloned());
+    hosts
+}
+
+/// Refuses a request whose `Host` is not one of `hosts` (DNS rebinding).
+async fn known_host(
+    State(hosts): State<Arc<Vec<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(host_name)
+        .unwrap_or_default();
+    if hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        next.run(request).await
+    } else {
+        (StatusCode::FORBIDDEN, "unknown host").into_response()
+    }
+}
+
+/// `example.com:8765` → `example.com`; `[::1]:8765` → `::1`.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default();
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_name;
+
+    #[test]
+    fn host_names_drop_the_port() {
+        assert_eq!(host_name("127.0.0.1:8765"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:8765"), "::1");
+        assert_eq!(host_name("localhost"), "localhost");
+    }
+}

@@ -1,0 +1,303 @@
+//! The dashboard in a real browser: Debian's headless Chromium driven over WebDriver
+//! (`chromedriver`, installed by `scripts/test`). A webhook posted while the page is open appears
+//! in it without a reload, and an event's page shows its payload. The API's guards are checked
+//! over plain HTTP.
+
+use crate::common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Process, fixture};
+use serde_json::{Value, json};
+
+const CONFIG: &str = "[sources.github]\nprovider = \"github\"\nsecret = \"gh-secret\"\n";
+
+/// A WebDriver session in headless Chromium.
+struct Browser {
+    driver: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    async fn start(test: &str) -> Option<Self> {
+        let chromium = common::runtime(test, "/usr/bin/chromium".into(), "run scripts/test")?;
+        let driver_path =
+            common::runtime(test, "/usr/bin/chromedriver".into(), "run scripts/test")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let http = common::http();
+        let url = format!("http://127.0.0.1:{port}");
+        let ready = eventually(Duration::from_secs(20), || {
+            let http = http.clone();
+            let url = url.clone();
+            async move {
+                let status = http.get(format!("{url}/status")).send().await.ok()?;
+                let status: Value = status.json().await.ok()?;
+                status["value"]["ready"].as_bool().filter(|r| *r)
+            }
+        })
+        .await;
+        assert!(ready.is_some(), "chromedriver answered");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1280,800"]
+            }
+        }}});
+        let session: Value = http
+            .post(format!("{url}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = session["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a session: {session}"));
+        Some(Self {
+            driver,
+            base: format!("{url}/session/{id}"),
+            http,
+        })
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let r = request.send().await.unwrap();
+        let v: Value = r.json().await.unwrap();
+        v["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", json!({"url": url}))
+            .await;
+    }
+
+    /// Runs `script` in the page and returns its value.
+    async fn run(&self, script: &str) -> Value {
+        let body = json!({"script": script, "args": []});
+        self.command(reqwest::Method::POST, "/execute/sync", body)
+            .await
+    }
+
+    /// Waits (up to 20 s) for `script` to return something other than `null` or `false`.
+    async fn until(&self, script: &str) -> Value {
+        let found = eventually(Duration::from_secs(20), || async {
+            let v = self.run(script).await;
+            (!v.is_null() && v != json!(false)).then_some(v)
+        })
+        .await;
+        found.unwrap_or_else(|| panic!("the page never satisfied: {script}"))
+    }
+
+    async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let png = self
+            .command(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Polls `check` until it gives a value or `within` has passed: waits for a condition, never a
+/// fixed time.
+async fn eventually<T, F, Fut>(within: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+fn serve(dir: &std::path::Path) -> Process {
+    let config = dir.join("hookd.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    Process::serve(&dir.join("data"), &["--config", config.to_str().unwrap()])
+}
+
+async fn push(hookd: &Process, delivery: &str) -> i64 {
+    let extra = [("x-github-event", "push"), ("x-github-delivery", delivery)];
+    let signer = ("github", "gh-secret");
+    let body = fixture("github/push.json");
+    let r = common::post_signed(hookd.webhook, "github", signer, 0, &extra, body).await;
+    assert_eq!(r.status, 200);
+    r.body["event_id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
+    let test = "dashboard::a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let earlier = push(&hookd, "dash-0").await;
+    browser
+        .open(&format!("http://127.0.0.1:{}/", hookd.mcp.port()))
+        .await;
+    browser
+        .until(&format!(
+            "return document.querySelector('tr[data-id=\"{earlier}\"]') !== null"
+        ))
+        .await;
+    browser
+        .until("return document.querySelector('#live').textContent === 'live'")
+        .await;
+    let asks_for_a_token = browser
+        .run("return document.querySelector('#token').offsetParent !== null")
+        .await;
+    assert_eq!(asks_for_a_token, json!(false), "no token is set");
+    // A mark on the page: gone if the page reloads.
+    browser.run("window.stillTheSamePage = true").await;
+
+    let id = push(&hookd, "dash-1").await;
+    let cells = browser
+        .until(&format!(
+            "const r = document.querySelector('tr[data-id=\"{id}\"]'); \
+             return r && Array.from(r.cells).map(c => c.textContent)"
+        ))
+        .await;
+    assert_eq!(cells[1], "github");
+    assert_eq!(cells[2], "push");
+    assert_eq!(cells[3], "Codertocat/Hello-World");
+    assert!(cells[4].as_str().unwrap().contains("pushed 1 commit(s)"));
+    assert_eq!(
+        browser.run("return window.stillTheSamePage === true").await,
+        json!(true)
+    );
+    let first = browser
+        .run("return document.querySelector('#rows tr').dataset.id")
+        .await;
+    assert_eq!(first, json!(id.to_string()), "newest first");
+    let png = browser.screenshot().await;
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
+    std::fs::write(docs, &png).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+
+    browser
+        .run(&format!(
+            "document.querySelector('tr[data-id=\"{id}\"]').click()"
+        ))
+        .await;
+    let title = browser
+        .until("const t = document.querySelector('#event-title').textContent; return t || null")
+        .await;
+    assert_eq!(title, json!(format!("#{id} github push")));
+    let payload = browser
+        .until("const p = document.querySelector('#payload').textContent; return p || null")
+        .await;
+    assert!(
+        payload
+            .as_str()
+            .unwrap()
+            .contains("\"Codertocat/Hello-World\"")
+    );
+    assert!(payload.as_str().unwrap().contains("\"commits\""));
+    let delivery = browser
+        .run("return document.querySelector('#event-meta').textContent")
+        .await;
+    assert!(delivery.as_str().unwrap().contains("dash-1"));
+    let _ = browser
+        .command(reqwest::Method::DELETE, "", Value::Null)
+        .await;
+}
+
+#[tokio::test]
+async fn the_api_refuses_other_hosts_other_origins_and_missing_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hookd.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let args = ["--config", config.to_str().unwrap(), "--mcp-token", "t0ken"];
+    let hookd = Process::serve(&dir.path().join("data"), &args);
+    let id = push(&hookd, "guard-1").await;
+    let http = common::http();
+    let base = format!("http://{}", hookd.mcp);
+    // The page itself holds no data and loads without a token; the API does not.
+    assert_eq!(http.get(&base).send().await.unwrap().status(), 200);
+    let events = format!("{base}/api/events");
+    assert_eq!(http.get(&events).send().await.unwrap().status(), 401);
+    let ok = http.get(&events).bearer_auth("t0ken").send().await.unwrap();
+    let rows: Value = ok.json().await.unwrap();
+    assert_eq!(rows[0]["id"], id);
+    assert!(rows[0].get("payload").is_none(), "lists leave payloads out");
+    let rebound = http
+        .get(&events)
+        .bearer_auth("t0ken")
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+    let replay = format!("{base}/api/events/{id}/replay");
+    let target = json!({"url": format!("http://{}/webhook/github", hookd.webhook)});
+    let cross = http
+        .post(&replay)
+        .bearer_auth("t0ken")
+        .header("origin", "http://attacker.example")
+        .json(&target)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    let form = http
+        .post(&replay)
+        .bearer_auth("t0ken")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("url=http://x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 403);
+    let own = http
+        .post(&replay)
+        .bearer_auth("t0ken")
+        .header("origin", &base)
+        .json(&target)
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = own.json().await.unwrap();
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["signed"], true);
+    assert!(
+        answer["answer"]
+            .as_str()
+            .unwrap()
+            .contains("\"duplicate\":true")
+    );
+}
