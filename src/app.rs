@@ -22,17 +22,37 @@ pub const MAX_MCP_BODY: usize = 4 << 20;
 pub enum AppError {
     #[error("cannot open the store in {dir}: {source}")]
     Store { dir: String, source: StoreError },
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr} ({flag}): {source}{}", in_use(.source, .flag))]
     Bind {
         addr: SocketAddr,
+        flag: &'static str,
         source: std::io::Error,
     },
+    #[error("serving HTTP failed: {0}")]
+    Serve(std::io::Error),
+    /// `hookd stdio` found its webhook port held by something that is not a hookd on its store.
+    #[error(
+        "the webhook address {addr} is held by {what}, not by a hookd ingesting into this store; \
+         stop it, or give this hookd another address with --webhook-addr"
+    )]
+    PortTaken { addr: SocketAddr, what: String },
     #[error("{0}")]
     Sources(#[from] crate::sources::SourcesError),
     #[error("{0}")]
     Policy(String),
     #[error("MCP over stdio failed: {0}")]
     Stdio(std::io::Error),
+}
+
+/// What to add when an address is taken.
+fn in_use(e: &std::io::Error, flag: &str) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "; another program (or another hookd) listens there: stop it or choose another \
+             address with {flag}"
+        ),
+        _ => String::new(),
+    }
 }
 
 /// How hookd serves MCP.
@@ -158,18 +178,19 @@ async fn bind_listeners(
     config: &Config,
     mode: Mode,
 ) -> Result<(Option<TcpListener>, Option<TcpListener>), AppError> {
-    let webhook = match (mode, bind(config.webhook_addr).await) {
+    let webhook = match (mode, bind(config.webhook_addr, "--webhook-addr").await) {
         (_, Ok(l)) => Some(l),
-        (Mode::Stdio, Err(AppError::Bind { addr, source }))
+        (Mode::Stdio, Err(AppError::Bind { addr, source, .. }))
             if source.kind() == std::io::ErrorKind::AddrInUse =>
         {
-            tracing::info!(%addr, "webhook address in use: another hookd ingests; serving its store");
+            same_store_there(addr, config).await?;
+            tracing::info!(%addr, "webhook address in use by a hookd on this store: it ingests; serving the store");
             None
         }
         (_, Err(e)) => return Err(e),
     };
     let mcp = match mode {
-        Mode::Serve => Some(bind(config.mcp_addr).await?),
+        Mode::Serve => Some(bind(config.mcp_addr, "--mcp-addr").await?),
         Mode::Stdio => None,
     };
     Ok((webhook, mcp))
@@ -190,7 +211,11 @@ impl Http {
         Self {
             limits: connection_limits(config),
             budget: Budget::new(config.limits.max_pending_bytes),
-            health: crate::health::routes(store.clone(), writes.clone()),
+            health: crate::health::routes(
+                store.clone(),
+                writes.clone(),
+                crate::health::store_tag(config),
+            ),
             writes,
         }
     }
@@ -381,10 +406,35 @@ fn load_sources(config: &Config) -> Result<Sources, AppError> {
     Ok(sources)
 }
 
-async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
+async fn bind(addr: SocketAddr, flag: &'static str) -> Result<TcpListener, AppError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| AppError::Bind { addr, source })
+        .map_err(|source| AppError::Bind { addr, flag, source })
+}
+
+/// `Ok` if what listens on `addr` is a hookd serving the store `config` names (its `/healthz`
+/// says so); else what it is, as an error.
+async fn same_store_there(addr: SocketAddr, config: &Config) -> Result<(), AppError> {
+    let taken = |what: String| AppError::PortTaken { addr, what };
+    let client = crate::outbound::client_builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| taken(format!("something hookd cannot ask ({e})")))?;
+    let answer = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .map_err(|_| taken("something that does not answer HTTP".into()))?;
+    let text = answer.text().await.unwrap_or_default();
+    let health: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| taken("a server that is not hookd".into()))?;
+    if health["service"] != "hookd" {
+        return Err(taken("a server that is not hookd".into()));
+    }
+    if health["store"] != crate::health::store_tag(config).as_str() {
+        return Err(taken("a hookd serving another store".into()));
+    }
+    Ok(())
 }
 
 async fn serve_http(
@@ -393,13 +443,9 @@ async fn serve_http(
     limits: crate::listener::Limits,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    let addr = listener.local_addr().ok();
     crate::listener::serve(listener, routes, limits, shutdown)
         .await
-        .map_err(|source| AppError::Bind {
-            addr: addr.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
-            source,
-        })
+        .map_err(AppError::Serve)
 }
 
 /// The listeners' limits, with the connection cap fitted to the file descriptors this process

@@ -38,10 +38,26 @@ impl WriteHealth {
     }
 }
 
-/// `/healthz` and `/readyz`, to merge into a listener's routes.
-pub fn routes(store: Arc<dyn Store>, writes: Arc<WriteHealth>) -> Router {
+/// Which store a hookd serves, as `/healthz` says it: a digest of the SQLite folder's full path or
+/// of the PostgreSQL URL (neither is shown). `hookd stdio` compares it with its own before it
+/// trusts that whatever holds the webhook port is a hookd ingesting into the same store.
+pub fn store_tag(config: &crate::config::Config) -> String {
+    use sha2::Digest;
+    let name = match &config.database_url {
+        Some(url) => url.expose().to_owned(),
+        None => std::fs::canonicalize(&config.data_dir)
+            .unwrap_or_else(|_| config.data_dir.clone())
+            .display()
+            .to_string(),
+    };
+    hex::encode(&sha2::Sha256::digest(name.as_bytes())[..8])
+}
+
+/// `/healthz` and `/readyz`, to merge into a listener's routes. `tag` is `store_tag`'s.
+pub fn routes(store: Arc<dyn Store>, writes: Arc<WriteHealth>, tag: String) -> Router {
+    let healthz = json!({"status": "ok", "service": "hookd", "store": tag});
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(move || async move { Json(healthz) }))
         .route(
             "/readyz",
             get(move || readyz(store.clone(), writes.clone())),

@@ -96,3 +96,79 @@ async fn stdio_beside_serve_shares_the_store_and_sees_new_events_quickly() {
     );
     client.cancel().await.unwrap();
 }
+
+/// `hookd stdio` run with `args`, stdin closed: its exit status and stderr.
+async fn stdio_fails(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let out = tokio::process::Command::new(common::bin())
+        .arg("stdio")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn stdio_refuses_a_webhook_port_held_by_something_else() {
+    // A web server that is not hookd.
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = other.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = other.accept().await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = socket
+                .write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 5\r\n\r\nhello")
+                .await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (status, err) = stdio_fails(&["--data-dir", data, "--webhook-addr", &addr]).await;
+    assert!(!status.success());
+    assert!(err.contains("a server that is not hookd"), "{err}");
+    assert!(err.contains("--webhook-addr"), "{err}");
+
+    // A hookd on another store.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let serve = Process::serve(elsewhere.path(), &[]);
+    let addr = serve.webhook.to_string();
+    let (status, err) = stdio_fails(&["--data-dir", data, "--webhook-addr", &addr]).await;
+    assert!(!status.success());
+    assert!(err.contains("a hookd serving another store"), "{err}");
+}
+
+#[test]
+fn a_taken_port_names_its_flag_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "serve",
+            "--webhook-addr",
+            &addr,
+            "--mcp-addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err.lines().find(|l| l.starts_with("hookd:")).unwrap();
+    assert!(line.contains("(--webhook-addr)"), "{line}");
+    assert_eq!(line.matches("in use").count(), 1, "the cause once: {line}");
+}

@@ -476,12 +476,29 @@ pub fn runtime(
         return Some(path);
     }
     let why = format!("{} is missing ({install_hint})", path.display());
+    skipped(test, &why);
+    None
+}
+
+/// Says that `test` (or part of it) is skipped and why, where the test command's summary finds it
+/// (`target/skipped-tests.txt`: a test's own output is captured and never shown when it passes).
+/// Under `CI=true` a skip is a failure instead.
+pub fn skipped(test: &str, why: &str) {
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
         "{test}: {why}"
     );
     eprintln!("SKIPPED {test}: {why}");
-    None
+    let list = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/skipped-tests.txt");
+    let line = format!("{test}: {why}\n");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(list);
+    if let Ok(mut file) = file {
+        use std::io::Write;
+        let _ = file.write_all(line.as_bytes());
+    }
 }
 
 /// The project's Python venv (made by `scripts/test`), or `HOOKD_TEST_PYTHON`.

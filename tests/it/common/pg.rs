@@ -36,11 +36,7 @@ pub async fn database(test: &str) -> Option<TestDb> {
         Ok(c) => c,
         Err(e) => {
             let why = format!("no PostgreSQL at HOOKD_TEST_DATABASE_URL ({e})");
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: {why}"
-            );
-            eprintln!("SKIPPED {test} on PostgreSQL: {why}");
+            super::skipped(&format!("{test} on PostgreSQL"), &why);
             return None;
         }
     };
