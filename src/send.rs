@@ -16,7 +16,8 @@ pub struct SendArgs {
     pub source: String,
     /// The body to send, byte for byte.
     pub file: PathBuf,
-    /// The event type (GitHub: `X-GitHub-Event`, default `ping`; others: `X-Event-Type`).
+    /// The event type (GitHub: `X-GitHub-Event`, inferred from the payload when not given;
+    /// others: `X-Event-Type`, only when given, as their type is in the body).
     #[arg(long = "type")]
     pub event_type: Option<String>,
     /// Where to POST. Default: `http://WEBHOOK_ADDR/webhook/SOURCE`.
@@ -65,7 +66,24 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
             a.source
         ),
     }
-    let event_type = a.event_type.as_deref();
+    let inferred = match (source, &a.event_type) {
+        (Some(s), None) if s.provider.type_in_headers() => {
+            let text = std::str::from_utf8(&body).unwrap_or_default();
+            let tree = crate::payload::parse(text).ok();
+            let guess = tree.as_ref().and_then(|t| s.provider.infer_type(t));
+            let Some(t) = guess else {
+                bail!(
+                    "cannot tell which {} event {} is; name it with --type (e.g. --type push)",
+                    s.provider.name(),
+                    a.file.display()
+                );
+            };
+            eprintln!("hookd send: sending as --type {t} (from the payload's shape)");
+            Some(t)
+        }
+        _ => None,
+    };
+    let event_type = a.event_type.as_deref().or(inferred);
     headers.extend(match source {
         Some(s) => s.provider.identify(event_type, &delivery_id),
         None => crate::providers::generic::identify(event_type, Some(&delivery_id)),
@@ -93,13 +111,18 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot POST to {url}"))?;
     let status = resp.status();
-    println!(
-        "{} {}",
-        status.as_u16(),
-        resp.text().await.unwrap_or_default()
-    );
+    let answer = resp.text().await.unwrap_or_default();
+    println!("{} {answer}", status.as_u16());
     if !status.is_success() {
         bail!("the webhook was not accepted ({status})");
+    }
+    let receipt: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+    if receipt["verified"] == false {
+        eprintln!(
+            "hookd send: stored unverified: the receiving hookd has no secret for source {:?} \
+             (set it there, e.g. GITHUB_WEBHOOK_SECRET, or in hookd.toml)",
+            a.source
+        );
     }
     Ok(())
 }

@@ -123,6 +123,8 @@ pub struct Receipt {
     pub status: &'static str,
     pub event_id: i64,
     pub duplicate: bool,
+    /// Whether the signature was checked (false: the source has no secret here).
+    pub verified: bool,
 }
 
 /// What ingest needs: where events go, how each source is verified, and whether sources that
@@ -143,7 +145,8 @@ pub struct Ingest {
 /// What a delivery turned into.
 #[derive(Debug)]
 pub enum Outcome {
-    Stored(Appended),
+    /// Stored (or found stored), and whether its signature was checked.
+    Stored(Appended, bool),
     /// Slack's Events API URL handshake: answered with its challenge, not stored.
     Challenge(String),
 }
@@ -199,10 +202,11 @@ async fn handle(
     // Held until the answer: its bytes count against the shared budget while queued for the store.
     let body = read::read(body, &headers, &ingest.bodies).await?;
     Ok(match ingest.accept(&source, &headers, &body.bytes).await? {
-        Outcome::Stored(appended) => Json(Receipt {
+        Outcome::Stored(appended, verified) => Json(Receipt {
             status: "received",
             event_id: appended.id,
             duplicate: appended.duplicate,
+            verified,
         })
         .into_response(),
         Outcome::Challenge(challenge) => Json(json!({ "challenge": challenge })).into_response(),
@@ -300,7 +304,7 @@ impl Ingest {
             duplicate = appended.duplicate,
             "webhook stored"
         );
-        Ok(Outcome::Stored(appended))
+        Ok(Outcome::Stored(appended, verified))
     }
 
     async fn record(

@@ -24,6 +24,33 @@ impl Provider for GitHub {
         signature::github::sign(secret, d)
     }
 
+    fn type_in_headers(&self) -> bool {
+        true
+    }
+
+    /// By the payload's top-level keys that only one kind of event has.
+    fn infer_type(&self, body: &Json<'_>) -> Option<&'static str> {
+        let has = |key: &str| at(body, key).is_some();
+        Some(match () {
+            _ if has("zen") && has("hook_id") => "ping",
+            _ if has("commits") && has("ref") => "push",
+            _ if has("pull_request") && has("review") => "pull_request_review",
+            _ if has("pull_request") && has("comment") => "pull_request_review_comment",
+            _ if has("pull_request") => "pull_request",
+            _ if has("issue") && has("comment") => "issue_comment",
+            _ if has("issue") => "issues",
+            _ if has("release") => "release",
+            _ if has("workflow_run") => "workflow_run",
+            _ if has("workflow_job") => "workflow_job",
+            _ if has("check_run") => "check_run",
+            _ if has("check_suite") => "check_suite",
+            _ if has("deployment_status") => "deployment_status",
+            _ if has("deployment") => "deployment",
+            _ if has("forkee") => "fork",
+            _ => return None,
+        })
+    }
+
     fn identify(&self, event_type: Option<&str>, delivery_id: &str) -> Vec<(String, String)> {
         vec![
             ("X-GitHub-Event".into(), event_type.unwrap_or("ping").into()),

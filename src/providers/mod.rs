@@ -55,6 +55,17 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         generic::identify(event_type, Some(delivery_id))
     }
 
+    /// Whether the event type travels only in a header (GitHub's `X-GitHub-Event`), so that
+    /// `hookd send` must name it or infer it with `infer_type`.
+    fn type_in_headers(&self) -> bool {
+        false
+    }
+
+    /// The event type a payload's shape shows, for a provider whose type travels in a header.
+    fn infer_type(&self, _body: &Json<'_>) -> Option<&'static str> {
+        None
+    }
+
     /// A URL handshake to answer instead of storing the delivery (Slack's `url_verification`).
     fn challenge(&self, _d: &Incoming<'_>) -> Option<String> {
         None

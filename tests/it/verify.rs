@@ -344,3 +344,42 @@ async fn required_signatures_refuse_unsigned_sources() {
     );
     app.stop().await;
 }
+
+/// `hookd send github FILE` to `webhook`, with or without `GITHUB_WEBHOOK_SECRET` on the sending side.
+async fn send_github(webhook: &str, file: &str, secret: Option<&str>) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(common::bin());
+    cmd.args(["send", "github", file, "--webhook-addr", webhook])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("HOOKD_CONFIG");
+    match secret {
+        Some(s) => cmd.env("GITHUB_WEBHOOK_SECRET", s),
+        None => cmd.env_remove("GITHUB_WEBHOOK_SECRET"),
+    };
+    cmd.output().await.unwrap()
+}
+
+#[tokio::test]
+async fn hookd_send_infers_the_github_type_and_says_when_unverified() {
+    let app = common::TestApp::start().await;
+    let webhook = app.webhook.to_string();
+    let newest = || async {
+        let page = hookd::event::Page::Newest(1);
+        let recent = app.store().query(Default::default(), page).await.unwrap();
+        recent[0].event_type.clone()
+    };
+    let out = send_github(&webhook, "tests/fixtures/github/push.json", Some("s")).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("--type push"), "{err}");
+    assert!(
+        err.contains("stored unverified"),
+        "this hookd has no secret: {err}"
+    );
+    assert_eq!(newest().await, "push");
+    let issue = send_github(&webhook, "tests/fixtures/github/issues.opened.json", None).await;
+    assert!(issue.status.success());
+    assert_eq!(newest().await, "issues");
+    let unknown = send_github(&webhook, "tests/fixtures/stripe/invoice.paid.json", None).await;
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("name it with --type"));
+}
