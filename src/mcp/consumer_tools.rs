@@ -28,8 +28,10 @@ pub struct NextArgs {
     #[serde(rename = "where")]
     pub conditions: Option<Map<String, Value>>,
     /// At most this many events, 1 to 1000 (default 10).
+    #[schemars(range(min = 1, max = 1000))]
     pub max: Option<u32>,
     /// Wait up to this many seconds (at most 300) for a first event when there is none (default 0).
+    #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<f64>,
 }
 
@@ -51,6 +53,7 @@ pub struct NextEvents {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AckArgs {
+    /// The consumer's name, as given to `next_events`.
     pub consumer: String,
     /// Every event up to and including this id is handled. A smaller id than the cursor is
     /// ignored.
@@ -76,12 +79,15 @@ pub struct SearchArgs {
     /// Words to find in the events' type, summary and payload; all must match. `word*` matches
     /// a prefix.
     pub query: String,
+    /// Only events of this source (the `{source}` in `/webhook/{source}`).
     pub source: Option<String>,
+    /// Only events of this type (e.g. `push`, `invoice.paid`).
     #[serde(rename = "type")]
     pub event_type: Option<String>,
     /// Only events received after this RFC 3339 time.
     pub since: Option<String>,
     /// At most this many hits, newest first, 1 to 1000 (default 20).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
 }
 

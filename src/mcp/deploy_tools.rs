@@ -15,6 +15,7 @@ pub struct PushesArgs {
     /// Only this repository, `owner/name`.
     pub repo: Option<String>,
     /// 1 to 1000, default 10.
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
 }
 
@@ -23,11 +24,13 @@ pub struct DeploymentsArgs {
     /// Only this project (Vercel project name, or `owner/name` for GitHub deployments).
     pub project: Option<String>,
     /// 1 to 1000, default 10.
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct StatusArgs {
+    /// The Vercel project name, or `owner/name` for GitHub deployments.
     pub project: String,
 }
 

@@ -17,7 +17,8 @@ const WINDOW_ROWS: usize = 10_000;
 pub struct RepoArgs {
     /// `owner/name`.
     pub repo: String,
-    /// The window, in hours (default 24, at most 8760).
+    /// The window, in hours (default 24; any positive number: 100000 covers everything stored).
+    #[schemars(range(min = 1))]
     pub hours: Option<u32>,
     /// Only events of this type (`push`, `pull_request`, `issues`, `release`, `workflow_run`, …).
     pub event_type: Option<String>,
@@ -27,7 +28,8 @@ pub struct RepoArgs {
 pub struct WindowArgs {
     /// `owner/name`.
     pub repo: String,
-    /// The window, in hours (default 24, at most 8760).
+    /// The window, in hours (default 24; any positive number: 100000 covers everything stored).
+    #[schemars(range(min = 1))]
     pub hours: Option<u32>,
 }
 
@@ -115,7 +117,7 @@ fn label(a: &Activity) -> String {
 
 impl Hookd {
     async fn window(&self, repo: &str, hours: u32) -> Result<Vec<Activity>, String> {
-        let since = chrono::Utc::now() - chrono::Duration::hours(i64::from(hours));
+        let since = super::window_start(hours);
         let store = &self.store;
         store
             .github_activity(repo.to_owned(), since, WINDOW_ROWS)
@@ -211,7 +213,7 @@ impl Hookd {
             .into_iter()
             .filter(|r| r.event_type == "push")
             .collect();
-        let since = chrono::Utc::now() - chrono::Duration::hours(i64::from(period_hours));
+        let since = super::window_start(period_hours);
         let commits = self
             .store
             .recent_pushes(Some(a.repo.clone()), WINDOW_ROWS)

@@ -266,27 +266,35 @@ fn limit(requested: Option<u32>, default: u32) -> Result<usize, String> {
     }
 }
 
-/// An `hours` window argument: 1 to 8760 (a year), 24 when absent.
+/// An `hours` window argument: any positive number, 24 when absent.
 fn hours(requested: Option<u32>) -> Result<u32, String> {
     match requested.unwrap_or(24) {
-        h @ 1..=8760 => Ok(h),
-        h => Err(format!("hours must be between 1 and 8760, got {h}")),
+        0 => Err("hours must be a positive number of hours, got 0".into()),
+        h => Ok(h),
     }
 }
 
+/// The start of a window of `hours` ending now (windows beyond a century start at the epoch).
+fn window_start(hours: u32) -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+        .checked_sub_signed(chrono::Duration::hours(i64::from(hours)))
+        .filter(|t| t.timestamp() > 0)
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH)
+}
+
 /// A wait argument in seconds (`name` for the error): 0 to `wait::MAX_WAIT`, `default` when
-/// absent; longer waits are cut to the maximum.
+/// absent; anything else is an error, like every other range.
 fn wait_seconds(
     requested: Option<f64>,
     default: f64,
     name: &str,
 ) -> Result<std::time::Duration, String> {
     let secs = requested.unwrap_or(default);
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{name} must be between 0 and 300, got {secs}"));
-    }
     let max = crate::wait::MAX_WAIT.as_secs_f64();
-    Ok(std::time::Duration::from_secs_f64(secs.min(max)))
+    if !secs.is_finite() || !(0.0..=max).contains(&secs) {
+        return Err(format!("{name} must be between 0 and {max}, got {secs}"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 impl Hookd {
@@ -396,7 +404,13 @@ async fn gone_is_404(
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let delete = request.method() == axum::http::Method::DELETE;
     let response = next.run(request).await;
+    // A session ended by DELETE is done, not "accepted for later": clients (the official Python
+    // SDK) print a warning on 202.
+    if delete && response.status() == axum::http::StatusCode::ACCEPTED {
+        return axum::http::StatusCode::NO_CONTENT.into_response();
+    }
     match session {
         Some(id)
             if response.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR

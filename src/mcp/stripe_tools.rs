@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
@@ -32,12 +31,14 @@ pub struct CompleteArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecentStripeArgs {
     /// How many, 1 to 1000 (default 20), newest last.
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SummaryArgs {
-    /// The window, in hours (default 24, at most 8760).
+    /// The window, in hours (default 24; any positive number: 100000 covers everything stored).
+    #[schemars(range(min = 1))]
     pub hours: Option<u32>,
 }
 
@@ -164,7 +165,7 @@ impl Hookd {
         Parameters(a): Parameters<SummaryArgs>,
     ) -> Result<Json<StripeSummary>, String> {
         let hours = hours(a.hours)?;
-        let since = Utc::now() - chrono::Duration::hours(i64::from(hours));
+        let since = super::window_start(hours);
         let filter = EventFilter {
             received_after: Some(since),
             ..Default::default()

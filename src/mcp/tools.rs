@@ -16,6 +16,7 @@ use crate::time::parse_time;
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecentArgs {
     /// How many events, 1 to 1000 (default 10). The newest are returned, oldest first.
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
     /// Only events of this source (the `{source}` in `/webhook/{source}`).
     pub source: Option<String>,
@@ -39,20 +40,25 @@ pub struct ByIdArgs {
 pub struct SinceArgs {
     /// RFC 3339 time, e.g. `2026-11-25T09:00:00Z`; events received after it are returned.
     pub timestamp: String,
+    /// Only events of this source (the `{source}` in `/webhook/{source}`).
     pub source: Option<String>,
     /// At most this many events, oldest first, 1 to 1000 (default 100).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WaitArgs {
+    /// Only events of this source (the `{source}` in `/webhook/{source}`).
     pub source: Option<String>,
+    /// Only events of this type (e.g. `push`, `invoice.paid`).
     #[serde(rename = "type")]
     pub event_type: Option<String>,
     /// Return the first matching event with an id greater than this. Default: the newest id when
     /// the call starts. Pass the last id you saw to miss nothing between calls.
     pub after_id: Option<i64>,
     /// How long to wait, in seconds (default 30, at most 300).
+    #[schemars(range(min = 0, max = 300))]
     pub timeout_seconds: Option<f64>,
 }
 
@@ -71,6 +77,7 @@ pub struct RejectedArgs {
     /// Only deliveries to this source.
     pub source: Option<String>,
     /// How many, newest first, 1 to 1000 (default 20).
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
 }
 

@@ -148,6 +148,17 @@ async fn a_day_in_a_repository_reads_like_a_maintainer_would_tell_it() {
     assert_eq!(prs["by_action"], json!({"opened": entry, "merged": entry}));
 
     let err = call_err(&c, "get_repo_activity", json!({"repo": REPO, "hours": 0})).await;
-    assert!(err.contains("between 1 and 8760"), "{err}");
+    assert!(err.contains("positive number of hours"), "{err}");
+    // Any window may be asked for: a century reaches last year's push.
+    let all = json!({"repo": REPO, "hours": 876_000});
+    let all = call_ok(&c, "get_repo_activity", all).await;
+    let day = call_ok(&c, "get_repo_activity", json!({"repo": REPO})).await;
+    assert_eq!(all["total_events"], 9, "every event of the repository");
+    assert_eq!(day["total_events"], 8, "today's only");
+    let all = json!({"repo": REPO, "hours": u32::MAX});
+    assert_eq!(
+        call_ok(&c, "get_repo_activity", all).await["total_events"],
+        9
+    );
     app.stop().await;
 }

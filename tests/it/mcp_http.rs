@@ -326,3 +326,36 @@ async fn toolsets_choose_which_tools_are_offered() {
         "a bad toolset is named"
     );
 }
+
+#[tokio::test]
+async fn argument_schemas_state_the_ranges_the_tools_enforce() {
+    let app = TestApp::start().await;
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let property = |tool: &str, name: &str| {
+        let t = tools.iter().find(|t| t.name == tool).unwrap();
+        serde_json::Value::Object((*t.input_schema).clone())["properties"][name].clone()
+    };
+    let limit = property("get_recent_events", "limit");
+    assert_eq!(
+        (limit["minimum"].as_f64(), limit["maximum"].as_f64()),
+        (Some(1.0), Some(1000.0)),
+        "{limit}"
+    );
+    let timeout = property("wait_for_event", "timeout_seconds");
+    assert_eq!(timeout["maximum"].as_f64(), Some(300.0), "{timeout}");
+    let mut undescribed = Vec::new();
+    for tool in &tools {
+        let schema = serde_json::Value::Object((*tool.input_schema).clone());
+        for (name, p) in schema["properties"].as_object().into_iter().flatten() {
+            if p["description"].as_str().is_none_or(|d| d.is_empty()) {
+                undescribed.push(format!("{}.{name}", tool.name));
+            }
+        }
+    }
+    assert!(undescribed.is_empty(), "without a description: {undescribed:?}");
+    let err = call_err(&client, "wait_for_event", json!({"timeout_seconds": 301})).await;
+    assert!(err.contains("between 0 and 300"), "{err}");
+    let err = call_err(&client, "get_recent_events", json!({"limit": 0})).await;
+    assert!(err.contains("between 1 and 1000"), "{err}");
+}
