@@ -109,7 +109,8 @@ pub enum Completion {
     NotFound,
 }
 
-/// A stored event.
+/// A stored event. Fields are in the order a reader scans them (what it is first, the payload
+/// last), which is also the order they are serialized in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     /// Strictly increasing, never reused.
@@ -117,27 +118,27 @@ pub struct Event {
     pub source: String,
     #[serde(rename = "type")]
     pub event_type: String,
-    pub delivery_id: Option<String>,
+    pub subject: Option<String>,
+    pub summary: Option<String>,
     /// RFC 3339, UTC.
     #[serde(with = "crate::time::text")]
     #[schemars(with = "String")]
     pub received_at: DateTime<Utc>,
-    pub headers: Map<String, Value>,
-    pub content_type: Option<String>,
-    pub payload_encoding: PayloadEncoding,
-    /// The body: JSON as sent, form fields as an object, text as a string, binary as base64
-    /// (see `payload_encoding`).
-    pub payload: Value,
-    pub verified: Option<bool>,
-    pub subject: Option<String>,
     #[serde(with = "crate::time::optional_text")]
     #[schemars(with = "Option<String>")]
     pub occurred_at: Option<DateTime<Utc>>,
-    pub summary: Option<String>,
+    pub delivery_id: Option<String>,
+    pub verified: Option<bool>,
     /// Set only when the stored row could not be decoded as written (from an older version, or a
     /// bug): what failed. The payload is then the stored text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    pub content_type: Option<String>,
+    pub payload_encoding: PayloadEncoding,
+    pub headers: Map<String, Value>,
+    /// The body: JSON as sent, form fields as an object, text as a string, binary as base64
+    /// (see `payload_encoding`).
+    pub payload: Value,
 }
 
 /// A delivery refused by signature verification, kept so a user can see why. Never holds the

@@ -33,6 +33,9 @@ pub struct NextArgs {
     /// Wait up to this many seconds (at most 300) for a first event when there is none (default 0).
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<f64>,
+    /// `false` leaves each event's payload and headers out (they read as `null` and `{}`): a short
+    /// list to choose from, then `get_event_by_id` for one whole. Default `true`.
+    pub include_payload: Option<bool>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -163,6 +166,7 @@ impl Hookd {
             }
         }
         let ack_up_to = read.events.last().map_or(checked.max(cursor), |e| e.id);
+        super::tools::brief_unless(a.include_payload, &mut read.events);
         Ok(Json(NextEvents {
             consumer: a.consumer,
             cursor,

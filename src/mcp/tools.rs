@@ -28,6 +28,9 @@ pub struct RecentArgs {
     /// booleans or null.
     #[serde(rename = "where")]
     pub conditions: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `false` leaves each event's payload and headers out (they read as `null` and `{}`): a short
+    /// list to choose from, then `get_event_by_id` for one whole. Default `true`.
+    pub include_payload: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -45,6 +48,9 @@ pub struct SinceArgs {
     /// At most this many events, oldest first, 1 to 1000 (default 100).
     #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
+    /// `false` leaves each event's payload and headers out (they read as `null` and `{}`): a short
+    /// list to choose from, then `get_event_by_id` for one whole. Default `true`.
+    pub include_payload: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -84,6 +90,16 @@ pub struct RejectedArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RejectedList {
     pub rejected: Vec<crate::event::Rejected>,
+}
+
+/// Leaves payloads and headers out unless `include` (default true) says otherwise.
+pub fn brief_unless(include: Option<bool>, events: &mut [Event]) {
+    if include == Some(false) {
+        for e in events {
+            e.payload = serde_json::Value::Null;
+            e.headers = Default::default();
+        }
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -152,11 +168,12 @@ impl Hookd {
             ..EventFilter::of(a.source, a.event_type)
         };
         let page = Page::Newest(limit(a.limit, 10)?);
-        let events = self
+        let mut events = self
             .store
             .query_within(filter, page, self.max_answer)
             .await
             .map_err(storage)?;
+        brief_unless(a.include_payload, &mut events.events);
         Ok(Json(EventList::new(events, |kept| {
             let oldest = kept.first().map_or(0, |e| e.id);
             format!(
@@ -202,11 +219,12 @@ impl Hookd {
             ..EventFilter::of(a.source, None)
         };
         let page = Page::Oldest(limit(a.limit, 100)?);
-        let events = self
+        let mut events = self
             .store
             .query_within(filter, page, self.max_answer)
             .await
             .map_err(storage)?;
+        brief_unless(a.include_payload, &mut events.events);
         Ok(Json(EventList::new(events, |kept| {
             let last = kept
                 .last()

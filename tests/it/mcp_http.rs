@@ -353,9 +353,64 @@ async fn argument_schemas_state_the_ranges_the_tools_enforce() {
             }
         }
     }
-    assert!(undescribed.is_empty(), "without a description: {undescribed:?}");
+    assert!(
+        undescribed.is_empty(),
+        "without a description: {undescribed:?}"
+    );
     let err = call_err(&client, "wait_for_event", json!({"timeout_seconds": 301})).await;
     assert!(err.contains("between 0 and 300"), "{err}");
     let err = call_err(&client, "get_recent_events", json!({"limit": 0})).await;
     assert!(err.contains("between 1 and 1000"), "{err}");
+}
+
+#[tokio::test]
+async fn lists_can_leave_payloads_out_and_read_what_matters_first() {
+    let app = TestApp::start().await;
+    let http = common::http();
+    let body = r#"{"zeta":1,"alpha":{"b":2,"a":1}}"#;
+    let stored = common::post_json(&http, app.webhook, "github", Some("brief-1"), body).await;
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let whole = call_ok(&client, "get_recent_events", json!({})).await;
+    let event = &whole["events"][0];
+    assert_eq!(event["id"], stored.body["event_id"]);
+    assert_eq!(event["payload"]["alpha"]["a"], 1);
+    let keys: Vec<&str> = event
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        &keys[..5],
+        ["id", "source", "type", "subject", "summary"],
+        "{keys:?}"
+    );
+    assert_eq!(keys.last(), Some(&"payload"), "the payload last: {keys:?}");
+    let payload_keys: Vec<&str> = event["payload"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        payload_keys,
+        ["zeta", "alpha"],
+        "a payload's keys in the order sent"
+    );
+    let brief = call_ok(
+        &client,
+        "get_recent_events",
+        json!({"include_payload": false}),
+    )
+    .await;
+    let event = &brief["events"][0];
+    assert_eq!(event["payload"], serde_json::Value::Null);
+    assert_eq!(event["headers"], json!({}));
+    assert_eq!(event["delivery_id"], "brief-1");
+    let since = json!({"timestamp": "2000-01-01T00:00:00Z", "include_payload": false});
+    let since = call_ok(&client, "get_events_since", since).await;
+    assert_eq!(since["events"][0]["payload"], serde_json::Value::Null);
+    let next = json!({"consumer": "brief", "include_payload": false});
+    let next = call_ok(&client, "next_events", next).await;
+    assert_eq!(next["events"][0]["payload"], serde_json::Value::Null);
 }
