@@ -57,9 +57,13 @@ pub enum ConfigCommand {
 #[derive(Debug, clap::Args)]
 pub struct MigrateArgs {
     /// The PostgreSQL to copy into, e.g. postgres://hookd:pw@db/hookd (or HOOKD_DATABASE_URL,
-    /// which keeps a password out of the process list).
-    #[arg(env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret)]
-    pub database_url: crate::secret::Secret,
+    /// which keeps a password out of the process list), as every other command takes it.
+    #[arg(long, env = "HOOKD_DATABASE_URL", hide_env_values = true, value_parser = crate::config::parse_secret,
+          required_unless_present = "url")]
+    pub database_url: Option<crate::secret::Secret>,
+    /// The same URL given without `--database-url` (how earlier versions took it).
+    #[arg(hide = true, value_parser = crate::config::parse_secret)]
+    pub url: Option<crate::secret::Secret>,
     /// The SQLite store to copy.
     #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
     pub data_dir: std::path::PathBuf,
@@ -104,8 +108,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Copies the SQLite store into PostgreSQL and says what it copied.
 async fn migrate_to(a: MigrateArgs) -> anyhow::Result<()> {
-    let copied =
-        crate::store::migrate::sqlite_to_postgres(&a.data_dir, a.database_url.expose()).await?;
+    let Some(url) = a.database_url.or(a.url) else {
+        anyhow::bail!("give the PostgreSQL URL with --database-url (or HOOKD_DATABASE_URL)");
+    };
+    let copied = crate::store::migrate::sqlite_to_postgres(&a.data_dir, url.expose()).await?;
     for (table, rows) in copied {
         println!("{table}: {rows} rows copied");
     }
