@@ -106,6 +106,11 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         ));
     }
     tasks.spawn(retention(store.clone(), config.clone(), shutdown.clone()));
+    let upkeep = crate::telemetry::upkeep(shutdown.clone());
+    tasks.spawn(async move {
+        upkeep.await;
+        Ok(())
+    });
     spawn_redis(&mut tasks, redis, postgres, &store, config, &shutdown);
 
     tracing::info!(

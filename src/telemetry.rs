@@ -86,6 +86,21 @@ fn describe() {
     );
 }
 
+/// How often histogram samples are folded into their buckets. The recorder keeps each sample
+/// until then: without this, a hookd that is never scraped would hold every sample it took.
+const UPKEEP: Duration = Duration::from_secs(5);
+
+/// Folds histogram samples into buckets every few seconds until `stop`.
+pub async fn upkeep(stop: tokio_util::sync::CancellationToken) {
+    let handle = handle();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(UPKEEP) => handle.run_upkeep(),
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
 /// A webhook answered.
 pub fn webhook(source: &str, status: u16, took: Duration) {
     let status = status.to_string();
