@@ -32,7 +32,10 @@
 //! [`health`] answers `/healthz` and `/readyz` (store reachable, writes succeeding) on both
 //! listeners. [`app`] wires these together under one cancellation token; [`cli`] and [`config`] are the
 //! command line and its typed settings; [`send`] signs test deliveries as a provider would.
-//! [`pubsub`] holds what the Redis bridge and the `publish_event` tool share.
+//! [`pubsub`] holds what the Redis bridge and the `publish_event` tool share. Beside `/mcp`, the
+//! MCP listener serves the [`dashboard`] and `/metrics` ([`telemetry`]); [`commands`] are the
+//! commands that read a store next to a running hookd (`events`, `tail`, `forward`, `replay`,
+//! `config check`), and [`resend`] builds a stored event's request again, re-signed.
 
 pub mod app;
 pub mod bus;
