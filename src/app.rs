@@ -261,14 +261,14 @@ impl Http {
         shutdown: &CancellationToken,
     ) -> axum::Router {
         let bodies = self.bodies(config, MAX_MCP_BODY);
-        let scrape = crate::telemetry::Scrape {
+        let scrape = crate::scrape::Scrape {
             store: store.clone(),
             data_dir: config
                 .database_url
                 .is_none()
                 .then(|| config.data_dir.clone()),
         };
-        let metrics = mcp::auth::guard(crate::telemetry::routes(scrape), config);
+        let metrics = mcp::auth::guard(crate::scrape::routes(scrape), config);
         let dashboard = crate::dashboard::Dashboard {
             store: store.clone(),
             sources: sources.clone(),

@@ -33,7 +33,7 @@
 //! listeners. [`app`] wires these together under one cancellation token; [`cli`] and [`config`] are the
 //! command line and its typed settings; [`send`] signs test deliveries as a provider would.
 //! [`pubsub`] holds what the Redis bridge and the `publish_event` tool share. Beside `/mcp`, the
-//! MCP listener serves the [`dashboard`] and `/metrics` ([`telemetry`]); [`commands`] are the
+//! MCP listener serves the [`dashboard`] and `/metrics` ([`scrape`], of what [`telemetry`] records); [`commands`] are the
 //! commands that read a store next to a running hookd (`events`, `tail`, `forward`, `replay`,
 //! `config check`), and [`resend`] builds a stored event's request again, re-signed.
 
@@ -56,6 +56,7 @@ pub mod providers;
 pub mod pubsub;
 pub mod rate;
 pub mod resend;
+pub mod scrape;
 pub mod secret;
 pub mod send;
 pub mod signature;

@@ -1,29 +1,21 @@
-//! What hookd tells a monitoring system: `GET /metrics` on the MCP listener, in Prometheus's text
-//! format, every name prefixed `hookd_`. Counters and histograms are bumped where things happen
-//! (ingest, the stores' writers); gauges (waiters, consumer backlogs, file sizes) are read when
-//! the page is scraped.
+//! What hookd tells a monitoring system, every name prefixed `hookd_`: the counters and
+//! histograms bumped where things happen (ingest, the stores' writers). `scrape` serves them as
+//! `GET /metrics`, with the gauges it reads when scraped.
 //!
 //! Labels never carry what a client chose freely: a delivery to a source that is not configured
 //! counts under `source="(other)"`, so a flood of made-up paths cannot grow the page.
 
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use metrics::{counter, gauge, histogram};
+use metrics::{counter, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use crate::store::Store;
 
 /// The label for deliveries to sources that are not configured.
 pub const OTHER: &str = "(other)";
 
-/// The process's recorder, installed on first use.
-fn handle() -> &'static PrometheusHandle {
+/// The process's recorder, installed on first use (`scrape` renders it).
+pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let seconds = [
@@ -129,40 +121,4 @@ pub fn rate_limited(source: &str) {
 pub fn committed(events: usize, took: Duration) {
     histogram!(GROUP).record(events as f64);
     histogram!("hookd_commit_seconds").record(took.as_secs_f64());
-}
-
-/// What the page reads when scraped.
-#[derive(Clone)]
-pub struct Scrape {
-    pub store: Arc<dyn Store>,
-    /// The SQLite store's folder (`None` on PostgreSQL).
-    pub data_dir: Option<PathBuf>,
-}
-
-/// `GET /metrics`.
-pub fn routes(scrape: Scrape) -> Router {
-    handle();
-    Router::new()
-        .route("/metrics", axum::routing::get(page))
-        .with_state(scrape)
-}
-
-async fn page(State(s): State<Scrape>) -> impl IntoResponse {
-    gauge!("hookd_waiters").set(s.store.bus().waiters() as f64);
-    if let Ok(consumers) = s.store.consumers().await {
-        for c in consumers {
-            gauge!("hookd_consumer_backlog", "consumer" => c.name).set(c.backlog as f64);
-        }
-    }
-    if let Some(dir) = &s.data_dir {
-        let files = ["hookd.db", "hookd.db-wal", "search.db", "search.db-wal"];
-        for file in files {
-            let bytes = std::fs::metadata(dir.join(file)).map_or(0, |m| m.len());
-            gauge!("hookd_store_bytes", "file" => file).set(bytes as f64);
-        }
-    }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        handle().render(),
-    )
 }

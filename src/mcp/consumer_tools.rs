@@ -166,7 +166,7 @@ impl Hookd {
             }
         }
         let ack_up_to = read.events.last().map_or(checked.max(cursor), |e| e.id);
-        super::tools::brief_unless(a.include_payload, &mut read.events);
+        super::brief_unless(a.include_payload, &mut read.events);
         Ok(Json(NextEvents {
             consumer: a.consumer,
             cursor,

@@ -258,6 +258,16 @@ impl From<Storage> for ErrorData {
     }
 }
 
+/// Leaves payloads and headers out unless `include` (default true) says otherwise.
+fn brief_unless(include: Option<bool>, events: &mut [crate::event::Event]) {
+    if include == Some(false) {
+        for e in events {
+            e.payload = serde_json::Value::Null;
+            e.headers = Default::default();
+        }
+    }
+}
+
 /// A `limit` argument: 1 to 1000, `default` when absent.
 fn limit(requested: Option<u32>, default: u32) -> Result<usize, String> {
     match requested.unwrap_or(default) {

@@ -92,16 +92,6 @@ pub struct RejectedList {
     pub rejected: Vec<crate::event::Rejected>,
 }
 
-/// Leaves payloads and headers out unless `include` (default true) says otherwise.
-pub fn brief_unless(include: Option<bool>, events: &mut [Event]) {
-    if include == Some(false) {
-        for e in events {
-            e.payload = serde_json::Value::Null;
-            e.headers = Default::default();
-        }
-    }
-}
-
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EventList {
     pub events: Vec<Event>,
@@ -173,7 +163,7 @@ impl Hookd {
             .query_within(filter, page, self.max_answer)
             .await
             .map_err(storage)?;
-        brief_unless(a.include_payload, &mut events.events);
+        super::brief_unless(a.include_payload, &mut events.events);
         Ok(Json(EventList::new(events, |kept| {
             let oldest = kept.first().map_or(0, |e| e.id);
             format!(
@@ -224,7 +214,7 @@ impl Hookd {
             .query_within(filter, page, self.max_answer)
             .await
             .map_err(storage)?;
-        brief_unless(a.include_payload, &mut events.events);
+        super::brief_unless(a.include_payload, &mut events.events);
         Ok(Json(EventList::new(events, |kept| {
             let last = kept
                 .last()
