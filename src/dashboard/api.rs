@@ -184,6 +184,22 @@ pub async fn consumers(State(d): State<Arc<Dashboard>>) -> Response {
     }
 }
 
+/// `GET /api/actions`: pending actions (what Stripe events call for), oldest first.
+pub async fn actions(State(d): State<Arc<Dashboard>>) -> Response {
+    match d.store.pending_actions(None).await {
+        Ok(a) => Json(a).into_response(),
+        Err(e) => storage(e),
+    }
+}
+
+/// `GET /api/deployments`: the newest deployment state changes, newest first.
+pub async fn deployments(State(d): State<Arc<Dashboard>>) -> Response {
+    match d.store.recent_deployments(None, 200).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => storage(e),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ReplayTo {
     pub url: String,

@@ -51,6 +51,8 @@ pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> R
         .route("/api/sources", get(api::sources))
         .route("/api/rejections", get(api::rejections))
         .route("/api/consumers", get(api::consumers))
+        .route("/api/actions", get(api::actions))
+        .route("/api/deployments", get(api::deployments))
         .with_state(Arc::new(dashboard));
     let hosts = Arc::new(allowed_hosts(config));
     let api = guard(api).layer(axum::middleware::from_fn_with_state(hosts, known_host));

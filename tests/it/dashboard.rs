@@ -232,6 +232,19 @@ async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
         .run("return document.querySelector('#event-meta').textContent")
         .await;
     assert!(delivery.as_str().unwrap().contains("dash-1"));
+    // The other views render from their API (no deployments or actions in this store).
+    browser.run("location.hash = '#/deployments'").await;
+    browser
+        .until("return document.querySelector('#deployment-list').textContent.includes('No deployments yet')")
+        .await;
+    browser.run("location.hash = '#/sources'").await;
+    let sources = browser
+        .until("const t = document.querySelector('#source-rows').textContent; return t.includes('github') && t")
+        .await;
+    assert!(
+        sources.as_str().unwrap().contains("set"),
+        "github's secret is set: {sources}"
+    );
     let _ = browser
         .command(reqwest::Method::DELETE, "", Value::Null)
         .await;
@@ -299,5 +312,49 @@ async fn the_api_refuses_other_hosts_other_origins_and_missing_tokens() {
             .as_str()
             .unwrap()
             .contains("\"duplicate\":true")
+    );
+}
+
+#[tokio::test]
+async fn stripe_actions_and_deployments_have_their_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hookd.toml");
+    let toml = "[sources.stripe]\nprovider = \"stripe\"\nsecret = \"whsec_s\"\n\
+                [sources.vercel]\nprovider = \"vercel\"\nsecret = \"vc\"\n";
+    std::fs::write(&config, toml).unwrap();
+    let hookd = Process::serve(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let now = chrono::Utc::now().timestamp();
+    let checkout = fixture("stripe/checkout.session.completed.json");
+    let r = common::post_signed(
+        hookd.webhook,
+        "stripe",
+        ("stripe", "whsec_s"),
+        now,
+        &[],
+        checkout,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let deploy = fixture("vercel/deployment.succeeded.json");
+    let r = common::post_signed(hookd.webhook, "vercel", ("vercel", "vc"), now, &[], deploy).await;
+    assert_eq!(r.status, 200);
+    let http = common::http();
+    let get = |path: &str| http.get(format!("http://{}{path}", hookd.mcp)).send();
+    let actions: Value = get("/api/actions").await.unwrap().json().await.unwrap();
+    assert_eq!(actions[0]["type"], "send_welcome_email", "{actions}");
+    assert_eq!(
+        actions[0]["fields"]["customer_email"],
+        "jenny.rosen@example.com"
+    );
+    let deployments: Value = get("/api/deployments").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (
+            deployments[0]["project"].as_str(),
+            deployments[0]["state"].as_str()
+        ),
+        (Some("hello-world"), Some("ready"))
     );
 }

@@ -188,6 +188,35 @@ async function showConsumers() {
     el("td", { class: "time" }, time(x.updated_at)))));
 }
 
+async function showActions() {
+  const a = await api("/api/actions");
+  $("#action-rows").replaceChildren(...a.map((x) => el("tr", {},
+    el("td", { class: "time" }, time(x.created_at)), el("td", {}, x.type),
+    el("td", {}, x.fields.customer_email || x.fields.customer || ""),
+    el("td", {}, Object.entries(x.fields).filter(([k, v]) => v !== null && !k.startsWith("customer"))
+      .map(([k, v]) => `${k}: ${v}`).join(", ")),
+    el("td", {}, el("a", { href: "#/event/" + x.event_id }, "#" + x.event_id)))));
+}
+
+// Deployments as a timeline: one line per project, its state changes newest first.
+async function showDeployments() {
+  const list = await api("/api/deployments");
+  const byProject = new Map();
+  for (const d of list) {
+    if (!byProject.has(d.project)) byProject.set(d.project, []);
+    byProject.get(d.project).push(d);
+  }
+  $("#deployment-list").replaceChildren(...[...byProject].map(([project, states]) => el("div", { class: "project" },
+    el("h3", {}, project),
+    el("ol", { class: "timeline" }, ...states.map((d) => el("li", { class: "state-" + d.state },
+      el("span", { class: "time" }, time(d.time)), " ",
+      el("strong", {}, d.state), " ", d.environment || "", " ",
+      d.sha ? el("code", {}, d.sha.slice(0, 7)) : "", " ",
+      d.duration_seconds != null ? `(${d.duration_seconds} s)` : "",
+      d.url ? [" ", el("a", { href: d.url.startsWith("http") ? d.url : "https://" + d.url }, "open")] : ""))))));
+  if (!list.length) $("#deployment-list").replaceChildren(el("p", { class: "muted" }, "No deployments yet (Vercel and GitHub deployment events make them)."));
+}
+
 // ---- Routing -----------------------------------------------------------------------------------
 
 function show(err) { console.error(err); }
@@ -195,10 +224,12 @@ function show(err) { console.error(err); }
 function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/event\/(\d+)/);
-  const tab = m ? "event" : { "#/sources": "sources", "#/rejected": "rejected", "#/consumers": "consumers" }[hash] || "events";
+  const tab = m ? "event" : { "#/sources": "sources", "#/rejected": "rejected", "#/consumers": "consumers",
+    "#/actions": "actions", "#/deployments": "deployments" }[hash] || "events";
   for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== tab;
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.tab === tab || (tab === "event" && a.dataset.tab === "events"));
   const load = { event: () => showEvent(m[1]), sources: showSources, rejected: showRejected, consumers: showConsumers,
+    actions: showActions, deployments: showDeployments,
     events: () => Promise.all([loadEvents(), loadSourceChoices()]) }[tab];
   load().catch(show);
 }
