@@ -168,6 +168,36 @@ pub async fn sources(State(d): State<Arc<Dashboard>>) -> Response {
     Json(rows).into_response()
 }
 
+/// The most sources `hourly` charts (the busiest).
+const CHARTED: usize = 20;
+
+/// `GET /api/sources/hourly`: per source, events received in each of the last 24 hours, oldest
+/// hour first (counted from the received-time index: 25 counts per source).
+pub async fn hourly(State(d): State<Arc<Dashboard>>) -> Response {
+    let stats = match d.store.sources().await {
+        Ok(s) => s,
+        Err(e) => return storage(e),
+    };
+    let now = Utc::now();
+    let mut out = serde_json::Map::new();
+    for stat in stats.into_iter().take(CHARTED) {
+        let mut after = Vec::with_capacity(25);
+        for hours_ago in (0..=24).rev() {
+            let filter = EventFilter {
+                received_after: Some(now - chrono::Duration::hours(hours_ago)),
+                ..EventFilter::of(Some(stat.source.clone()), None)
+            };
+            match d.store.count(filter).await {
+                Ok(n) => after.push(n),
+                Err(e) => return storage(e),
+            }
+        }
+        let per_hour: Vec<i64> = after.windows(2).map(|w| w[0] - w[1]).collect();
+        out.insert(stat.source, json!(per_hour));
+    }
+    Json(out).into_response()
+}
+
 /// `GET /api/rejections`: the newest refused deliveries, with reasons.
 pub async fn rejections(State(d): State<Arc<Dashboard>>) -> Response {
     match d.store.rejections(None, 100).await {

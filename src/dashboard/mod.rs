@@ -49,6 +49,7 @@ pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> R
         .route("/api/events/{id}/replay", post(api::replay))
         .route("/api/stream", get(stream::live))
         .route("/api/sources", get(api::sources))
+        .route("/api/sources/hourly", get(api::hourly))
         .route("/api/rejections", get(api::rejections))
         .route("/api/consumers", get(api::consumers))
         .route("/api/actions", get(api::actions))

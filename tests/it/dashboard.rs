@@ -245,6 +245,14 @@ async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
         sources.as_str().unwrap().contains("set"),
         "github's secret is set: {sources}"
     );
+    let charted = browser
+        .until("const c = document.querySelector('tr[data-source=\"github\"] svg'); return c && c.dataset.total")
+        .await;
+    assert_eq!(
+        charted,
+        json!("2"),
+        "both pushes in the last 24 hours' chart"
+    );
     let _ = browser
         .command(reqwest::Method::DELETE, "", Value::Null)
         .await;
@@ -348,6 +356,18 @@ async fn stripe_actions_and_deployments_have_their_views() {
     assert_eq!(
         actions[0]["fields"]["customer_email"],
         "jenny.rosen@example.com"
+    );
+    let hourly: Value = get("/api/sources/hourly")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stripe: Vec<i64> = serde_json::from_value(hourly["stripe"].clone()).unwrap();
+    assert_eq!(
+        (stripe.len(), stripe.iter().sum::<i64>(), stripe[23]),
+        (24, 1, 1),
+        "{hourly}"
     );
     let deployments: Value = get("/api/deployments").await.unwrap().json().await.unwrap();
     assert_eq!(

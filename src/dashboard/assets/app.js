@@ -166,12 +166,31 @@ $("#replay").addEventListener("submit", async (e) => {
 
 // ---- Sources, refused deliveries, consumers ---------------------------------------------------
 
+// A small bar chart of hourly counts, oldest hour left.
+function chart(counts) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("width", "120"); svg.setAttribute("height", "24"); svg.setAttribute("class", "chart");
+  const top = Math.max(1, ...counts);
+  counts.forEach((n, i) => {
+    const h = Math.round((n / top) * 22);
+    const r = document.createElementNS(ns, "rect");
+    r.setAttribute("x", String(i * 5)); r.setAttribute("y", String(24 - h - 1));
+    r.setAttribute("width", "4"); r.setAttribute("height", String(Math.max(h, n ? 1 : 0)));
+    const t = document.createElementNS(ns, "title"); t.textContent = `${n} (${counts.length - i} h ago)`;
+    r.append(t); svg.append(r);
+  });
+  svg.dataset.total = String(counts.reduce((a, b) => a + b, 0));
+  return svg;
+}
+
 async function showSources() {
-  const s = await api("/api/sources");
-  $("#source-rows").replaceChildren(...s.map((x) => el("tr", {},
+  const [s, hourly] = await Promise.all([api("/api/sources"), api("/api/sources/hourly")]);
+  $("#source-rows").replaceChildren(...s.map((x) => el("tr", { "data-source": x.name },
     el("td", {}, x.name), el("td", {}, x.provider || "(not configured)"),
     el("td", {}, x.provider === "none" ? "unsigned" : x.secret_set ? "set" : el("span", { class: "bad" }, "none")),
-    el("td", {}, String(x.count)), el("td", { class: "time" }, time(x.last_received_at)))));
+    el("td", {}, String(x.count)), el("td", { class: "time" }, time(x.last_received_at)),
+    el("td", {}, hourly[x.name] ? chart(hourly[x.name]) : ""))));
 }
 
 async function showRejected() {
