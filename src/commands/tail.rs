@@ -1,5 +1,6 @@
 //! `hookd tail`: follow new events as they are stored, one line each (or one JSON object per line
-//! with `--json`). Colour only on a terminal, and never with `NO_COLOR`.
+//! with `--json`), from the store, or with `--url` from a running hookd over HTTP (the dashboard's
+//! live stream). Colour only on a terminal, and never with `NO_COLOR`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -7,7 +8,8 @@ use std::time::Duration;
 use anstyle::{AnsiColor, Style};
 
 use super::{Selection, StoreArgs};
-use crate::event::Event;
+use crate::dashboard::api::Row;
+use crate::secret::Secret;
 use crate::wait::Follow;
 
 #[derive(Debug, clap::Args)]
@@ -20,6 +22,13 @@ pub struct TailArgs {
     /// Print this many of the newest stored events first (default: only new ones).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub last: u32,
+    /// Follow a running hookd over HTTP instead of reading its store: its MCP listener, e.g.
+    /// http://127.0.0.1:8765 (with `--json`, lines then carry no payload).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The MCP token, when that hookd has one.
+    #[arg(long, env = "HOOKD_MCP_TOKEN", hide_env_values = true, value_parser = crate::config::parse_secret)]
+    pub token: Option<Secret>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -29,6 +38,9 @@ pub struct TailArgs {
 pub const RECHECK: Duration = Duration::from_secs(2);
 
 pub async fn run(a: TailArgs) -> anyhow::Result<()> {
+    if let Some(url) = &a.url {
+        return over_http(&a, url.trim_end_matches('/')).await;
+    }
     let store = a.store.open().await?;
     let newest = store.bus().newest();
     let start = match a.last {
@@ -47,7 +59,7 @@ pub async fn run(a: TailArgs) -> anyhow::Result<()> {
             let line = if a.json {
                 serde_json::to_string(&e)?
             } else {
-                line(&e)
+                line(&Row::from(&e))
             };
             if closed(writeln!(out, "{line}"))? {
                 return Ok(());
@@ -75,9 +87,92 @@ pub fn closed(written: std::io::Result<()>) -> std::io::Result<bool> {
     }
 }
 
+/// Follows `/api/stream` of the hookd at `base` (server-sent events, one row each).
+async fn over_http(a: &TailArgs, base: &str) -> anyhow::Result<()> {
+    use anyhow::{Context, bail};
+    let client = crate::outbound::client_builder()
+        .build()
+        .context("cannot build an HTTP client")?;
+    let get = |path: &str, extra: &[(&str, &str)]| {
+        let mut url = reqwest::Url::parse(&format!("{base}{path}"))
+            .with_context(|| format!("{base} is not a URL"))?;
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = &a.selection.source {
+                q.append_pair("source", s);
+            }
+            if let Some(t) = &a.selection.event_type {
+                q.append_pair("type", t);
+            }
+            for (k, v) in extra {
+                q.append_pair(k, v);
+            }
+        }
+        let req = client.get(url);
+        anyhow::Ok(match &a.token {
+            Some(t) => req.bearer_auth(t.expose()),
+            None => req,
+        })
+    };
+    let mut out = anstream::stdout();
+    let print = |out: &mut anstream::AutoStream<std::io::Stdout>, row: &Row| {
+        let text = if a.json {
+            serde_json::to_string(row).unwrap_or_default()
+        } else {
+            line(row)
+        };
+        closed(writeln!(out, "{text}").and_then(|()| out.flush()))
+    };
+    let mut resp = get("/api/stream", &[])?
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {base}"))?;
+    match resp.status().as_u16() {
+        200 => {}
+        401 => bail!("{base} needs its MCP token: --token or HOOKD_MCP_TOKEN"),
+        s => bail!("{base}/api/stream answered {s}: is it a hookd's MCP address?"),
+    }
+    if a.last > 0 {
+        let limit = a.last.to_string();
+        let recent = get("/api/events", &[("limit", &limit)])?.send().await?;
+        let text = recent.text().await?;
+        let rows: Vec<Row> = serde_json::from_str(&text).context("a list of events")?;
+        for row in rows.iter().rev() {
+            if print(&mut out, row)? {
+                return Ok(());
+            }
+        }
+    }
+    eprintln!("hookd tail: following {base} (Ctrl-C stops)");
+    let mut buffer = String::new();
+    loop {
+        let chunk = tokio::select! {
+            chunk = resp.chunk() => chunk?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let Some(chunk) = chunk else {
+            bail!("{base} ended the stream (it stopped?)");
+        };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let message: String = buffer.drain(..end + 2).collect();
+            let data: Vec<&str> = message
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(str::trim_start)
+                .collect();
+            if let Ok(row) = serde_json::from_str::<Row>(&data.join("\n"))
+                && print(&mut out, &row)?
+            {
+                return Ok(());
+            }
+        }
+    }
+}
+
 /// `time  source  type  subject  summary`, styled (`anstream` strips the styles where colour is
 /// not wanted).
-pub fn line(e: &Event) -> String {
+pub fn line(e: &Row) -> String {
     let dim = Style::new().dimmed();
     let source = Style::new().bold();
     let kind = Style::new().fg_color(Some(AnsiColor::Cyan.into()));

@@ -15,8 +15,8 @@ use super::Dashboard;
 use crate::event::{Event, EventFilter, Page};
 use crate::store::SearchQuery;
 
-/// One line of the list.
-#[derive(Debug, Serialize)]
+/// One line of the list (and of `hookd tail --url`).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Row {
     pub id: i64,
     #[serde(with = "crate::time::text")]

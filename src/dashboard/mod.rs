@@ -8,7 +8,7 @@
 //! write, replay, only to a JSON request from the page's own origin (a form on another site cannot
 //! send one).
 
-mod api;
+pub mod api;
 mod stream;
 
 use std::sync::Arc;

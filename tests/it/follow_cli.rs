@@ -103,6 +103,38 @@ async fn tail_prints_each_new_event_as_it_is_stored() {
     assert!(!line.contains('\u{1b}'), "no colour when piped: {line:?}");
 }
 
+#[tokio::test]
+async fn tail_follows_a_running_hookd_over_http_with_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hookd.toml"), CONFIG).unwrap();
+    let config = dir.path().join("hookd.toml");
+    let args = ["--config", config.to_str().unwrap(), "--mcp-token", "t0ken"];
+    let hookd = Process::serve(&dir.path().join("data"), &args);
+    let earlier = push(&hookd, "url-0").await;
+    let url = format!("http://{}", hookd.mcp);
+    // Without the token: a clear refusal.
+    let out = std::process::Command::new(bin())
+        .args(["tail", "--url", &url])
+        .env_remove("HOOKD_MCP_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs its MCP token"));
+    let args = [
+        "tail", "--url", &url, "--token", "t0ken", "--json", "--last", "1",
+    ];
+    let (_tail, mut lines) = spawn(&args, dir.path(), "following").await;
+    let first: Value = serde_json::from_str(&next_line(&mut lines).await).unwrap();
+    assert_eq!(
+        first["id"], earlier["event_id"],
+        "--last 1 prints the newest first"
+    );
+    let stored = push(&hookd, "url-1").await;
+    let row: Value = serde_json::from_str(&next_line(&mut lines).await).unwrap();
+    assert_eq!(row["id"], stored["event_id"]);
+    assert_eq!(row["subject"], "Codertocat/Hello-World");
+}
+
 /// A stand-in for the app a developer writes: records what it receives.
 async fn receiver() -> (
     String,
