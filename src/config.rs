@@ -20,6 +20,15 @@ pub enum Toolset {
     Deployments,
 }
 
+/// The sources file: `explicit` if given, else `hookd.toml` in the working directory if there is
+/// one (what `serve`, `send`, `replay` and `forward` all read).
+pub fn sources_file(explicit: Option<&std::path::Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(p) => Some(p.to_owned()),
+        None => Some(PathBuf::from("hookd.toml")).filter(|p| p.exists()),
+    }
+}
+
 /// Settings shared by `serve` and `stdio`.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -224,9 +233,20 @@ impl Limits {
 impl Config {
     /// The sources file to read, if any.
     pub fn config_path(&self) -> Option<PathBuf> {
-        self.config
-            .clone()
-            .or_else(|| Some(PathBuf::from("hookd.toml")).filter(|p| p.exists()))
+        sources_file(self.config.as_deref())
+    }
+
+    /// The host names the MCP listener answers to (DNS-rebinding protection): loopback names, the
+    /// MCP address's own IP and `--mcp-allowed-hosts`. The dashboard's API uses the same list.
+    pub fn mcp_hosts(&self) -> Vec<String> {
+        let mut hosts = vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ];
+        hosts.push(self.mcp_addr.ip().to_string());
+        hosts.extend(self.mcp_allowed_hosts.iter().cloned());
+        hosts
     }
 
     pub fn require_signatures(&self) -> bool {

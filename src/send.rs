@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::signature::ToSign;
-use crate::sources::Sources;
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -32,19 +31,14 @@ pub struct SendArgs {
     /// The webhook address the default URL points at.
     #[arg(long, env = "HOOKD_WEBHOOK_ADDR", default_value = "127.0.0.1:8080")]
     pub webhook_addr: std::net::SocketAddr,
-    /// The sources file (default: ./hookd.toml if present).
-    #[arg(long, env = "HOOKD_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub sources: crate::commands::SourcesArgs,
 }
 
 pub async fn run(a: SendArgs) -> anyhow::Result<()> {
     let body =
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
-    let config = a
-        .config
-        .clone()
-        .or_else(|| Some(PathBuf::from("hookd.toml")).filter(|p| p.exists()));
-    let sources = Sources::load(config.as_deref(), |v| std::env::var(v).ok())?;
+    let sources = a.sources.load()?;
     let source = sources.get(&a.source);
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
     let delivery_id = a

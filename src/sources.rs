@@ -192,6 +192,13 @@ impl Sources {
         Ok(dropped)
     }
 
+    /// How metrics name deliveries to `name`: the source's own name if it is configured, else
+    /// `telemetry::OTHER` (a client cannot make up labels).
+    pub fn metric_label(&self, name: &str) -> &str {
+        self.get(name)
+            .map_or(crate::telemetry::OTHER, |s| s.name.as_str())
+    }
+
     pub fn get(&self, name: &str) -> Option<&Source> {
         self.by_name.get(name)
     }

@@ -47,10 +47,7 @@ pub struct SourcesArgs {
 impl SourcesArgs {
     /// The sources as `hookd serve` would load them from here.
     pub fn load(&self) -> anyhow::Result<Sources> {
-        let path = self
-            .config
-            .clone()
-            .or_else(|| Some(PathBuf::from("hookd.toml")).filter(|p| p.exists()));
+        let path = crate::config::sources_file(self.config.as_deref());
         Ok(Sources::load(path.as_deref(), |v| std::env::var(v).ok())?)
     }
 }

@@ -55,7 +55,7 @@ pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> R
         .route("/api/actions", get(api::actions))
         .route("/api/deployments", get(api::deployments))
         .with_state(Arc::new(dashboard));
-    let hosts = Arc::new(allowed_hosts(config));
+    let hosts = Arc::new(config.mcp_hosts());
     let api = guard(api).layer(axum::middleware::from_fn_with_state(hosts, known_host));
     Router::new()
         .route("/", get(|| asset("text/html; charset=utf-8", INDEX)))
@@ -75,18 +75,6 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
         (header::X_FRAME_OPTIONS, "DENY"),
     ];
     (headers, body).into_response()
-}
-
-/// The host names the MCP endpoint answers to (see `mcp::router`).
-fn allowed_hosts(config: &Config) -> Vec<String> {
-    let mut hosts = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
-    hosts.push(config.mcp_addr.ip().to_string());
-    hosts.extend(config.mcp_allowed_hosts.iter().cloned());
-    hosts
 }
 
 /// Refuses a request whose `Host` is not one of `hosts` (DNS rebinding).

@@ -59,10 +59,6 @@ impl Deployment {
     }
 }
 
-fn s(v: &Json<'_>, path: &str) -> Option<String> {
-    text(v, path)
-}
-
 /// The commits of a GitHub `push` payload; `now` is when it arrived.
 pub fn pushes(payload: &Json<'_>, now: DateTime<Utc>) -> Vec<Push> {
     let (Some(repo), Some(git_ref)) = (
@@ -81,10 +77,10 @@ pub fn pushes(payload: &Json<'_>, now: DateTime<Utc>) -> Vec<Push> {
             Some(Push {
                 repo: repo.to_owned(),
                 branch: branch.to_owned(),
-                sha: s(c, "id")?,
-                message: s(c, "message").unwrap_or_default(),
-                author: s(c, "author/username")
-                    .or_else(|| s(c, "author/name"))
+                sha: text(c, "id")?,
+                message: text(c, "message").unwrap_or_default(),
+                author: text(c, "author/username")
+                    .or_else(|| text(c, "author/name"))
                     .unwrap_or_default(),
                 time: str_at(c, "timestamp")
                     .and_then(|t| crate::time::parse_time(t).ok())
@@ -112,17 +108,17 @@ pub fn vercel(event_type: &str, payload: &Json<'_>, now: DateTime<Utc>) -> Optio
         .unwrap_or(now);
     Some(Deployment {
         platform: "vercel".into(),
-        project: s(p, "deployment/name")
-            .or_else(|| s(p, "project/name"))
-            .or_else(|| s(p, "name"))
-            .or_else(|| s(p, "project"))
-            .or_else(|| s(p, "project/id"))?,
-        deployment_id: s(p, "deployment/id").or_else(|| s(p, "deploymentId"))?,
+        project: text(p, "deployment/name")
+            .or_else(|| text(p, "project/name"))
+            .or_else(|| text(p, "name"))
+            .or_else(|| text(p, "project"))
+            .or_else(|| text(p, "project/id"))?,
+        deployment_id: text(p, "deployment/id").or_else(|| text(p, "deploymentId"))?,
         state: state.into(),
-        url: s(p, "deployment/url").or_else(|| s(p, "url")),
-        sha: s(p, "deployment/meta/githubCommitSha")
-            .or_else(|| s(p, "deployment/meta/gitlabCommitSha")),
-        environment: s(p, "target"),
+        url: text(p, "deployment/url").or_else(|| text(p, "url")),
+        sha: text(p, "deployment/meta/githubCommitSha")
+            .or_else(|| text(p, "deployment/meta/gitlabCommitSha")),
+        environment: text(p, "target"),
         time,
         duration_seconds: None,
     })
@@ -143,8 +139,8 @@ pub fn github(event_type: &str, payload: &Json<'_>, now: DateTime<Utc>) -> Optio
                 "inactive" => "inactive".to_owned(),
                 other => other.to_owned(),
             };
-            let url = s(st, "environment_url")
-                .or_else(|| s(st, "target_url"))
+            let url = text(st, "environment_url")
+                .or_else(|| text(st, "target_url"))
                 .filter(|u| !u.is_empty());
             (state, str_at(st, "created_at"), url)
         }
@@ -153,12 +149,12 @@ pub fn github(event_type: &str, payload: &Json<'_>, now: DateTime<Utc>) -> Optio
     let id = at(d, "id")?;
     Some(Deployment {
         platform: "github".into(),
-        project: s(payload, "repository/full_name")?,
+        project: text(payload, "repository/full_name")?,
         deployment_id: id.as_str().map_or_else(|| id.to_string(), str::to_owned),
         state,
         url,
-        sha: s(d, "sha"),
-        environment: s(d, "environment"),
+        sha: text(d, "sha"),
+        environment: text(d, "environment"),
         time: time
             .and_then(|t| crate::time::parse_time(t).ok())
             .unwrap_or(now),

@@ -34,10 +34,6 @@ pub struct Activity {
     pub size: Option<i64>,
 }
 
-fn s(v: &Json<'_>, path: &str) -> Option<String> {
-    text(v, path)
-}
-
 fn time(v: &Json<'_>, path: &str) -> Option<DateTime<Utc>> {
     str_at(v, path).and_then(|t| crate::time::parse_time(t).ok())
 }
@@ -48,13 +44,13 @@ pub fn activity(
     payload: &Json<'_>,
     received_at: DateTime<Utc>,
 ) -> Option<Activity> {
-    let repo = s(payload, "repository/full_name")?;
+    let repo = text(payload, "repository/full_name")?;
     let mut a = Activity {
         repo,
         event_type: event_type.to_owned(),
-        action: s(payload, "action"),
+        action: text(payload, "action"),
         time: received_at,
-        actor: s(payload, "sender/login"),
+        actor: text(payload, "sender/login"),
         number: None,
         title: None,
         state: None,
@@ -64,10 +60,10 @@ pub fn activity(
     let when = match event_type {
         "push" => {
             let commits = at(payload, "commits").and_then(Json::as_array);
-            a.actor = s(payload, "pusher/name").or(a.actor);
-            a.branch = s(payload, "ref").map(|r| r.trim_start_matches("refs/heads/").to_owned());
+            a.actor = text(payload, "pusher/name").or(a.actor);
+            a.branch = text(payload, "ref").map(|r| r.trim_start_matches("refs/heads/").to_owned());
             a.size = int(payload, "size").or_else(|| commits.map(|c| c.len() as i64));
-            a.title = s(payload, "head_commit/message")
+            a.title = text(payload, "head_commit/message")
                 .map(|m| m.lines().next().unwrap_or("").to_owned());
             time(payload, "head_commit/timestamp")
         }
@@ -77,33 +73,33 @@ pub fn activity(
                 a.action = Some("merged".into());
             }
             a.number = int(payload, "pull_request/number");
-            a.title = s(payload, "pull_request/title");
-            a.actor = s(payload, "pull_request/user/login").or(a.actor);
+            a.title = text(payload, "pull_request/title");
+            a.actor = text(payload, "pull_request/user/login").or(a.actor);
             time(payload, "pull_request/updated_at")
         }
         "issues" => {
             a.number = int(payload, "issue/number");
-            a.title = s(payload, "issue/title");
-            a.actor = s(payload, "issue/user/login").or(a.actor);
+            a.title = text(payload, "issue/title");
+            a.actor = text(payload, "issue/user/login").or(a.actor);
             time(payload, "issue/updated_at")
         }
         "release" => {
-            a.title = s(payload, "release/tag_name");
+            a.title = text(payload, "release/tag_name");
             time(payload, "release/published_at")
         }
         "workflow_run" => {
-            a.title = s(payload, "workflow_run/name");
-            a.state = s(payload, "workflow_run/conclusion");
+            a.title = text(payload, "workflow_run/name");
+            a.state = text(payload, "workflow_run/conclusion");
             time(payload, "workflow_run/updated_at")
         }
         "deployment_status" => {
-            a.title = s(payload, "deployment/environment");
-            a.state = s(payload, "deployment_status/state");
+            a.title = text(payload, "deployment/environment");
+            a.state = text(payload, "deployment_status/state");
             time(payload, "deployment_status/created_at")
         }
         "issue_comment" => {
             a.number = int(payload, "issue/number");
-            a.title = s(payload, "issue/title");
+            a.title = text(payload, "issue/title");
             time(payload, "comment/updated_at")
         }
         _ => None,

@@ -168,16 +168,12 @@ async fn receive(
 ) -> Response {
     let started = std::time::Instant::now();
     let name = source.as_ref().map(|Path(s)| s.as_str()).unwrap_or("");
-    // Only configured sources get a label of their own (see `telemetry`).
-    let label = match ingest.sources.get(name) {
-        Some(s) => s.name.clone(),
-        None => crate::telemetry::OTHER.to_owned(),
-    };
-    let response = match handle(&ingest, source, &label, headers, body).await {
+    let label = ingest.sources.metric_label(name);
+    let response = match handle(&ingest, source, label, headers, body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
-    crate::telemetry::webhook(&label, response.status().as_u16(), started.elapsed());
+    crate::telemetry::webhook(label, response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -290,11 +286,7 @@ impl Ingest {
         self.writes.record(&appended);
         let appended = appended?;
         if appended.duplicate {
-            crate::telemetry::duplicate(if configured.is_some() {
-                source
-            } else {
-                crate::telemetry::OTHER
-            });
+            crate::telemetry::duplicate(self.sources.metric_label(source));
         }
         tracing::info!(
             source,

@@ -331,13 +331,7 @@ pub fn router(
     settings: &crate::config::Config,
     shutdown: CancellationToken,
 ) -> Router {
-    let mut hosts = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
-    hosts.push(settings.mcp_addr.ip().to_string());
-    hosts.extend(settings.mcp_allowed_hosts.iter().cloned());
+    let hosts = settings.mcp_hosts();
     // Browsers send Origin; only pages served from this machine may call the endpoint. Clients
     // that are not browsers send none and are not affected.
     let origins = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
