@@ -28,6 +28,16 @@ pub enum Command {
     Serve(Config),
     /// Serve MCP over stdin/stdout (for clients that launch their server); also receives
     /// webhooks unless another hookd already does.
+    // The MCP listener's flags mean nothing here: hidden from this command's help (still
+    // accepted, so a shared HOOKD_* environment works for both commands).
+    #[command(
+        mut_arg("mcp_addr", hide),
+        mut_arg("mcp_token", hide),
+        mut_arg("mcp_allowed_hosts", hide),
+        mut_arg("mcp_authorization_server", hide),
+        mut_arg("mcp_public_url", hide),
+        mut_arg("max_sessions", hide)
+    )]
     Stdio(Config),
     /// Sign a file as a source's provider would and POST it (tests a setup end to end).
     Send(crate::send::SendArgs),
@@ -45,6 +55,10 @@ pub enum Command {
     Config(ConfigCommand),
     /// Copy a SQLite store into an empty PostgreSQL database, ids preserved (stop hookd first).
     MigrateTo(MigrateArgs),
+}
+
+fn hide(arg: clap::Arg) -> clap::Arg {
+    arg.hide(true)
 }
 
 #[derive(Debug, Subcommand)]

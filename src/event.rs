@@ -129,6 +129,10 @@ pub struct Event {
     pub occurred_at: Option<DateTime<Utc>>,
     pub delivery_id: Option<String>,
     pub verified: Option<bool>,
+    /// How many times the same delivery arrived again after it was stored (a provider's retries
+    /// and redeliveries); left out when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates: i64,
     /// Set only when the stored row could not be decoded as written (from an older version, or a
     /// bug): what failed. The payload is then the stored text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,4 +181,8 @@ pub enum Page {
     Newest(usize),
     /// The `n` events with the lowest ids, returned oldest first.
     Oldest(usize),
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }

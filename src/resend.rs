@@ -180,6 +180,7 @@ mod tests {
             subject: None,
             occurred_at: None,
             summary: None,
+            duplicates: 0,
             note: None,
         }
     }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::Dashboard;
 use crate::event::{Event, EventFilter, Page};
-use crate::store::SearchQuery;
+use crate::store::{DerivedRows, SearchQuery};
 
 /// One line of the list (and of `hookd tail --url`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -111,11 +111,20 @@ pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -
     Json(rows).into_response()
 }
 
-/// `GET /api/events/{id}`: the event whole.
+/// An event's page: the event whole and the rows derived from it.
+#[derive(Serialize)]
+struct EventPage {
+    #[serde(flatten)]
+    event: Event,
+    derived: DerivedRows,
+}
+
+/// `GET /api/events/{id}`: the event whole, with its derived rows.
 pub async fn event(State(d): State<Arc<Dashboard>>, Path(id): Path<i64>) -> Response {
-    match d.store.get(id).await {
-        Ok(Some(e)) => Json(e).into_response(),
-        Ok(None) => failed(StatusCode::NOT_FOUND, format!("no event {id}")),
+    let read = futures_util::try_join!(d.store.get(id), d.store.derived_rows(id));
+    match read {
+        Ok((Some(event), derived)) => Json(EventPage { event, derived }).into_response(),
+        Ok((None, _)) => failed(StatusCode::NOT_FOUND, format!("no event {id}")),
         Err(e) => storage(e),
     }
 }

@@ -48,6 +48,7 @@ const TABLES: &[Table] = &[
             ("occurred_at", Text),
             ("summary", Text),
             ("search_text", Text),
+            ("duplicates", Int),
         ],
     },
     Table {

@@ -189,15 +189,20 @@ pub struct Retention {
 /// Everything a backend is: the event store and each feature's rows. `Arc<dyn Store>` is what
 /// the rest of hookd holds; a backend implements each part in its own file.
 pub trait Store:
-    Events + Rejections + Actions + Deploys + RepoActivity + Consumers + Search
+    Events + Rejections + Actions + Deploys + RepoActivity + EventRows + Consumers + Search
 {
 }
 
-impl<T: Events + Rejections + Actions + Deploys + RepoActivity + Consumers + Search> Store for T {}
+impl<T> Store for T where
+    T: Events + Rejections + Actions + Deploys + RepoActivity + EventRows + Consumers + Search
+{
+}
 
 /// The store's traits, to call their methods on a `dyn Store`.
 pub mod prelude {
-    pub use super::{Actions, Consumers, Deploys, Events, Rejections, RepoActivity, Search, Store};
+    pub use super::{
+        Actions, Consumers, Deploys, EventRows, Events, Rejections, RepoActivity, Search, Store,
+    };
 }
 
 /// The event store itself: append, read, prune, and say whether it is healthy.
@@ -311,6 +316,21 @@ pub trait RepoActivity {
 
     /// Every repository with GitHub activity: (repo, events, last activity), most recent first.
     async fn tracked_repos(&self) -> Result<Vec<(String, i64, DateTime<Utc>)>, StoreError>;
+}
+
+/// The rows derived from one event, as stored (an action with its current status).
+#[derive(Debug, Default, Serialize)]
+pub struct DerivedRows {
+    pub actions: Vec<Action>,
+    pub pushes: Vec<Push>,
+    pub deployments: Vec<Deployment>,
+    pub github_activity: Vec<Activity>,
+}
+
+/// What one event left in the derived tables, for its page.
+#[async_trait]
+pub trait EventRows {
+    async fn derived_rows(&self, event_id: i64) -> Result<DerivedRows, StoreError>;
 }
 
 /// Durable consumer cursors.

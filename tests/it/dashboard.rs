@@ -209,6 +209,8 @@ async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
     std::fs::write(docs, &png).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
 
+    // GitHub redelivers it: the event's page counts it.
+    assert_eq!(push(&hookd, "dash-1").await, id);
     browser
         .run(&format!(
             "document.querySelector('tr[data-id=\"{id}\"]').click()"
@@ -232,6 +234,20 @@ async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
         .run("return document.querySelector('#event-meta').textContent")
         .await;
     assert!(delivery.as_str().unwrap().contains("dash-1"));
+    assert!(
+        delivery
+            .as_str()
+            .unwrap()
+            .contains("duplicates seen1subject"),
+        "{delivery}"
+    );
+    let commits = browser
+        .run("const t = document.querySelector('table.derived[data-kind=\"Pushed commits\"]'); return t && t.textContent")
+        .await;
+    assert!(
+        commits.as_str().unwrap().contains("Codertocat/Hello-World"),
+        "the push's derived commit rows: {commits}"
+    );
     // The other views render from their API (no deployments or actions in this store).
     browser.run("location.hash = '#/deployments'").await;
     browser
@@ -377,4 +393,32 @@ async fn stripe_actions_and_deployments_have_their_views() {
         ),
         (Some("hello-world"), Some("ready"))
     );
+    // Each event's page lists the rows derived from it, and only those.
+    let page = |id: &Value| get(&format!("/api/events/{id}"));
+    let checkout: Value = page(&actions[0]["event_id"])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let derived = &checkout["derived"];
+    assert_eq!(
+        derived["actions"][0]["type"], "send_welcome_email",
+        "{derived}"
+    );
+    assert_eq!(derived["actions"][0]["status"], "pending");
+    assert_eq!(derived["deployments"], json!([]));
+    let events: Value = get("/api/events?source=vercel")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let vercel: Value = page(&events[0]["id"]).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        vercel["derived"]["deployments"][0]["state"], "ready",
+        "{vercel}"
+    );
+    assert_eq!(vercel["derived"]["actions"], json!([]));
+    assert!(vercel.get("duplicates").is_none(), "left out when none");
 }

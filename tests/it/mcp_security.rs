@@ -203,3 +203,25 @@ fn help_never_shows_secret_values_from_the_environment() {
         assert!(!help.contains(secret), "--help shows {secret}");
     }
 }
+
+#[test]
+fn stdio_help_leaves_out_the_mcp_listeners_flags() {
+    let help = |command: &str| {
+        let out = std::process::Command::new(common::bin())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (serve, stdio) = (help("serve"), help("stdio"));
+    for flag in [
+        "--mcp-addr",
+        "--mcp-token",
+        "--mcp-public-url",
+        "--max-sessions",
+    ] {
+        assert!(serve.contains(flag), "serve --help lists {flag}");
+        assert!(!stdio.contains(flag), "stdio --help lists {flag}: {stdio}");
+    }
+    assert!(stdio.contains("--webhook-addr") && stdio.contains("--data-dir"));
+}

@@ -57,6 +57,8 @@ async fn concurrent_appends_of_one_delivery_store_it_once() {
             fresh += usize::from(!a.duplicate);
         }
         assert_eq!((ids.len(), fresh), (1, 1), "{name}: one id, one new event");
+        let stored = store.get(*ids.first().unwrap()).await.unwrap().unwrap();
+        assert_eq!(stored.duplicates, 15, "{name}: every retry counted once");
         let other = store
             .append(event("other", Some("same"), json!({})))
             .await
@@ -326,8 +328,20 @@ async fn actions_complete_once_and_rejections_are_capped() {
                 json!({"type": "invoice.payment_failed"}),
             )
         };
-        store.append(paid).await.unwrap();
+        let first = store.append(paid).await.unwrap();
         store.append(again).await.unwrap();
+        let rows = store.derived_rows(first.id).await.unwrap();
+        assert_eq!(rows.actions.len(), 1, "{name}: the event's own action");
+        assert_eq!(rows.actions[0].event_id, first.id, "{name}");
+        assert!(
+            rows.pushes.is_empty() && rows.deployments.is_empty(),
+            "{name}"
+        );
+        let none = store.derived_rows(first.id + 1000).await.unwrap();
+        assert!(
+            none.actions.is_empty(),
+            "{name}: no rows for an unknown event"
+        );
         let pending = store.pending_actions(None).await.unwrap();
         assert_eq!(
             pending.len(),

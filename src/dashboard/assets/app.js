@@ -140,15 +140,32 @@ function json(v, key) {
 async function showEvent(id) {
   const e = await api("/api/events/" + id);
   $("#event-title").textContent = `#${e.id} ${e.source} ${e.type}`;
-  const meta = [["received", e.received_at], ["delivery id", e.delivery_id], ["subject", e.subject],
+  const meta = [["received", e.received_at], ["delivery id", e.delivery_id],
+    ["duplicates seen", e.delivery_id ? String(e.duplicates || 0) : ""], ["subject", e.subject],
     ["summary", e.summary], ["verified", String(e.verified)], ["occurred", e.occurred_at],
     ["content type", e.content_type], ["encoding", e.payload_encoding]];
   if (e.note) meta.push(["note", e.note]);
   $("#event-meta").replaceChildren(...meta.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  $("#derived").replaceChildren(...derivedTables(e.derived));
   $("#payload").replaceChildren(json(e.payload));
   $("#headers").replaceChildren(...Object.entries(e.headers).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v)))));
   $("#replay").dataset.id = e.id;
   $("#replay-result").textContent = "";
+}
+
+// The rows hookd derived from the event (an action, pushed commits, a deployment, GitHub
+// activity): one small table per kind, only the kinds it has.
+function derivedTables(d) {
+  const kinds = [
+    ["Action", d.actions, (a) => [a.type, a.status, Object.entries(a.fields).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`).join(", ")]],
+    ["Pushed commits", d.pushes, (p) => [p.repo, p.branch, el("code", {}, p.sha.slice(0, 7)), p.message]],
+    ["Deployment", d.deployments, (x) => [x.platform, x.project, x.state, x.environment || "", x.sha ? el("code", {}, x.sha.slice(0, 7)) : ""]],
+    ["GitHub activity", d.github_activity, (g) => [g.repo, g.type, g.action || "", g.actor || "", g.title || ""]],
+  ];
+  return kinds.filter(([, rows]) => rows.length).flatMap(([title, rows, cells]) => [
+    el("h3", {}, title),
+    el("table", { class: "derived", "data-kind": title }, el("tbody", {}, ...rows.map((r) => el("tr", {}, ...cells(r).map((c) => el("td", {}, c)))))),
+  ]);
 }
 
 $("#replay").addEventListener("submit", async (e) => {

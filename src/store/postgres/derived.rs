@@ -199,7 +199,7 @@ impl<'a> DeployColumns<'a> {
     }
 }
 
-fn push(r: &Row) -> Push {
+pub(super) fn push(r: &Row) -> Push {
     Push {
         repo: r.get(0),
         branch: r.get(1),
@@ -210,7 +210,7 @@ fn push(r: &Row) -> Push {
     }
 }
 
-fn deployment(r: &Row) -> Deployment {
+pub(super) fn deployment(r: &Row) -> Deployment {
     Deployment {
         platform: r.get(0),
         project: r.get(1),
@@ -224,8 +224,8 @@ fn deployment(r: &Row) -> Deployment {
     }
 }
 
-const PUSH: &str = "SELECT repo, branch, sha, message, author, time FROM pushes";
-const DEPLOY: &str =
+pub(super) const PUSH: &str = "SELECT repo, branch, sha, message, author, time FROM pushes";
+pub(super) const DEPLOY: &str =
     "SELECT platform, project, deployment_id, state, url, sha, environment, time FROM deployments";
 
 pub async fn recent_pushes(
@@ -239,7 +239,7 @@ pub async fn recent_pushes(
 }
 
 /// Fills `duration_seconds` for final states from the deployment's first recorded state.
-async fn with_durations(
+pub(super) async fn with_durations(
     c: &impl GenericClient,
     mut rows: Vec<Deployment>,
 ) -> Result<Vec<Deployment>, StoreError> {
@@ -296,27 +296,30 @@ pub async fn activity(
 ) -> Result<Vec<Activity>, StoreError> {
     let rows = c
         .query(
-            "SELECT repo, type, action, time, actor, number, title, state, branch, size
-             FROM github_activity WHERE repo = $1 AND time >= $2
-             ORDER BY time DESC, id DESC LIMIT $3",
+            &format!(
+                "{ACTIVITY} WHERE repo = $1 AND time >= $2 ORDER BY time DESC, id DESC LIMIT $3"
+            ),
             &[&repo, &format_time(since), &(limit as i64)],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Activity {
-            repo: r.get(0),
-            event_type: r.get(1),
-            action: r.get(2),
-            time: super::time(r, 3),
-            actor: r.get(4),
-            number: r.get(5),
-            title: r.get(6),
-            state: r.get(7),
-            branch: r.get(8),
-            size: r.get(9),
-        })
-        .collect())
+    Ok(rows.iter().map(activity_row).collect())
+}
+
+pub(super) const ACTIVITY: &str = "SELECT repo, type, action, time, actor, number, title, state, branch, size FROM github_activity";
+
+pub(super) fn activity_row(r: &Row) -> Activity {
+    Activity {
+        repo: r.get(0),
+        event_type: r.get(1),
+        action: r.get(2),
+        time: super::time(r, 3),
+        actor: r.get(4),
+        number: r.get(5),
+        title: r.get(6),
+        state: r.get(7),
+        branch: r.get(8),
+        size: r.get(9),
+    }
 }
 
 pub async fn tracked_repos(
@@ -335,10 +338,10 @@ pub async fn tracked_repos(
         .collect())
 }
 
-const ACTION: &str =
+pub(super) const ACTION: &str =
     "SELECT id, type, status, fields, event_id, created_at, completed_at, details FROM actions";
 
-fn action(r: &Row) -> Result<Action, StoreError> {
+pub(super) fn action(r: &Row) -> Result<Action, StoreError> {
     let id: i64 = r.get(0);
     Ok(Action {
         id,

@@ -6,6 +6,7 @@
 //! (`listen`), or through Redis when `bus::redis` carries the wake-ups.
 
 mod derived;
+mod event_rows;
 mod listen;
 mod reader;
 pub(super) mod schema;

@@ -94,7 +94,8 @@ pub fn where_clause(filter: &EventFilter, t: &str, p: &mut Params) -> String {
 }
 
 const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, content_type, \
-                       payload_encoding, payload, verified, subject, occurred_at, summary";
+                       payload_encoding, payload, verified, subject, occurred_at, summary, \
+                       duplicates";
 
 fn event(r: &Row) -> Result<Event, StoreError> {
     Ok(raw_event(r).into_event())
@@ -116,6 +117,7 @@ fn raw_event(r: &Row) -> RawEvent {
             subject: r.get(10),
             occurred_at: super::optional_time(r, 11),
             summary: r.get(12),
+            duplicates: r.get(13),
             note: None,
         },
         headers: r.get(5),

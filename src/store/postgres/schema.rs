@@ -162,6 +162,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER events_pruned AFTER DELETE ON events
     FOR EACH ROW WHEN (OLD.delivery_id IS NOT NULL) EXECUTE FUNCTION hookd_event_pruned();
 "#,
+    r#"
+    -- How many times the same delivery arrived again after it was stored (provider retries and
+    -- redeliveries), and each action's event (an event's page lists the rows derived from it).
+    ALTER TABLE events ADD COLUMN duplicates BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX actions_event ON actions (event_id);
+"#,
 ];
 
 /// Brings the database to the newest schema, once, however many instances start together.

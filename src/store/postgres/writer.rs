@@ -110,6 +110,15 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
         derived::insert_all(&tx, &derived),
         announce(&tx, newest),
     )?;
+    let seen_again: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Stored(id) => Some(*id),
+            Outcome::SameAs(n) => Some(ids[*n]),
+            Outcome::Insert(_) => None,
+        })
+        .collect();
+    count_duplicates(&tx, &seen_again).await?;
     tx.commit().await?;
     Ok(outcomes
         .into_iter()
@@ -154,6 +163,22 @@ fn plan<'r>(rows: &[&'r Row], stored: &HashMap<usize, i64>) -> (Vec<Outcome>, Ve
         })
         .collect();
     (outcomes, inserts)
+}
+
+/// Counts each delivery that arrived again on its stored event (after the group's inserts, so a
+/// delivery twice in one group counts on the row just written; a pruned event has no row).
+async fn count_duplicates(tx: &Transaction<'_>, ids: &[i64]) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE events SET duplicates = events.duplicates + d.n
+         FROM (SELECT id, count(*) AS n FROM unnest($1::int8[]) AS id GROUP BY id) d
+         WHERE events.id = d.id",
+        &[&ids],
+    )
+    .await?;
+    Ok(())
 }
 
 /// `NOTIFY` the newest id (PostgreSQL delivers it when the transaction commits), if any.

@@ -10,9 +10,10 @@ use async_trait::async_trait;
 use super::Sqlite;
 use crate::store::Actions;
 
-const COLUMNS: &str = "id, type, status, fields, event_id, created_at, completed_at, details";
+pub(super) const COLUMNS: &str =
+    "id, type, status, fields, event_id, created_at, completed_at, details";
 
-fn action(r: &Row<'_>) -> rusqlite::Result<(Action, String)> {
+pub(super) fn action(r: &Row<'_>) -> rusqlite::Result<(Action, String)> {
     Ok((
         Action {
             id: r.get(0)?,
@@ -28,7 +29,7 @@ fn action(r: &Row<'_>) -> rusqlite::Result<(Action, String)> {
     ))
 }
 
-fn parsed((mut a, fields): (Action, String)) -> Result<Action, StoreError> {
+pub(super) fn parsed((mut a, fields): (Action, String)) -> Result<Action, StoreError> {
     a.fields = serde_json::from_str(&fields).map_err(|source| StoreError::Corrupt {
         what: format!("action {}'s fields", a.id),
         source,

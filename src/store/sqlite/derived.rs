@@ -77,7 +77,7 @@ pub fn insert(
     .map(|_| ())
 }
 
-fn push(r: &Row<'_>) -> rusqlite::Result<Push> {
+pub(super) fn push(r: &Row<'_>) -> rusqlite::Result<Push> {
     Ok(Push {
         repo: r.get(0)?,
         branch: r.get(1)?,
@@ -88,7 +88,7 @@ fn push(r: &Row<'_>) -> rusqlite::Result<Push> {
     })
 }
 
-fn deployment(r: &Row<'_>) -> rusqlite::Result<Deployment> {
+pub(super) fn deployment(r: &Row<'_>) -> rusqlite::Result<Deployment> {
     Ok(Deployment {
         platform: r.get(0)?,
         project: r.get(1)?,
@@ -102,8 +102,8 @@ fn deployment(r: &Row<'_>) -> rusqlite::Result<Deployment> {
     })
 }
 
-const PUSH: &str = "SELECT repo, branch, sha, message, author, time FROM pushes";
-const DEPLOY: &str =
+pub(super) const PUSH: &str = "SELECT repo, branch, sha, message, author, time FROM pushes";
+pub(super) const DEPLOY: &str =
     "SELECT platform, project, deployment_id, state, url, sha, environment, time FROM deployments";
 
 /// Newest first.
@@ -121,7 +121,7 @@ pub fn recent_pushes(
 }
 
 /// Fills `duration_seconds` for final states from the deployment's first recorded state.
-fn with_durations(
+pub(super) fn with_durations(
     c: &Connection,
     mut rows: Vec<Deployment>,
 ) -> Result<Vec<Deployment>, StoreError> {
@@ -176,25 +176,31 @@ pub fn activity(
     since: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<Activity>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT repo, type, action, time, actor, number, title, state, branch, size
-         FROM github_activity WHERE repo = ?1 AND time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3",
+    let mut stmt = c.prepare_cached(&format!(
+        "{ACTIVITY} WHERE repo = ?1 AND time >= ?2 ORDER BY time DESC, id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![repo, format_time(since), limit as i64],
+        activity_row,
     )?;
-    let rows = stmt.query_map(params![repo, format_time(since), limit as i64], |r| {
-        Ok(Activity {
-            repo: r.get(0)?,
-            event_type: r.get(1)?,
-            action: r.get(2)?,
-            time: super::time(r, 3)?,
-            actor: r.get(4)?,
-            number: r.get(5)?,
-            title: r.get(6)?,
-            state: r.get(7)?,
-            branch: r.get(8)?,
-            size: r.get(9)?,
-        })
-    })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) const ACTIVITY: &str = "SELECT repo, type, action, time, actor, number, title, state, branch, size FROM github_activity";
+
+pub(super) fn activity_row(r: &Row<'_>) -> rusqlite::Result<Activity> {
+    Ok(Activity {
+        repo: r.get(0)?,
+        event_type: r.get(1)?,
+        action: r.get(2)?,
+        time: super::time(r, 3)?,
+        actor: r.get(4)?,
+        number: r.get(5)?,
+        title: r.get(6)?,
+        state: r.get(7)?,
+        branch: r.get(8)?,
+        size: r.get(9)?,
+    })
 }
 
 /// Every repository with activity: (repo, events, last activity), most recent first.

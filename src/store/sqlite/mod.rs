@@ -8,6 +8,7 @@ mod actions;
 mod checkpointer;
 mod consumers;
 mod derived;
+mod event_rows;
 mod index;
 mod reader;
 mod schema;

@@ -64,7 +64,8 @@ impl Readers {
 }
 
 const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, content_type, \
-                       payload_encoding, payload, verified, subject, occurred_at, summary";
+                       payload_encoding, payload, verified, subject, occurred_at, summary, \
+                       duplicates";
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<Event>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM events WHERE id = ?1");
@@ -254,6 +255,7 @@ fn raw_event(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
             subject: r.get(10)?,
             occurred_at: super::optional_time(r, 11)?,
             summary: r.get(12)?,
+            duplicates: r.get(13)?,
             note: None,
         },
         headers: r.get(5)?,

@@ -162,6 +162,12 @@ const MIGRATIONS: &[&str] = &[
         VALUES (OLD.source, OLD.delivery_id, OLD.id, OLD.received_at);
     END;
 "#,
+    r#"
+    -- How many times the same delivery arrived again after it was stored (provider retries and
+    -- redeliveries), and each action's event (an event's page lists the rows derived from it).
+    ALTER TABLE events ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX actions_event ON actions(event_id);
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:

@@ -95,9 +95,13 @@ fn insert_all<'a>(
              ON CONFLICT (source) DO UPDATE SET count = count + 1,
                  last_received_at = max(last_received_at, excluded.last_received_at)",
         )?;
+        let mut seen_again =
+            tx.prepare_cached("UPDATE events SET duplicates = duplicates + 1 WHERE id = ?1")?;
         for e in events {
             // Look before inserting: a conflicting INSERT would still consume an id.
             if let Some(id) = find(&mut existing, e)? {
+                // No row to count on when the first copy was pruned.
+                seen_again.execute([id])?;
                 results.push(Appended {
                     id,
                     duplicate: true,
@@ -136,10 +140,14 @@ fn insert_all<'a>(
                     }
                 }
                 // Another process committed the same delivery between our look and our insert.
-                None => Appended {
-                    id: find(&mut existing, e)?.ok_or(StoreError::Closed)?,
-                    duplicate: true,
-                },
+                None => {
+                    let id = find(&mut existing, e)?.ok_or(StoreError::Closed)?;
+                    seen_again.execute([id])?;
+                    Appended {
+                        id,
+                        duplicate: true,
+                    }
+                }
             };
             results.push(appended);
         }
