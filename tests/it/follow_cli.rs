@@ -275,3 +275,46 @@ fn readers_never_create_a_store() {
         "{err}"
     );
 }
+
+/// A data dir hookd may not write says why, once: "Permission denied" for a user without write
+/// access, "Read-only file system" on a read-only mount (root writes anywhere, so as root the
+/// test mounts a read-only tmpfs).
+#[test]
+fn a_data_dir_that_cannot_be_written_says_why() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = "follow_cli::a_data_dir_that_cannot_be_written_says_why";
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let root = std::fs::write(locked.join("probe"), "x").is_ok();
+    let (expected, mounted) = if root {
+        let mount = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+            .arg(&locked)
+            .status();
+        if !matches!(mount, Ok(s) if s.success()) {
+            common::skipped(test, "running as root and cannot mount a read-only tmpfs");
+            return;
+        }
+        ("Read-only file system", true)
+    } else {
+        ("Permission denied", false)
+    };
+    let data = locked.join("data");
+    let out = std::process::Command::new(bin())
+        .args(["serve", "--data-dir", data.to_str().unwrap()])
+        .args(["--webhook-addr", "127.0.0.1:0", "--mcp-addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    if mounted {
+        let _ = std::process::Command::new("umount").arg(&locked).status();
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert_eq!(err.matches(expected).count(), 1, "the reason once: {err}");
+    assert!(
+        err.contains(data.to_str().unwrap()),
+        "names the path: {err}"
+    );
+}
