@@ -1,6 +1,12 @@
-//! `hookd events`: print stored events, or refused deliveries, as JSON lines, newest last.
+//! `hookd events`: print stored events, or refused deliveries, newest last: one readable line
+//! each (as `hookd tail` prints them), or one JSON object per line with `--json`.
+
+use std::io::Write;
 
 use super::StoreArgs;
+use super::tail::{closed, line};
+use crate::dashboard::api::Row;
+use crate::event::Rejected;
 
 #[derive(Debug, clap::Args)]
 pub struct EventsArgs {
@@ -13,6 +19,9 @@ pub struct EventsArgs {
     /// How many (default 20).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub limit: u32,
+    /// One JSON object per line (the whole event, payload included) instead of a readable line.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -23,7 +32,7 @@ pub async fn run(a: EventsArgs) -> anyhow::Result<()> {
         let mut r = store.rejections(a.source, a.limit as usize).await?;
         r.reverse();
         r.iter()
-            .map(serde_json::to_string)
+            .map(|r| text(a.json, r, refusal))
             .collect::<Result<_, _>>()?
     } else {
         let filter = crate::event::EventFilter::of(a.source, None);
@@ -31,11 +40,44 @@ pub async fn run(a: EventsArgs) -> anyhow::Result<()> {
             .query(filter, crate::event::Page::Newest(a.limit as usize))
             .await?;
         e.iter()
-            .map(serde_json::to_string)
+            .map(|e| text(a.json, e, |e| line(&Row::from(e))))
             .collect::<Result<_, _>>()?
     };
-    for line in lines {
-        println!("{line}");
+    if lines.is_empty() && !a.json {
+        match a.what.as_str() {
+            "rejected" => eprintln!("hookd events: no refused deliveries"),
+            _ => eprintln!("hookd events: no events stored"),
+        }
+    }
+    let mut out = anstream::stdout();
+    for l in lines {
+        if closed(writeln!(out, "{l}"))? {
+            break;
+        }
     }
     Ok(())
+}
+
+fn text<T: serde::Serialize>(
+    json: bool,
+    item: &T,
+    readable: fn(&T) -> String,
+) -> serde_json::Result<String> {
+    if json {
+        serde_json::to_string(item)
+    } else {
+        Ok(readable(item))
+    }
+}
+
+/// A refused delivery in one line: when, which source, why.
+fn refusal(r: &Rejected) -> String {
+    format!(
+        "{} {} {}: {} ({} bytes)",
+        r.received_at.format("%Y-%m-%d %H:%M:%S"),
+        r.source,
+        r.reason,
+        r.detail,
+        r.body_size
+    )
 }

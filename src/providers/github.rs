@@ -86,6 +86,11 @@ impl Provider for GitHub {
 fn summary(event_type: &str, p: &Json<'_>) -> String {
     let who = str_at(p, "sender/login").unwrap_or("someone");
     let repo = str_at(p, "repository/full_name").unwrap_or_default();
+    // Where, when the payload says (a delivery without a repository, e.g. an organization's).
+    let place = match repo {
+        "" => String::new(),
+        r => format!(" in {r}"),
+    };
     let action = str_at(p, "action").unwrap_or_default();
     let numbered = |key: &str| {
         Some((
@@ -95,7 +100,7 @@ fn summary(event_type: &str, p: &Json<'_>) -> String {
     };
     match event_type {
         "push" => format!(
-            "{who} pushed {} commit(s) to {} in {repo}",
+            "{who} pushed {} commit(s) to {}{place}",
             at(p, "commits")
                 .and_then(Json::as_array)
                 .map_or(0, <[_]>::len),
@@ -103,23 +108,23 @@ fn summary(event_type: &str, p: &Json<'_>) -> String {
         ),
         "pull_request" => match numbered("pull_request") {
             Some((number, title)) => {
-                format!("{who} {action} PR #{number} \"{title}\" in {repo}")
+                format!("{who} {action} PR #{number} \"{title}\"{place}")
             }
-            None => format!("{who} {action} a pull request in {repo}"),
+            None => format!("{who} {action} a pull request{place}"),
         },
         "issues" => match numbered("issue") {
             Some((number, title)) => {
-                format!("{who} {action} issue #{number} \"{title}\" in {repo}")
+                format!("{who} {action} issue #{number} \"{title}\"{place}")
             }
-            None => format!("{who} {action} an issue in {repo}"),
+            None => format!("{who} {action} an issue{place}"),
         },
         "release" => match str_at(p, "release/tag_name") {
-            Some(tag) => format!("{who} {action} release {tag} in {repo}"),
-            None => format!("{who} {action} a release in {repo}"),
+            Some(tag) => format!("{who} {action} release {tag}{place}"),
+            None => format!("{who} {action} a release{place}"),
         },
         "ping" => format!("ping from {repo}: {}", str_at(p, "zen").unwrap_or_default()),
-        other if !action.is_empty() => format!("{other} {action} by {who} in {repo}"),
-        other => format!("{other} by {who} in {repo}"),
+        other if !action.is_empty() => format!("{other} {action} by {who}{place}"),
+        other => format!("{other} by {who}{place}"),
     }
 }
 
@@ -133,6 +138,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-github-event", event.parse().unwrap());
         read("github", &h, json)
+    }
+
+    #[test]
+    fn a_summary_names_no_place_when_the_payload_has_no_repository() {
+        let n = run("organization", r#"{"action":"member_added"}"#);
+        assert_eq!(
+            n.summary.as_deref(),
+            Some("organization member_added by someone")
+        );
     }
 
     #[test]

@@ -101,6 +101,34 @@ async fn tail_prints_each_new_event_as_it_is_stored() {
         assert!(line.contains(part), "{part:?} in {line:?}");
     }
     assert!(!line.contains('\u{1b}'), "no colour when piped: {line:?}");
+
+    // `hookd events` prints what is stored the same way, and whole events with --json.
+    let events = |extra: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .args(["events", "--data-dir", data])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (listed, _) = events(&[]);
+    assert!(
+        listed.trim_end().ends_with(&line),
+        "{listed:?} ends with {line:?}"
+    );
+    let (listed, _) = events(&["--json"]);
+    let whole: Value = serde_json::from_str(listed.lines().last().unwrap()).unwrap();
+    assert_eq!(whole["id"], stored["event_id"]);
+    assert_eq!(whole["payload"]["ref"], "refs/heads/master");
+    let (refused, said) = events(&["rejected"]);
+    assert_eq!(
+        (refused.as_str(), said.trim()),
+        ("", "hookd events: no refused deliveries")
+    );
 }
 
 #[tokio::test]
