@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::Args;
 
 /// A group of MCP tools a client can choose to see (like the GitHub MCP server's toolsets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Toolset {
     /// Reading, waiting for and debugging events.
     Events,
@@ -29,8 +30,10 @@ pub fn sources_file(explicit: Option<&std::path::Path>) -> Option<PathBuf> {
     }
 }
 
-/// Settings shared by `serve` and `stdio`.
-#[derive(Debug, Clone, Args)]
+/// Settings shared by `serve` and `stdio`. Serialized under the flags' names (for `hookd config
+/// check`; secrets as `[redacted]`).
+#[derive(Debug, Clone, Args, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Config {
     /// Where the SQLite store lives (unused with --database-url).
     #[arg(long, env = "HOOKD_DATA_DIR", default_value = "hookd-data")]
@@ -65,6 +68,7 @@ pub struct Config {
 
     /// Hours for which a deleted event's delivery id is remembered (from when it was received), so
     /// that a provider's retry of an event the per-source cap removed is still a duplicate.
+    #[serde(rename = "dedupe-window")]
     #[arg(long = "dedupe-window", env = "HOOKD_DEDUPE_WINDOW", default_value_t = 72,
           value_parser = clap::value_parser!(u32).range(1..=87_600))]
     pub dedupe_window_hours: u32,
@@ -99,6 +103,7 @@ pub struct Config {
 
     /// Seconds between keep-alives on idle MCP streams: SSE comments on HTTP streams and
     /// `notifications/events/heartbeat` on `events/stream` (1 to 30).
+    #[serde(rename = "heartbeat")]
     #[arg(long = "heartbeat", env = "HOOKD_HEARTBEAT", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..=30))]
     pub heartbeat_secs: u64,
@@ -139,29 +144,35 @@ pub struct Config {
     pub redis_channels: Vec<String>,
 
     /// How often retention runs, in seconds.
+    #[serde(rename = "retention-interval")]
     #[arg(long = "retention-interval", env = "HOOKD_RETENTION_INTERVAL", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub retention_interval_secs: u64,
 
     #[command(flatten)]
+    #[serde(flatten)]
     pub limits: Limits,
 }
 
 /// What any one client may hold: time, connections, memory. Defaults are safe on a public address.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Limits {
     /// Seconds a client has to send a request's headers: from connecting, or on a kept-alive
     /// connection from the request's first byte.
+    #[serde(rename = "header-timeout")]
     #[arg(long = "header-timeout", env = "HOOKD_HEADER_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout_secs: u64,
 
     /// Seconds a client has to send a whole request body once its headers arrived.
+    #[serde(rename = "body-timeout")]
     #[arg(long = "body-timeout", env = "HOOKD_BODY_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout_secs: u64,
 
     /// Seconds after which an idle keep-alive connection is closed.
+    #[serde(rename = "idle-timeout")]
     #[arg(long = "idle-timeout", env = "HOOKD_IDLE_TIMEOUT", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout_secs: u64,
@@ -194,6 +205,7 @@ pub struct Limits {
     pub max_sessions: u64,
 
     /// Seconds that shutdown waits for in-flight requests before closing what is left.
+    #[serde(rename = "shutdown-timeout")]
     #[arg(long = "shutdown-timeout", env = "HOOKD_SHUTDOWN_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub shutdown_timeout_secs: u64,
@@ -299,6 +311,16 @@ impl Config {
 /// `--rate-limit`: the limit for sources without their own (`None`: off).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DefaultRate(pub Option<crate::rate::RateLimit>);
+
+/// As the flag is written: `PER_SECOND/BURST` or `off`.
+impl serde::Serialize for DefaultRate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(r) => s.collect_str(&format_args!("{}/{}", r.per_second, r.burst)),
+            None => s.serialize_str("off"),
+        }
+    }
+}
 
 fn parse_rate(s: &str) -> Result<DefaultRate, String> {
     crate::rate::RateLimit::parse_flag(s).map(DefaultRate)

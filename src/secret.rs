@@ -22,6 +22,13 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Serialized as `[redacted]`: a settings listing shows that a secret is set, never its value.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -29,5 +36,6 @@ mod tests {
         let s = super::Secret::new("hunter2");
         assert_eq!(format!("{s:?}"), "Secret([redacted])");
         assert_eq!(s.expose(), "hunter2");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"[redacted]\"");
     }
 }

@@ -7,8 +7,18 @@ use crate::sources::Source;
 
 pub fn run(config: &Config) -> anyhow::Result<()> {
     let sources = crate::app::check(config)?;
-    println!("The configuration is valid. Effective settings (secrets redacted):");
-    println!("{config:#?}");
+    println!("The configuration is valid. Effective settings (from flags, HOOKD_* or defaults):");
+    for (flag, mut value) in settings(config)? {
+        if flag == "require-signatures" && config.require_signatures.is_none() {
+            let on = if config.require_signatures() {
+                "on"
+            } else {
+                "off"
+            };
+            value = format!("{on} (by default: on unless the webhook address is loopback)");
+        }
+        println!("  --{flag:<26} {value}");
+    }
     println!();
     let file = config.config_path();
     let file = file
@@ -22,6 +32,32 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         println!("  any other name: accepted unsigned (--require-signatures is off)");
     }
     Ok(())
+}
+
+/// Each setting under its flag's name, as a person would write it (secrets `[redacted]`, lists
+/// comma-separated, unset ones `(not set)`).
+fn settings(config: &Config) -> anyhow::Result<Vec<(String, String)>> {
+    let serde_json::Value::Object(all) = serde_json::to_value(config)? else {
+        anyhow::bail!("settings are not a table");
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "(not set)".to_owned(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(all
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                serde_json::Value::Array(items) if items.is_empty() => "(none)".to_owned(),
+                serde_json::Value::Array(items) => {
+                    items.iter().map(text).collect::<Vec<_>>().join(",")
+                }
+                other => text(other),
+            };
+            (k.clone(), value)
+        })
+        .collect())
 }
 
 /// `NAME: provider P, secret …; expects …`.

@@ -200,6 +200,26 @@ fn config_check_shows_what_serve_would_use_without_secrets() {
         !text.contains("s3cr3t-value") && !text.contains("t0ken-value"),
         "{text}"
     );
+    assert!(
+        text.contains("--mcp-token                  [redacted]"),
+        "{text}"
+    );
+    assert!(text.contains("--require-signatures         off"), "{text}");
+    // Every setting is listed under a flag that `serve` takes, and every flag of `serve` is listed.
+    let help = Command::new(bin())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let flags = |text: &str| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.trim_start().strip_prefix("--"))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    let mut served = flags(&help);
+    served.retain(|f| f != "help" && f != "log-format");
+    assert_eq!(flags(&text), served);
     // What serve would refuse, check refuses, with the same words.
     let out = check(&["--mcp-public-url", "ftp://example.com/mcp"]);
     assert!(!out.status.success());
