@@ -83,7 +83,7 @@ def main():
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-        out = subprocess.run([HOOKD, "events", "--data-dir", data, "--limit", "100"],
+        out = subprocess.run([HOOKD, "events", "--json", "--data-dir", data, "--limit", "100"],
                              capture_output=True, text=True, check=True).stdout
         stored = {e["id"]: e for e in map(json.loads, out.splitlines())}
         check("every accepted delivery is stored verified",
