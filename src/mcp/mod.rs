@@ -116,13 +116,20 @@ impl Hookd {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Hookd {
     fn get_info(&self) -> ServerConfig {
+        // The Events capability's third place, the top level, is added by `events::advertise`.
         let mut experimental = rmcp::model::ExperimentalCapabilities::new();
-        experimental.insert(events::CAPABILITY.into(), events::capability());
+        experimental.insert(events::CAPABILITY.into(), events::advertise::settings());
         if self.claude_channel {
             experimental.insert("claude/channel".into(), Default::default());
         }
+        let mut extensions = rmcp::model::ExtensionCapabilities::new();
+        extensions.insert(
+            events::advertise::EXTENSION.into(),
+            events::advertise::settings(),
+        );
         let capabilities = ServerCapabilities::builder()
             .enable_experimental_with(experimental)
+            .enable_extensions_with(extensions)
             .enable_tools()
             .enable_resources()
             .enable_resources_subscribe()
@@ -439,7 +446,12 @@ pub async fn serve_stdio(
 ) -> Result<(), std::io::Error> {
     let principal = Some("stdio".to_owned());
     let running = Hookd::new(store, sources, &settings, principal, shutdown.clone())
-        .serve(rmcp::transport::stdio())
+        .serve(events::advertise::Advertised(
+            rmcp::transport::async_rw::AsyncRwTransport::new_server(
+                tokio::io::stdin(),
+                tokio::io::stdout(),
+            ),
+        ))
         .await
         .map_err(std::io::Error::other)?;
     let stop = running.cancellation_token();

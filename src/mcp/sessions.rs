@@ -10,6 +10,7 @@
 //! - `is_gone` lets the HTTP layer answer 404, not 500, to a call whose session was deleted while
 //!   it was on its way.
 
+use super::events::advertise::Advertised;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -169,13 +170,13 @@ fn reused_id(message: &ClientJsonRpcMessage, shown: &str) -> ServerSseMessage {
 
 impl SessionManager for Sessions {
     type Error = LocalSessionManagerError;
-    type Transport = <LocalSessionManager as SessionManager>::Transport;
+    type Transport = Advertised<<LocalSessionManager as SessionManager>::Transport>;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
         self.make_room().await;
         let (id, transport) = self.inner.create_session().await?;
         self.table().insert(id.clone(), Usage::new());
-        Ok((id, transport))
+        Ok((id, Advertised(transport)))
     }
 
     async fn initialize_session(

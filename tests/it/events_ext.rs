@@ -56,6 +56,11 @@ async fn list_names_every_source_and_any_and_the_capability_is_advertised() {
         let caps = &client.peer_info().unwrap().capabilities;
         let events = caps.experimental.as_ref().and_then(|e| e.get("events"));
         assert!(events.is_some(), "{era}: capabilities.experimental.events");
+        let extension = caps
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("io.modelcontextprotocol/events"));
+        assert!(extension.is_some(), "{era}: capabilities.extensions");
         let list = call(&client, "events/list", json!({})).await.unwrap();
         let names: Vec<&str> = list["events"]
             .as_array()
@@ -372,4 +377,86 @@ async fn poll_pages_are_bounded_in_size_and_read_on_without_gaps() {
     assert_eq!(seen, posted);
     client.cancel().await.unwrap();
     app.stop().await;
+}
+
+/// The `capabilities` object of a raw JSON-RPC answer.
+fn capabilities(answer: &Value) -> &Value {
+    &answer["result"]["capabilities"]
+}
+
+fn advertises(caps: &Value, top_level: bool) {
+    let settings = json!({"listChanged": false});
+    assert_eq!(caps["experimental"]["events"], settings, "{caps}");
+    assert_eq!(
+        caps["extensions"]["io.modelcontextprotocol/events"], settings,
+        "{caps}"
+    );
+    if top_level {
+        assert_eq!(caps["events"], settings, "{caps}");
+    }
+}
+
+/// Raw JSON-RPC, as a client that reads the capability itself: `initialize` over HTTP and over
+/// stdio carries it in all three places; a sessionless `server/discover` under `extensions` and
+/// `experimental` (rmcp answers that one inside its HTTP service: see `events::advertise`).
+#[tokio::test]
+async fn initialize_and_discover_advertise_the_capability() {
+    use crate::exposure::raw_mcp;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let app = TestApp::start().await;
+    let http = common::http();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}});
+    let answer = raw_mcp::post(&http, &app.mcp_url(), None, init.clone()).await;
+    let answer = raw_mcp::messages(answer).await;
+    advertises(capabilities(&answer[0]), true);
+
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}});
+    let discover = http
+        .post(app.mcp_url())
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "server/discover")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 2, "method": "server/discover",
+                      "params": {"_meta": meta}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let answer = raw_mcp::messages(discover).await;
+    assert!(
+        answer[0]["result"]["supportedVersions"].is_array(),
+        "{answer:?}"
+    );
+    advertises(capabilities(&answer[0]), false);
+    app.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(common::bin())
+        .arg("stdio")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--webhook-addr", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{init}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("an answer in time")
+        .unwrap()
+        .unwrap();
+    advertises(capabilities(&serde_json::from_str(&line).unwrap()), true);
 }

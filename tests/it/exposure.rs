@@ -475,7 +475,7 @@ async fn mcp_list_answers_are_bounded_and_reading_on_gets_everything() {
 }
 
 /// A raw 2025-11-25 MCP client: one POST per message, answers read from the SSE body.
-mod raw_mcp {
+pub mod raw_mcp {
     use serde_json::{Value, json};
 
     #[derive(Clone)]

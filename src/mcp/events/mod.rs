@@ -6,13 +6,14 @@
 //! `type` and JSON fields (`where`). A cursor is an event id as a string: every delivery mode
 //! resumes from it, because the store holds the history.
 
+pub mod advertise;
 mod poll;
 mod stream;
 pub mod webhooks;
 
 use rmcp::ErrorData;
 use rmcp::RoleServer;
-use rmcp::model::{CustomRequest, CustomResult, ErrorCode, JsonObject};
+use rmcp::model::{CustomRequest, CustomResult, ErrorCode};
 use rmcp::service::RequestContext;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,8 +22,7 @@ use crate::event::{Event, EventFilter, FieldMatch};
 
 use super::Hookd;
 
-/// The capability name the extension's design uses (`capabilities.events`), advertised under
-/// `experimental` because MCP's capability object has no slot for unknown top-level keys.
+/// The capability's name (`capabilities.events`, `experimental.events`); see [`advertise`].
 pub const CAPABILITY: &str = "events";
 /// The event type that matches every source.
 pub const ANY: &str = "any";
@@ -42,13 +42,6 @@ pub fn invalid(message: impl Into<String>) -> ErrorData {
 }
 
 pub(crate) use super::storage;
-
-/// The capability settings hookd advertises.
-pub fn capability() -> JsonObject {
-    let mut c = JsonObject::new();
-    c.insert("listChanged".into(), Value::Bool(false));
-    c
-}
 
 /// What poll, stream and subscribe requests share: the event type, its arguments, and where to
 /// start (`cursor`, `maxAgeMs`).
