@@ -460,3 +460,71 @@ async fn initialize_and_discover_advertise_the_capability() {
         .unwrap();
     advertises(capabilities(&serde_json::from_str(&line).unwrap()), true);
 }
+
+/// `events/poll` with `timeoutMs` holds the request until a matching event commits (and only a
+/// matching one), or answers `events: []` when the time is up; beyond the maximum is refused.
+#[tokio::test]
+async fn a_long_poll_wakes_on_a_matching_event_and_times_out_on_time() {
+    let app = TestApp::start().await;
+    for era in ERAS {
+        let client = connect_http(&app.mcp_url(), era.clone()).await;
+        let start = call(
+            &client,
+            "events/poll",
+            json!({"name": "github", "cursor": null}),
+        )
+        .await
+        .unwrap();
+        let cursor = start["cursor"].clone();
+        let idle = app.store().bus().waiters();
+        let held = call(
+            &client,
+            "events/poll",
+            json!({"name": "github", "cursor": cursor, "timeoutMs": 60_000}),
+        );
+        let wake = async {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while app.store().bus().waiters() <= idle {
+                assert!(Instant::now() < deadline, "{era}: the poll never parked");
+                tokio::task::yield_now().await;
+            }
+            post(&app, "stripe", json!({"n": "not github"})).await;
+            let id = post(&app, "github", json!({"ref": "refs/heads/main"})).await;
+            (id, Instant::now())
+        };
+        let (answer, (id, posted)) = tokio::join!(held, wake);
+        let woke = posted.elapsed();
+        let answer = answer.unwrap();
+        assert_eq!(ids(&answer), [id], "{era}: only the matching event");
+        assert!(
+            woke < Duration::from_secs(5),
+            "{era}: answered when the event committed, not at the timeout ({woke:?})"
+        );
+        eprintln!("{era}: long poll answered {woke:?} after the webhook's 200");
+
+        let began = Instant::now();
+        let quiet = call(
+            &client,
+            "events/poll",
+            json!({"name": "github", "cursor": answer["cursor"], "timeoutMs": 300}),
+        )
+        .await
+        .unwrap();
+        let waited = began.elapsed();
+        assert_eq!(ids(&quiet), Vec::<i64>::new());
+        assert_eq!(quiet["cursor"], answer["cursor"]);
+        assert!(
+            waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),
+            "{era}: held for its timeout ({waited:?})"
+        );
+        let refused = call(
+            &client,
+            "events/poll",
+            json!({"name": "github", "cursor": answer["cursor"], "timeoutMs": 300_001}),
+        )
+        .await;
+        assert_eq!(refused, Err(-32602), "{era}");
+        client.cancel().await.unwrap();
+    }
+    app.stop().await;
+}

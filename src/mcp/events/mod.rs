@@ -237,7 +237,7 @@ pub async fn handle(
     let params = request.params.clone().unwrap_or(Value::Null);
     let result = match request.method.as_str() {
         "events/list" => list(hookd).await,
-        "events/poll" => poll::poll(hookd, params).await,
+        "events/poll" => poll::poll(hookd, params, &context.ct).await,
         "events/stream" => stream::stream(hookd, params, context).await,
         "events/subscribe" => hookd.webhooks.subscribe(hookd, params).await,
         "events/unsubscribe" => hookd.webhooks.unsubscribe(hookd, params).await,

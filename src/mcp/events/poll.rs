@@ -1,8 +1,14 @@
-//! `events/poll`: one request, one answer; the client keeps the cursor.
+//! `events/poll`: one request, one answer; the client keeps the cursor. With `timeoutMs` it is a
+//! long poll: the answer waits until a matching event commits (woken by the bus, like
+//! `wait_for_event`) or the time is up (then `events: []`).
+
+use std::time::Duration;
 
 use rmcp::ErrorData;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::{Selector, Start, invalid, occurrence, parse_cursor, start, storage};
 use crate::event::Page;
@@ -12,6 +18,9 @@ use crate::mcp::Hookd;
 const NEXT_POLL_MS: u64 = 2000;
 const DEFAULT_MAX_EVENTS: usize = 100;
 const MAX_EVENTS: usize = 1000;
+/// The longest a poll may be held (`timeoutMs`), as `wait_for_event`'s longest wait. Without
+/// `timeoutMs` a poll answers at once.
+pub const MAX_TIMEOUT_MS: u64 = crate::wait::MAX_WAIT.as_millis() as u64;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -19,9 +28,14 @@ struct Params {
     #[serde(flatten)]
     start: Start,
     max_events: Option<usize>,
+    timeout_ms: Option<u64>,
 }
 
-pub async fn poll(hookd: &Hookd, params: Value) -> Result<Value, ErrorData> {
+pub async fn poll(
+    hookd: &Hookd,
+    params: Value,
+    ct: &CancellationToken,
+) -> Result<Value, ErrorData> {
     let p: Params =
         serde_json::from_value(params).map_err(|e| invalid(format!("events/poll params: {e}")))?;
     let max = p.max_events.unwrap_or(DEFAULT_MAX_EVENTS);
@@ -30,17 +44,27 @@ pub async fn poll(hookd: &Hookd, params: Value) -> Result<Value, ErrorData> {
             "maxEvents must be 1 to {MAX_EVENTS}, got {max}"
         )));
     }
+    let timeout = p.timeout_ms.unwrap_or(0);
+    if timeout > MAX_TIMEOUT_MS {
+        return Err(invalid(format!(
+            "timeoutMs must be 0 to {MAX_TIMEOUT_MS}, got {timeout}"
+        )));
+    }
+    let deadline = Instant::now() + Duration::from_millis(timeout);
     let s = &p.start;
     let selector = Selector::parse(hookd, &s.name, s.arguments.as_ref()).await?;
     let requested = parse_cursor(&s.cursor)?;
     let (from, truncated) = start(hookd, &selector, requested, s.max_age_ms).await?;
-    // Read before the query: every event up to `checked` is visible to it.
-    let checked = hookd.store.bus().newest().max(from);
-    let read = if requested.is_none() {
-        // A first poll starts from now: nothing to return yet.
-        Default::default()
-    } else {
-        hookd
+    let mut waker = hookd.store.bus().subscribe();
+    let (checked, read) = loop {
+        // Marked before the query: every event up to `checked` is visible to it, and a commit
+        // after it wakes the wait below.
+        let checked = waker.mark_seen().max(from);
+        if requested.is_none() {
+            // A first poll starts from now: nothing to return, nothing to wait for.
+            break (checked, Default::default());
+        }
+        let read = hookd
             .store
             .query_within(
                 selector.after(from),
@@ -48,7 +72,16 @@ pub async fn poll(hookd: &Hookd, params: Value) -> Result<Value, ErrorData> {
                 hookd.max_answer,
             )
             .await
-            .map_err(storage)?
+            .map_err(storage)?;
+        if !read.events.is_empty() || Instant::now() >= deadline {
+            break (checked, read);
+        }
+        tokio::select! {
+            _ = waker.changed() => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+            _ = ct.cancelled() => break (checked, read),
+            _ = hookd.shutdown.cancelled() => break (checked, read),
+        }
     };
     let events = read.events;
     // Cut at the size limit: the client reads on from the cursor at once, as for a full page.
