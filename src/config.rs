@@ -113,6 +113,13 @@ pub struct Config {
     #[arg(long, env = "HOOKD_ALLOW_PRIVATE_CALLBACKS")]
     pub allow_private_callbacks: bool,
 
+    /// The waits between attempts to deliver one event to an `events/subscribe` callback
+    /// (comma-separated, each with ms, s or m): one attempt more than there are waits. A failing
+    /// event is retried on its own while later ones are delivered, then abandoned.
+    #[arg(long, env = "HOOKD_CALLBACK_RETRIES", default_value = DEFAULT_CALLBACK_RETRIES,
+          value_parser = parse_delays)]
+    pub callback_retries: Delays,
+
     /// Push each new event to Claude Code as a channel notification
     /// (`notifications/claude/channel`, experimental capability `claude/channel`).
     #[arg(long, env = "HOOKD_CLAUDE_CHANNEL")]
@@ -288,6 +295,7 @@ impl Config {
             retention_interval_secs: 60,
             heartbeat_secs: 15,
             allow_private_callbacks: false,
+            callback_retries: parse_delays(DEFAULT_CALLBACK_RETRIES).expect("the default parses"),
             claude_channel: false,
             mcp_authorization_server: None,
             mcp_public_url: None,
@@ -324,6 +332,57 @@ impl serde::Serialize for DefaultRate {
 
 fn parse_rate(s: &str) -> Result<DefaultRate, String> {
     crate::rate::RateLimit::parse_flag(s).map(DefaultRate)
+}
+
+/// Five attempts over about 14 minutes (the design suggests 3 to 5 within 10 to 15).
+const DEFAULT_CALLBACK_RETRIES: &str = "10s,40s,160s,640s";
+
+/// `--callback-retries`: waits between delivery attempts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delays(pub Vec<Duration>);
+
+/// As the flag is written, e.g. `10s,40s,160s,640s`.
+impl serde::Serialize for Delays {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|d| match d.as_millis() {
+                ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+                ms => format!("{ms}ms"),
+            })
+            .collect();
+        s.collect_str(&parts.join(","))
+    }
+}
+
+/// Parses `10s,40s,2m,500ms` (at most 10 waits, each at most an hour).
+fn parse_delays(s: &str) -> Result<Delays, String> {
+    let one = |part: &str| -> Result<Duration, String> {
+        let part = part.trim();
+        let split = part
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(part.len());
+        let (digits, unit) = part.split_at(split);
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("{part:?} is not a wait such as 10s, 500ms or 2m"))?;
+        let d = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n * 60),
+            _ => return Err(format!("{part:?} needs a unit: ms, s or m")),
+        };
+        if d > Duration::from_secs(3600) {
+            return Err(format!("{part:?} is longer than an hour"));
+        }
+        Ok(d)
+    };
+    let delays = s.split(',').map(one).collect::<Result<Vec<_>, _>>()?;
+    if delays.len() > 10 {
+        return Err("at most 10 waits (11 attempts)".into());
+    }
+    Ok(Delays(delays))
 }
 
 /// A secret from the command line or environment (kept out of `Debug`; pair with

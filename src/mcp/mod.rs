@@ -92,6 +92,7 @@ impl Hookd {
             subscriptions: Default::default(),
             webhooks: Arc::new(events::webhooks::Webhooks::new(
                 settings.allow_private_callbacks,
+                settings.callback_retries.0.clone(),
                 shutdown.clone(),
             )),
             principal,

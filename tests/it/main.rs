@@ -2,6 +2,7 @@
 //! (real HTTP, real MCP clients, real processes, real SQLite, PostgreSQL and Redis).
 //! `cargo test --test it AREA::` runs one area, e.g. `cargo test --test it exposure::`.
 
+mod callback_delivery;
 mod common;
 mod consumers;
 mod dashboard;

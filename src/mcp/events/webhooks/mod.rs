@@ -2,16 +2,18 @@
 //! callback URL, signed with Standard Webhooks using the client's `whsec_` secret.
 //!
 //! - Identity: a subscription is `(principal, url, name, arguments)`; its `id` is a hash of that.
-//!   Subscribing again with the same key refreshes it (new TTL, new secret, reactivated).
+//!   Subscribing again with the same key refreshes it (new TTL, new secret, reactivated); for a
+//!   short while after a new secret, deliveries carry a signature with each (rotation).
 //! - Intent: before the first subscription of a principal to a URL, hookd POSTs a signed
 //!   `verification` envelope and delivers only if the endpoint echoes its challenge.
-//! - Delivery: one worker per subscription sends events in order, each retried with exponential
-//!   backoff; the body's `cursor` is that event's id, so everything before it was acknowledged.
-//!   After the last retry fails, delivery is suspended (the event is kept) until a refresh.
+//! - Delivery: `worker` (one per subscription), the POST itself in `deliver`.
 //! - Lifetime: subscriptions live in memory for the TTL granted (at most a day); a client that
 //!   refreshes with its last cursor after a restart of hookd loses nothing.
 //! - Safety: callback URLs go through `outbound` (https, public addresses only unless
 //!   `--allow-private-callbacks`, checked at connect time, no redirects).
+
+mod deliver;
+mod worker;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -28,22 +30,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     CALLBACK_ENDPOINT_ERROR, FORBIDDEN, NOT_FOUND, RESOURCE_EXHAUSTED, Selector, UNSUPPORTED,
-    error, event_id, invalid, occurrence, parse_cursor, start, storage,
+    error, invalid, parse_cursor, start,
 };
-use crate::event::Event;
 use crate::mcp::Hookd;
 use crate::secret::Secret;
-use crate::signature::{ToSign, standard};
 use crate::time::format_time;
 
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 const MIN_TTL: Duration = Duration::from_secs(60);
 const MAX_TTL: Duration = Duration::from_secs(86_400);
 const MAX_SUBSCRIPTIONS: usize = 1000;
-/// Attempts per event before delivery is suspended: 1 s, 2 s, 4 s … between them (capped).
-const ATTEMPTS: u32 = 8;
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long deliveries are signed with the previous secret too after a refresh changed it.
+const ROTATION_GRACE: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -81,12 +79,20 @@ struct Status {
     last_delivery_at: Option<DateTime<Utc>>,
     last_error: Option<&'static str>,
     failed_since: Option<DateTime<Utc>>,
+    /// The delivery watermark: every matching event at or before it was accepted or abandoned.
+    watermark: i64,
+}
+
+/// The secret deliveries are signed with, and the one it replaced while its grace lasts.
+struct Secrets {
+    current: Secret,
+    previous: Option<(Secret, tokio::time::Instant)>,
 }
 
 struct Subscription {
     id: String,
     url: reqwest::Url,
-    secret: Mutex<Secret>,
+    secrets: Mutex<Secrets>,
     expires: Mutex<DateTime<Utc>>,
     status: Mutex<Status>,
     /// Wakes the worker after a refresh (reactivation, new expiry).
@@ -100,6 +106,39 @@ impl Subscription {
             .lock()
             .map(|e| Utc::now() >= *e)
             .unwrap_or(true)
+    }
+
+    /// The secrets to sign with now: the current one, and the previous one during its grace.
+    fn secrets(&self) -> Vec<Secret> {
+        let Ok(s) = self.secrets.lock() else {
+            return Vec::new();
+        };
+        let mut all = vec![s.current.clone()];
+        if let Some((old, until)) = &s.previous
+            && tokio::time::Instant::now() < *until
+        {
+            all.push(old.clone());
+        }
+        all
+    }
+
+    fn rotate(&self, secret: Secret) {
+        if let Ok(mut s) = self.secrets.lock()
+            && s.current != secret
+        {
+            let old = std::mem::replace(&mut s.current, secret);
+            s.previous = Some((old, tokio::time::Instant::now() + ROTATION_GRACE));
+        }
+    }
+
+    async fn until_expired(&self) {
+        let at = self
+            .expires
+            .lock()
+            .map(|e| *e)
+            .unwrap_or_else(|_| Utc::now());
+        let left = (at - Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(left).await;
     }
 
     fn status(&self) -> Status {
@@ -120,26 +159,9 @@ pub struct Webhooks {
     client: reqwest::Client,
     allow_private: bool,
     shutdown: CancellationToken,
-}
-
-/// Why a delivery failed, as the extension's categories.
-fn category(e: &reqwest::Error) -> &'static str {
-    let chain = format!("{e:?}").to_ascii_lowercase();
-    if e.is_timeout() {
-        "timeout"
-    } else if chain.contains("tls") || chain.contains("certificate") {
-        "tls_error"
-    } else {
-        "connection_refused"
-    }
-}
-
-fn status_category(code: reqwest::StatusCode) -> &'static str {
-    if code.is_client_error() {
-        "http_4xx"
-    } else {
-        "http_5xx"
-    }
+    /// The waits between attempts to deliver one event (`--callback-retries`); one more attempt
+    /// than there are waits.
+    retry_delays: Vec<Duration>,
 }
 
 /// JSON with object keys sorted, so equal arguments hash equally.
@@ -198,13 +220,27 @@ fn ttl(requested: Option<Option<u64>>) -> Duration {
 }
 
 impl Webhooks {
-    pub fn new(allow_private: bool, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        allow_private: bool,
+        retry_delays: Vec<Duration>,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             subscriptions: Mutex::default(),
             verified: Mutex::default(),
             client: crate::outbound::callback_client(allow_private),
             allow_private,
             shutdown,
+            retry_delays,
+        }
+    }
+
+    /// Drops an ended subscription (unless a newer one already took its place).
+    fn forget(&self, sub: &Arc<Subscription>) {
+        if let Ok(mut subs) = self.subscriptions.lock()
+            && subs.get(&sub.id).is_some_and(|s| Arc::ptr_eq(s, sub))
+        {
+            subs.remove(&sub.id);
         }
     }
 
@@ -243,9 +279,7 @@ impl Webhooks {
 
         if let Some(existing) = self.get(&id).filter(|s| !s.expired()) {
             // A refresh: new secret and expiry, delivery resumed.
-            if let Ok(mut s) = existing.secret.lock() {
-                *s = secret;
-            }
+            existing.rotate(secret);
             if let Ok(mut e) = existing.expires.lock() {
                 *e = expires;
             }
@@ -255,6 +289,7 @@ impl Webhooks {
             return Ok(json!({
                 "id": id,
                 "refreshBefore": format_time(expires),
+                "cursor": before.watermark.to_string(),
                 "truncated": false,
                 "deliveryStatus": {
                     "active": before.active,
@@ -277,10 +312,14 @@ impl Webhooks {
         let sub = Arc::new(Subscription {
             id: id.clone(),
             url,
-            secret: Mutex::new(secret),
+            secrets: Mutex::new(Secrets {
+                current: secret,
+                previous: None,
+            }),
             expires: Mutex::new(expires),
             status: Mutex::new(Status {
                 active: true,
+                watermark: from,
                 ..Status::default()
             }),
             refreshed: Notify::new(),
@@ -291,14 +330,19 @@ impl Webhooks {
         {
             old.stop.cancel();
         }
-        tokio::spawn(worker(
+        tokio::spawn(worker::run(
             hookd.webhooks.clone(),
             hookd.store.clone(),
             sub,
             selector,
             from,
         ));
-        Ok(json!({"id": id, "refreshBefore": format_time(expires), "truncated": truncated}))
+        Ok(json!({
+            "id": id,
+            "refreshBefore": format_time(expires),
+            "cursor": from.to_string(),
+            "truncated": truncated,
+        }))
     }
 
     pub async fn unsubscribe(&self, hookd: &Hookd, params: Value) -> Result<Value, ErrorData> {
@@ -341,7 +385,7 @@ impl Webhooks {
         }
         let challenge = hex::encode(rand_bytes());
         let body = json!({"type": "verification", "challenge": challenge}).to_string();
-        let msg_id = format!("msg_verification_{}", &challenge[..16]);
+        let msg_id = deliver::control_id("verification");
         let failed = |reason: &'static str| {
             error(
                 CALLBACK_ENDPOINT_ERROR,
@@ -349,14 +393,17 @@ impl Webhooks {
                 Some(json!({"reason": reason})),
             )
         };
-        let resp = self
-            .post(url, secret, id, &msg_id, body.into_bytes())
+        let secrets = [secret.clone()];
+        let resp = deliver::post(&self.client, url, &secrets, id, &msg_id, body.into_bytes())
             .await
-            .map_err(|e| failed(category(&e)))?;
+            .map_err(|e| failed(deliver::category(&e)))?;
         if !resp.status().is_success() {
-            return Err(failed(status_category(resp.status())));
+            return Err(failed(deliver::status_category(resp.status())));
         }
-        let body = resp.bytes().await.map_err(|e| failed(category(&e)))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| failed(deliver::category(&e)))?;
         let echoed: Value =
             serde_json::from_slice(&body).map_err(|_| failed("challenge_failed"))?;
         let echoed = echoed["challenge"].as_str().unwrap_or_default();
@@ -371,81 +418,6 @@ impl Webhooks {
         }
         Ok(())
     }
-
-    /// One signed POST: Standard Webhooks headers plus `X-MCP-Subscription-Id`.
-    async fn post(
-        &self,
-        url: &reqwest::Url,
-        secret: &Secret,
-        id: &str,
-        msg_id: &str,
-        body: Vec<u8>,
-    ) -> Result<reqwest::Response, reqwest::Error> {
-        let headers = standard::sign(
-            secret,
-            &ToSign {
-                body: &body,
-                now: Utc::now().timestamp(),
-                delivery_id: msg_id,
-            },
-        );
-        let mut req = self
-            .client
-            .post(url.clone())
-            .header("content-type", "application/json")
-            .header("x-mcp-subscription-id", id);
-        for (k, v) in headers {
-            req = req.header(k, v);
-        }
-        req.body(body).send().await
-    }
-
-    /// Delivers one event, retrying with backoff. `false` when every attempt failed (or the
-    /// subscription ended meanwhile).
-    async fn deliver(&self, sub: &Subscription, event: &Event, name: &str) -> bool {
-        let body = occurrence(event, name).to_string().into_bytes();
-        let msg_id = event_id(event);
-        let mut backoff = FIRST_BACKOFF;
-        for attempt in 1..=ATTEMPTS {
-            let secret = match sub.secret.lock() {
-                Ok(s) => s.clone(),
-                Err(_) => return false,
-            };
-            let outcome = match self
-                .post(&sub.url, &secret, &sub.id, &msg_id, body.clone())
-                .await
-            {
-                Ok(r) if r.status().is_success() => None,
-                Ok(r) => Some(status_category(r.status())),
-                Err(e) => Some(category(&e)),
-            };
-            match outcome {
-                None => {
-                    sub.update(|s| {
-                        s.last_delivery_at = Some(Utc::now());
-                        s.last_error = None;
-                        s.failed_since = None;
-                    });
-                    return true;
-                }
-                Some(reason) => {
-                    tracing::debug!(subscription = %sub.id, attempt, reason, "event delivery failed");
-                    sub.update(|s| {
-                        s.last_error = Some(reason);
-                        s.failed_since.get_or_insert_with(Utc::now);
-                    });
-                }
-            }
-            if attempt < ATTEMPTS {
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = sub.stop.cancelled() => return false,
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        }
-        false
-    }
 }
 
 /// A fresh random nonce.
@@ -455,73 +427,6 @@ fn rand_bytes() -> [u8; 16] {
     // only make one handshake guessable, never skip it.
     let _ = getrandom::fill(&mut out);
     out
-}
-
-/// How long a worker waits before reading the store again after it could not.
-const STORE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Sends the subscription's events in order until it expires, is removed or hookd stops.
-async fn worker(
-    webhooks: Arc<Webhooks>,
-    store: Arc<dyn crate::store::Store>,
-    sub: Arc<Subscription>,
-    selector: Selector,
-    cursor: i64,
-) {
-    let mut follow = crate::wait::Follow::new(store, selector.after(cursor), cursor);
-    while !sub.stop.is_cancelled() && !sub.expired() {
-        if !sub.status().active {
-            // Suspended after failures: wait for a refresh (or the end).
-            tokio::select! {
-                _ = sub.refreshed.notified() => continue,
-                _ = until_expired(&sub) => break,
-                _ = sub.stop.cancelled() => break,
-            }
-        }
-        let events = match follow.next_batch().await {
-            Ok(events) => events,
-            Err(e) => {
-                // Nothing moves: the same events are read again once the store answers.
-                tracing::warn!(error = %storage(e), "webhook worker could not read the store");
-                tokio::select! {
-                    _ = tokio::time::sleep(STORE_RETRY) => continue,
-                    _ = sub.stop.cancelled() => break,
-                }
-            }
-        };
-        for e in &events {
-            if !webhooks.deliver(&sub, e, &selector.name).await {
-                sub.update(|s| s.active = false);
-                break;
-            }
-            follow.handled(e.id);
-        }
-        if !events.is_empty() {
-            continue;
-        }
-        tokio::select! {
-            _ = follow.changed() => {}
-            _ = sub.refreshed.notified() => {}
-            _ = until_expired(&sub) => break,
-            _ = sub.stop.cancelled() => break,
-        }
-    }
-    // Expired or stopped: forget it (unless a newer subscription already took its place).
-    if let Ok(mut subs) = webhooks.subscriptions.lock()
-        && subs.get(&sub.id).is_some_and(|s| Arc::ptr_eq(s, &sub))
-    {
-        subs.remove(&sub.id);
-    }
-}
-
-async fn until_expired(sub: &Subscription) {
-    let at = sub
-        .expires
-        .lock()
-        .map(|e| *e)
-        .unwrap_or_else(|_| Utc::now());
-    let left = (at - Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(left).await;
 }
 
 #[cfg(test)]

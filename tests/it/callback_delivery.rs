@@ -1,0 +1,230 @@
+//! The delivery model of `events/subscribe` (webhook mode), against a receiver this test runs:
+//! each event retried on its own and abandoned after its last attempt, `410` and `413` never
+//! retried, later events not held behind a failing one, the body's `cursor` a watermark, bodies
+//! within 256 KiB, and deliveries signed with both secrets for a while after a rotation.
+
+use crate::common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use common::TestApp;
+use hookd::secret::Secret;
+use rmcp::model::{ClientRequest, CustomRequest, ServerResult};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+const TOKEN: &str = "callback-test-token";
+
+fn secret(byte: u8) -> String {
+    use base64::Engine;
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([byte; 32])
+    )
+}
+
+/// What the receiver saw: each POST's headers and body, and how it answered.
+#[derive(Default)]
+struct Seen {
+    posts: Mutex<Vec<(HeaderMap, Value, String)>>,
+    arrived: Notify,
+}
+
+impl Seen {
+    /// Waits until `check` holds for the posts so far.
+    async fn until(&self, what: &str, check: impl Fn() -> bool) {
+        let wait = async {
+            loop {
+                let notified = self.arrived.notified();
+                if check() {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .unwrap_or_else(|_| panic!("the receiver never saw {what}"));
+    }
+
+    /// The event deliveries of hookd event `id`.
+    fn of(&self, id: i64) -> Vec<(HeaderMap, Value, String)> {
+        self.posts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b, _)| b["data"]["id"] == id)
+            .cloned()
+            .collect()
+    }
+}
+
+/// Echoes verification challenges; answers an event by its payload's `answer` (a status code),
+/// 200 when it has none.
+async fn receive(
+    State(seen): State<Arc<Seen>>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let answer = if v["type"] == "verification" {
+        (
+            StatusCode::OK,
+            json!({"challenge": v["challenge"]}).to_string(),
+        )
+    } else {
+        let code = v["data"]["payload"]["answer"].as_u64().unwrap_or(200) as u16;
+        (StatusCode::from_u16(code).unwrap(), String::new())
+    };
+    seen.posts.lock().unwrap().push((headers, v, body));
+    seen.arrived.notify_waiters();
+    answer
+}
+
+async fn receiver() -> (String, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), seen)
+}
+
+async fn call(client: &common::mcp::Client, method: &str, params: Value) -> Value {
+    let req = ClientRequest::CustomRequest(CustomRequest::new(method, Some(params)));
+    match client.send_request(req).await {
+        Ok(ServerResult::CustomResult(r)) => r.0,
+        other => panic!("{method}: {other:?}"),
+    }
+}
+
+async fn post(app: &TestApp, body: Value) -> i64 {
+    let http = common::http();
+    let headers = [("content-type", "application/json")];
+    let r = common::post(&http, app.webhook, "ci", &headers, body.to_string()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["event_id"].as_i64().unwrap()
+}
+
+fn verifies(headers: &HeaderMap, raw: &str, with: &str) -> bool {
+    let delivery = hookd::signature::Delivery {
+        headers,
+        body: raw.as_bytes(),
+        now: chrono::Utc::now().timestamp(),
+    };
+    hookd::signature::standard::verify(&[Secret::new(with)], &delivery).is_ok()
+}
+
+#[tokio::test]
+async fn failures_are_retried_per_event_refusals_are_not_and_the_cursor_is_a_watermark() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.allow_private_callbacks = true;
+        // Three attempts, quickly.
+        c.callback_retries = hookd::config::Delays(vec![Duration::from_millis(50); 2]);
+    })
+    .await;
+    let (url, seen) = receiver().await;
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), TOKEN).await;
+    let params = json!({"name": "any", "delivery": {"url": url, "secret": secret(1)},
+                        "cursor": null, "ttlMs": 600_000});
+    let sub = call(&client, "events/subscribe", params.clone()).await;
+    assert!(sub["cursor"].is_string(), "{sub}");
+
+    let gone = post(&app, json!({"answer": 410})).await;
+    let too_large = post(&app, json!({"answer": 413})).await;
+    let failing = post(&app, json!({"answer": 500})).await;
+    let fine = post(&app, json!({"n": 1})).await;
+    seen.until(
+        "the failing event's three attempts and the next event",
+        || seen.of(failing).len() == 3 && seen.of(fine).len() == 1,
+    )
+    .await;
+    let after = post(&app, json!({"n": 2})).await;
+    seen.until("the event after the abandoned one", || {
+        !seen.of(after).is_empty()
+    })
+    .await;
+
+    assert_eq!(seen.of(gone).len(), 1, "410 is not retried");
+    assert_eq!(seen.of(too_large).len(), 1, "413 is not retried");
+    let cursor = |id: i64| -> i64 {
+        let (_, body, _) = seen.of(id).pop().unwrap();
+        body["cursor"].as_str().unwrap().parse().unwrap()
+    };
+    assert_eq!(
+        cursor(fine),
+        failing - 1,
+        "delivered while the failing one waits: the watermark stays below it"
+    );
+    assert_eq!(
+        cursor(after),
+        after,
+        "the abandoned event no longer holds the watermark"
+    );
+    for (headers, body, raw) in seen.posts.lock().unwrap().iter() {
+        assert!(verifies(headers, raw, &secret(1)), "signed: {body}");
+        assert!(headers.contains_key("x-mcp-subscription-id"));
+    }
+
+    // The refresh reports the last error as a category and the watermark; a new secret signs
+    // alongside the old one for a while.
+    let refreshed = call(
+        &client,
+        "events/subscribe",
+        json!({"name": "any", "delivery": {"url": url, "secret": secret(2)}, "ttlMs": 600_000}),
+    )
+    .await;
+    assert_eq!(refreshed["cursor"], after.to_string(), "{refreshed}");
+    assert_eq!(refreshed["deliveryStatus"]["active"], true);
+    let rotated = post(&app, json!({"n": 3})).await;
+    seen.until("a delivery after the rotation", || {
+        !seen.of(rotated).is_empty()
+    })
+    .await;
+    let (headers, _, raw) = seen.of(rotated).pop().unwrap();
+    assert!(
+        verifies(&headers, &raw, &secret(2)),
+        "the new secret verifies"
+    );
+    assert!(
+        verifies(&headers, &raw, &secret(1)),
+        "and, for now, the old one"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_larger_than_a_delivery_carries_goes_without_its_payload() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    let (url, seen) = receiver().await;
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), TOKEN).await;
+    let params =
+        json!({"name": "any", "delivery": {"url": url, "secret": secret(3)}, "cursor": null});
+    call(&client, "events/subscribe", params).await;
+    let big = post(&app, json!({"filler": "x".repeat(300 << 10)})).await;
+    let small = post(&app, json!({"n": 1})).await;
+    seen.until("both events", || {
+        !seen.of(big).is_empty() && !seen.of(small).is_empty()
+    })
+    .await;
+    let (_, body, raw) = seen.of(big).pop().unwrap();
+    assert!(raw.len() <= 256 << 10, "{} bytes", raw.len());
+    assert!(body["data"]["payload"].is_null());
+    let omitted = &body["_meta"]["io.github.hookd/payloadOmitted"];
+    assert_eq!(omitted["readWith"]["arguments"]["id"], big, "{body}");
+    assert!(omitted["bytes"].as_u64().unwrap() > 300 << 10);
+    let (_, body, _) = seen.of(small).pop().unwrap();
+    assert_eq!(body["data"]["payload"]["n"], 1, "small events go whole");
+    assert!(body.get("_meta").is_none());
+    app.stop().await;
+}
