@@ -139,6 +139,13 @@ impl Sources {
                     provider.name()
                 )));
             }
+            if provider.requires_secret() && secrets.is_empty() {
+                return Err(invalid(format!(
+                    "source {name}: provider \"{}\" needs a secret (for mcp-events, the whsec_ \
+                     secret you give the server in events/subscribe's delivery.secret)",
+                    provider.name()
+                )));
+            }
             if let Some(crate::rate::RateSetting::Limit(l)) = &spec.rate_limit {
                 l.validate()
                     .map_err(|e| invalid(format!("source {name}: {e}")))?;

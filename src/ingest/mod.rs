@@ -17,7 +17,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
@@ -155,9 +155,25 @@ pub enum Outcome {
 pub fn router(ingest: Arc<Ingest>) -> Router {
     Router::new()
         .route("/webhook/{source}", post(receive))
+        .route("/.well-known/mcp-webhook-receiver.json", get(receivers))
         .fallback(|| async { IngestError::NotFound })
         .method_not_allowed_fallback(|| async { IngestError::MethodNotAllowed })
         .with_state(ingest)
+}
+
+/// The paths that accept MCP Events deliveries (sources of provider `mcp-events`), for servers
+/// that verify a callback URL by this document instead of a challenge. 404 when there are none.
+async fn receivers(State(ingest): State<Arc<Ingest>>) -> Response {
+    let paths: Vec<String> = ingest
+        .sources
+        .iter()
+        .filter(|s| s.provider.name() == "mcp-events")
+        .map(|s| format!("/webhook/{}", s.name))
+        .collect();
+    if paths.is_empty() {
+        return IngestError::NotFound.into_response();
+    }
+    Json(json!({ "receivers": paths })).into_response()
 }
 
 async fn receive(

@@ -14,6 +14,7 @@ mod github;
 mod gitlab;
 mod hmac;
 mod linear;
+mod mcp_events;
 mod none;
 mod shopify;
 mod slack;
@@ -40,6 +41,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// Whether its deliveries carry a signature (only `none` does not).
     fn signs(&self) -> bool {
         true
+    }
+
+    /// Whether a source of this provider must have a secret (one that answers a verification
+    /// challenge must not answer it for anyone).
+    fn requires_secret(&self) -> bool {
+        false
     }
 
     /// `Ok` if `delivery` is signed by any of `secrets` (several allow rotation). Called only
@@ -128,6 +135,7 @@ pub const REGISTRY: &[(&str, Build)] = &[
     ("shopify", |o| plain(o, shopify::Shopify)),
     ("gitlab", |o| plain(o, gitlab::GitLab)),
     ("linear", |o| plain(o, linear::Linear)),
+    ("mcp-events", |o| plain(o, mcp_events::McpEvents)),
     ("hmac", hmac::build),
     ("none", |o| plain(o, none::Unsigned)),
 ];

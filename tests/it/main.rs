@@ -15,6 +15,7 @@ mod fuzz_http;
 mod github_activity;
 mod ingest;
 mod mcp_http;
+mod mcp_receiver;
 mod mcp_security;
 mod mcp_stdio;
 mod migrate_to;

@@ -1,6 +1,7 @@
 """hookd verifies what the providers' own signing libraries produce: PyPI `stripe`, `slack_sdk`
 and `standardwebhooks` sign real payloads; hookd must accept them (verified) and refuse the same
-deliveries tampered with or signed with another secret.
+deliveries tampered with or signed with another secret. `standardwebhooks` also signs as a
+third-party MCP server delivering MCP Events would (the `mcp-events` source).
 
 Usage: python signing_libs.py <path to the hookd binary>
 Prints one line per check and a closing "N passed, M failed" line; exits non-zero on failure.
@@ -38,6 +39,9 @@ provider = "standard-webhooks"
 secret = "{SW_SECRET}"
 [sources.clerk]
 provider = "standard-webhooks"
+secret = "{SW_SECRET}"
+[sources.upstream]
+provider = "mcp-events"
 secret = "{SW_SECRET}"
 """
 results = {"passed": 0, "failed": 0}
@@ -89,6 +93,11 @@ def main():
         check("every accepted delivery is stored verified",
               all(stored.get(i, {}).get("verified") is True for i in accepted), (accepted, list(stored)))
         check("nothing refused was stored", len(stored) == len(accepted), list(stored))
+        mcp = [e for e in stored.values() if e["source"] == "upstream"]
+        kinds = sorted((e["type"], e["subject"], e["occurred_at"]) for e in mcp)
+        check("mcp events: stored as name, subscription and timestamp",
+              kinds[1] == ("incident.created", "sub_from_elsewhere", "2026-02-19T16:00:00.000000Z")
+              and kinds[0][0] == "gap", kinds)
 
 
 def exercise(addr):
@@ -141,6 +150,27 @@ def exercise(addr):
         expect(f"standard webhooks: {prefix}-* headers signed by standardwebhooks", *post(addr, source, body, headers), 200)
         tampered = dict(headers, **{f"{prefix}-id": "msg_other"})
         expect(f"standard webhooks: a changed {prefix}-id refused", *post(addr, source, body, tampered), 401)
+
+    # MCP Events: another MCP server's webhook deliveries, signed by the reference library.
+    def mcp(msg_id, payload, secret=SW_SECRET):
+        body = json.dumps(payload).encode()
+        now = datetime.now(tz=timezone.utc)
+        headers = {"content-type": "application/json", "webhook-id": msg_id,
+                   "webhook-timestamp": str(int(now.timestamp())),
+                   "webhook-signature": Webhook(secret).sign(msg_id, now, body.decode()),
+                   "x-mcp-subscription-id": "sub_from_elsewhere"}
+        return post(addr, "upstream", body, headers)
+
+    status, reply = mcp("msg_verification_1", {"type": "verification", "challenge": "n0nce-42"})
+    check("mcp events: the verification challenge is echoed", (status, reply) == (200, {"challenge": "n0nce-42"}), reply)
+    status, reply = mcp("msg_verification_2", {"type": "verification", "challenge": "x"}, "whsec_" + "QUFB" * 8)
+    check("mcp events: a challenge signed with another secret is refused", status == 401, reply)
+    occurrence = {"eventId": "evt_789", "name": "incident.created", "timestamp": "2026-02-19T16:00:00Z",
+                  "data": {"incidentId": "INC-1234", "severity": "P1"}, "cursor": "cursor_xyz"}
+    expect("mcp events: an EventOccurrence is stored", *mcp("evt_789", occurrence), 200)
+    status, reply = mcp("evt_789", occurrence)
+    check("mcp events: a redelivery of the same webhook-id dedupes", status == 200 and reply["duplicate"] is True, reply)
+    expect("mcp events: a gap envelope is stored", *mcp("msg_gap_1", {"type": "gap", "cursor": "c2"}), 200)
     return accepted
 
 
