@@ -8,12 +8,14 @@
 //! - A reader asking for `after_id = N` never misses an event committed later with a larger id.
 //! - After a commit the store notifies its `Bus` with the new newest id.
 
+mod callbacks;
 pub mod migrate;
 mod postgres;
 mod row;
 pub mod search_text;
 mod sqlite;
 
+pub use callbacks::{Callbacks, Progress, SavedSubscription};
 pub use postgres::{Postgres, WakeUps};
 pub use sqlite::Sqlite;
 
@@ -189,19 +191,28 @@ pub struct Retention {
 /// Everything a backend is: the event store and each feature's rows. `Arc<dyn Store>` is what
 /// the rest of hookd holds; a backend implements each part in its own file.
 pub trait Store:
-    Events + Rejections + Actions + Deploys + RepoActivity + EventRows + Consumers + Search
+    Events + Rejections + Actions + Deploys + RepoActivity + EventRows + Consumers + Search + Callbacks
 {
 }
 
 impl<T> Store for T where
-    T: Events + Rejections + Actions + Deploys + RepoActivity + EventRows + Consumers + Search
+    T: Events
+        + Rejections
+        + Actions
+        + Deploys
+        + RepoActivity
+        + EventRows
+        + Consumers
+        + Search
+        + Callbacks
 {
 }
 
 /// The store's traits, to call their methods on a `dyn Store`.
 pub mod prelude {
     pub use super::{
-        Actions, Consumers, Deploys, EventRows, Events, Rejections, RepoActivity, Search, Store,
+        Actions, Callbacks, Consumers, Deploys, EventRows, Events, Rejections, RepoActivity,
+        Search, Store,
     };
 }
 

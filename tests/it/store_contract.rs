@@ -688,3 +688,99 @@ async fn postgres_instances_pruning_together_keep_exactly_the_cap() {
     assert_eq!(kept, ids[200..], "the newest 100 are kept");
     assert_eq!(stores[2].sources().await.unwrap()[0].count, 100);
 }
+
+#[tokio::test]
+async fn kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time() {
+    use hookd::store::{Progress, SavedSubscription};
+    for (name, store, _dir) in
+        backends("kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time").await
+    {
+        let later = Utc::now() + chrono::Duration::seconds(30);
+        let sub = SavedSubscription {
+            id: "sub_1".into(),
+            principal: "p".into(),
+            url: "https://example.com/hook".into(),
+            name: "github".into(),
+            arguments: Some("{\"type\":\"push\"}".into()),
+            secret: hookd::secret::Secret::new("whsec_x"),
+            progress: Progress {
+                cursor: 7,
+                active: true,
+                ..Progress::default()
+            },
+        };
+        store
+            .save_subscription(sub, "a".into(), later)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .claim_subscriptions("b".into(), later)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}: b may not take a's live lease"
+        );
+        let moved = Progress {
+            cursor: 9,
+            active: false,
+            last_error: Some("http_5xx".into()),
+            failed_since: Some(Utc::now()),
+            ..Progress::default()
+        };
+        assert!(
+            store
+                .subscription_progress("sub_1".into(), "a".into(), later, moved.clone())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store
+                .subscription_progress("sub_1".into(), "b".into(), later, moved.clone())
+                .await
+                .unwrap(),
+            "{name}: not b's"
+        );
+        store.release_subscriptions("a".into()).await.unwrap();
+        let taken = store.claim_subscriptions("b".into(), later).await.unwrap();
+        assert_eq!(taken.len(), 1, "{name}: released, so b takes it");
+        let kept = &taken[0];
+        assert_eq!(
+            (kept.progress.cursor, kept.progress.active),
+            (9, false),
+            "{name}"
+        );
+        assert_eq!(kept.progress.last_error.as_deref(), Some("http_5xx"));
+        assert_eq!(kept.secret.expose(), "whsec_x");
+        assert_eq!(kept.arguments.as_deref(), Some("{\"type\":\"push\"}"));
+        assert!(
+            !store
+                .subscription_progress("sub_1".into(), "a".into(), later, moved)
+                .await
+                .unwrap(),
+            "{name}: a lost it"
+        );
+        // A lapsed lease is anyone's.
+        let lapsed = Utc::now() - chrono::Duration::seconds(1);
+        store.claim_subscriptions("b".into(), lapsed).await.unwrap();
+        assert_eq!(
+            store
+                .claim_subscriptions("c".into(), later)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{name}"
+        );
+        store.drop_subscription("sub_1".into()).await.unwrap();
+        assert!(
+            store
+                .claim_subscriptions("c".into(), later)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! pooled connection. Other instances' commits reach this one's bus through `NOTIFY`/`LISTEN`
 //! (`listen`), or through Redis when `bus::redis` carries the wake-ups.
 
+mod callbacks;
 mod derived;
 mod event_rows;
 mod listen;

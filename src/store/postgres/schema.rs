@@ -168,6 +168,26 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN duplicates BIGINT NOT NULL DEFAULT 0;
     CREATE INDEX actions_event ON actions (event_id);
 "#,
+    r#"
+    -- Webhook subscriptions granted no expiry (events/subscribe with ttlMs: null), kept so that
+    -- delivery resumes after a restart; the instance holding the lease delivers.
+    CREATE TABLE callback_subscriptions (
+        id               TEXT PRIMARY KEY,
+        principal        TEXT NOT NULL,
+        url              TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        arguments        TEXT,
+        secret           TEXT NOT NULL,
+        "cursor"         BIGINT NOT NULL,
+        active           BOOLEAN NOT NULL,
+        last_error       TEXT,
+        failed_since     TEXT,
+        last_delivery_at TEXT,
+        owner            TEXT,
+        lease_until      TEXT,
+        created_at       TEXT NOT NULL
+    );
+"#,
 ];
 
 /// Brings the database to the newest schema, once, however many instances start together.

@@ -5,6 +5,7 @@
 //! made by *other* processes on the same file (`PRAGMA data_version`) and wakes local waiters.
 
 mod actions;
+mod callbacks;
 mod checkpointer;
 mod consumers;
 mod derived;

@@ -1,0 +1,145 @@
+//! Kept webhook subscriptions on PostgreSQL (see `store::callbacks`): the lease is what lets
+//! several instances share them, one delivering each.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+
+use super::Postgres;
+use crate::secret::Secret;
+use crate::store::{Callbacks, Progress, SavedSubscription, StoreError};
+use crate::time::format_time;
+
+const COLUMNS: &str = "id, principal, url, name, arguments, secret, \"cursor\", active, \
+                       last_error, failed_since, last_delivery_at";
+
+fn saved(r: &Row) -> SavedSubscription {
+    SavedSubscription {
+        id: r.get(0),
+        principal: r.get(1),
+        url: r.get(2),
+        name: r.get(3),
+        arguments: r.get(4),
+        secret: Secret::new(r.get::<_, String>(5)),
+        progress: Progress {
+            cursor: r.get(6),
+            active: r.get(7),
+            last_error: r.get(8),
+            failed_since: super::optional_time(r, 9),
+            last_delivery_at: super::optional_time(r, 10),
+        },
+    }
+}
+
+#[async_trait]
+impl Callbacks for Postgres {
+    async fn save_subscription(
+        &self,
+        s: SavedSubscription,
+        owner: String,
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let p = &s.progress;
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO callback_subscriptions (id, principal, url, name, arguments, secret,
+                     \"cursor\", active, last_error, failed_since, last_delivery_at, owner,
+                     lease_until, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (id) DO UPDATE SET secret = excluded.secret,
+                     \"cursor\" = excluded.\"cursor\", active = excluded.active,
+                     last_error = excluded.last_error, failed_since = excluded.failed_since,
+                     last_delivery_at = excluded.last_delivery_at, owner = excluded.owner,
+                     lease_until = excluded.lease_until",
+                &[
+                    &s.id,
+                    &s.principal,
+                    &s.url,
+                    &s.name,
+                    &s.arguments,
+                    &s.secret.expose(),
+                    &p.cursor,
+                    &p.active,
+                    &p.last_error,
+                    &p.failed_since.map(format_time),
+                    &p.last_delivery_at.map(format_time),
+                    &owner,
+                    &format_time(lease_until),
+                    &format_time(Utc::now()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn subscription_progress(
+        &self,
+        id: String,
+        owner: String,
+        lease_until: DateTime<Utc>,
+        p: Progress,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE callback_subscriptions SET \"cursor\" = $3, active = $4, last_error = $5,
+                     failed_since = $6, last_delivery_at = $7, lease_until = $8
+                 WHERE id = $1 AND owner = $2",
+                &[
+                    &id,
+                    &owner,
+                    &p.cursor,
+                    &p.active,
+                    &p.last_error,
+                    &p.failed_since.map(format_time),
+                    &p.last_delivery_at.map(format_time),
+                    &format_time(lease_until),
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn claim_subscriptions(
+        &self,
+        owner: String,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<SavedSubscription>, StoreError> {
+        let sql = format!(
+            "UPDATE callback_subscriptions SET owner = $1, lease_until = $2
+             WHERE owner = $1 OR owner IS NULL OR lease_until IS NULL OR lease_until < $3
+             RETURNING {COLUMNS}"
+        );
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &sql,
+                &[&owner, &format_time(lease_until), &format_time(Utc::now())],
+            )
+            .await?;
+        Ok(rows.iter().map(saved).collect())
+    }
+
+    async fn release_subscriptions(&self, owner: String) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE callback_subscriptions SET owner = NULL, lease_until = NULL
+                 WHERE owner = $1",
+                &[&owner],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn drop_subscription(&self, id: String) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute("DELETE FROM callback_subscriptions WHERE id = $1", &[&id])
+            .await?;
+        Ok(())
+    }
+}
