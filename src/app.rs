@@ -94,14 +94,19 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         tasks.spawn(serve_http(listener, routes, http.limits, shutdown.clone()));
     }
     if let Some(listener) = mcp_listener {
-        let routes = http.mcp_routes(config, &store, &sources, &shutdown);
+        let (routes, kept) = http.mcp_routes(config, &store, &sources, &shutdown);
         tasks.spawn(serve_http(listener, routes, http.limits, shutdown.clone()));
+        tasks.spawn(async move {
+            kept.await;
+            Ok(())
+        });
     }
     if mode == Mode::Stdio {
         tasks.spawn(serve_stdio(
             store.clone(),
             sources,
             config.clone(),
+            webhook_addr.is_some(),
             shutdown.clone(),
         ));
     }
@@ -259,7 +264,7 @@ impl Http {
         store: &Arc<dyn Store>,
         sources: &Arc<Sources>,
         shutdown: &CancellationToken,
-    ) -> axum::Router {
+    ) -> (axum::Router, mcp::Kept) {
         let bodies = self.bodies(config, MAX_MCP_BODY);
         let scrape = crate::scrape::Scrape {
             store: store.clone(),
@@ -278,11 +283,13 @@ impl Http {
         };
         let dashboard =
             crate::dashboard::routes(dashboard, config, |r| mcp::auth::guard(r, config));
-        mcp::router(store.clone(), sources.clone(), config, shutdown.clone())
+        let (mcp, kept) = mcp::router(store.clone(), sources.clone(), config, shutdown.clone());
+        let routes = mcp
             .layer(axum::middleware::from_fn_with_state(bodies, read::bounded))
             .merge(metrics)
             .merge(dashboard)
-            .merge(self.health.clone())
+            .merge(self.health.clone());
+        (routes, kept)
     }
 }
 
@@ -290,9 +297,10 @@ async fn serve_stdio(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
     config: Config,
+    ingests: bool,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    let result = mcp::serve_stdio(store, sources, config, shutdown.clone()).await;
+    let result = mcp::serve_stdio(store, sources, config, ingests, shutdown.clone()).await;
     // The client closed stdin: this hookd has no one left to serve.
     shutdown.cancel();
     result.map_err(AppError::Stdio)

@@ -105,6 +105,12 @@ impl Hookd {
         }
     }
 
+    /// Delivers the store's no-expiry webhook subscriptions (taken over from before a restart,
+    /// or from an instance that stopped) until hookd stops, then gives up their leases.
+    fn deliver_kept_subscriptions(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.webhooks.clone().deliver_kept(self.clone())
+    }
+
     /// A copy for a new session: shared store and settings, its own subscriptions.
     fn for_session(&self) -> Self {
         Self {
@@ -333,12 +339,16 @@ impl Hookd {
 }
 
 /// The MCP listener's routes: `/mcp` (Streamable HTTP) and the OAuth metadata.
+/// The delivery of kept webhook subscriptions, to run beside the listener until shutdown.
+pub type Kept = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The MCP endpoint's routes, and what delivers kept subscriptions meanwhile.
 pub fn router(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
     settings: &crate::config::Config,
     shutdown: CancellationToken,
-) -> Router {
+) -> (Router, Kept) {
     let hosts = settings.mcp_hosts();
     // Browsers send Origin; only pages served from this machine may call the endpoint. Clients
     // that are not browsers send none and are not affected.
@@ -353,6 +363,7 @@ pub fn router(
         .as_ref()
         .map(|_| "bearer-token".to_owned());
     let server = Hookd::new(store, sources, settings, principal, shutdown);
+    let kept = Box::pin(server.deliver_kept_subscriptions());
     let sessions = Arc::new(sessions::Sessions::new(
         settings.limits.max_sessions as usize,
     ));
@@ -385,7 +396,7 @@ pub fn router(
         )),
         None => mcp,
     };
-    match metadata {
+    let routes = match metadata {
         Some((url, document)) => {
             let path = reqwest::Url::parse(&url)
                 .map(|u| u.path().to_owned())
@@ -400,7 +411,8 @@ pub fn router(
             )
         }
         None => mcp,
-    }
+    };
+    (routes, kept)
 }
 
 /// rmcp answers 500 when a session vanishes between its existence check and the call (deleted or
@@ -439,14 +451,19 @@ async fn gone_is_404(
 }
 
 /// Serves MCP on stdin/stdout until the client closes stdin or `shutdown` is cancelled.
+/// `ingests`: this process receives the webhooks (else another hookd on the same store does,
+/// and delivers the kept subscriptions too).
 pub async fn serve_stdio(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
     settings: crate::config::Config,
+    ingests: bool,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
     let principal = Some("stdio".to_owned());
-    let running = Hookd::new(store, sources, &settings, principal, shutdown.clone())
+    let hookd = Hookd::new(store, sources, &settings, principal, shutdown.clone());
+    let kept = ingests.then(|| tokio::spawn(hookd.deliver_kept_subscriptions()));
+    let running = hookd
         .serve(events::advertise::Advertised(
             rmcp::transport::async_rw::AsyncRwTransport::new_server(
                 tokio::io::stdin(),
@@ -456,9 +473,14 @@ pub async fn serve_stdio(
         .await
         .map_err(std::io::Error::other)?;
     let stop = running.cancellation_token();
-    tokio::select! {
-        r = running.waiting() => { r.map_err(std::io::Error::other)?; }
-        _ = shutdown.cancelled() => stop.cancel(),
+    let served = tokio::select! {
+        r = running.waiting() => r.map(|_| ()).map_err(std::io::Error::other),
+        _ = shutdown.cancelled() => { stop.cancel(); Ok(()) }
+    };
+    if let Some(kept) = kept {
+        // Ends (giving up its leases) once hookd stops.
+        shutdown.cancel();
+        let _ = kept.await;
     }
-    Ok(())
+    served
 }

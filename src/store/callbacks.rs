@@ -64,5 +64,6 @@ pub trait Callbacks {
     /// Gives up `owner`'s leases (at shutdown), so a restart resumes at once.
     async fn release_subscriptions(&self, owner: String) -> Result<(), StoreError>;
 
-    async fn drop_subscription(&self, id: String) -> Result<(), StoreError>;
+    /// Forgets a kept subscription; `false` if there was none.
+    async fn drop_subscription(&self, id: String) -> Result<bool, StoreError>;
 }

@@ -228,3 +228,80 @@ async fn an_event_larger_than_a_delivery_carries_goes_without_its_payload() {
     assert!(body.get("_meta").is_none());
     app.stop().await;
 }
+
+async fn post_to(addr: std::net::SocketAddr, body: Value) -> i64 {
+    let http = common::http();
+    let headers = [("content-type", "application/json")];
+    let r = common::post(&http, addr, "ci", &headers, body.to_string()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["event_id"].as_i64().unwrap()
+}
+
+/// `ttlMs: null` is granted as no expiry, and such a subscription is kept in the store: after a
+/// restart of hookd, delivery goes on from where it stood without the client subscribing again
+/// (SQLite, and PostgreSQL when a server answers).
+#[tokio::test]
+async fn a_no_expiry_subscription_survives_a_restart_and_keeps_delivering() {
+    let test =
+        "callback_delivery::a_no_expiry_subscription_survives_a_restart_and_keeps_delivering";
+    let dir = tempfile::tempdir().unwrap();
+    let pg = common::pg::database(test).await;
+    let mut stores = vec![("sqlite", Vec::new())];
+    if let Some(db) = &pg {
+        stores.push((
+            "postgres",
+            vec!["--database-url".to_owned(), db.url.clone()],
+        ));
+    }
+    for (backend, store_args) in stores {
+        let data = dir.path().join(backend);
+        let (url, seen) = receiver().await;
+        let mut args = vec!["--mcp-token", TOKEN, "--allow-private-callbacks"];
+        args.extend(store_args.iter().map(String::as_str));
+        let mut hookd = common::Process::serve(&data, &args);
+        let client =
+            common::mcp::connect_http_with_token(&format!("http://{}/mcp", hookd.mcp), TOKEN).await;
+        let params = json!({"name": "any", "delivery": {"url": url, "secret": secret(4)},
+                            "cursor": null, "ttlMs": null});
+        let sub = call(&client, "events/subscribe", params.clone()).await;
+        assert!(
+            sub["refreshBefore"].is_null(),
+            "{backend}: no expiry granted: {sub}"
+        );
+        let first = post_to(hookd.webhook, json!({"n": 1})).await;
+        seen.until("the first event", || !seen.of(first).is_empty())
+            .await;
+        client.cancel().await.unwrap();
+        assert!(hookd.terminate().success(), "{backend}: a clean stop");
+
+        let hookd = common::Process::serve(&data, &args);
+        let second = post_to(hookd.webhook, json!({"n": 2})).await;
+        seen.until("an event after the restart, with no new subscribe", || {
+            !seen.of(second).is_empty()
+        })
+        .await;
+        let (headers, body, _) = seen.of(second).pop().unwrap();
+        assert_eq!(
+            headers["x-mcp-subscription-id"],
+            sub["id"].as_str().unwrap(),
+            "{backend}"
+        );
+        assert_eq!(body["cursor"], second.to_string(), "{backend}");
+        assert_eq!(
+            seen.of(first).len(),
+            1,
+            "{backend}: nothing delivered twice"
+        );
+        // A refresh finds it (the restored subscription, with its delivery status).
+        let client =
+            common::mcp::connect_http_with_token(&format!("http://{}/mcp", hookd.mcp), TOKEN).await;
+        let refreshed = call(&client, "events/subscribe", params).await;
+        assert_eq!(refreshed["id"], sub["id"], "{backend}");
+        assert!(
+            refreshed["deliveryStatus"]["lastDeliveryAt"].is_string(),
+            "{backend}: {refreshed}"
+        );
+        assert_eq!(refreshed["cursor"], second.to_string(), "{backend}");
+        client.cancel().await.unwrap();
+    }
+}

@@ -773,7 +773,14 @@ async fn kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time() {
             1,
             "{name}"
         );
-        store.drop_subscription("sub_1".into()).await.unwrap();
+        assert!(
+            store.drop_subscription("sub_1".into()).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.drop_subscription("sub_1".into()).await.unwrap(),
+            "{name}: gone"
+        );
         assert!(
             store
                 .claim_subscriptions("c".into(), later)

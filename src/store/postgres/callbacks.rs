@@ -135,11 +135,12 @@ impl Callbacks for Postgres {
         Ok(())
     }
 
-    async fn drop_subscription(&self, id: String) -> Result<(), StoreError> {
-        self.client()
+    async fn drop_subscription(&self, id: String) -> Result<bool, StoreError> {
+        let n = self
+            .client()
             .await?
             .execute("DELETE FROM callback_subscriptions WHERE id = $1", &[&id])
             .await?;
-        Ok(())
+        Ok(n == 1)
     }
 }

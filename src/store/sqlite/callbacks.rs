@@ -145,11 +145,12 @@ impl Callbacks for Sqlite {
         .await
     }
 
-    async fn drop_subscription(&self, id: String) -> Result<(), StoreError> {
+    async fn drop_subscription(&self, id: String) -> Result<bool, StoreError> {
         self.write(move |c| {
-            c.prepare_cached("DELETE FROM callback_subscriptions WHERE id = ?1")?
+            let n = c
+                .prepare_cached("DELETE FROM callback_subscriptions WHERE id = ?1")?
                 .execute([id])?;
-            Ok(())
+            Ok(n == 1)
         })
         .await
     }

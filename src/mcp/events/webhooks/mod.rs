@@ -8,11 +8,14 @@
 //!   `verification` envelope and delivers only if the endpoint echoes its challenge.
 //! - Delivery: `worker` (one per subscription), the POST itself in `deliver`.
 //! - Lifetime: subscriptions live in memory for the TTL granted (at most a day); a client that
-//!   refreshes with its last cursor after a restart of hookd loses nothing.
+//!   refreshes with its last cursor after a restart of hookd loses nothing. `ttlMs: null` is
+//!   granted (no expiry): such a subscription is kept in the store with its progress and
+//!   delivery resumes after a restart by itself (`kept`).
 //! - Safety: callback URLs go through `outbound` (https, public addresses only unless
 //!   `--allow-private-callbacks`, checked at connect time, no redirects).
 
 mod deliver;
+mod kept;
 mod worker;
 
 use std::collections::{HashMap, HashSet};
@@ -30,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     CALLBACK_ENDPOINT_ERROR, FORBIDDEN, NOT_FOUND, RESOURCE_EXHAUSTED, Selector, UNSUPPORTED,
-    error, invalid, parse_cursor, start,
+    error, invalid, parse_cursor, start, storage,
 };
 use crate::mcp::Hookd;
 use crate::secret::Secret;
@@ -91,21 +94,32 @@ struct Secrets {
 
 struct Subscription {
     id: String,
+    /// The key's other parts, kept with a no-expiry subscription.
+    principal: String,
+    name: String,
+    arguments: Option<Value>,
     url: reqwest::Url,
     secrets: Mutex<Secrets>,
-    expires: Mutex<DateTime<Utc>>,
+    /// `None`: no expiry (kept in the store).
+    expires: Mutex<Option<DateTime<Utc>>>,
     status: Mutex<Status>,
     /// Wakes the worker after a refresh (reactivation, new expiry).
     refreshed: Notify,
     stop: CancellationToken,
+    /// Saved in the store (no expiry): progress is written there as delivery moves.
+    kept: std::sync::atomic::AtomicBool,
 }
 
 impl Subscription {
     fn expired(&self) -> bool {
         self.expires
             .lock()
-            .map(|e| Utc::now() >= *e)
+            .map(|e| e.is_some_and(|at| Utc::now() >= at))
             .unwrap_or(true)
+    }
+
+    fn no_expiry(&self) -> bool {
+        self.expires.lock().is_ok_and(|e| e.is_none())
     }
 
     /// The secrets to sign with now: the current one, and the previous one during its grace.
@@ -136,9 +150,11 @@ impl Subscription {
             .expires
             .lock()
             .map(|e| *e)
-            .unwrap_or_else(|_| Utc::now());
-        let left = (at - Utc::now()).to_std().unwrap_or_default();
-        tokio::time::sleep(left).await;
+            .unwrap_or_else(|_| Some(Utc::now()));
+        match at {
+            Some(at) => tokio::time::sleep((at - Utc::now()).to_std().unwrap_or_default()).await,
+            None => std::future::pending().await,
+        }
     }
 
     fn status(&self) -> Status {
@@ -162,6 +178,8 @@ pub struct Webhooks {
     /// The waits between attempts to deliver one event (`--callback-retries`); one more attempt
     /// than there are waits.
     retry_delays: Vec<Duration>,
+    /// This instance, as the holder of kept subscriptions' leases.
+    owner: String,
 }
 
 /// JSON with object keys sorted, so equal arguments hash equally.
@@ -211,11 +229,12 @@ fn check_secret(secret: Option<&str>) -> Result<Secret, ErrorData> {
     Ok(Secret::new(secret))
 }
 
-fn ttl(requested: Option<Option<u64>>) -> Duration {
+/// The lifetime granted: `None` (no expiry) when the client asked for none (`ttlMs: null`).
+fn ttl(requested: Option<Option<u64>>) -> Option<Duration> {
     match requested {
-        None => DEFAULT_TTL,
-        Some(None) => MAX_TTL,
-        Some(Some(ms)) => Duration::from_millis(ms).clamp(MIN_TTL, MAX_TTL),
+        None => Some(DEFAULT_TTL),
+        Some(None) => None,
+        Some(Some(ms)) => Some(Duration::from_millis(ms).clamp(MIN_TTL, MAX_TTL)),
     }
 }
 
@@ -232,6 +251,7 @@ impl Webhooks {
             allow_private,
             shutdown,
             retry_delays,
+            owner: format!("hookd-{}", hex::encode(rand_bytes())),
         }
     }
 
@@ -242,6 +262,22 @@ impl Webhooks {
         {
             subs.remove(&sub.id);
         }
+    }
+
+    /// Registers `sub` and starts delivering it from `from`.
+    fn run(&self, hookd: &Hookd, sub: Arc<Subscription>, selector: Selector, from: i64) {
+        if let Ok(mut subs) = self.subscriptions.lock()
+            && let Some(old) = subs.insert(sub.id.clone(), sub.clone())
+        {
+            old.stop.cancel();
+        }
+        tokio::spawn(worker::run(
+            hookd.webhooks.clone(),
+            hookd.store.clone(),
+            sub,
+            selector,
+            from,
+        ));
     }
 
     fn get(&self, id: &str) -> Option<Arc<Subscription>> {
@@ -275,7 +311,7 @@ impl Webhooks {
         let s = &p.start;
         let selector = Selector::parse(hookd, &s.name, s.arguments.as_ref()).await?;
         let id = subscription_id(&principal, url.as_str(), &s.name, s.arguments.as_ref());
-        let expires = Utc::now() + ttl(p.ttl_ms);
+        let expires = ttl(p.ttl_ms).map(|t| Utc::now() + t);
 
         if let Some(existing) = self.get(&id).filter(|s| !s.expired()) {
             // A refresh: new secret and expiry, delivery resumed.
@@ -285,10 +321,11 @@ impl Webhooks {
             }
             let before = existing.status();
             existing.update(|s| s.active = true);
+            self.keep_or_forget(hookd, &existing).await?;
             existing.refreshed.notify_one();
             return Ok(json!({
                 "id": id,
-                "refreshBefore": format_time(expires),
+                "refreshBefore": expires.map(format_time),
                 "cursor": before.watermark.to_string(),
                 "truncated": false,
                 "deliveryStatus": {
@@ -311,6 +348,9 @@ impl Webhooks {
             start(hookd, &selector, parse_cursor(&s.cursor)?, s.max_age_ms).await?;
         let sub = Arc::new(Subscription {
             id: id.clone(),
+            principal,
+            name: s.name.clone(),
+            arguments: s.arguments.clone(),
             url,
             secrets: Mutex::new(Secrets {
                 current: secret,
@@ -324,22 +364,13 @@ impl Webhooks {
             }),
             refreshed: Notify::new(),
             stop: self.shutdown.child_token(),
+            kept: Default::default(),
         });
-        if let Ok(mut subs) = self.subscriptions.lock()
-            && let Some(old) = subs.insert(id.clone(), sub.clone())
-        {
-            old.stop.cancel();
-        }
-        tokio::spawn(worker::run(
-            hookd.webhooks.clone(),
-            hookd.store.clone(),
-            sub,
-            selector,
-            from,
-        ));
+        self.keep_or_forget(hookd, &sub).await?;
+        self.run(hookd, sub, selector, from);
         Ok(json!({
             "id": id,
-            "refreshBefore": format_time(expires),
+            "refreshBefore": expires.map(format_time),
             "cursor": from.to_string(),
             "truncated": truncated,
         }))
@@ -358,12 +389,19 @@ impl Webhooks {
         let url = reqwest::Url::parse(&p.delivery.url)
             .map_err(|e| invalid(format!("delivery.url: {e}")))?;
         let id = subscription_id(&principal, url.as_str(), &p.name, p.arguments.as_ref());
-        match self.remove(&id) {
-            Some(sub) => {
-                sub.stop.cancel();
-                Ok(json!({}))
-            }
-            None => Err(error(
+        let local = self.remove(&id);
+        if let Some(sub) = &local {
+            sub.stop.cancel();
+        }
+        // A no-expiry subscription may be delivered by another instance sharing the store.
+        let kept = hookd
+            .store
+            .drop_subscription(id.clone())
+            .await
+            .map_err(storage)?;
+        match local.is_some() || kept {
+            true => Ok(json!({})),
+            false => Err(error(
                 NOT_FOUND,
                 "no such subscription",
                 Some(json!({"kind": "subscription"})),
@@ -468,11 +506,11 @@ mod tests {
     }
 
     #[test]
-    fn ttls_are_clamped_and_never_unlimited() {
-        assert_eq!(ttl(None), DEFAULT_TTL);
-        assert_eq!(ttl(Some(None)), MAX_TTL);
-        assert_eq!(ttl(Some(Some(1))), MIN_TTL);
-        assert_eq!(ttl(Some(Some(u64::MAX))), MAX_TTL);
-        assert_eq!(ttl(Some(Some(600_000))), Duration::from_secs(600));
+    fn ttls_are_clamped_and_null_is_no_expiry() {
+        assert_eq!(ttl(None), Some(DEFAULT_TTL));
+        assert_eq!(ttl(Some(None)), None);
+        assert_eq!(ttl(Some(Some(1))), Some(MIN_TTL));
+        assert_eq!(ttl(Some(Some(u64::MAX))), Some(MAX_TTL));
+        assert_eq!(ttl(Some(Some(600_000))), Some(Duration::from_secs(600)));
     }
 }

@@ -230,8 +230,17 @@ pub async fn run(
         pending: BTreeMap::new(),
         rate: FailureRate::default(),
     };
+    let mut recorded = super::kept::progress(&sub.status());
     while !sub.stop.is_cancelled() && !sub.expired() {
         sub.update(|s| s.watermark = d.watermark());
+        let now = super::kept::progress(&sub.status());
+        if now != recorded {
+            if !webhooks.record(d.store.as_ref(), &sub).await {
+                tracing::info!(subscription = %sub.id, "another instance delivers this subscription now");
+                break;
+            }
+            recorded = now;
+        }
         if !sub.status().active {
             // Suspended: wait for a refresh (or the end).
             tokio::select! {

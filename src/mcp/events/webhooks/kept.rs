@@ -1,0 +1,201 @@
+//! No-expiry subscriptions (`ttlMs: null`), kept in the store: saved when granted (only after the
+//! endpoint was verified, so the record is its verification), their progress written as delivery
+//! moves, and taken up again after a restart, or by another instance sharing the store when the
+//! one delivering stops renewing its lease.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use rmcp::ErrorData;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::{Secrets, Status, Subscription, Webhooks};
+use crate::mcp::Hookd;
+use crate::mcp::events::{Selector, storage};
+use crate::store::{Progress, SavedSubscription};
+
+/// How long a lease lasts without renewal; renewed (and lapsed ones taken) every third of it.
+const LEASE: Duration = Duration::from_secs(15);
+
+fn lease_until() -> chrono::DateTime<Utc> {
+    Utc::now() + LEASE
+}
+
+/// What the store keeps of a subscription's status.
+pub fn progress(s: &Status) -> Progress {
+    Progress {
+        cursor: s.watermark,
+        active: s.active,
+        last_error: s.last_error.map(str::to_owned),
+        failed_since: s.failed_since,
+        last_delivery_at: s.last_delivery_at,
+    }
+}
+
+/// A `lastError` read back from the store, as one of the categories.
+fn category(stored: Option<&str>) -> Option<&'static str> {
+    const ALL: [&str; 6] = [
+        "connection_refused",
+        "timeout",
+        "tls_error",
+        "http_4xx",
+        "http_5xx",
+        "challenge_failed",
+    ];
+    stored.and_then(|s| ALL.into_iter().find(|c| *c == s))
+}
+
+impl Webhooks {
+    /// Saves `sub` if it has no expiry (and marks it kept), or forgets its saved copy if it was
+    /// kept and now has one.
+    pub(super) async fn keep_or_forget(
+        &self,
+        hookd: &Hookd,
+        sub: &Arc<Subscription>,
+    ) -> Result<(), ErrorData> {
+        if sub.no_expiry() {
+            let saved = SavedSubscription {
+                id: sub.id.clone(),
+                principal: sub.principal.clone(),
+                url: sub.url.to_string(),
+                name: sub.name.clone(),
+                arguments: sub.arguments.as_ref().map(Value::to_string),
+                secret: sub
+                    .secrets
+                    .lock()
+                    .map_or_else(|_| crate::secret::Secret::new(""), |s| s.current.clone()),
+                progress: progress(&sub.status()),
+            };
+            hookd
+                .store
+                .save_subscription(saved, self.owner.clone(), lease_until())
+                .await
+                .map_err(storage)?;
+            sub.kept.store(true, Ordering::Relaxed);
+        } else if sub.kept.swap(false, Ordering::Relaxed) {
+            hookd
+                .store
+                .drop_subscription(sub.id.clone())
+                .await
+                .map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a kept subscription's progress; `false` when this instance no longer holds it.
+    pub(super) async fn record(
+        &self,
+        hookd_store: &dyn crate::store::Store,
+        sub: &Subscription,
+    ) -> bool {
+        if !sub.kept.load(Ordering::Relaxed) {
+            return true;
+        }
+        let written = hookd_store
+            .subscription_progress(
+                sub.id.clone(),
+                self.owner.clone(),
+                lease_until(),
+                progress(&sub.status()),
+            )
+            .await;
+        match written {
+            Ok(held) => held,
+            Err(e) => {
+                // Delivery goes on; the next write records where it got.
+                tracing::warn!(error = %storage(e), subscription = %sub.id, "could not record delivery progress");
+                true
+            }
+        }
+    }
+
+    /// Delivers the kept subscriptions this instance can take, until hookd stops: every third of
+    /// a lease it renews its own and takes lapsed ones (after a restart, its own from before, or
+    /// those of an instance that stopped); at shutdown it gives its leases up.
+    pub async fn deliver_kept(self: Arc<Self>, hookd: Hookd) {
+        loop {
+            match hookd
+                .store
+                .claim_subscriptions(self.owner.clone(), lease_until())
+                .await
+            {
+                Ok(held) => self.take_up(&hookd, held).await,
+                Err(e) => tracing::warn!(error = %storage(e), "could not renew kept subscriptions"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(LEASE / 3) => {}
+                _ = self.shutdown.cancelled() => break,
+            }
+        }
+        if let Err(e) = hookd.store.release_subscriptions(self.owner.clone()).await {
+            tracing::warn!(error = %storage(e), "could not release kept subscriptions");
+        }
+    }
+
+    /// Starts delivering each held subscription not already running here, and stops kept ones
+    /// that are no longer held (dropped, or taken over).
+    async fn take_up(&self, hookd: &Hookd, held: Vec<SavedSubscription>) {
+        let running: Vec<Arc<Subscription>> = self
+            .subscriptions
+            .lock()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        for sub in running.iter().filter(|s| s.kept.load(Ordering::Relaxed)) {
+            if !held.iter().any(|h| h.id == sub.id) {
+                sub.stop.cancel();
+                self.forget(sub);
+            }
+        }
+        for saved in held {
+            if running.iter().any(|s| s.id == saved.id) {
+                continue;
+            }
+            let id = saved.id.clone();
+            if let Err(why) = self.resume(hookd, saved).await {
+                tracing::warn!(subscription = %id, %why, "a kept subscription cannot resume; dropped");
+                let _ = hookd.store.drop_subscription(id).await;
+            }
+        }
+    }
+
+    /// Resumes delivery of a kept subscription from its stored watermark.
+    async fn resume(&self, hookd: &Hookd, saved: SavedSubscription) -> Result<(), String> {
+        let arguments: Option<Value> = match &saved.arguments {
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let selector = Selector::parse(hookd, &saved.name, arguments.as_ref())
+            .await
+            .map_err(|e| e.message.to_string())?;
+        let url = reqwest::Url::parse(&saved.url).map_err(|e| e.to_string())?;
+        let p = saved.progress;
+        tracing::info!(subscription = %saved.id, cursor = p.cursor, "resuming a kept subscription");
+        let sub = Arc::new(Subscription {
+            id: saved.id,
+            principal: saved.principal,
+            name: saved.name,
+            arguments,
+            url,
+            secrets: std::sync::Mutex::new(Secrets {
+                current: saved.secret,
+                previous: None,
+            }),
+            expires: std::sync::Mutex::new(None),
+            status: std::sync::Mutex::new(Status {
+                active: p.active,
+                last_delivery_at: p.last_delivery_at,
+                last_error: category(p.last_error.as_deref()),
+                failed_since: p.failed_since,
+                watermark: p.cursor,
+            }),
+            refreshed: Notify::new(),
+            stop: self.shutdown.child_token(),
+            kept: AtomicBool::new(true),
+        });
+        self.run(hookd, sub, selector, p.cursor);
+        Ok(())
+    }
+}
