@@ -31,6 +31,8 @@ fn secret(byte: u8) -> String {
 struct Seen {
     posts: Mutex<Vec<(HeaderMap, Value, String)>>,
     arrived: Notify,
+    /// Answers challenges without echoing them (consent only by a well-known document).
+    no_echo: bool,
 }
 
 impl Seen {
@@ -70,7 +72,9 @@ async fn receive(
     body: String,
 ) -> (StatusCode, String) {
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let answer = if v["type"] == "verification" {
+    let answer = if v["type"] == "verification" && seen.no_echo {
+        (StatusCode::OK, "{}".to_owned())
+    } else if v["type"] == "verification" {
         (
             StatusCode::OK,
             json!({"challenge": v["challenge"]}).to_string(),
@@ -85,10 +89,27 @@ async fn receive(
 }
 
 async fn receiver() -> (String, Arc<Seen>) {
-    let seen = Arc::new(Seen::default());
-    let app = axum::Router::new()
+    receiver_with(Seen::default(), None).await
+}
+
+/// A receiver that may publish a well-known document (`receivers` path prefixes).
+async fn receiver_with(seen: Seen, publish: Option<Value>) -> (String, Arc<Seen>) {
+    let seen = Arc::new(seen);
+    let mut app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
-        .with_state(seen.clone());
+        .route("/hook/{n}", axum::routing::post(receive))
+        .route("/other", axum::routing::post(receive));
+    if let Some(doc) = publish {
+        let serve = move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        };
+        app = app.route(
+            "/.well-known/mcp-webhook-receiver.json",
+            axum::routing::get(serve),
+        );
+    }
+    let app = app.with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -304,4 +325,153 @@ async fn a_no_expiry_subscription_survives_a_restart_and_keeps_delivering() {
         assert_eq!(refreshed["cursor"], second.to_string(), "{backend}");
         client.cancel().await.unwrap();
     }
+}
+
+/// A receiver whose origin publishes `/.well-known/mcp-webhook-receiver.json` covering a path is
+/// verified by it, with no challenge POST; a path it does not cover still gets the challenge; and
+/// verification requests to one host are rate-limited.
+#[tokio::test]
+async fn a_published_receiver_document_verifies_and_verification_is_rate_limited() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    let silent = Seen {
+        no_echo: true,
+        ..Seen::default()
+    };
+    let (url, seen) = receiver_with(silent, Some(json!({"receivers": ["/hook"]}))).await;
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), TOKEN).await;
+    let subscribe = |url: String| {
+        let req = ClientRequest::CustomRequest(CustomRequest::new(
+            "events/subscribe",
+            Some(
+                json!({"name": "any", "delivery": {"url": url, "secret": secret(7)}, "cursor": null}),
+            ),
+        ));
+        client.send_request(req)
+    };
+    let covered = subscribe(url.clone()).await;
+    assert!(
+        matches!(covered, Ok(ServerResult::CustomResult(_))),
+        "{covered:?}"
+    );
+    let other = url.replace("/hook", "/other");
+    let refused = subscribe(other).await;
+    let Err(rmcp::service::ServiceError::McpError(e)) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(
+        (e.code.0, e.data.unwrap()["reason"].clone()),
+        (-32015, json!("challenge_failed"))
+    );
+    let challenges = seen
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, b, _)| b["type"] == "verification")
+        .count();
+    assert_eq!(challenges, 1, "only the uncovered path was challenged");
+
+    // Two verifications so far; eight more URLs on the host pass, the next is refused.
+    for n in 0..8 {
+        let r = subscribe(format!("{url}/{n}")).await;
+        assert!(matches!(r, Ok(ServerResult::CustomResult(_))), "{n}: {r:?}");
+    }
+    let limited = subscribe(format!("{url}/8")).await;
+    let Err(rmcp::service::ServiceError::McpError(e)) = limited else {
+        panic!("{limited:?}")
+    };
+    assert_eq!(e.code.0, -32013, "{e:?}");
+    app.stop().await;
+}
+
+/// Holds every event delivery until released, counting how many are in flight at once.
+struct Gate {
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    done: std::sync::atomic::AtomicUsize,
+    open: tokio::sync::Semaphore,
+    changed: Notify,
+}
+
+async fn until(gate: &Gate, what: &str, check: impl Fn(&Gate) -> bool) {
+    let wait = async {
+        loop {
+            let notified = gate.changed.notified();
+            if check(gate) {
+                return;
+            }
+            notified.await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .unwrap_or_else(|_| panic!("never: {what}"))
+}
+
+async fn held(State(gate): State<Arc<Gate>>, body: String) -> (StatusCode, String) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    if v["type"] == "verification" {
+        return (
+            StatusCode::OK,
+            json!({"challenge": v["challenge"]}).to_string(),
+        );
+    }
+    let now = gate.in_flight.fetch_add(1, SeqCst) + 1;
+    gate.most.fetch_max(now, SeqCst);
+    gate.changed.notify_waiters();
+    gate.open.acquire().await.unwrap().forget();
+    gate.in_flight.fetch_sub(1, SeqCst);
+    gate.done.fetch_add(1, SeqCst);
+    gate.changed.notify_waiters();
+    (StatusCode::OK, String::new())
+}
+
+/// Deliveries to one host are bounded in concurrency across subscriptions: ten subscriptions to
+/// one slow receiver have at most eight POSTs in flight, and every one is delivered in the end.
+#[tokio::test]
+async fn deliveries_to_one_host_are_bounded_in_concurrency() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    let gate = Arc::new(Gate {
+        in_flight: Default::default(),
+        most: Default::default(),
+        done: Default::default(),
+        open: tokio::sync::Semaphore::new(0),
+        changed: Notify::new(),
+    });
+    let router = axum::Router::new()
+        .route("/hook/{n}", axum::routing::post(held))
+        .with_state(gate.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), TOKEN).await;
+    for n in 0..10 {
+        let url = format!("http://{addr}/hook/{n}");
+        let params =
+            json!({"name": "any", "delivery": {"url": url, "secret": secret(8)}, "cursor": null});
+        call(&client, "events/subscribe", params).await;
+    }
+    post(&app, json!({"n": 1})).await;
+    until(&gate, "eight deliveries in flight", |g| {
+        g.in_flight.load(SeqCst) == 8
+    })
+    .await;
+    gate.open.add_permits(10);
+    until(&gate, "all ten delivered", |g| g.done.load(SeqCst) == 10).await;
+    assert_eq!(
+        gate.most.load(SeqCst),
+        8,
+        "at most eight at once to one host"
+    );
+    app.stop().await;
 }

@@ -16,6 +16,7 @@
 
 mod deliver;
 mod kept;
+mod verify;
 mod worker;
 
 use std::collections::{HashMap, HashSet};
@@ -32,8 +33,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    CALLBACK_ENDPOINT_ERROR, FORBIDDEN, NOT_FOUND, RESOURCE_EXHAUSTED, Selector, UNSUPPORTED,
-    error, invalid, parse_cursor, start, storage,
+    FORBIDDEN, NOT_FOUND, RESOURCE_EXHAUSTED, Selector, UNSUPPORTED, error, invalid, parse_cursor,
+    start, storage,
 };
 use crate::mcp::Hookd;
 use crate::secret::Secret;
@@ -45,6 +46,8 @@ const MAX_TTL: Duration = Duration::from_secs(86_400);
 const MAX_SUBSCRIPTIONS: usize = 1000;
 /// How long deliveries are signed with the previous secret too after a refresh changed it.
 const ROTATION_GRACE: Duration = Duration::from_secs(300);
+/// Deliveries in flight to one host at most, across all subscriptions.
+const PER_HOST_DELIVERIES: usize = 8;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -180,6 +183,9 @@ pub struct Webhooks {
     retry_delays: Vec<Duration>,
     /// This instance, as the holder of kept subscriptions' leases.
     owner: String,
+    verifier: verify::Verifier,
+    /// Per destination host, the deliveries that may be in flight.
+    hosts: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 /// JSON with object keys sorted, so equal arguments hash equally.
@@ -252,7 +258,24 @@ impl Webhooks {
             shutdown,
             retry_delays,
             owner: format!("hookd-{}", hex::encode(rand_bytes())),
+            verifier: Default::default(),
+            hosts: Mutex::default(),
         }
+    }
+
+    /// Waits for room to deliver to `url`'s host (at most `PER_HOST_DELIVERIES` at once).
+    async fn host_permit(&self, url: &reqwest::Url) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let room = {
+            let mut hosts = self.hosts.lock().ok()?;
+            // Forget hosts with nothing in flight (a permit holds its semaphore).
+            hosts.retain(|_, s| Arc::strong_count(s) > 1);
+            hosts
+                .entry(host)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(PER_HOST_DELIVERIES)))
+                .clone()
+        };
+        room.acquire_owned().await.ok()
     }
 
     /// Drops an ended subscription (unless a newer one already took its place).
@@ -407,54 +430,6 @@ impl Webhooks {
                 Some(json!({"kind": "subscription"})),
             )),
         }
-    }
-
-    /// The verification handshake, once per (principal, url).
-    async fn verify_endpoint(
-        &self,
-        principal: &str,
-        url: &reqwest::Url,
-        secret: &Secret,
-        id: &str,
-    ) -> Result<(), ErrorData> {
-        let key = (principal.to_owned(), url.to_string());
-        if self.verified.lock().is_ok_and(|v| v.contains(&key)) {
-            return Ok(());
-        }
-        let challenge = hex::encode(rand_bytes());
-        let body = json!({"type": "verification", "challenge": challenge}).to_string();
-        let msg_id = deliver::control_id("verification");
-        let failed = |reason: &'static str| {
-            error(
-                CALLBACK_ENDPOINT_ERROR,
-                format!("the callback endpoint did not confirm the subscription ({reason})"),
-                Some(json!({"reason": reason})),
-            )
-        };
-        let secrets = [secret.clone()];
-        let resp = deliver::post(&self.client, url, &secrets, id, &msg_id, body.into_bytes())
-            .await
-            .map_err(|e| failed(deliver::category(&e)))?;
-        if !resp.status().is_success() {
-            return Err(failed(deliver::status_category(resp.status())));
-        }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| failed(deliver::category(&e)))?;
-        let echoed: Value =
-            serde_json::from_slice(&body).map_err(|_| failed("challenge_failed"))?;
-        let echoed = echoed["challenge"].as_str().unwrap_or_default();
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(
-            echoed.as_bytes(),
-            challenge.as_bytes(),
-        )) {
-            return Err(failed("challenge_failed"));
-        }
-        if let Ok(mut v) = self.verified.lock() {
-            v.insert(key);
-        }
-        Ok(())
     }
 }
 

@@ -91,6 +91,7 @@ impl Delivery {
 
     async fn attempt(&mut self, event: &Event) -> Outcome {
         let body = deliver::event_body(event, &self.selector.name, self.cursor_for(event.id));
+        let _room = self.webhooks.host_permit(&self.sub.url).await;
         let outcome = deliver::attempt(
             &self.webhooks.client,
             &self.sub.url,
