@@ -475,3 +475,115 @@ async fn deliveries_to_one_host_are_bounded_in_concurrency() {
     );
     app.stop().await;
 }
+
+/// A kept subscription taken up after a restart: when retention removed events after its
+/// watermark meanwhile, the receiver gets a `gap` envelope with the fresh cursor before the next
+/// event; one whose event type no longer exists gets a `terminated` envelope and is dropped.
+#[tokio::test]
+async fn after_a_restart_a_gap_is_announced_and_a_removed_event_type_terminates() {
+    use hookd::store::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let with_upstream = dir.path().join("with.toml");
+    std::fs::write(&with_upstream, "[sources.upstream]\nprovider = \"none\"\n").unwrap();
+    let without = dir.path().join("without.toml");
+    std::fs::write(&without, "").unwrap();
+    let (url, seen) = receiver().await;
+    let args = |config: &std::path::Path| {
+        let config = config.to_str().unwrap().to_owned();
+        vec![
+            "--mcp-token".to_owned(),
+            TOKEN.to_owned(),
+            "--allow-private-callbacks".to_owned(),
+            "--config".to_owned(),
+            config,
+        ]
+    };
+    let first_args = args(&with_upstream);
+    let first_args: Vec<&str> = first_args.iter().map(String::as_str).collect();
+    let mut hookd = common::Process::serve(&data, &first_args);
+    let client =
+        common::mcp::connect_http_with_token(&format!("http://{}/mcp", hookd.mcp), TOKEN).await;
+    let any = json!({"name": "any", "delivery": {"url": url, "secret": secret(9)},
+                     "cursor": null, "ttlMs": null});
+    let kept_any = call(&client, "events/subscribe", any).await;
+    let upstream = json!({"name": "upstream", "delivery": {"url": url, "secret": secret(9)},
+                          "cursor": null, "ttlMs": null});
+    let kept_upstream = call(&client, "events/subscribe", upstream).await;
+    let delivered = post_to(hookd.webhook, json!({"n": 1})).await;
+    seen.until("the first event", || !seen.of(delivered).is_empty())
+        .await;
+    client.cancel().await.unwrap();
+    assert!(hookd.terminate().success());
+
+    // While hookd is down, three more events arrive and retention keeps only the newest.
+    let newest = {
+        let store = hookd::store::Sqlite::open(&data).unwrap();
+        let mut last = 0;
+        for n in 2..=4 {
+            last = store
+                .append(common::new_event("ci", None, json!({"n": n})))
+                .await
+                .unwrap()
+                .id;
+        }
+        let policy = hookd::store::Retention {
+            max_events_per_source: 1,
+            received_before: chrono::Utc::now() - chrono::Duration::days(1),
+            dedupe_after: chrono::Utc::now(),
+        };
+        store.prune(policy).await.unwrap();
+        last
+    };
+
+    let second_args = args(&without);
+    let second_args: Vec<&str> = second_args.iter().map(String::as_str).collect();
+    let _hookd = common::Process::serve(&data, &second_args);
+    let control =
+        |kind: &'static str, sub: &Value| {
+            let sub = sub["id"].as_str().unwrap().to_owned();
+            let seen = seen.clone();
+            move || {
+                seen.posts.lock().unwrap().iter().any(|(h, b, _)| {
+                    b["type"] == kind && h["x-mcp-subscription-id"] == sub.as_str()
+                })
+            }
+        };
+    seen.until("a gap envelope", control("gap", &kept_any))
+        .await;
+    seen.until("the newest event", || !seen.of(newest).is_empty())
+        .await;
+    seen.until(
+        "a terminated envelope",
+        control("terminated", &kept_upstream),
+    )
+    .await;
+    let posts = seen.posts.lock().unwrap();
+    let gap = posts.iter().find(|(_, b, _)| b["type"] == "gap").unwrap();
+    assert_eq!(gap.1["cursor"], (newest - 1).to_string(), "{}", gap.1);
+    assert!(
+        gap.0["webhook-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("msg_gap_")
+    );
+    let end = posts
+        .iter()
+        .find(|(_, b, _)| b["type"] == "terminated")
+        .unwrap();
+    assert_eq!(end.1["error"]["code"], -32011, "{}", end.1);
+    assert!(
+        verifies(&end.0, &end.2, &secret(9)),
+        "signed like a delivery"
+    );
+    let order: Vec<&str> = posts
+        .iter()
+        .filter(|(h, _, _)| h["x-mcp-subscription-id"] == kept_any["id"].as_str().unwrap())
+        .map(|(_, b, _)| b["type"].as_str().unwrap_or("event"))
+        .collect();
+    assert_eq!(
+        order,
+        ["verification", "event", "gap", "event"],
+        "the gap before the next event"
+    );
+}

@@ -154,23 +154,46 @@ impl Webhooks {
                 continue;
             }
             let id = saved.id.clone();
+            let (url, secret) = (saved.url.clone(), saved.secret.clone());
             if let Err(why) = self.resume(hookd, saved).await {
-                tracing::warn!(subscription = %id, %why, "a kept subscription cannot resume; dropped");
+                tracing::warn!(subscription = %id, why = %why.message, "a kept subscription cannot resume; terminated");
+                self.terminated(&url, secret, &id, why).await;
                 let _ = hookd.store.drop_subscription(id).await;
             }
         }
     }
 
-    /// Resumes delivery of a kept subscription from its stored watermark.
-    async fn resume(&self, hookd: &Hookd, saved: SavedSubscription) -> Result<(), String> {
+    /// Tells the receiver a subscription ended (a `terminated` envelope; one attempt).
+    async fn terminated(&self, url: &str, secret: crate::secret::Secret, id: &str, why: ErrorData) {
+        let Ok(url) = reqwest::Url::parse(url) else {
+            return;
+        };
+        let body = serde_json::json!({"type": "terminated", "error": why});
+        let _room = self.host_permit(&url).await;
+        let outcome = super::deliver::attempt(
+            &self.client,
+            &url,
+            &[secret],
+            id,
+            &super::deliver::control_id("terminated"),
+            body.to_string().into_bytes(),
+        )
+        .await;
+        tracing::info!(subscription = %id, ?outcome, "terminated sent");
+    }
+
+    /// Resumes delivery of a kept subscription from its stored watermark; the reason it cannot,
+    /// as the error a `terminated` envelope carries.
+    async fn resume(&self, hookd: &Hookd, saved: SavedSubscription) -> Result<(), ErrorData> {
+        let unreadable = |e: String| {
+            ErrorData::internal_error(format!("the kept subscription is unreadable: {e}"), None)
+        };
         let arguments: Option<Value> = match &saved.arguments {
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| e.to_string())?),
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?),
             None => None,
         };
-        let selector = Selector::parse(hookd, &saved.name, arguments.as_ref())
-            .await
-            .map_err(|e| e.message.to_string())?;
-        let url = reqwest::Url::parse(&saved.url).map_err(|e| e.to_string())?;
+        let selector = Selector::parse(hookd, &saved.name, arguments.as_ref()).await?;
+        let url = reqwest::Url::parse(&saved.url).map_err(|e| unreadable(e.to_string()))?;
         let p = saved.progress;
         tracing::info!(subscription = %saved.id, cursor = p.cursor, "resuming a kept subscription");
         let sub = Arc::new(Subscription {
@@ -195,7 +218,7 @@ impl Webhooks {
             stop: self.shutdown.child_token(),
             kept: AtomicBool::new(true),
         });
-        self.run(hookd, sub, selector, p.cursor);
+        self.run(hookd, sub, selector, p.cursor, true);
         Ok(())
     }
 }

@@ -287,8 +287,16 @@ impl Webhooks {
         }
     }
 
-    /// Registers `sub` and starts delivering it from `from`.
-    fn run(&self, hookd: &Hookd, sub: Arc<Subscription>, selector: Selector, from: i64) {
+    /// Registers `sub` and starts delivering it from `from` (`resumed`: a kept subscription taken
+    /// up again, which first checks for a gap).
+    fn run(
+        &self,
+        hookd: &Hookd,
+        sub: Arc<Subscription>,
+        selector: Selector,
+        from: i64,
+        resumed: bool,
+    ) {
         if let Ok(mut subs) = self.subscriptions.lock()
             && let Some(old) = subs.insert(sub.id.clone(), sub.clone())
         {
@@ -300,6 +308,7 @@ impl Webhooks {
             sub,
             selector,
             from,
+            resumed,
         ));
     }
 
@@ -390,7 +399,7 @@ impl Webhooks {
             kept: Default::default(),
         });
         self.keep_or_forget(hookd, &sub).await?;
-        self.run(hookd, sub, selector, from);
+        self.run(hookd, sub, selector, from, false);
         Ok(json!({
             "id": id,
             "refreshBefore": expires.map(format_time),

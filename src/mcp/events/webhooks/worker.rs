@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::deliver::{self, Outcome};
 use super::{Subscription, Webhooks};
-use crate::event::Event;
+use crate::event::{Event, EventFilter, Page};
 use crate::mcp::events::{Selector, storage};
 use crate::store::Store;
 use crate::wait::Follow;
@@ -208,6 +208,39 @@ impl Delivery {
         self.follow = Follow::new(self.store.clone(), self.selector.after(from), from);
     }
 
+    /// Delivery restarts from the watermark after a while (a refresh after suspension, a restart):
+    /// if retention removed events after it meanwhile, the receiver gets a `gap` envelope with the
+    /// fresh cursor, and delivery goes on from there. (As for `truncated`, any removed event
+    /// counts: hookd cannot tell whether it would have matched.)
+    async fn skip_gap(&mut self) {
+        let from = self.watermark();
+        let oldest = self
+            .store
+            .query(EventFilter::default(), Page::Oldest(1))
+            .await;
+        let Some(first) = oldest.ok().and_then(|e| e.into_iter().next()) else {
+            return;
+        };
+        if first.id <= from + 1 {
+            return;
+        }
+        let fresh = first.id - 1;
+        let body = serde_json::json!({"type": "gap", "cursor": fresh.to_string()});
+        let _room = self.webhooks.host_permit(&self.sub.url).await;
+        let outcome = deliver::attempt(
+            &self.webhooks.client,
+            &self.sub.url,
+            &self.sub.secrets(),
+            &self.sub.id,
+            &deliver::control_id("gap"),
+            body.to_string().into_bytes(),
+        )
+        .await;
+        tracing::info!(subscription = %self.sub.id, from, fresh, ?outcome, "events removed by retention were skipped; gap sent");
+        self.pending.clear();
+        self.follow = Follow::new(self.store.clone(), self.selector.after(fresh), fresh);
+    }
+
     fn next_due(&self) -> Option<Instant> {
         self.pending.values().map(|r| r.due).min()
     }
@@ -220,6 +253,7 @@ pub async fn run(
     sub: Arc<Subscription>,
     selector: Selector,
     cursor: i64,
+    resumed: bool,
 ) {
     let follow = Follow::new(store.clone(), selector.after(cursor), cursor);
     let mut d = Delivery {
@@ -231,6 +265,9 @@ pub async fn run(
         pending: BTreeMap::new(),
         rate: FailureRate::default(),
     };
+    if resumed {
+        d.skip_gap().await;
+    }
     let mut recorded = super::kept::progress(&sub.status());
     while !sub.stop.is_cancelled() && !sub.expired() {
         sub.update(|s| s.watermark = d.watermark());
@@ -245,7 +282,10 @@ pub async fn run(
         if !sub.status().active {
             // Suspended: wait for a refresh (or the end).
             tokio::select! {
-                _ = sub.refreshed.notified() => continue,
+                _ = sub.refreshed.notified() => {
+                    d.skip_gap().await;
+                    continue;
+                }
                 _ = sub.until_expired() => break,
                 _ = sub.stop.cancelled() => break,
             }
