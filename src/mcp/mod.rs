@@ -49,6 +49,8 @@ pub struct Hookd {
     tool_router: ToolRouter<Self>,
     subscriptions: Arc<notify::Subscriptions>,
     webhooks: Arc<events::webhooks::Webhooks>,
+    /// Open `events/stream` requests (shared by all sessions).
+    streams: Arc<events::stream::OpenStreams>,
     /// Who the client is, for `events/subscribe`: the bearer-token holder over HTTP, the local
     /// user over stdio; `None` over HTTP without a token (webhook delivery is then refused).
     principal: Option<String>,
@@ -95,6 +97,7 @@ impl Hookd {
                 settings.callback_retries.0.clone(),
                 shutdown.clone(),
             )),
+            streams: Default::default(),
             principal,
             heartbeat: settings.heartbeat(),
             max_answer: settings.limits.max_answer_bytes,
@@ -353,8 +356,10 @@ pub fn router(
     // Browsers send Origin; only pages served from this machine may call the endpoint. Clients
     // that are not browsers send none and are not affected.
     let origins = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+    // The transport closes at shutdown once open event streams have said `terminated`.
+    let transport_stop = CancellationToken::new();
     let config = StreamableHttpServerConfig::default()
-        .with_cancellation_token(shutdown.child_token())
+        .with_cancellation_token(transport_stop.clone())
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .with_sse_keep_alive(Some(settings.heartbeat()));
@@ -362,8 +367,14 @@ pub fn router(
         .mcp_token
         .as_ref()
         .map(|_| "bearer-token".to_owned());
-    let server = Hookd::new(store, sources, settings, principal, shutdown);
+    let server = Hookd::new(store, sources, settings, principal, shutdown.clone());
     let kept = Box::pin(server.deliver_kept_subscriptions());
+    let streams = server.streams.clone();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        streams.closed().await;
+        transport_stop.cancel();
+    });
     let sessions = Arc::new(sessions::Sessions::new(
         settings.limits.max_sessions as usize,
     ));
@@ -463,6 +474,7 @@ pub async fn serve_stdio(
     let principal = Some("stdio".to_owned());
     let hookd = Hookd::new(store, sources, &settings, principal, shutdown.clone());
     let kept = ingests.then(|| tokio::spawn(hookd.deliver_kept_subscriptions()));
+    let streams = hookd.streams.clone();
     let running = hookd
         .serve(events::advertise::Advertised(
             rmcp::transport::async_rw::AsyncRwTransport::new_server(
@@ -475,7 +487,12 @@ pub async fn serve_stdio(
     let stop = running.cancellation_token();
     let served = tokio::select! {
         r = running.waiting() => r.map(|_| ()).map_err(std::io::Error::other),
-        _ = shutdown.cancelled() => { stop.cancel(); Ok(()) }
+        _ = shutdown.cancelled() => {
+            // Open event streams say `terminated` first.
+            streams.closed().await;
+            stop.cancel();
+            Ok(())
+        }
     };
     if let Some(kept) = kept {
         // Ends (giving up its leases) once hookd stops.

@@ -528,3 +528,90 @@ async fn a_long_poll_wakes_on_a_matching_event_and_times_out_on_time() {
     }
     app.stop().await;
 }
+
+/// A stream's end is said: when hookd stops, `notifications/events/terminated` with the cursor to
+/// open a new stream from.
+#[tokio::test]
+async fn a_stream_is_told_when_hookd_stops() {
+    let app = TestApp::start().await;
+    let (client, mut rx) = recorder::connect(&app.mcp_url(), ERAS[0].clone()).await;
+    let _handle = client
+        .send_cancellable_request(
+            request("events/stream", json!({"name": "github", "cursor": null})),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let next = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>| {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a notification arrives")
+            .unwrap()
+    };
+    assert_eq!(next(&mut rx).await["method"], "notifications/events/active");
+    let id = post(&app, "github", json!({"n": 1})).await;
+    assert_eq!(next(&mut rx).await["params"]["data"]["id"], id);
+    let ((), end) = tokio::join!(app.stop(), next(&mut rx));
+    assert_eq!(end["method"], "notifications/events/terminated", "{end}");
+    assert_eq!(end["params"]["error"]["data"]["cursor"], id.to_string());
+    assert_eq!(end["params"]["error"]["data"]["reason"], "shutdown");
+}
+
+/// A store that stops answering is reported once on the stream (`notifications/events/error`),
+/// and the stream carries on by itself when it answers again (PostgreSQL behind a proxy the test
+/// cuts).
+#[tokio::test]
+async fn a_stream_reports_a_store_outage_and_carries_on() {
+    let test = "events_ext::a_stream_reports_a_store_outage_and_carries_on";
+    let Some(db) = common::pg::database(test).await else {
+        return;
+    };
+    let proxy = common::pg::Proxy::start(&db).await;
+    let url = proxy.url(&db);
+    let app = TestApp::start_with(|c| c.database_url = Some(hookd::secret::Secret::new(url))).await;
+    let (client, mut rx) = recorder::connect(&app.mcp_url(), ERAS[0].clone()).await;
+    let _handle = client
+        .send_cancellable_request(
+            request("events/stream", json!({"name": "github", "cursor": null})),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let next = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>| {
+        tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("a notification arrives")
+            .unwrap()
+    };
+    assert_eq!(next(&mut rx).await["method"], "notifications/events/active");
+    proxy.cut();
+    // Something committed elsewhere: the stream wakes and cannot read.
+    let newest = app.store().bus().newest();
+    app.store().bus().notify(newest + 1);
+    let error = next(&mut rx).await;
+    assert_eq!(error["method"], "notifications/events/error", "{error}");
+    assert_eq!(
+        error["params"]["error"]["data"]["reason"],
+        "store_unavailable"
+    );
+    proxy.restore();
+    let id = loop {
+        let http = common::http();
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-github-event", "push"),
+        ];
+        let r = common::post(&http, app.webhook, "github", &headers, "{}").await;
+        if r.status == 200 {
+            break r.body["event_id"].as_i64().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let event = next(&mut rx).await;
+    assert_eq!(
+        event["method"], "notifications/events/event",
+        "one error, then events: {event}"
+    );
+    assert_eq!(event["params"]["data"]["id"], id);
+    app.stop().await;
+}

@@ -81,15 +81,27 @@ async fn one_hookd_receives_anothers_events() {
 
     let client = common::mcp::connect_http_with_token(&sender.mcp_url(), TOKEN).await;
     let url = format!("http://{}/webhook/upstream", receiver.webhook);
-    // The receiver checks the signature before it answers the challenge.
-    let wrong =
-        json!({"name": "github", "delivery": {"url": url, "secret": secret(6)}, "cursor": null});
-    let (code, data) = subscribe(&client, wrong).await.unwrap_err();
-    assert_eq!(
-        (code, &data["reason"]),
-        (-32015, &json!("http_4xx")),
-        "{data}"
-    );
+    // A challenge is answered only once its signature checks.
+    let challenge = |with: u8| {
+        let body = json!({"type": "verification", "challenge": "n0nce"}).to_string();
+        let signed = hookd::signature::standard::sign(
+            &Secret::new(secret(with)),
+            &hookd::signature::ToSign {
+                body: body.as_bytes(),
+                now: chrono::Utc::now().timestamp(),
+                delivery_id: "msg_verification_1",
+            },
+        );
+        let mut req = http.post(&url).header("content-type", "application/json");
+        for (k, v) in signed {
+            req = req.header(k, v);
+        }
+        req.body(body).send()
+    };
+    assert_eq!(challenge(6).await.unwrap().status(), 401, "another secret");
+    let echoed: Value = challenge(5).await.unwrap().json().await.unwrap();
+    assert_eq!(echoed, json!({"challenge": "n0nce"}));
+    // The sender finds the receiver's published document, so it subscribes without a challenge.
     let params =
         json!({"name": "github", "delivery": {"url": url, "secret": secret(5)}, "cursor": null});
     let sub = subscribe(&client, params).await.unwrap();

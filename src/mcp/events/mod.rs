@@ -8,7 +8,7 @@
 
 pub mod advertise;
 mod poll;
-mod stream;
+pub mod stream;
 pub mod webhooks;
 
 use rmcp::ErrorData;

@@ -2,7 +2,10 @@
 //! commit, with `notifications/events/heartbeat` (carrying the cursor) when nothing matches.
 //!
 //! The stream reads the store from its own cursor whenever the bus says something committed, so
-//! a slow client only falls behind (and catches up from the store); it never holds a queue.
+//! a slow client only falls behind (and catches up from the store); it never holds a queue. A read
+//! that fails is reported once as `notifications/events/error` and retried every second until the
+//! store answers; when hookd shuts down, `notifications/events/terminated` says so, with the
+//! cursor to open a new stream from.
 
 use rmcp::model::{CustomNotification, NotificationMetaObject, ServerNotification};
 use rmcp::service::RequestContext;
@@ -12,11 +15,55 @@ use serde_json::{Value, json};
 use super::{Selector, Start, invalid, occurrence, parse_cursor, start, storage};
 use crate::mcp::Hookd;
 
+/// The `events/stream` requests in progress, so that at shutdown the MCP transport is closed
+/// only after each has said `terminated` (within [`GOODBYE`]).
+#[derive(Default)]
+pub struct OpenStreams {
+    open: std::sync::atomic::AtomicUsize,
+    closed: tokio::sync::Notify,
+}
+
+/// How long shutdown waits for open streams to say goodbye.
+pub const GOODBYE: std::time::Duration = std::time::Duration::from_secs(2);
+
+struct Open<'a>(&'a OpenStreams);
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0
+            .open
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.closed.notify_waiters();
+    }
+}
+
+impl OpenStreams {
+    fn enter(&self) -> Open<'_> {
+        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Open(self)
+    }
+
+    /// Resolves once no stream is open (at most [`GOODBYE`] later).
+    pub async fn closed(&self) {
+        let all = async {
+            loop {
+                let notified = self.closed.notified();
+                if self.open.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(GOODBYE, all).await;
+    }
+}
+
 pub async fn stream(
     hookd: &Hookd,
     params: Value,
     context: RequestContext<RoleServer>,
 ) -> Result<Value, ErrorData> {
+    let _open = hookd.streams.enter();
     let p: Start = serde_json::from_value(params)
         .map_err(|e| invalid(format!("events/stream params: {e}")))?;
     let selector = Selector::parse(hookd, &p.name, p.arguments.as_ref()).await?;
@@ -43,8 +90,32 @@ pub async fn stream(
     let mut follow = crate::wait::Follow::new(hookd.store.clone(), selector.after(cursor), cursor);
     let period = hookd.heartbeat;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut failing = false;
     loop {
-        let events = follow.next_batch().await.map_err(storage)?;
+        let events = match follow.next_batch().await {
+            Ok(events) => {
+                failing = false;
+                events
+            }
+            Err(e) => {
+                let e = storage(e).to_string();
+                tracing::warn!(error = %e, "events/stream could not read the store; retrying");
+                let error = json!({"error": {"code": rmcp::model::ErrorCode::INTERNAL_ERROR.0, "message": e,
+                                             "data": {"reason": "store_unavailable", "retrying": true}}});
+                if !failing && !send("notifications/events/error", error).await {
+                    break;
+                }
+                failing = true;
+                tokio::select! {
+                    _ = tokio::time::sleep(STORE_RETRY) => continue,
+                    _ = context.ct.cancelled() => break,
+                    _ = hookd.shutdown.cancelled() => {
+                        terminated(&send, follow.cursor()).await;
+                        break;
+                    }
+                }
+            }
+        };
         for e in &events {
             if !send("notifications/events/event", occurrence(e, &selector.name)).await {
                 return Ok(json!({"_meta": {}}));
@@ -64,8 +135,30 @@ pub async fn stream(
                 }
             }
             _ = context.ct.cancelled() => break,
-            _ = hookd.shutdown.cancelled() => break,
+            _ = hookd.shutdown.cancelled() => {
+                terminated(&send, follow.cursor()).await;
+                break;
+            }
         }
     }
     Ok(json!({"_meta": {}}))
 }
+
+/// How long a stream waits before reading the store again after a read failed.
+const STORE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `notifications/events/terminated`: hookd is stopping, so this stream's subscription ends here;
+/// `data.cursor` is where a new stream (to this hookd once it is back) picks up.
+async fn terminated<F, Fut>(send: &F, cursor: i64)
+where
+    F: Fn(&'static str, Value) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = json!({"error": {"code": SHUTTING_DOWN,
+                               "message": "hookd is shutting down; open a new stream with the cursor",
+                               "data": {"reason": "shutdown", "cursor": cursor.to_string()}}});
+    send("notifications/events/terminated", end).await;
+}
+
+/// The code of `terminated` at shutdown (JSON-RPC's implementation-defined server range).
+const SHUTTING_DOWN: i32 = -32000;
