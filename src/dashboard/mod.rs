@@ -97,7 +97,7 @@ async fn known_host(
 }
 
 /// `example.com:8765` → `example.com`; `[::1]:8765` → `::1`.
-fn host_name(host: &str) -> &str {
+pub(crate) fn host_name(host: &str) -> &str {
     if let Some(rest) = host.strip_prefix('[') {
         return rest.split(']').next().unwrap_or_default();
     }

@@ -341,11 +341,11 @@ impl Hookd {
     }
 }
 
-/// The MCP listener's routes: `/mcp` (Streamable HTTP) and the OAuth metadata.
 /// The delivery of kept webhook subscriptions, to run beside the listener until shutdown.
 pub type Kept = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The MCP endpoint's routes, and what delivers kept subscriptions meanwhile.
+/// The MCP listener's routes (`/mcp`, Streamable HTTP, and the OAuth metadata), and what delivers
+/// kept subscriptions meanwhile.
 pub fn router(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
@@ -360,7 +360,7 @@ pub fn router(
     let transport_stop = CancellationToken::new();
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(transport_stop.clone())
-        .with_allowed_hosts(hosts)
+        .with_allowed_hosts(hosts.clone())
         .with_allowed_origins(origins)
         .with_sse_keep_alive(Some(settings.heartbeat()));
     let principal = settings
@@ -378,10 +378,18 @@ pub fn router(
     let sessions = Arc::new(sessions::Sessions::new(
         settings.limits.max_sessions as usize,
     ));
+    let discover = Arc::new(events::advertise::Discover {
+        hookd: server.clone(),
+        hosts: hosts.clone(),
+    });
     let service =
         StreamableHttpService::new(move || Ok(server.for_session()), sessions.clone(), config);
     let mcp = Router::new()
         .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(
+            discover,
+            events::advertise::discover,
+        ))
         .layer(axum::middleware::from_fn_with_state(sessions, gone_is_404));
     let resource = settings
         .mcp_public_url

@@ -384,21 +384,18 @@ fn capabilities(answer: &Value) -> &Value {
     &answer["result"]["capabilities"]
 }
 
-fn advertises(caps: &Value, top_level: bool) {
+fn advertises(caps: &Value) {
     let settings = json!({"listChanged": false});
     assert_eq!(caps["experimental"]["events"], settings, "{caps}");
     assert_eq!(
         caps["extensions"]["io.modelcontextprotocol/events"], settings,
         "{caps}"
     );
-    if top_level {
-        assert_eq!(caps["events"], settings, "{caps}");
-    }
+    assert_eq!(caps["events"], settings, "{caps}");
 }
 
 /// Raw JSON-RPC, as a client that reads the capability itself: `initialize` over HTTP and over
-/// stdio carries it in all three places; a sessionless `server/discover` under `extensions` and
-/// `experimental` (rmcp answers that one inside its HTTP service: see `events::advertise`).
+/// stdio, and a sessionless `server/discover`, carry it in all three places.
 #[tokio::test]
 async fn initialize_and_discover_advertise_the_capability() {
     use crate::exposure::raw_mcp;
@@ -410,7 +407,7 @@ async fn initialize_and_discover_advertise_the_capability() {
         "clientInfo": {"name": "raw", "version": "0"}}});
     let answer = raw_mcp::post(&http, &app.mcp_url(), None, init.clone()).await;
     let answer = raw_mcp::messages(answer).await;
-    advertises(capabilities(&answer[0]), true);
+    advertises(capabilities(&answer[0]));
 
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
@@ -432,7 +429,7 @@ async fn initialize_and_discover_advertise_the_capability() {
         answer[0]["result"]["supportedVersions"].is_array(),
         "{answer:?}"
     );
-    advertises(capabilities(&answer[0]), false);
+    advertises(capabilities(&answer[0]));
     app.stop().await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -458,7 +455,7 @@ async fn initialize_and_discover_advertise_the_capability() {
         .expect("an answer in time")
         .unwrap()
         .unwrap();
-    advertises(capabilities(&serde_json::from_str(&line).unwrap()), true);
+    advertises(capabilities(&serde_json::from_str(&line).unwrap()));
 }
 
 /// `events/poll` with `timeoutMs` holds the request until a matching event commits (and only a

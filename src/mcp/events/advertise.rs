@@ -4,20 +4,29 @@
 //! `server/discover` results alike.
 //!
 //! rmcp's `ServerCapabilities` has typed slots for the last two but none for an unknown top-level
-//! key. So the two results that carry capabilities leave rmcp's typed form on their way out of a
-//! session's transport ([`Advertised`]): serialized once, given `capabilities.events`, and sent on
-//! as a `CustomResult` (which rmcp writes out as it is). That covers `initialize` on stdio and on
-//! HTTP sessions, and `server/discover` inside them. Not covered: a sessionless (2026-07-28)
-//! `server/discover` over HTTP, which rmcp answers inside its HTTP service from the typed result
-//! of `ServerHandler::discover`, with no transport of hookd's in between; such clients find the
-//! capability under `extensions` and `experimental`.
+//! key. So the two results that carry capabilities leave rmcp's typed form here: built as rmcp
+//! builds them, serialized once, given `capabilities.events` ([`top_level`]), and sent as a
+//! `CustomResult` (which rmcp writes out as it is). Two places do it, because rmcp produces them
+//! in two: `initialize` (stdio and HTTP sessions, and `server/discover` inside a session) leaves
+//! through the session's transport ([`Advertised`] wraps it); a sessionless (2026-07-28)
+//! `server/discover` over HTTP is answered inside rmcp's HTTP service, so [`discover`] answers
+//! that one in front of it, from the same typed result rmcp would have built.
 
 use std::future::Future;
+use std::sync::Arc;
 
-use rmcp::RoleServer;
-use rmcp::model::{CustomResult, JsonObject, ServerJsonRpcMessage, ServerResult};
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rmcp::model::GetMeta;
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientRequest, CustomResult, DiscoverResult, JsonObject,
+    ServerJsonRpcMessage, ServerResult,
+};
 use rmcp::service::RxJsonRpcMessage;
 use rmcp::transport::Transport;
+use rmcp::{RoleServer, ServerHandler};
 use serde_json::Value;
 
 /// The extension's identifier in `capabilities.extensions`.
@@ -79,4 +88,56 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for Advertised<T> {
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
         self.0.close()
     }
+}
+
+/// What [`discover`] needs: the server (its info and versions) and the host names rmcp accepts.
+pub struct Discover {
+    pub hookd: crate::mcp::Hookd,
+    pub hosts: Vec<String>,
+}
+
+/// Answers a sessionless `server/discover` (a POST naming it in `Mcp-Method`, without a session,
+/// from a host rmcp accepts and not from a browser) with rmcp's own `DiscoverResult` plus the
+/// top-level capability; everything else, including a discover rmcp would refuse, goes on to
+/// rmcp unchanged.
+pub async fn discover(State(d): State<Arc<Discover>>, request: Request, next: Next) -> Response {
+    let h = request.headers();
+    let candidate = request.method() == Method::POST
+        && h.get("mcp-method").is_some_and(|m| m == "server/discover")
+        && !h.contains_key("mcp-session-id")
+        && !h.contains_key(header::ORIGIN)
+        && h.get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|host| {
+                d.hosts
+                    .iter()
+                    .any(|k| k == crate::dashboard::host_name(host))
+            });
+    if !candidate {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    // Already bounded by the MCP body limit in front of this layer.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return next
+            .run(Request::from_parts(parts, axum::body::Body::empty()))
+            .await;
+    };
+    let versions = d.hookd.supported_protocol_versions();
+    let id = match serde_json::from_slice::<ClientJsonRpcMessage>(&bytes) {
+        Ok(ClientJsonRpcMessage::Request(r))
+            if matches!(r.request, ClientRequest::DiscoverRequest(_))
+                && r.request
+                    .get_meta()
+                    .protocol_version()
+                    .is_some_and(|v| versions.contains(&v)) =>
+        {
+            r.id
+        }
+        _ => return next.run(Request::from_parts(parts, bytes.into())).await,
+    };
+    let result = DiscoverResult::from_server_info(versions.into_owned(), d.hookd.get_info());
+    let answer =
+        ServerJsonRpcMessage::response(top_level(ServerResult::DiscoverResult(result)), id);
+    axum::Json(answer).into_response()
 }
