@@ -33,6 +33,8 @@ struct Seen {
     arrived: Notify,
     /// Answers challenges without echoing them (consent only by a well-known document).
     no_echo: bool,
+    /// Answers every event 503 while set.
+    fail: std::sync::atomic::AtomicBool,
 }
 
 impl Seen {
@@ -79,6 +81,8 @@ async fn receive(
             StatusCode::OK,
             json!({"challenge": v["challenge"]}).to_string(),
         )
+    } else if seen.fail.load(std::sync::atomic::Ordering::SeqCst) {
+        (StatusCode::SERVICE_UNAVAILABLE, String::new())
     } else {
         let code = v["data"]["payload"]["answer"].as_u64().unwrap_or(200) as u16;
         (StatusCode::from_u16(code).unwrap(), String::new())
@@ -586,4 +590,58 @@ async fn after_a_restart_a_gap_is_announced_and_a_removed_event_type_terminates(
         ["verification", "event", "gap", "event"],
         "the gap before the next event"
     );
+}
+
+/// Delivery is suspended when nearly every attempt fails (here: the first 100 attempts, all
+/// 503), not after a fixed few; the next refresh reports it (`active: false`, the category, since
+/// when) and resumes delivery from the watermark, so nothing that failed is lost.
+#[tokio::test]
+async fn sustained_failure_suspends_delivery_until_a_refresh_resumes_it_from_the_watermark() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.allow_private_callbacks = true;
+        // No retry comes due during the test: only first attempts count.
+        c.callback_retries = hookd::config::Delays(vec![Duration::from_secs(3600)]);
+    })
+    .await;
+    let (url, seen) = receiver().await;
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), TOKEN).await;
+    let params = json!({"name": "any", "delivery": {"url": url, "secret": secret(10)},
+                        "cursor": null, "ttlMs": 600_000});
+    call(&client, "events/subscribe", params.clone()).await;
+    seen.fail.store(true, SeqCst);
+    let mut ids = Vec::new();
+    for n in 0..100 {
+        ids.push(post(&app, json!({"n": n})).await);
+    }
+    seen.until("a hundred failed attempts", || {
+        ids.iter().all(|id| !seen.of(*id).is_empty())
+    })
+    .await;
+    seen.fail.store(false, SeqCst);
+    // A refresh reports the state before it (and reactivates): wait for the suspension to show.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let suspended = loop {
+        let r = call(&client, "events/subscribe", params.clone()).await;
+        if r["deliveryStatus"]["active"] == false {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "never suspended: {r}");
+    };
+    let status = &suspended["deliveryStatus"];
+    assert_eq!(status["lastError"], "http_5xx", "{suspended}");
+    assert!(status["failedSince"].is_string(), "{suspended}");
+    assert_eq!(
+        suspended["cursor"],
+        (ids[0] - 1).to_string(),
+        "nothing acknowledged"
+    );
+    seen.until("the first event again, accepted", || {
+        seen.of(ids[0]).len() == 2
+    })
+    .await;
+    seen.until("the last event again", || seen.of(ids[99]).len() == 2)
+        .await;
+    app.stop().await;
 }
