@@ -163,6 +163,25 @@ impl Webhooks {
         }
     }
 
+    /// Ends a subscription from hookd's side: a `terminated` envelope, then it is forgotten here
+    /// and in the store.
+    pub(super) async fn terminate(
+        &self,
+        store: &Arc<dyn crate::store::Store>,
+        sub: &Arc<Subscription>,
+        why: ErrorData,
+    ) {
+        let secret = sub.secrets().into_iter().next();
+        if let Some(secret) = secret {
+            self.terminated(sub.url.as_str(), secret, &sub.id, why)
+                .await;
+        }
+        if sub.kept.load(Ordering::Relaxed) {
+            let _ = store.drop_subscription(sub.id.clone()).await;
+        }
+        self.forget(sub);
+    }
+
     /// Tells the receiver a subscription ended (a `terminated` envelope; one attempt).
     async fn terminated(&self, url: &str, secret: crate::secret::Secret, id: &str, why: ErrorData) {
         let Ok(url) = reqwest::Url::parse(url) else {

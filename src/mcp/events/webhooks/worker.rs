@@ -23,6 +23,17 @@ use crate::wait::Follow;
 const MAX_PENDING: usize = 1000;
 /// How long the worker waits before reading the store again after it could not.
 const STORE_RETRY: Duration = Duration::from_secs(1);
+/// A no-expiry subscription whose delivery has failed this long (suspended, never refreshed) is
+/// dropped with a `terminated` envelope: no TTL will ever clean it up otherwise.
+const ABANDON_AFTER: chrono::Duration = chrono::Duration::days(3);
+
+/// When a suspended subscription is given up: `None` while it has an expiry (the TTL ends it).
+fn abandon_at(
+    no_expiry: bool,
+    failed_since: Option<chrono::DateTime<Utc>>,
+) -> Option<chrono::DateTime<Utc>> {
+    no_expiry.then(|| failed_since.unwrap_or_else(Utc::now) + ABANDON_AFTER)
+}
 
 /// An event waiting for its next attempt.
 struct Retry {
@@ -281,10 +292,23 @@ pub async fn run(
         }
         if !sub.status().active {
             // Suspended: wait for a refresh (or the end).
+            let give_up = abandon_at(sub.no_expiry(), sub.status().failed_since);
             tokio::select! {
                 _ = sub.refreshed.notified() => {
                     d.skip_gap().await;
                     continue;
+                }
+                _ = async { match give_up {
+                    Some(at) => tokio::time::sleep((at - Utc::now()).to_std().unwrap_or_default()).await,
+                    None => std::future::pending().await,
+                } } => {
+                    let why = rmcp::ErrorData::new(
+                        rmcp::model::ErrorCode(crate::mcp::events::CALLBACK_ENDPOINT_ERROR),
+                        "delivery kept failing; the subscription was dropped",
+                        Some(serde_json::json!({"reason": sub.status().last_error})),
+                    );
+                    webhooks.terminate(&d.store, &sub, why).await;
+                    break;
                 }
                 _ = sub.until_expired() => break,
                 _ = sub.stop.cancelled() => break,
@@ -313,7 +337,18 @@ pub async fn run(
 
 #[cfg(test)]
 mod tests {
-    use super::FailureRate;
+    use super::{ABANDON_AFTER, FailureRate, abandon_at};
+
+    #[test]
+    fn only_no_expiry_subscriptions_are_given_up_three_days_after_failing() {
+        let since = chrono::Utc::now() - chrono::Duration::hours(1);
+        assert_eq!(
+            abandon_at(false, Some(since)),
+            None,
+            "a TTL ends the others"
+        );
+        assert_eq!(abandon_at(true, Some(since)), Some(since + ABANDON_AFTER));
+    }
 
     #[test]
     fn suspension_needs_a_sustained_rate_over_enough_attempts() {
