@@ -8,11 +8,12 @@
 
 use chrono::DateTime;
 
-use super::{Incoming, Normalized, Provider, generic, header};
+use super::standard_webhooks::StandardWebhooks;
+use super::{Incoming, Normalized, Provider, header};
 use crate::event::PayloadEncoding;
 use crate::payload::{str_at, text};
 use crate::secret::Secret;
-use crate::signature::{self, Delivery, Rejection, ToSign};
+use crate::signature::{Delivery, Rejection, ToSign};
 
 #[derive(Debug)]
 pub struct McpEvents;
@@ -26,17 +27,17 @@ impl Provider for McpEvents {
         true
     }
 
+    /// Signed, and identified, as any Standard Webhooks sender.
     fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        signature::standard::verify(secrets, d)
+        StandardWebhooks.verify(secrets, d)
     }
 
     fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        signature::standard::sign(secret, d)
+        StandardWebhooks.sign(secret, d)
     }
 
-    /// The delivery id travels in `webhook-id`, with the signature.
-    fn identify(&self, event_type: Option<&str>, _delivery_id: &str) -> Vec<(String, String)> {
-        generic::identify(event_type, None)
+    fn identify(&self, event_type: Option<&str>, delivery_id: &str) -> Vec<(String, String)> {
+        StandardWebhooks.identify(event_type, delivery_id)
     }
 
     fn challenge(&self, d: &Incoming<'_>) -> Option<String> {

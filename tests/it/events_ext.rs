@@ -526,25 +526,35 @@ async fn a_long_poll_wakes_on_a_matching_event_and_times_out_on_time() {
     app.stop().await;
 }
 
-/// A stream's end is said: when hookd stops, `notifications/events/terminated` with the cursor to
-/// open a new stream from.
-#[tokio::test]
-async fn a_stream_is_told_when_hookd_stops() {
-    let app = TestApp::start().await;
-    let (client, mut rx) = recorder::connect(&app.mcp_url(), ERAS[0].clone()).await;
-    let _handle = client
+type Notifications = tokio::sync::mpsc::UnboundedReceiver<Value>;
+
+/// An `events/stream` for `github` from now, and the client's notifications (kept open while the
+/// returned client lives).
+async fn open_github_stream(url: String) -> (impl Sized, Notifications) {
+    let (client, rx) = recorder::connect(&url, ERAS[0].clone()).await;
+    let handle = client
         .send_cancellable_request(
             request("events/stream", json!({"name": "github", "cursor": null})),
             PeerRequestOptions::no_options(),
         )
         .await
         .unwrap();
-    let next = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>| {
-        tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("a notification arrives")
-            .unwrap()
-    };
+    ((client, handle), rx)
+}
+
+async fn next(rx: &mut Notifications) -> Value {
+    tokio::time::timeout(Duration::from_secs(30), rx.recv())
+        .await
+        .expect("a notification arrives")
+        .unwrap()
+}
+
+/// A stream's end is said: when hookd stops, `notifications/events/terminated` with the cursor to
+/// open a new stream from.
+#[tokio::test]
+async fn a_stream_is_told_when_hookd_stops() {
+    let app = TestApp::start().await;
+    let (_stream, mut rx) = open_github_stream(app.mcp_url()).await;
     assert_eq!(next(&mut rx).await["method"], "notifications/events/active");
     let id = post(&app, "github", json!({"n": 1})).await;
     assert_eq!(next(&mut rx).await["params"]["data"]["id"], id);
@@ -566,20 +576,7 @@ async fn a_stream_reports_a_store_outage_and_carries_on() {
     let proxy = common::pg::Proxy::start(&db).await;
     let url = proxy.url(&db);
     let app = TestApp::start_with(|c| c.database_url = Some(hookd::secret::Secret::new(url))).await;
-    let (client, mut rx) = recorder::connect(&app.mcp_url(), ERAS[0].clone()).await;
-    let _handle = client
-        .send_cancellable_request(
-            request("events/stream", json!({"name": "github", "cursor": null})),
-            PeerRequestOptions::no_options(),
-        )
-        .await
-        .unwrap();
-    let next = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>| {
-        tokio::time::timeout(Duration::from_secs(30), rx.recv())
-            .await
-            .expect("a notification arrives")
-            .unwrap()
-    };
+    let (_stream, mut rx) = open_github_stream(app.mcp_url()).await;
     assert_eq!(next(&mut rx).await["method"], "notifications/events/active");
     proxy.cut();
     // Something committed elsewhere: the stream wakes and cannot read.

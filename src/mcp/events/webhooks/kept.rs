@@ -184,21 +184,10 @@ impl Webhooks {
 
     /// Tells the receiver a subscription ended (a `terminated` envelope; one attempt).
     async fn terminated(&self, url: &str, secret: crate::secret::Secret, id: &str, why: ErrorData) {
-        let Ok(url) = reqwest::Url::parse(url) else {
-            return;
-        };
-        let body = serde_json::json!({"type": "terminated", "error": why});
-        let _room = self.host_permit(&url).await;
-        let outcome = super::deliver::attempt(
-            &self.client,
-            &url,
-            &[secret],
-            id,
-            &super::deliver::control_id("terminated"),
-            body.to_string().into_bytes(),
-        )
-        .await;
-        tracing::info!(subscription = %id, ?outcome, "terminated sent");
+        if let Ok(url) = reqwest::Url::parse(url) {
+            let body = serde_json::json!({"type": "terminated", "error": why});
+            self.control(&url, &[secret], id, body).await;
+        }
     }
 
     /// Resumes delivery of a kept subscription from its stored watermark; the reason it cannot,

@@ -263,6 +263,29 @@ impl Webhooks {
         }
     }
 
+    /// POSTs a control envelope (`{"type": kind, …}`, `webhook-id` `msg_<kind>_<random>`), once.
+    async fn control(
+        &self,
+        url: &reqwest::Url,
+        secrets: &[Secret],
+        subscription: &str,
+        body: Value,
+    ) -> deliver::Outcome {
+        let kind = body["type"].as_str().unwrap_or("control").to_owned();
+        let _room = self.host_permit(url).await;
+        let outcome = deliver::attempt(
+            &self.client,
+            url,
+            secrets,
+            subscription,
+            &deliver::control_id(&kind),
+            body.to_string().into_bytes(),
+        )
+        .await;
+        tracing::info!(subscription, kind, ?outcome, "control envelope sent");
+        outcome
+    }
+
     /// Waits for room to deliver to `url`'s host (at most `PER_HOST_DELIVERIES` at once).
     async fn host_permit(&self, url: &reqwest::Url) -> Option<tokio::sync::OwnedSemaphorePermit> {
         let host = url.host_str().unwrap_or_default().to_owned();

@@ -237,17 +237,12 @@ impl Delivery {
         }
         let fresh = first.id - 1;
         let body = serde_json::json!({"type": "gap", "cursor": fresh.to_string()});
-        let _room = self.webhooks.host_permit(&self.sub.url).await;
-        let outcome = deliver::attempt(
-            &self.webhooks.client,
-            &self.sub.url,
-            &self.sub.secrets(),
-            &self.sub.id,
-            &deliver::control_id("gap"),
-            body.to_string().into_bytes(),
-        )
-        .await;
-        tracing::info!(subscription = %self.sub.id, from, fresh, ?outcome, "events removed by retention were skipped; gap sent");
+        let secrets = self.sub.secrets();
+        let outcome = self
+            .webhooks
+            .control(&self.sub.url, &secrets, &self.sub.id, body)
+            .await;
+        tracing::info!(subscription = %self.sub.id, from, fresh, ?outcome, "events removed by retention were skipped");
         self.pending.clear();
         self.follow = Follow::new(self.store.clone(), self.selector.after(fresh), fresh);
     }
