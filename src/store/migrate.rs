@@ -129,6 +129,26 @@ const TABLES: &[Table] = &[
             ("received_at", Text),
         ],
     },
+    // Kept webhook subscriptions, without their lease: the first instance on PostgreSQL takes
+    // them up.
+    Table {
+        name: "callback_subscriptions",
+        key: "id",
+        columns: &[
+            ("id", Text),
+            ("principal", Text),
+            ("url", Text),
+            ("name", Text),
+            ("arguments", Text),
+            ("secret", Text),
+            ("cursor", Int),
+            ("active", Bool),
+            ("last_error", Text),
+            ("failed_since", Text),
+            ("last_delivery_at", Text),
+            ("created_at", Text),
+        ],
+    },
     // Refused deliveries get new ids (nothing refers to them), in their old order.
     Table {
         name: "rejections",
@@ -233,9 +253,13 @@ async fn copy(
             marks.join(", ")
         ))
         .await?;
-    let mut after = match table.key {
-        "name" => SqlValue::Text(String::new()),
-        _ => SqlValue::Integer(0),
+    let text_key = table
+        .columns
+        .iter()
+        .any(|(c, kind)| *c == table.key && matches!(kind, Text));
+    let mut after = match text_key {
+        true => SqlValue::Text(String::new()),
+        false => SqlValue::Integer(0),
     };
     let mut total = 0u64;
     loop {

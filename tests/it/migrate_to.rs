@@ -76,6 +76,24 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
     };
     assert_eq!(sqlite.prune(policy).await.unwrap(), 1);
     sqlite.ack("worker".into(), ids[9]).await.unwrap();
+    let kept = hookd::store::SavedSubscription {
+        id: "sub_kept".into(),
+        principal: "bearer-token".into(),
+        url: "https://example.com/hook".into(),
+        name: "any".into(),
+        arguments: None,
+        secret: hookd::secret::Secret::new("whsec_kept"),
+        progress: hookd::store::Progress {
+            cursor: ids[3],
+            active: true,
+            ..Default::default()
+        },
+    };
+    let until = Utc::now() + chrono::Duration::seconds(30);
+    sqlite
+        .save_subscription(kept, "sqlite-instance".into(), until)
+        .await
+        .unwrap();
     sqlite
         .record_rejection(Rejected {
             source: "github".into(),
@@ -118,6 +136,16 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         Some(ids[9])
     );
     assert_eq!(pg.rejections(None, 10).await.unwrap().len(), 1);
+    let kept = pg
+        .claim_subscriptions("pg-instance".into(), until)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1, "the kept subscription, free to take up");
+    assert_eq!(
+        (kept[0].id.as_str(), kept[0].progress.cursor),
+        ("sub_kept", ids[3])
+    );
+    assert_eq!(kept[0].secret.expose(), "whsec_kept");
     let (pushes, _) = pg.by_sha("abc1234".into()).await.unwrap();
     assert_eq!(pushes.len(), 1);
     let counts: Vec<(String, i64)> = pg
