@@ -73,9 +73,11 @@ impl Provider for McpEvents {
                 n.occurred_at = str_at(body, "timestamp")
                     .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                     .map(|t| t.to_utc());
-                let summary = match str_at(body, "eventId") {
-                    Some(id) => format!("{name} event {id}"),
-                    None => format!("{name} event"),
+                // The sender's own one-line summary where its data has one (hookd's does).
+                let summary = match (str_at(body, "data/summary"), str_at(body, "eventId")) {
+                    (Some(said), _) => format!("{name}: {said}"),
+                    (None, Some(id)) => format!("{name} event {id}"),
+                    (None, None) => format!("{name} event"),
                 };
                 (name, summary)
             }
@@ -111,6 +113,17 @@ mod tests {
             "2026-12-02T04:00:00+00:00"
         );
         assert_eq!(n.summary.as_deref(), Some("github event github:72d3"));
+    }
+
+    #[test]
+    fn the_senders_summary_is_kept() {
+        let body = r#"{"eventId":"e","name":"github","timestamp":"2026-12-02T04:00:00Z",
+                       "data":{"summary":"octocat pushed 1 commit(s)"}}"#;
+        let n = read("mcp-events", &headers(), body);
+        assert_eq!(
+            n.summary.as_deref(),
+            Some("github: octocat pushed 1 commit(s)")
+        );
     }
 
     #[test]

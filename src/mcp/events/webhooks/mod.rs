@@ -422,6 +422,8 @@ impl Webhooks {
             kept: Default::default(),
         });
         self.keep_or_forget(hookd, &sub).await?;
+        tracing::info!(subscription = %id, host = sub.url.host_str().unwrap_or("-"), name = %sub.name,
+            expires = %expires.map_or("never".into(), format_time), "webhook subscription created");
         self.run(hookd, sub, selector, from, false);
         Ok(json!({
             "id": id,
