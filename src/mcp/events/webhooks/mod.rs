@@ -16,19 +16,22 @@
 
 mod deliver;
 mod kept;
+mod key;
+mod subscription;
 mod verify;
 mod worker;
+
+use key::{check_secret, subscription_id, ttl};
+use subscription::{Secrets, Status, Subscription};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rmcp::ErrorData;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -40,12 +43,7 @@ use crate::mcp::Hookd;
 use crate::secret::Secret;
 use crate::time::format_time;
 
-const DEFAULT_TTL: Duration = Duration::from_secs(3600);
-const MIN_TTL: Duration = Duration::from_secs(60);
-const MAX_TTL: Duration = Duration::from_secs(86_400);
 const MAX_SUBSCRIPTIONS: usize = 1000;
-/// How long deliveries are signed with the previous secret too after a refresh changed it.
-const ROTATION_GRACE: Duration = Duration::from_secs(300);
 /// Deliveries in flight to one host at most, across all subscriptions.
 const PER_HOST_DELIVERIES: usize = 8;
 
@@ -78,99 +76,6 @@ struct UnsubscribeParams {
     delivery: DeliveryParams,
 }
 
-/// What the client sees in `deliveryStatus`; never the endpoint's own words.
-#[derive(Debug, Clone, Default)]
-struct Status {
-    active: bool,
-    last_delivery_at: Option<DateTime<Utc>>,
-    last_error: Option<&'static str>,
-    failed_since: Option<DateTime<Utc>>,
-    /// The delivery watermark: every matching event at or before it was accepted or abandoned.
-    watermark: i64,
-}
-
-/// The secret deliveries are signed with, and the one it replaced while its grace lasts.
-struct Secrets {
-    current: Secret,
-    previous: Option<(Secret, tokio::time::Instant)>,
-}
-
-struct Subscription {
-    id: String,
-    /// The key's other parts, kept with a no-expiry subscription.
-    principal: String,
-    name: String,
-    arguments: Option<Value>,
-    url: reqwest::Url,
-    secrets: Mutex<Secrets>,
-    /// `None`: no expiry (kept in the store).
-    expires: Mutex<Option<DateTime<Utc>>>,
-    status: Mutex<Status>,
-    /// Wakes the worker after a refresh (reactivation, new expiry).
-    refreshed: Notify,
-    stop: CancellationToken,
-    /// Saved in the store (no expiry): progress is written there as delivery moves.
-    kept: std::sync::atomic::AtomicBool,
-}
-
-impl Subscription {
-    fn expired(&self) -> bool {
-        self.expires
-            .lock()
-            .map(|e| e.is_some_and(|at| Utc::now() >= at))
-            .unwrap_or(true)
-    }
-
-    fn no_expiry(&self) -> bool {
-        self.expires.lock().is_ok_and(|e| e.is_none())
-    }
-
-    /// The secrets to sign with now: the current one, and the previous one during its grace.
-    fn secrets(&self) -> Vec<Secret> {
-        let Ok(s) = self.secrets.lock() else {
-            return Vec::new();
-        };
-        let mut all = vec![s.current.clone()];
-        if let Some((old, until)) = &s.previous
-            && tokio::time::Instant::now() < *until
-        {
-            all.push(old.clone());
-        }
-        all
-    }
-
-    fn rotate(&self, secret: Secret) {
-        if let Ok(mut s) = self.secrets.lock()
-            && s.current != secret
-        {
-            let old = std::mem::replace(&mut s.current, secret);
-            s.previous = Some((old, tokio::time::Instant::now() + ROTATION_GRACE));
-        }
-    }
-
-    async fn until_expired(&self) {
-        let at = self
-            .expires
-            .lock()
-            .map(|e| *e)
-            .unwrap_or_else(|_| Some(Utc::now()));
-        match at {
-            Some(at) => tokio::time::sleep((at - Utc::now()).to_std().unwrap_or_default()).await,
-            None => std::future::pending().await,
-        }
-    }
-
-    fn status(&self) -> Status {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut Status)) {
-        if let Ok(mut s) = self.status.lock() {
-            f(&mut s);
-        }
-    }
-}
-
 /// Every webhook subscription of this hookd, shared by all sessions.
 pub struct Webhooks {
     subscriptions: Mutex<HashMap<String, Arc<Subscription>>>,
@@ -186,62 +91,6 @@ pub struct Webhooks {
     verifier: verify::Verifier,
     /// Per destination host, the deliveries that may be in flight.
     hosts: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
-}
-
-/// JSON with object keys sorted, so equal arguments hash equally.
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
-    }
-}
-
-fn subscription_id(principal: &str, url: &str, name: &str, arguments: Option<&Value>) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        principal,
-        url,
-        name,
-        &canonical(arguments.unwrap_or(&Value::Null)),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    format!("sub_{}", &hex::encode(h.finalize())[..16])
-}
-
-/// A Standard Webhooks secret: `whsec_` and the base64 of 24 to 64 bytes.
-fn check_secret(secret: Option<&str>) -> Result<Secret, ErrorData> {
-    let secret = secret.ok_or_else(|| invalid("delivery.secret is required (a whsec_ secret)"))?;
-    let key = secret
-        .strip_prefix("whsec_")
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .ok_or_else(|| invalid("delivery.secret must be whsec_ followed by base64"))?;
-    if !(24..=64).contains(&key.len()) {
-        return Err(invalid("delivery.secret must encode 24 to 64 random bytes"));
-    }
-    Ok(Secret::new(secret))
-}
-
-/// The lifetime granted: `None` (no expiry) when the client asked for none (`ttlMs: null`).
-fn ttl(requested: Option<Option<u64>>) -> Option<Duration> {
-    match requested {
-        None => Some(DEFAULT_TTL),
-        Some(None) => None,
-        Some(Some(ms)) => Some(Duration::from_millis(ms).clamp(MIN_TTL, MAX_TTL)),
-    }
 }
 
 impl Webhooks {
@@ -474,52 +323,4 @@ fn rand_bytes() -> [u8; 16] {
     // only make one handshake guessable, never skip it.
     let _ = getrandom::fill(&mut out);
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_depend_on_every_part_of_the_key_but_not_on_key_order() {
-        let a = json!({"type": "push", "where": {"payload.a": 1}});
-        let b = json!({"where": {"payload.a": 1}, "type": "push"});
-        let id = subscription_id("p", "https://x/", "github", Some(&a));
-        assert_eq!(id, subscription_id("p", "https://x/", "github", Some(&b)));
-        assert_ne!(id, subscription_id("q", "https://x/", "github", Some(&a)));
-        assert_ne!(id, subscription_id("p", "https://y/", "github", Some(&a)));
-        assert_ne!(id, subscription_id("p", "https://x/", "any", Some(&a)));
-        assert_ne!(id, subscription_id("p", "https://x/", "github", None));
-        assert!(id.starts_with("sub_") && id.len() == 20);
-    }
-
-    #[test]
-    fn secrets_must_be_standard_webhooks_secrets() {
-        let ok = format!(
-            "whsec_{}",
-            base64::engine::general_purpose::STANDARD.encode([7u8; 32])
-        );
-        assert!(check_secret(Some(&ok)).is_ok());
-        let short = format!(
-            "whsec_{}",
-            base64::engine::general_purpose::STANDARD.encode([7u8; 8])
-        );
-        for bad in [
-            None,
-            Some("hunter2"),
-            Some("whsec_!!!"),
-            Some(short.as_str()),
-        ] {
-            assert!(check_secret(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn ttls_are_clamped_and_null_is_no_expiry() {
-        assert_eq!(ttl(None), Some(DEFAULT_TTL));
-        assert_eq!(ttl(Some(None)), None);
-        assert_eq!(ttl(Some(Some(1))), Some(MIN_TTL));
-        assert_eq!(ttl(Some(Some(u64::MAX))), Some(MAX_TTL));
-        assert_eq!(ttl(Some(Some(600_000))), Some(Duration::from_secs(600)));
-    }
 }
