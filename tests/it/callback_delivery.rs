@@ -150,8 +150,8 @@ async fn failures_are_retried_per_event_refusals_are_not_and_the_cursor_is_a_wat
     let app = TestApp::start_with(|c| {
         c.mcp_token = Some(Secret::new(TOKEN));
         c.allow_private_callbacks = true;
-        // Three attempts, quickly.
-        c.callback_retries = hookd::config::Delays(vec![Duration::from_millis(50); 2]);
+        // Three attempts, 300 ms apart: the next event is posted well within the first wait.
+        c.callback_retries = hookd::config::Delays(vec![Duration::from_millis(300); 2]);
     })
     .await;
     let (url, seen) = receiver().await;
