@@ -83,35 +83,9 @@ async fn known_host(
     request: Request,
     next: Next,
 ) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(host_name)
-        .unwrap_or_default();
-    if hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+    if crate::mcp::auth::known_host(&hosts, request.headers()) {
         next.run(request).await
     } else {
         (StatusCode::FORBIDDEN, "unknown host").into_response()
-    }
-}
-
-/// `example.com:8765` → `example.com`; `[::1]:8765` → `::1`.
-pub(crate) fn host_name(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or_default();
-    }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_name;
-
-    #[test]
-    fn host_names_drop_the_port() {
-        assert_eq!(host_name("127.0.0.1:8765"), "127.0.0.1");
-        assert_eq!(host_name("[::1]:8765"), "::1");
-        assert_eq!(host_name("localhost"), "localhost");
     }
 }

@@ -2,7 +2,9 @@
 //! address is not loopback), checked in constant time, answered as the MCP authorization spec
 //! says (401 with `WWW-Authenticate: Bearer`). When an authorization server is configured, the
 //! OAuth protected-resource metadata (RFC 9728) names it and the 401 points to that metadata.
-//! Host and Origin checks (DNS rebinding) are rmcp's, configured in `mcp::router`.
+//! Host and Origin checks (DNS rebinding) on `/mcp` are rmcp's, configured in `mcp::router`;
+//! [`known_host`] is the same Host check for what hookd answers itself (the dashboard's API, a
+//! sessionless `server/discover`).
 
 use std::sync::Arc;
 
@@ -13,6 +15,24 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
+
+/// Whether the request's `Host` (port aside, any case) is one of `hosts`.
+pub fn known_host(hosts: &[String], headers: &axum::http::HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(host_name)
+        .unwrap_or_default();
+    hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+}
+
+/// `example.com:8765` → `example.com`; `[::1]:8765` → `::1`.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default();
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
 
 /// What the bearer check needs: the token, and the metadata URL to point clients to (if any).
 pub struct Guard {
@@ -103,6 +123,14 @@ fn unauthorized(guard: &Guard, error: &str) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn host_names_drop_the_port() {
+        use super::host_name;
+        assert_eq!(host_name("127.0.0.1:8765"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:8765"), "::1");
+        assert_eq!(host_name("localhost"), "localhost");
+    }
+
     use super::bearer_credentials;
 
     #[test]

@@ -50,7 +50,7 @@ pub struct Hookd {
     subscriptions: Arc<notify::Subscriptions>,
     webhooks: Arc<events::webhooks::Webhooks>,
     /// Open `events/stream` requests (shared by all sessions).
-    streams: Arc<events::stream::OpenStreams>,
+    streams: tokio_util::task::TaskTracker,
     /// Who the client is, for `events/subscribe`: the bearer-token holder over HTTP, the local
     /// user over stdio; `None` over HTTP without a token (webhook delivery is then refused).
     principal: Option<String>,
@@ -372,7 +372,7 @@ pub fn router(
     let streams = server.streams.clone();
     tokio::spawn(async move {
         shutdown.cancelled().await;
-        streams.closed().await;
+        events::stream::all_closed(&streams).await;
         transport_stop.cancel();
     });
     let sessions = Arc::new(sessions::Sessions::new(
@@ -497,7 +497,7 @@ pub async fn serve_stdio(
         r = running.waiting() => r.map(|_| ()).map_err(std::io::Error::other),
         _ = shutdown.cancelled() => {
             // Open event streams say `terminated` first.
-            streams.closed().await;
+            events::stream::all_closed(&streams).await;
             stop.cancel();
             Ok(())
         }

@@ -106,13 +106,7 @@ pub async fn discover(State(d): State<Arc<Discover>>, request: Request, next: Ne
         && h.get("mcp-method").is_some_and(|m| m == "server/discover")
         && !h.contains_key("mcp-session-id")
         && !h.contains_key(header::ORIGIN)
-        && h.get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|host| {
-                d.hosts
-                    .iter()
-                    .any(|k| k == crate::dashboard::host_name(host))
-            });
+        && crate::mcp::auth::known_host(&d.hosts, h);
     if !candidate {
         return next.run(request).await;
     }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use rmcp::ErrorData;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Selector, Start, invalid, occurrence, parse_cursor, start, storage};
@@ -50,37 +49,41 @@ pub async fn poll(
             "timeoutMs must be 0 to {MAX_TIMEOUT_MS}, got {timeout}"
         )));
     }
-    let deadline = Instant::now() + Duration::from_millis(timeout);
     let s = &p.start;
     let selector = Selector::parse(hookd, &s.name, s.arguments.as_ref()).await?;
     let requested = parse_cursor(&s.cursor)?;
     let (from, truncated) = start(hookd, &selector, requested, s.max_age_ms).await?;
-    let mut waker = hookd.store.bus().subscribe();
-    let (checked, read) = loop {
-        // Marked before the query: every event up to `checked` is visible to it, and a commit
-        // after it wakes the wait below.
-        let checked = waker.mark_seen().max(from);
-        if requested.is_none() {
-            // A first poll starts from now: nothing to return, nothing to wait for.
-            break (checked, Default::default());
-        }
+    let read_page = async || {
+        // Taken before the query: every event up to `checked` is visible to it.
+        let checked = hookd.store.bus().newest().max(from);
+        let page = Page::Oldest(max + 1);
         let read = hookd
             .store
-            .query_within(
-                selector.after(from),
-                Page::Oldest(max + 1),
-                hookd.max_answer,
-            )
+            .query_within(selector.after(from), page, hookd.max_answer)
             .await
             .map_err(storage)?;
-        if !read.events.is_empty() || Instant::now() >= deadline {
-            break (checked, read);
-        }
-        tokio::select! {
-            _ = waker.changed() => {}
-            _ = tokio::time::sleep_until(deadline) => {}
-            _ = ct.cancelled() => break (checked, read),
-            _ = hookd.shutdown.cancelled() => break (checked, read),
+        Ok::<_, ErrorData>((checked, read))
+    };
+    let (checked, read) = match requested {
+        // A first poll starts from now: nothing to return, nothing to wait for.
+        None => (hookd.store.bus().newest().max(from), Default::default()),
+        Some(_) => {
+            let mut page = read_page().await?;
+            if page.1.events.is_empty() && timeout > 0 {
+                // A long poll: wait as `wait_for_event` does, then read the page.
+                let wait = crate::wait::next_event(
+                    hookd.store.clone(),
+                    selector.after(from),
+                    Duration::from_millis(timeout),
+                    &hookd.shutdown,
+                );
+                tokio::select! {
+                    waited = wait => { waited.map_err(storage)?; }
+                    _ = ct.cancelled() => {}
+                }
+                page = read_page().await?;
+            }
+            page
         }
     };
     let events = read.events;

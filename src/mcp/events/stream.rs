@@ -15,47 +15,14 @@ use serde_json::{Value, json};
 use super::{Selector, Start, invalid, occurrence, parse_cursor, start, storage};
 use crate::mcp::Hookd;
 
-/// The `events/stream` requests in progress, so that at shutdown the MCP transport is closed
-/// only after each has said `terminated` (within [`GOODBYE`]).
-#[derive(Default)]
-pub struct OpenStreams {
-    open: std::sync::atomic::AtomicUsize,
-    closed: tokio::sync::Notify,
-}
+/// How long shutdown waits for open streams to say `terminated` before the transport closes.
+const GOODBYE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// How long shutdown waits for open streams to say goodbye.
-pub const GOODBYE: std::time::Duration = std::time::Duration::from_secs(2);
-
-struct Open<'a>(&'a OpenStreams);
-
-impl Drop for Open<'_> {
-    fn drop(&mut self) {
-        self.0
-            .open
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        self.0.closed.notify_waiters();
-    }
-}
-
-impl OpenStreams {
-    fn enter(&self) -> Open<'_> {
-        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Open(self)
-    }
-
-    /// Resolves once no stream is open (at most [`GOODBYE`] later).
-    pub async fn closed(&self) {
-        let all = async {
-            loop {
-                let notified = self.closed.notified();
-                if self.open.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-                    return;
-                }
-                notified.await;
-            }
-        };
-        let _ = tokio::time::timeout(GOODBYE, all).await;
-    }
+/// Resolves once every open stream (each holds a token of `open`) has ended, at most [`GOODBYE`]
+/// after it is called (at shutdown).
+pub async fn all_closed(open: &tokio_util::task::TaskTracker) {
+    open.close();
+    let _ = tokio::time::timeout(GOODBYE, open.wait()).await;
 }
 
 pub async fn stream(
@@ -63,7 +30,7 @@ pub async fn stream(
     params: Value,
     context: RequestContext<RoleServer>,
 ) -> Result<Value, ErrorData> {
-    let _open = hookd.streams.enter();
+    let _open = hookd.streams.token();
     let p: Start = serde_json::from_value(params)
         .map_err(|e| invalid(format!("events/stream params: {e}")))?;
     let selector = Selector::parse(hookd, &p.name, p.arguments.as_ref()).await?;

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::super::{event_id, occurrence};
+use super::super::occurrence;
 use crate::event::Event;
 use crate::secret::Secret;
 use crate::signature::{ToSign, standard};
@@ -35,7 +35,17 @@ impl Outcome {
     }
 }
 
-/// Why a request failed, as the design's `lastError` categories.
+/// The design's `lastError` categories: every reason a delivery or verification failed.
+pub const CATEGORIES: [&str; 6] = [
+    "connection_refused",
+    "timeout",
+    "tls_error",
+    "http_4xx",
+    "http_5xx",
+    "challenge_failed",
+];
+
+/// Why a request failed, as one of [`CATEGORIES`].
 pub fn category(e: &reqwest::Error) -> &'static str {
     let chain = format!("{e:?}").to_ascii_lowercase();
     if e.is_timeout() {
@@ -149,9 +159,4 @@ pub fn control_id(kind: &str) -> String {
     // The OS random source does not fail on the platforms hookd runs on.
     let _ = getrandom::fill(&mut nonce);
     format!("msg_{kind}_{}", hex::encode(nonce))
-}
-
-/// Webhook-id of an event delivery.
-pub fn event_msg_id(event: &Event) -> String {
-    event_id(event)
 }

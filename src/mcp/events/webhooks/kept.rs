@@ -37,15 +37,7 @@ pub fn progress(s: &Status) -> Progress {
 
 /// A `lastError` read back from the store, as one of the categories.
 fn category(stored: Option<&str>) -> Option<&'static str> {
-    const ALL: [&str; 6] = [
-        "connection_refused",
-        "timeout",
-        "tls_error",
-        "http_4xx",
-        "http_5xx",
-        "challenge_failed",
-    ];
-    stored.and_then(|s| ALL.into_iter().find(|c| *c == s))
+    stored.and_then(|s| super::deliver::CATEGORIES.into_iter().find(|c| *c == s))
 }
 
 impl Webhooks {
@@ -86,15 +78,11 @@ impl Webhooks {
     }
 
     /// Writes a kept subscription's progress; `false` when this instance no longer holds it.
-    pub(super) async fn record(
-        &self,
-        hookd_store: &dyn crate::store::Store,
-        sub: &Subscription,
-    ) -> bool {
+    pub(super) async fn record(&self, store: &dyn crate::store::Store, sub: &Subscription) -> bool {
         if !sub.kept.load(Ordering::Relaxed) {
             return true;
         }
-        let written = hookd_store
+        let written = store
             .subscription_progress(
                 sub.id.clone(),
                 self.owner.clone(),

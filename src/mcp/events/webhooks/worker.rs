@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::deliver::{self, Outcome};
 use super::{Subscription, Webhooks};
 use crate::event::{Event, EventFilter, Page};
-use crate::mcp::events::{Selector, storage};
+use crate::mcp::events::{Selector, event_id, storage};
 use crate::store::Store;
 use crate::wait::Follow;
 
@@ -92,40 +92,34 @@ impl Delivery {
         }
     }
 
-    /// The watermark a body for `id` may carry: as if `id` were accepted by this attempt.
-    fn cursor_for(&self, id: i64) -> i64 {
-        match self.pending.keys().find(|p| **p != id) {
-            Some(first) => (first - 1).min(self.follow.cursor()),
-            None => self.follow.cursor(),
-        }
-    }
-
+    /// One attempt at `event`. It is never among the pending retries while attempted, so the
+    /// body's cursor is the watermark as it stands.
     async fn attempt(&mut self, event: &Event) -> Outcome {
-        let body = deliver::event_body(event, &self.selector.name, self.cursor_for(event.id));
+        let body = deliver::event_body(event, &self.selector.name, self.watermark());
         let _room = self.webhooks.host_permit(&self.sub.url).await;
         let outcome = deliver::attempt(
             &self.webhooks.client,
             &self.sub.url,
             &self.sub.secrets(),
             &self.sub.id,
-            &deliver::event_msg_id(event),
+            &event_id(event),
             body,
         )
         .await;
         self.rate.record(outcome == Outcome::Accepted);
-        self.sub.update(|s| match outcome.category() {
-            None => {
+        match outcome.category() {
+            None => self.sub.update(|s| {
                 s.last_delivery_at = Some(Utc::now());
                 s.last_error = None;
                 s.failed_since = None;
-            }
+            }),
             Some(reason) => {
-                s.last_error = Some(reason);
-                s.failed_since.get_or_insert_with(Utc::now);
+                tracing::debug!(subscription = %self.sub.id, event = event.id, reason, "delivery failed");
+                self.sub.update(|s| {
+                    s.last_error = Some(reason);
+                    s.failed_since.get_or_insert_with(Utc::now);
+                });
             }
-        });
-        if let Some(reason) = outcome.category() {
-            tracing::debug!(subscription = %self.sub.id, event = event.id, reason, "delivery failed");
         }
         outcome
     }
@@ -237,12 +231,11 @@ impl Delivery {
         }
         let fresh = first.id - 1;
         let body = serde_json::json!({"type": "gap", "cursor": fresh.to_string()});
+        tracing::info!(subscription = %self.sub.id, from, fresh, "events removed by retention were skipped");
         let secrets = self.sub.secrets();
-        let outcome = self
-            .webhooks
+        self.webhooks
             .control(&self.sub.url, &secrets, &self.sub.id, body)
             .await;
-        tracing::info!(subscription = %self.sub.id, from, fresh, ?outcome, "events removed by retention were skipped");
         self.pending.clear();
         self.follow = Follow::new(self.store.clone(), self.selector.after(fresh), fresh);
     }
