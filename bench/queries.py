@@ -16,6 +16,7 @@ import json
 import os
 import random
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -91,6 +92,67 @@ def fill(webhook):
     print(f"filled {N} events in {took:.1f} s ({N / took:.0f}/s)", flush=True)
 
 
+META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "bench-raw", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+class Raw:
+    """A plain keep-alive HTTP client speaking MCP by hand, with TCP_NODELAY on its side: what
+    hookd itself takes per call, without an SDK's own work. `legacy` opens a 2025-11-25 session
+    (initialize) instead of sending sessionless 2026-07-28 requests."""
+
+    def __init__(self, mcp_url, legacy=False):
+        hostport = mcp_url.split("/")[2]
+        host, port = hostport.rsplit(":", 1)
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.conn.connect()
+        self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.headers = {"content-type": "application/json",
+                        "accept": "application/json, text/event-stream"}
+        self.legacy = legacy
+        self.next_id = 0
+        if legacy:
+            self.headers["mcp-protocol-version"] = "2025-11-25"
+            init = {"protocolVersion": "2025-11-25", "capabilities": {},
+                    "clientInfo": {"name": "bench-raw", "version": "0"}}
+            self.headers["mcp-session-id"] = self.post("initialize", init)[1]
+            self.notify("notifications/initialized")
+        else:
+            self.headers["mcp-protocol-version"] = "2026-07-28"
+
+    def post(self, method, params, extra=None):
+        self.next_id += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
+                           "params": params})
+        self.conn.request("POST", "/mcp", body=body, headers={**self.headers, **(extra or {})})
+        r = self.conn.getresponse()
+        text = r.read().decode()
+        if r.status != 200:
+            raise SystemExit(f"raw {method}: {r.status} {text[:200]}")
+        data = [line[5:] for line in text.splitlines() if line.startswith("data:")]
+        message = json.loads(data[-1] if data else text)
+        return message, r.getheader("mcp-session-id")
+
+    def notify(self, method):
+        self.conn.request("POST", "/mcp", body=json.dumps({"jsonrpc": "2.0", "method": method}),
+                          headers=self.headers)
+        self.conn.getresponse().read()
+
+    def call(self, tool, args):
+        params = {"name": tool, "arguments": args}
+        extra = None
+        if not self.legacy:
+            params["_meta"] = META
+            extra = {"mcp-method": "tools/call", "mcp-name": tool}
+        t = time.perf_counter()
+        message, _ = self.post("tools/call", params, extra)
+        ms = (time.perf_counter() - t) * 1000
+        if "error" in message or message["result"].get("isError"):
+            raise SystemExit(f"raw {tool} {args}: {str(message)[:300]}")
+        return ms
+
+
 async def timed(client, tool, args):
     t = time.perf_counter()
     r = await client.call_tool(tool, args)
@@ -100,14 +162,20 @@ async def timed(client, tool, args):
     return ms
 
 
-def line(name, samples):
+def p50_p99(samples):
     samples = sorted(samples)
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
-    print(f"| `{name}` | {statistics.median(samples):.1f} | {p99:.1f} |", flush=True)
+    return f"{statistics.median(samples):.1f} | {p99:.1f}"
+
+
+def line(name, *columns):
+    print(f"| `{name}` | " + " | ".join(p50_p99(c) for c in columns) + " |", flush=True)
 
 
 async def measure(mcp_url):
     async with Client(mcp_url) as client:
+        # A consumer that acknowledged only the first event: its backlog is the whole store.
+        await client.call_tool("ack_events", {"consumer": "behind", "up_to_id": 1})
         recent = await client.call_tool("get_recent_events", {"limit": 1})
         newest = recent.structured_content["events"][-1]
         end = datetime.fromisoformat(newest["received_at"].replace("Z", "+00:00"))
@@ -122,17 +190,26 @@ async def measure(mcp_url):
              {"timestamp": since, "limit": 100}),
             ("search_events(a word in 93 % of events)", "search_events", {"query": "common"}),
             ("search_events(two words)", "search_events", {"query": "alpha zulu"}),
+            ("search_events(common word, source=github)", "search_events",
+             {"query": "common", "source": "github"}),
+            ("search_events(since 60 s before the end)", "search_events",
+             {"query": "alpha", "since": since}),
             ("next_events(max=100)", "next_events", {"consumer": "bench", "max": 100}),
+            ("next_events(where= matching nothing)", "next_events",
+             {"consumer": "bench", "where": {"payload.n": -1}}),
             ("get_event_by_id", "get_event_by_id", {"event_id": newest["id"]}),
             ("get_event_sources", "get_event_sources", {}),
             ("get_repo_activity(hours=24)", "get_repo_activity", {"repo": "octo/repo7"}),
             ("list_consumers", "list_consumers", {}),
         ]
-        print(f"\n{N} events, {REPEATS} calls each (ms):\n")
-        print("| query | p50 | p99 |\n|---|---:|---:|")
+        print(f"\n{N} events, {REPEATS} calls each (ms): through the Python SDK, and through a")
+        print("plain HTTP client (hookd's own time, without the SDK's work)\n")
+        print("| query | SDK p50 | SDK p99 | plain p50 | plain p99 |\n|---|---:|---:|---:|---:|")
+        raw = Raw(mcp_url)
         for name, tool, args in cases:
             await timed(client, tool, args)  # warm
-            line(name, [await timed(client, tool, args) for _ in range(REPEATS)])
+            sdk = [await timed(client, tool, args) for _ in range(REPEATS)]
+            line(name, sdk, [raw.call(tool, args) for _ in range(REPEATS)])
 
     async def one_client(results):
         async with Client(mcp_url) as c:
@@ -142,33 +219,70 @@ async def measure(mcp_url):
 
     results = []
     await asyncio.gather(*(one_client(results) for _ in range(8)))
-    line("get_recent_events(limit=10), 8 clients at once", results)
+
+    def one_raw(_):
+        client = Raw(mcp_url)
+        client.call("get_recent_events", {"limit": 10})
+        return [client.call("get_recent_events", {"limit": 10}) for _ in range(REPEATS)]
+
+    with ThreadPoolExecutor(8) as pool:
+        plain = [ms for part in pool.map(one_raw, range(8)) for ms in part]
+    line("get_recent_events(limit=10), 8 clients at once", results, plain)
+    stalls(mcp_url)
+
+
+def stalls(mcp_url):
+    """Small answers in both eras through a plain client: any delayed-ACK stall (about 40 ms)
+    shows as a p99 or a maximum far above the p50."""
+    print("\nsmall answers through a plain HTTP client, 200 calls each (ms):\n")
+    print("| era | p50 | p99 | max | calls over 30 ms |\n|---|---:|---:|---:|---:|")
+    for era, legacy in (("2026-07-28 (sessionless)", False), ("2025-11-25 (session)", True)):
+        client = Raw(mcp_url, legacy)
+        for tool, args in (("get_event_by_id", {"event_id": 1}),
+                           ("get_recent_events", {"limit": 10})):
+            samples = [client.call(tool, args) for _ in range(200)]
+            slow = sum(1 for ms in samples if ms > 30)
+            print(f"| {era}, `{tool}` | {p50_p99(samples)} | {max(samples):.1f} | {slow} |",
+                  flush=True)
 
 
 def main():
+    # BENCH_DATA=dir keeps the filled store there and reuses it (the fill is skipped when it
+    # exists): for measuring query changes at a million events without filling again.
+    kept = os.environ.get("BENCH_DATA")
+    if kept:
+        os.makedirs(kept, exist_ok=True)
+        run(kept, not os.path.exists(os.path.join(kept, "data", "hookd.db")))
+        return
     with tempfile.TemporaryDirectory(dir=os.path.join(os.getcwd(), "target")) as d:
-        config = os.path.join(d, "hookd.toml")
-        with open(config, "w") as f:
-            f.write(f'[sources.github]\nprovider = "github"\nsecret = "{SECRET}"\n')
-        proc = subprocess.Popen(
-            [HOOKD, "serve", "--data-dir", os.path.join(d, "data"), "--config", config,
-             "--webhook-addr", "127.0.0.1:0", "--mcp-addr", "127.0.0.1:0",
-             "--rate-limit", "off", "--max-events-per-source", str(max(N, 100_000))],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            webhook = mcp = None
-            for out in proc.stderr:
-                if "hookd listening" in out:
-                    webhook = re.search(r"webhook_addr=(\S+)", out).group(1)
-                    mcp = re.search(r"mcp_addr=(\S+)", out).group(1)
-                    break
-            # One log line per webhook: keep reading so hookd never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+        run(d, True)
+
+
+def run(d, empty):
+    """Starts hookd on data dir `d`, fills it when `empty`, then measures."""
+    config = os.path.join(d, "hookd.toml")
+    with open(config, "w") as f:
+        f.write(f'[sources.github]\nprovider = "github"\nsecret = "{SECRET}"\n')
+    proc = subprocess.Popen(
+        [HOOKD, "serve", "--data-dir", os.path.join(d, "data"), "--config", config,
+         "--webhook-addr", "127.0.0.1:0", "--mcp-addr", "127.0.0.1:0",
+         "--rate-limit", "off", "--max-events-per-source", str(max(N, 100_000))],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        webhook = mcp = None
+        for out in proc.stderr:
+            if "hookd listening" in out:
+                webhook = re.search(r"webhook_addr=(\S+)", out).group(1)
+                mcp = re.search(r"mcp_addr=(\S+)", out).group(1)
+                break
+        # One log line per webhook: keep reading so hookd never blocks on a full pipe.
+        threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+        if empty:
             fill(webhook)
-            asyncio.run(measure(f"http://{mcp}/mcp"))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        asyncio.run(measure(f"http://{mcp}/mcp"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 main()

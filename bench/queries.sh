@@ -4,6 +4,7 @@
 #
 #   bench/queries.sh              # 10,000 events
 #   bench/queries.sh 1000000 20   # a million events, 20 calls per tool
+#   BENCH_DATA=target/bench-1m bench/queries.sh 1000000 20   # keep the filled store, reuse it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}

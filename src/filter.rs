@@ -13,6 +13,8 @@ pub struct EventFilter {
     pub types: Vec<String>,
     /// Only events with `id > after_id`.
     pub after_id: Option<i64>,
+    /// Only events with `id < before_id`.
+    pub before_id: Option<i64>,
     /// Only events received strictly after this instant.
     pub received_after: Option<DateTime<Utc>>,
     /// Only events whose payload has each of these values.

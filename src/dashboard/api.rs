@@ -84,7 +84,8 @@ pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -
                 limit,
             };
             match d.store.search(query).await {
-                Ok(hits) => hits
+                Ok(found) => found
+                    .hits
                     .into_iter()
                     .map(|h| Row {
                         id: h.id,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{Hookd, limit, storage, wait_seconds};
 use crate::event::{Event, EventFilter, FieldMatch, Page};
-use crate::store::{Consumer, SearchHit, SearchQuery};
+use crate::store::{Consumer, SEARCH_SCAN, SearchHit, SearchQuery};
 use crate::time::parse_time;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -46,7 +46,9 @@ pub struct NextEvents {
     /// The events after the cursor that match, oldest first. The cursor has not moved.
     pub events: Vec<Event>,
     /// Pass this to ack_events once these events are handled: the last event's id, or, when
-    /// none matched, the newest id checked (so non-matching events are not scanned again).
+    /// none matched, the newest id checked (so non-matching events are not scanned again). A
+    /// `where` examines at most 2,000 events per call: when it stops there, this is the last id
+    /// it examined, and the next call goes on from it.
     pub ack_up_to: i64,
     /// The answer reached its size limit (`--max-answer-bytes`) before `max` events: acknowledge
     /// these and call again for the rest.
@@ -92,11 +94,17 @@ pub struct SearchArgs {
     /// At most this many hits, newest first, 1 to 1000 (default 20).
     #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
+    /// Only events with a smaller id: the page before one already read (pass its oldest id).
+    pub before_id: Option<i64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchHits {
     pub hits: Vec<SearchHit>,
+    /// Set when a filtered search stopped before `limit` hits: it says how far it looked and how
+    /// to look further back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A `where` argument as field conditions.
@@ -154,7 +162,7 @@ impl Hookd {
             .query_within(filter.clone(), Page::Oldest(max), self.max_answer)
             .await
             .map_err(storage)?;
-        if read.events.is_empty() && !timeout.is_zero() {
+        if read.events.is_empty() && read.scan_stopped_at.is_none() && !timeout.is_zero() {
             let first = self.wait_for(filter.clone(), timeout, &ctx).await?;
             checked = self.store.bus().newest();
             if first.is_some() {
@@ -165,7 +173,11 @@ impl Hookd {
                     .map_err(storage)?;
             }
         }
-        let ack_up_to = read.events.last().map_or(checked.max(cursor), |e| e.id);
+        // A `where` that stopped at its scan bound examined everything up to where it stopped.
+        let ack_up_to = match read.scan_stopped_at {
+            Some(stopped) => stopped,
+            None => read.events.last().map_or(checked.max(cursor), |e| e.id),
+        };
         super::brief_unless(a.include_payload, &mut read.events);
         Ok(Json(NextEvents {
             consumer: a.consumer,
@@ -239,11 +251,23 @@ impl Hookd {
             text: a.query,
             filter: EventFilter {
                 received_after,
+                before_id: a.before_id,
                 ..EventFilter::of(a.source, a.event_type)
             },
             limit: limit(a.limit, 20)?,
         };
-        let hits = self.store.search(query).await.map_err(storage)?;
-        Ok(Json(SearchHits { hits }))
+        let found = self.store.search(query).await.map_err(storage)?;
+        let note = found.scan_stopped_at.map(|id| {
+            format!(
+                "examined the newest {SEARCH_SCAN} events containing these words (down to id \
+                 {id}) and {} passed the filter; older ones were not examined: call again with \
+                 before_id={id} to look further back",
+                found.hits.len()
+            )
+        });
+        Ok(Json(SearchHits {
+            hits: found.hits,
+            note,
+        }))
     }
 }

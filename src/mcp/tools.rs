@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Hookd, limit, storage, wait_seconds};
 use crate::event::{Event, EventFilter, Page};
-use crate::store::SourceStats;
+use crate::store::{SourceStats, WHERE_SCAN};
 use crate::time::parse_time;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -31,6 +31,8 @@ pub struct RecentArgs {
     /// `false` leaves each event's payload and headers out (they read as `null` and `{}`): a short
     /// list to choose from, then `get_event_by_id` for one whole. Default `true`.
     pub include_payload: Option<bool>,
+    /// Only events with a smaller id: the page before one already read (pass its oldest id).
+    pub before_id: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -155,6 +157,7 @@ impl Hookd {
     ) -> Result<Json<EventList>, String> {
         let filter = EventFilter {
             fields: super::consumer_tools::conditions(a.conditions)?,
+            before_id: a.before_id,
             ..EventFilter::of(a.source, a.event_type)
         };
         let page = Page::Newest(limit(a.limit, 10)?);
@@ -164,13 +167,20 @@ impl Hookd {
             .await
             .map_err(storage)?;
         super::brief_unless(a.include_payload, &mut events.events);
-        Ok(Json(EventList::new(events, |kept| {
+        let stopped = events.scan_stopped_at;
+        let mut list = EventList::new(events, |kept| {
             let oldest = kept.first().map_or(0, |e| e.id);
-            format!(
-                "these are the newest; older ones (ids below {oldest}) can be read with \
-                 get_events_since or one at a time with get_event_by_id"
-            )
-        })))
+            format!("older ones: call again with before_id={oldest}")
+        });
+        if let Some(id) = stopped {
+            list.note = Some(format!(
+                "`where` examined the newest {WHERE_SCAN} events of this source and type (down to \
+                 id {id}) and found {} matches; older events were not examined: call again with \
+                 before_id={id} to look further back",
+                list.events.len()
+            ));
+        }
+        Ok(Json(list))
     }
 
     #[tool(

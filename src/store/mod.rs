@@ -106,14 +106,34 @@ pub struct SourceStats {
     pub last_received_at: DateTime<Utc>,
 }
 
+/// How far a consumer's backlog is counted event by event (counting a million takes a while).
+pub const BACKLOG_COUNT: i64 = 1_000;
+
+impl Consumer {
+    /// `counted` events after the cursor, counted up to one past `BACKLOG_COUNT`; `newest` is
+    /// the newest id assigned.
+    pub fn backlog(&mut self, counted: i64, newest: i64) {
+        self.backlog_estimated = counted > BACKLOG_COUNT;
+        self.backlog = if self.backlog_estimated {
+            newest - self.cursor
+        } else {
+            counted
+        };
+    }
+}
+
 /// A durable consumer: its committed cursor and what lies beyond it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Consumer {
     pub name: String,
     /// The last event id it acknowledged; it has processed every event up to this one.
     pub cursor: i64,
-    /// How many stored events have ids above the cursor (of any source or type).
+    /// How many stored events have ids above the cursor (of any source or type), counted up
+    /// to `BACKLOG_COUNT`; beyond that, how many ids were assigned after the cursor (an upper
+    /// bound when retention deleted some), and `backlog_estimated` is true.
     pub backlog: i64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub backlog_estimated: bool,
     /// When the cursor last moved (RFC 3339, UTC).
     #[serde(with = "crate::time::text")]
     #[schemars(with = "String")]
@@ -127,6 +147,18 @@ pub struct SearchQuery {
     pub filter: EventFilter,
     pub limit: usize,
 }
+
+/// What a search found, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub hits: Vec<SearchHit>,
+    /// The search examined `SEARCH_SCAN` matches of the words without finding `limit` that pass
+    /// the filter, and stopped at this id: older matches were not examined.
+    pub scan_stopped_at: Option<i64>,
+}
+
+/// How many matches of the words one filtered search examines at most, newest first.
+pub const SEARCH_SCAN: usize = 5_000;
 
 /// One event a search found, with the matching text highlighted (`**word**`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -149,6 +181,10 @@ pub struct Bounded {
     pub events: Vec<Event>,
     /// The bound stopped the read: more events matched than `events` holds.
     pub truncated: bool,
+    /// A `where` read examined `WHERE_SCAN` events without filling the page and stopped at
+    /// this id: events past it (older for `Page::Newest`, newer for `Page::Oldest`) were not
+    /// examined.
+    pub scan_stopped_at: Option<i64>,
     /// Stored bytes taken so far, and the most that may be.
     used: usize,
     max_bytes: usize,
@@ -175,6 +211,11 @@ impl Bounded {
         true
     }
 }
+
+/// How many events one read with `where` conditions examines at most (after its source, type
+/// and id bounds, which indexes answer). The conditions are tested on each payload, so without a
+/// bound a condition that matches nothing would read the whole store.
+pub const WHERE_SCAN: usize = 2_000;
 
 /// What retention removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,5 +403,5 @@ pub trait Consumers {
 #[async_trait]
 pub trait Search {
     /// Events whose type, summary or payload contain every word of the query, newest first.
-    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError>;
+    async fn search(&self, query: SearchQuery) -> Result<Found, StoreError>;
 }

@@ -379,7 +379,7 @@ async fn mcp_list_answers_are_bounded_and_reading_on_gets_everything() {
         recent["note"]
             .as_str()
             .unwrap()
-            .contains("get_events_since")
+            .contains(&format!("before_id={}", got[0]))
     );
 
     let one = call_ok(

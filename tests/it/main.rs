@@ -22,6 +22,7 @@ mod migrate_to;
 mod multi_instance;
 mod operations;
 mod properties;
+mod read_bounds;
 mod redis_bridge;
 mod resources;
 mod retention;

@@ -276,7 +276,8 @@ async fn filters_counts_and_search_agree() {
                 limit: 10,
             })
             .await
-            .unwrap();
+            .unwrap()
+            .hits;
         assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [a], "{name}");
         assert!(
             hits[0].snippet.contains("**declined**"),
@@ -789,5 +790,58 @@ async fn kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time() {
                 .is_empty(),
             "{name}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_time_bound_is_exact_when_deliveries_reach_the_store_out_of_order() {
+    for (name, store, _dir) in backends("a_time_bound_is_exact").await {
+        let start = chrono::Utc::now();
+        // Received in this order of time, but queued to the writer in another order.
+        let offsets_ms = [5, 1, 9, 3, 3, 12, 7];
+        for ms in offsets_ms {
+            let mut e = common::new_event("s", None, json!({"ms": ms}));
+            e.received_at = start + chrono::Duration::milliseconds(ms);
+            store.append(e).await.unwrap();
+        }
+        let stored = store
+            .query(EventFilter::default(), Page::Oldest(100))
+            .await
+            .unwrap();
+        // One SQLite writer orders times with ids; PostgreSQL instances each stamp their own.
+        if name == "sqlite" {
+            assert!(
+                stored
+                    .windows(2)
+                    .all(|w| w[0].received_at <= w[1].received_at),
+                "a later id is never stored as received earlier"
+            );
+        }
+        for probe in &stored {
+            for since in [
+                probe.received_at - chrono::Duration::microseconds(1),
+                probe.received_at,
+            ] {
+                let expected: Vec<i64> = stored
+                    .iter()
+                    .filter(|e| e.received_at > since)
+                    .map(|e| e.id)
+                    .collect();
+                let got: Vec<i64> = store
+                    .query(
+                        EventFilter {
+                            received_after: Some(since),
+                            ..Default::default()
+                        },
+                        Page::Oldest(100),
+                    )
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect();
+                assert_eq!(got, expected, "{name}: since {since}");
+            }
+        }
     }
 }

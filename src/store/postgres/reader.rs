@@ -7,7 +7,7 @@ use tokio_postgres::types::ToSql;
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::filter::PathStep;
 use crate::store::row::RawEvent;
-use crate::store::{Bounded, SearchHit, SearchQuery, SourceStats, StoreError};
+use crate::store::{Bounded, Found, SearchHit, SearchQuery, SourceStats, StoreError, WHERE_SCAN};
 use crate::time::format_time;
 use async_trait::async_trait;
 
@@ -34,6 +34,17 @@ impl Params {
 
 /// `WHERE a AND b …` for `filter`, or nothing, with columns prefixed by `t` (`""` or `"e."`).
 pub fn where_clause(filter: &EventFilter, t: &str, p: &mut Params) -> String {
+    let mut clauses = indexed_conditions(filter, t, p);
+    clauses.extend(field_conditions(filter, t, p));
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
+}
+
+/// The conditions an index answers: sources, types and id or time bounds.
+fn indexed_conditions(filter: &EventFilter, t: &str, p: &mut Params) -> Vec<String> {
     let mut clauses = Vec::new();
     if !filter.sources.is_empty() {
         clauses.push(format!(
@@ -50,9 +61,24 @@ pub fn where_clause(filter: &EventFilter, t: &str, p: &mut Params) -> String {
     if let Some(after) = filter.after_id {
         clauses.push(format!("{t}id > {}", p.bind(after)));
     }
-    if let Some(after) = filter.received_after {
-        clauses.push(format!("{t}received_at > {}", p.bind(format_time(after))));
+    if let Some(before) = filter.before_id {
+        clauses.push(format!("{t}id < {}", p.bind(before)));
     }
+    if let Some(after) = filter.received_after {
+        let after = p.bind(format_time(after));
+        // Several instances stamp times, so they are not in id order: the smallest id received
+        // after the time (from the time index) bounds the ids exactly.
+        clauses.push(format!(
+            "{t}id >= (SELECT min(id) FROM events WHERE received_at > {after})"
+        ));
+        clauses.push(format!("{t}received_at > {after}"));
+    }
+    clauses
+}
+
+/// The `where` conditions, tested on each payload.
+fn field_conditions(filter: &EventFilter, t: &str, p: &mut Params) -> Vec<String> {
+    let mut clauses = Vec::new();
     for f in &filter.fields {
         let steps: Vec<String> = f
             .path
@@ -86,11 +112,7 @@ pub fn where_clause(filter: &EventFilter, t: &str, p: &mut Params) -> String {
              ELSE {t}payload_encoding IN ('json', 'form') AND {test} END"
         ));
     }
-    if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    }
+    clauses
 }
 
 const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, content_type, \
@@ -150,25 +172,49 @@ pub async fn query(
     max_bytes: usize,
 ) -> Result<Bounded, StoreError> {
     let mut p = Params::default();
-    let conditions = where_clause(filter, "", &mut p);
+    let clauses = indexed_conditions(filter, "", &mut p);
+    // `where` conditions are a column: rows are examined in id order up to the scan bound, and
+    // only those that match are read into events.
+    let fields = field_conditions(filter, "", &mut p);
+    let matches = if fields.is_empty() {
+        "true".to_owned()
+    } else {
+        format!("coalesce({}, false)", fields.join(" AND "))
+    };
     let (order, limit) = match page {
         Page::Newest(n) => ("DESC", n),
         Page::Oldest(n) => ("ASC", n),
     };
+    let scan = if fields.is_empty() { limit } else { WHERE_SCAN };
+    let conditions = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM events {conditions} ORDER BY id {order} LIMIT {}",
-        p.bind(limit as i64)
+        "SELECT {COLUMNS}, {matches} FROM events {conditions} ORDER BY id {order} LIMIT {}",
+        p.bind(scan as i64)
     );
     // Streamed, so a bound reached early holds no more rows than it returns.
     let rows = c.query_raw(&sql, p.refs()).await?;
     futures_util::pin_mut!(rows);
     let mut out = Bounded::within(max_bytes);
+    let (mut examined, mut last) = (0, None);
     while let Some(row) = futures_util::StreamExt::next(&mut rows).await {
-        let raw = raw_event(&row?);
+        let row = row?;
+        examined += 1;
+        last = Some(row.get::<_, i64>(0));
+        if !row.get::<_, bool>(14) {
+            continue;
+        }
+        let raw = raw_event(&row);
         let size = raw.size();
-        if !out.take(raw.into_event(), size) {
+        if !out.take(raw.into_event(), size) || out.events.len() == limit {
             break;
         }
+    }
+    if examined == scan && out.events.len() < limit && !out.truncated && !fields.is_empty() {
+        out.scan_stopped_at = last;
     }
     if matches!(page, Page::Newest(_)) {
         out.events.reverse();
@@ -302,7 +348,11 @@ impl Rejections for Postgres {
 
 #[async_trait]
 impl Search for Postgres {
-    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
-        search(&self.client().await?, &query).await
+    async fn search(&self, query: SearchQuery) -> Result<Found, StoreError> {
+        let hits = search(&self.client().await?, &query).await?;
+        Ok(Found {
+            hits,
+            scan_stopped_at: None,
+        })
     }
 }

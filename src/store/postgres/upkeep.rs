@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 
 use crate::event::Rejected;
-use crate::store::{Consumer, MAX_REJECTED, Retention, StoreError};
+use crate::store::{BACKLOG_COUNT, Consumer, MAX_REJECTED, Retention, StoreError};
 use crate::time::format_time;
 use async_trait::async_trait;
 
@@ -134,18 +134,24 @@ pub async fn consumers(c: &impl GenericClient) -> Result<Vec<Consumer>, StoreErr
     let rows = c
         .query(
             r#"SELECT name, "cursor", updated_at,
-                      (SELECT count(*) FROM events WHERE id > consumers."cursor")
+                      (SELECT count(*) FROM (SELECT 1 FROM events WHERE id > consumers."cursor" LIMIT $1) n),
+                      (SELECT COALESCE(max(id), 0) FROM events)
                FROM consumers ORDER BY name"#,
-            &[],
+            &[&(BACKLOG_COUNT + 1)],
         )
         .await?;
     Ok(rows
         .iter()
-        .map(|r| Consumer {
-            name: r.get(0),
-            cursor: r.get(1),
-            updated_at: super::time(r, 2),
-            backlog: r.get(3),
+        .map(|r| {
+            let mut consumer = Consumer {
+                name: r.get(0),
+                cursor: r.get(1),
+                updated_at: super::time(r, 2),
+                backlog: 0,
+                backlog_estimated: false,
+            };
+            consumer.backlog(r.get(3), r.get(4));
+            consumer
         })
         .collect())
 }

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::store::{Consumer, StoreError};
+use crate::store::{BACKLOG_COUNT, Consumer, StoreError};
 use crate::time::format_time;
 use async_trait::async_trait;
 
@@ -38,18 +38,22 @@ pub fn cursor(conn: &Connection, name: &str) -> Result<Option<i64>, StoreError> 
 
 /// Every consumer with its cursor and how many stored events lie beyond it.
 pub fn list(conn: &Connection) -> Result<Vec<Consumer>, StoreError> {
+    let newest = super::writer::newest_id(conn)?;
     let mut stmt = conn.prepare_cached(
         "SELECT name, cursor, updated_at,
-                (SELECT count(*) FROM events WHERE id > consumers.cursor)
+                (SELECT count(*) FROM (SELECT 1 FROM events WHERE id > consumers.cursor LIMIT ?1))
          FROM consumers ORDER BY name",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Consumer {
+    let rows = stmt.query_map([BACKLOG_COUNT + 1], |r| {
+        let mut consumer = Consumer {
             name: r.get(0)?,
             cursor: r.get(1)?,
             updated_at: super::time(r, 2)?,
-            backlog: r.get(3)?,
-        })
+            backlog: 0,
+            backlog_estimated: false,
+        };
+        consumer.backlog(r.get(3)?, newest);
+        Ok(consumer)
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

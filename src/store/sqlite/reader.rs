@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::store::row::RawEvent;
-use crate::store::{Bounded, SourceStats, StoreError};
+use crate::store::{Bounded, SourceStats, StoreError, WHERE_SCAN};
 use crate::time::format_time;
 use async_trait::async_trait;
 
@@ -82,26 +82,46 @@ pub fn query(
     page: Page,
     max_bytes: usize,
 ) -> Result<Bounded, StoreError> {
-    let (clauses, mut args) = conditions(filter, "");
+    let mut args = Vec::new();
+    let clauses = indexed_conditions(filter, "", &mut args);
+    // `where` conditions are a column, not a condition: rows are examined in id order up to the
+    // scan bound, and only those that match are read into events.
+    let fields = field_conditions(filter, "", &mut args);
+    let matches = if fields.is_empty() {
+        "1".to_owned()
+    } else {
+        format!("coalesce({}, 0)", fields.join(" AND "))
+    };
     let (order, limit) = match page {
         Page::Newest(n) => ("DESC", n),
         Page::Oldest(n) => ("ASC", n),
     };
-    args.push((limit as i64).into());
+    let scan = if fields.is_empty() { limit } else { WHERE_SCAN };
+    args.push((scan as i64).into());
     let sql = format!(
-        "SELECT {COLUMNS} FROM events {} ORDER BY id {order} LIMIT ?{}",
+        "SELECT {COLUMNS}, {matches} FROM events {} ORDER BY id {order} LIMIT ?{}",
         where_clause(&clauses),
         args.len()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args))?;
     let mut out = Bounded::within(max_bytes);
+    let (mut examined, mut last) = (0, None);
     // Rows are read one at a time, so a bound reached early leaves the rest unread.
-    for row in stmt.query_map(params_from_iter(args), raw_event)? {
-        let raw = row?;
+    while let Some(row) = rows.next()? {
+        examined += 1;
+        last = Some(row.get::<_, i64>(0)?);
+        if !row.get::<_, bool>(14)? {
+            continue;
+        }
+        let raw = raw_event(row)?;
         let size = raw.size();
-        if !out.take(raw.into_event(), size) {
+        if !out.take(raw.into_event(), size) || out.events.len() == limit {
             break;
         }
+    }
+    if examined == scan && out.events.len() < limit && !out.truncated && !fields.is_empty() {
+        out.scan_stopped_at = last;
     }
     if matches!(page, Page::Newest(_)) {
         out.events.reverse();
@@ -129,9 +149,16 @@ pub fn where_clause(clauses: &[String]) -> String {
 /// The WHERE conditions of `filter`, with their bound values (numbered from 1).
 /// Columns are prefixed with `table` (`""` or `"e."`).
 pub fn conditions(filter: &EventFilter, table: &str) -> (Vec<String>, Vec<SqlValue>) {
-    let t = table;
+    let mut args = Vec::new();
+    let mut clauses = indexed_conditions(filter, table, &mut args);
+    clauses.extend(field_conditions(filter, table, &mut args));
+    (clauses, args)
+}
+
+/// The conditions an index answers: sources, types and id or time bounds. Values are appended
+/// to `args` and numbered by their position.
+fn indexed_conditions(filter: &EventFilter, t: &str, args: &mut Vec<SqlValue>) -> Vec<String> {
     let mut clauses = Vec::new();
-    let mut args: Vec<SqlValue> = Vec::new();
     let mut any_of = |column: &str, values: &[String], args: &mut Vec<SqlValue>| {
         if values.is_empty() {
             return;
@@ -145,16 +172,33 @@ pub fn conditions(filter: &EventFilter, table: &str) -> (Vec<String>, Vec<SqlVal
             .collect();
         clauses.push(format!("{t}{column} IN ({})", marks.join(", ")));
     };
-    any_of("source", &filter.sources, &mut args);
-    any_of("type", &filter.types, &mut args);
+    any_of("source", &filter.sources, args);
+    any_of("type", &filter.types, args);
     if let Some(after) = filter.after_id {
         args.push(after.into());
         clauses.push(format!("{t}id > ?{}", args.len()));
     }
+    if let Some(before) = filter.before_id {
+        args.push(before.into());
+        clauses.push(format!("{t}id < ?{}", args.len()));
+    }
     if let Some(after) = filter.received_after {
         args.push(format_time(after).into());
-        clauses.push(format!("{t}received_at > ?{}", args.len()));
+        let n = args.len();
+        // `received_at` never decreases with the id (the writer sees to it), so the first event
+        // received after the time bounds the ids from below: the search runs on the id (or
+        // source, id) index instead of scanning every id for its time.
+        clauses.push(format!(
+            "{t}id >= (SELECT id FROM events WHERE received_at > ?{n} ORDER BY received_at, id LIMIT 1)"
+        ));
+        clauses.push(format!("{t}received_at > ?{n}"));
     }
+    clauses
+}
+
+/// The `where` conditions, tested on each payload.
+fn field_conditions(filter: &EventFilter, t: &str, args: &mut Vec<SqlValue>) -> Vec<String> {
+    let mut clauses = Vec::new();
     for f in &filter.fields {
         args.push(f.sqlite_path().into());
         let path = args.len();
@@ -187,7 +231,7 @@ pub fn conditions(filter: &EventFilter, table: &str) -> (Vec<String>, Vec<SqlVal
              THEN {test} ELSE 0 END)"
         ));
     }
-    (clauses, args)
+    clauses
 }
 
 pub fn sources(conn: &Connection) -> Result<Vec<SourceStats>, StoreError> {

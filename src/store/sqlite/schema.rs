@@ -188,6 +188,14 @@ const MIGRATIONS: &[&str] = &[
         created_at       TEXT NOT NULL
     );
 "#,
+    r#"
+    -- An event's received_at never decreases with its id (the writer stamps no earlier time than
+    -- the newest row's), so a time bound is an id bound. Rows written before, whose times could be
+    -- out of order by a few milliseconds, take the latest time of any earlier id.
+    UPDATE events SET received_at = ordered.at
+    FROM (SELECT id, max(received_at) OVER (ORDER BY id) AS at FROM events) AS ordered
+    WHERE ordered.id = events.id AND ordered.at > events.received_at;
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:
@@ -234,5 +242,48 @@ mod tests {
             .query_row("SELECT search_text FROM events", [], |r| r.get(0))
             .unwrap();
         assert_eq!(text, "card declined", "values, not URLs");
+    }
+
+    #[test]
+    fn migrating_puts_times_written_out_of_order_in_id_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.len() - 1;
+        for sql in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before as i64)
+            .unwrap();
+        for at in [
+            "00.000005",
+            "00.000002",
+            "00.000009",
+            "00.000007",
+            "00.000010",
+        ] {
+            conn.execute(
+                "INSERT INTO events (source, type, received_at, headers, payload_encoding, payload)
+                 VALUES ('s', 't', ?1, '{}', 'json', '{}')",
+                [format!("2026-01-01T00:00:{at}Z")],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let times: Vec<String> = conn
+            .prepare("SELECT substr(received_at, 18, 9) FROM events ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            times,
+            [
+                "00.000005",
+                "00.000005",
+                "00.000009",
+                "00.000009",
+                "00.000010"
+            ]
+        );
     }
 }

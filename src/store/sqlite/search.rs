@@ -2,10 +2,11 @@
 //! file attached as `s` (see `index.rs`).
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::reader;
-use crate::store::{SearchHit, SearchQuery, StoreError};
+use crate::event::EventFilter;
+use crate::store::{Found, SEARCH_SCAN, SearchHit, SearchQuery, StoreError};
 use async_trait::async_trait;
 
 use super::Sqlite;
@@ -27,22 +28,36 @@ pub fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Found, StoreError> {
     let Some(matcher) = fts_query(&q.text) else {
-        return Ok(Vec::new());
+        return Ok(Found::default());
     };
     let (clauses, mut args) = reader::conditions(&q.filter, "e.");
+    // Matches come newest first straight from the index; with a filter, at most SEARCH_SCAN of
+    // them are examined (the bound is the id of the last one), so a filter that passes few of
+    // a common word's matches never reads them all.
+    let bound = if clauses.is_empty() {
+        None
+    } else {
+        scan_bound(conn, &matcher, &q.filter)?
+    };
     args.push(SqlValue::Text(matcher));
     let matcher = args.len();
+    let mut extra: String = clauses.iter().map(|c| format!(" AND {c}")).collect();
+    if let Some(bound) = bound {
+        args.push(bound.into());
+        extra.push_str(&format!(" AND fts.rowid >= ?{}", args.len()));
+    }
     args.push((q.limit as i64).into());
     let limit = args.len();
-    let extra: String = clauses.iter().map(|c| format!(" AND {c}")).collect();
+    // CROSS JOIN keeps the index as the outer loop, in its own rowid order: no sort, and the
+    // snippet is made only for the hits the limit keeps.
     let sql = format!(
         "SELECT e.id, e.source, e.type, e.received_at, e.summary,
                 snippet(fts, -1, '**', '**', '…', 16)
-         FROM s.fts JOIN events e ON e.id = fts.rowid
+         FROM s.fts CROSS JOIN events e ON e.id = fts.rowid
          WHERE fts MATCH ?{matcher}{extra}
-         ORDER BY e.id DESC LIMIT ?{limit}"
+         ORDER BY fts.rowid DESC LIMIT ?{limit}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
@@ -55,12 +70,37 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<SearchHit>, Stor
             snippet: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let hits: Vec<SearchHit> = rows.collect::<Result<_, _>>()?;
+    let scan_stopped_at = bound.filter(|_| hits.len() < q.limit);
+    Ok(Found {
+        hits,
+        scan_stopped_at,
+    })
+}
+
+/// The id of the `SEARCH_SCAN`th newest match of `matcher` within the filter's id bounds, or
+/// `None` when there are fewer matches than that.
+fn scan_bound(
+    conn: &Connection,
+    matcher: &str,
+    filter: &EventFilter,
+) -> Result<Option<i64>, StoreError> {
+    let sql = "SELECT rowid FROM s.fts WHERE fts MATCH ?1 AND rowid < ?2 AND rowid > ?3
+               ORDER BY rowid DESC LIMIT 1 OFFSET ?4";
+    let below = filter.before_id.unwrap_or(i64::MAX);
+    let above = filter.after_id.unwrap_or(0);
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row(
+            rusqlite::params![matcher, below, above, SEARCH_SCAN as i64 - 1],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 #[async_trait]
 impl Search for Sqlite {
-    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+    async fn search(&self, query: SearchQuery) -> Result<Found, StoreError> {
         // Everything committed before the search began should be findable: wait (briefly) for
         // the indexer to get there. Past the wait, search what is indexed.
         let newest = self.bus.newest();

@@ -97,6 +97,13 @@ fn insert_all<'a>(
         )?;
         let mut seen_again =
             tx.prepare_cached("UPDATE events SET duplicates = duplicates + 1 WHERE id = ?1")?;
+        // Times are stamped before the queue, so two requests can reach it out of order: an event
+        // is stored as received no earlier than the newest one before it (readers rely on it).
+        let mut newest: String = tx
+            .prepare_cached("SELECT received_at FROM events ORDER BY id DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .unwrap_or_default();
         for e in events {
             // Look before inserting: a conflicting INSERT would still consume an id.
             if let Some(id) = find(&mut existing, e)? {
@@ -108,13 +115,17 @@ fn insert_all<'a>(
                 });
                 continue;
             }
+            if e.received_at > newest {
+                newest.clone_from(&e.received_at);
+            }
+            let received_at = newest.as_str();
             let id: Option<i64> = insert
                 .query_row(
                     params![
                         e.source,
                         e.event_type,
                         e.delivery_id,
-                        e.received_at,
+                        received_at,
                         e.headers,
                         e.content_type,
                         e.payload_encoding,
@@ -130,9 +141,9 @@ fn insert_all<'a>(
                 .optional()?;
             let appended = match id {
                 Some(id) => {
-                    count.execute(params![e.source, e.received_at])?;
+                    count.execute(params![e.source, received_at])?;
                     for d in &e.derived {
-                        super::derived::insert(&tx, id, &e.received_at, d)?;
+                        super::derived::insert(&tx, id, received_at, d)?;
                     }
                     Appended {
                         id,
