@@ -73,12 +73,28 @@ run() { # name, connections, extra wrk args...
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   printf '%-34s %4s conns  %10s req/s   p50 %8s   p99 %8s\n' "$name" "$conns" "$rps" "$p50" "$p99"
+  last_rps=$rps
+}
+
+wal_max=0
+watch_wal() { # records the largest WAL size seen (bytes) in $data/wal-max until killed
+  while sleep 0.2; do
+    local size
+    size=$(stat -c %s "$data/db/hookd.db-wal" 2>/dev/null || echo 0)
+    if [ "$size" -gt "$wal_max" ]; then wal_max=$size; echo "$wal_max" >"$data/wal-max"; fi
+  done
 }
 
 export HOOKD_BENCH_BODY="$BODY" HOOKD_BENCH_SIGNATURE="$sig"
 run "GET /healthz (HTTP reference)" 256 "http://$webhook/healthz"
+if [ "$STORE" = sqlite ]; then watch_wal & pids+=($!); fi
 HOOKD_BENCH_RUN=c32 run "POST /webhook/github (durable)" 32 -s bench/webhook.lua "http://$webhook"
 HOOKD_BENCH_RUN=c256 run "POST /webhook/github (durable)" 256 -s bench/webhook.lua "http://$webhook"
+hookd_rps=$last_rps
+# The same payload written by SQLite alone (no HTTP, no hookd), 100 rows per commit, same run.
+HOOKD_BENCH_RATE_FILE="$data/baseline" python3 bench/sqlite_baseline.py 100
+python3 -c 'import sys; print(f"hookd at 256 connections / SQLite alone: {float(sys.argv[1]) / float(sys.argv[2]):.2f}")' \
+  "${hookd_rps%k}" "$(cat "$data/baseline")"
 
 if [ "$STORE" = postgres ]; then
   echo "events stored: $(psql -qAt "$BENCH_PG/$db" -c 'select count(*) from events')"
@@ -97,7 +113,7 @@ PY
 )
   echo "events stored: $stored"
   wal() { stat -c %s "$data/db/hookd.db-wal" | awk '{printf "%.0f MiB", $1/1048576}'; }
-  echo "WAL file after the load: $(wal) (reused from its start after a pause; truncated at shutdown)"
+  echo "WAL file after the load: $(wal); largest during the load: $(awk '{printf "%.0f MiB", $1/1048576}' "$data/wal-max" 2>/dev/null || echo "?")"
   echo
   target/release/examples/wake_latency "$webhook" "http://$mcp/mcp" 200
 fi

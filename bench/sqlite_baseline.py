@@ -3,6 +3,8 @@ payload into a table shaped like hookd's (same indexes), WAL + synchronous=FULL,
 BATCH rows. No HTTP, no hookd: what the disk and SQLite allow.
 
 Usage: python3 bench/sqlite_baseline.py [BATCH ...]     (default: 1 100)
+The payload is tests/fixtures/github/push.json, or the file named by HOOKD_BENCH_BODY
+(bench/run.sh passes its own, so both figures are for the same payload).
 """
 import os
 import sqlite3
@@ -10,7 +12,8 @@ import sys
 import tempfile
 import time
 
-BODY = open(os.path.join(os.path.dirname(__file__), "..", "tests/fixtures/github/push.json")).read()
+BODY = open(os.environ.get("HOOKD_BENCH_BODY") or os.path.join(
+    os.path.dirname(__file__), "..", "tests/fixtures/github/push.json")).read()
 ROWS = 20000
 
 for batch in [int(b) for b in sys.argv[1:]] or [1, 100]:
@@ -36,5 +39,8 @@ for batch in [int(b) for b in sys.argv[1:]] or [1, 100]:
                           " values (?,?,?,?,?,?)",
                           ("github", "push", f"d-{n}", f"2026-11-25T00:00:00.{n:06d}Z", '{"a":"b"}', BODY))
             c.execute("commit")
-        print(f"sqlite baseline: {len(BODY)}-byte rows, {batch} per commit: "
-              f"{rows / (time.time() - start):,.0f} rows/s")
+        rate = rows / (time.time() - start)
+        print(f"sqlite baseline: {len(BODY)}-byte rows, {batch} per commit: {rate:,.0f} rows/s")
+        if os.environ.get("HOOKD_BENCH_RATE_FILE"):
+            with open(os.environ["HOOKD_BENCH_RATE_FILE"], "w") as f:
+                f.write(f"{rate:.0f}\n")

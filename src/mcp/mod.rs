@@ -362,7 +362,11 @@ pub fn router(
         .with_cancellation_token(transport_stop.clone())
         .with_allowed_hosts(hosts.clone())
         .with_allowed_origins(origins)
-        .with_sse_keep_alive(Some(settings.heartbeat()));
+        .with_sse_keep_alive(Some(settings.heartbeat()))
+        // A sessionless (2026-07-28) answer is sent as plain JSON rather than a one-event stream,
+        // so a client reads it without an event-stream parser (rmcp still streams when anything
+        // is sent before the answer).
+        .with_json_response(true);
     let principal = settings
         .mcp_token
         .as_ref()

@@ -414,3 +414,43 @@ async fn lists_can_leave_payloads_out_and_read_what_matters_first() {
     let next = call_ok(&client, "next_events", next).await;
     assert_eq!(next["events"][0]["payload"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn a_sessionless_answer_is_plain_json() {
+    let app = TestApp::start().await;
+    let id = app
+        .store()
+        .append(common::new_event("s", None, json!({"n": 1})))
+        .await
+        .unwrap()
+        .id;
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}});
+    let answer = common::http()
+        .post(app.mcp_url())
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "get_event_by_id")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "get_event_by_id", "arguments": {"event_id": id}, "_meta": meta}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.headers()["content-type"],
+        "application/json",
+        "one JSON document, not an event stream"
+    );
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["id"], 7);
+    assert_eq!(
+        body["result"]["structuredContent"]["payload"]["n"], 1,
+        "{body}"
+    );
+    app.stop().await;
+}
