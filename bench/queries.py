@@ -140,17 +140,21 @@ class Raw:
         self.conn.getresponse().read()
 
     def call(self, tool, args):
+        """Calls `tool`; returns the milliseconds it took."""
+        t = time.perf_counter()
+        self.call_result(tool, args)
+        return (time.perf_counter() - t) * 1000
+
+    def call_result(self, tool, args):
         params = {"name": tool, "arguments": args}
         extra = None
         if not self.legacy:
             params["_meta"] = META
             extra = {"mcp-method": "tools/call", "mcp-name": tool}
-        t = time.perf_counter()
         message, _ = self.post("tools/call", params, extra)
-        ms = (time.perf_counter() - t) * 1000
         if "error" in message or message["result"].get("isError"):
             raise SystemExit(f"raw {tool} {args}: {str(message)[:300]}")
-        return ms
+        return message["result"]["structuredContent"]
 
 
 async def timed(client, tool, args):
@@ -247,24 +251,30 @@ def stalls(mcp_url):
 
 
 def main():
-    # BENCH_DATA=dir keeps the filled store there and reuses it (the fill is skipped when it
-    # exists): for measuring query changes at a million events without filling again.
+    # BENCH_DATA=dir keeps the filled store there and reuses it (the fill is skipped when the
+    # store already holds events): for measuring query changes at a million events without
+    # filling again. BENCH_DATABASE_URL=postgres://… measures PostgreSQL instead (the database is
+    # likewise filled only when empty).
     kept = os.environ.get("BENCH_DATA")
     if kept:
         os.makedirs(kept, exist_ok=True)
-        run(kept, not os.path.exists(os.path.join(kept, "data", "hookd.db")))
+        run(kept)
         return
     with tempfile.TemporaryDirectory(dir=os.path.join(os.getcwd(), "target")) as d:
-        run(d, True)
+        run(d)
 
 
-def run(d, empty):
-    """Starts hookd on data dir `d`, fills it when `empty`, then measures."""
+def run(d):
+    """Starts hookd on data dir `d` (or the PostgreSQL database), fills it when empty, then
+    measures."""
     config = os.path.join(d, "hookd.toml")
     with open(config, "w") as f:
         f.write(f'[sources.github]\nprovider = "github"\nsecret = "{SECRET}"\n')
+    store = ["--data-dir", os.path.join(d, "data")]
+    if os.environ.get("BENCH_DATABASE_URL"):
+        store += ["--database-url", os.environ["BENCH_DATABASE_URL"]]
     proc = subprocess.Popen(
-        [HOOKD, "serve", "--data-dir", os.path.join(d, "data"), "--config", config,
+        [HOOKD, "serve", *store, "--config", config,
          "--webhook-addr", "127.0.0.1:0", "--mcp-addr", "127.0.0.1:0",
          "--rate-limit", "off", "--max-events-per-source", str(max(N, 100_000))],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -277,8 +287,11 @@ def run(d, empty):
                 break
         # One log line per webhook: keep reading so hookd never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-        if empty:
+        sources = Raw(f"http://{mcp}/mcp").call_result("get_event_sources", {})["sources"]
+        if not sources:
             fill(webhook)
+        else:
+            print(f"reusing a store of {sum(s['count'] for s in sources)} events", flush=True)
         asyncio.run(measure(f"http://{mcp}/mcp"))
     finally:
         proc.terminate()

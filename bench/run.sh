@@ -86,13 +86,14 @@ watch_wal() { # records the largest WAL size seen (bytes) in $data/wal-max until
 }
 
 export HOOKD_BENCH_BODY="$BODY" HOOKD_BENCH_SIGNATURE="$sig"
+# The same payload written by SQLite alone (no HTTP, no hookd), 100 rows per commit, in the same
+# run and before hookd's load (whose checkpoints would still be writing during it afterwards).
+HOOKD_BENCH_RATE_FILE="$data/baseline" python3 bench/sqlite_baseline.py 100
 run "GET /healthz (HTTP reference)" 256 "http://$webhook/healthz"
 if [ "$STORE" = sqlite ]; then watch_wal & pids+=($!); fi
 HOOKD_BENCH_RUN=c32 run "POST /webhook/github (durable)" 32 -s bench/webhook.lua "http://$webhook"
 HOOKD_BENCH_RUN=c256 run "POST /webhook/github (durable)" 256 -s bench/webhook.lua "http://$webhook"
 hookd_rps=$last_rps
-# The same payload written by SQLite alone (no HTTP, no hookd), 100 rows per commit, same run.
-HOOKD_BENCH_RATE_FILE="$data/baseline" python3 bench/sqlite_baseline.py 100
 python3 -c 'import sys; print(f"hookd at 256 connections / SQLite alone: {float(sys.argv[1]) / float(sys.argv[2]):.2f}")' \
   "${hookd_rps%k}" "$(cat "$data/baseline")"
 

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+// Each webhook allocates and frees many small values on several threads; mimalloc's per-thread
+// pages cost less than glibc's arenas there (see docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = hookd::cli::Cli::parse();
     // Logs go to stderr only: in `hookd stdio`, stdout carries the MCP protocol.

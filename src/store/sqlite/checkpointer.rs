@@ -5,8 +5,18 @@
 //! requests wait. The writer disables it and nudges this thread after each commit instead; a
 //! PASSIVE checkpoint never blocks the writer, and once it has caught up the writer restarts the
 //! WAL from the beginning, so the file stays small.
+//!
+//! Under sustained full-speed writes a pass never quite catches up: the writer adds frames while
+//! it copies. So once the WAL passes `CATCH_UP_FRAMES`, each pass that ends asks the writer to
+//! copy the few frames written during it itself, between two group commits (`CatchUp`): with
+//! nothing written meanwhile that pass is complete, and the writer's next transaction starts the
+//! WAL over from its beginning. The writer waits for those few frames and one fsync of the
+//! database file, a few milliseconds; a WAL that grew without bound would cost disk and startup
+//! time instead.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
@@ -17,12 +27,27 @@ use crate::store::StoreError;
 
 /// Checkpoint once the WAL holds at least this many pages.
 const MIN_FRAMES: i32 = 1000;
-// Under sustained full-speed writes a PASSIVE pass never quite catches up with the writer, so
-// the WAL grows until the load pauses; the next commit after a pass that caught up starts it over
-// from its beginning, reusing the file's blocks (the file keeps its high-water size until
-// shutdown, which truncates it). Bounding it under load with RESTART or TRUNCATE checkpoints, or
-// SQLite's `journal_size_limit` (which truncates inside the writer's commit), stalled the writer
-// for hundreds of milliseconds in the benchmark (p99 from ~12 ms to 0.5-1.5 s), so hookd does not.
+/// Past this many pages (64 MiB of 4 KiB pages) the writer finishes each pass itself. RESTART or
+/// TRUNCATE checkpoints, or SQLite's `journal_size_limit`, stalled the writer for hundreds of
+/// milliseconds in the benchmark (they wait on readers and on the whole copy), so hookd does not
+/// use them.
+const CATCH_UP_FRAMES: i64 = 16_384;
+
+/// Set by the checkpointer when a pass ended with the WAL past `CATCH_UP_FRAMES`; the writer
+/// checks it after each group commit.
+#[derive(Clone, Default)]
+pub struct CatchUp(Arc<AtomicBool>);
+
+impl CatchUp {
+    /// On the writer's connection, between group commits: copies what the last pass left.
+    pub fn run_if_asked(&self, conn: &Connection) {
+        if self.0.swap(false, Ordering::Relaxed)
+            && let Err(e) = checkpoint(conn, "PASSIVE")
+        {
+            tracing::debug!(error = %e, "catch-up checkpoint skipped");
+        }
+    }
+}
 
 /// The writer's handle: `nudge` after a commit.
 pub struct Nudge(SyncSender<()>);
@@ -47,25 +72,28 @@ impl Nudge {
 }
 
 /// Starts the checkpointer; it stops when the `Nudge` is dropped.
-pub fn spawn(path: &Path) -> Result<(Nudge, JoinHandle<()>), StoreError> {
+pub fn spawn(path: &Path) -> Result<(Nudge, CatchUp, JoinHandle<()>), StoreError> {
     let conn = Connection::open(path)?;
     schema::configure(&conn)?;
     let (tx, rx) = sync_channel(1);
+    let catch_up = CatchUp::default();
+    let ask = catch_up.clone();
     let handle = std::thread::Builder::new()
         .name("hookd-sqlite-checkpoint".into())
-        .spawn(move || run(conn, rx))
+        .spawn(move || run(conn, rx, ask))
         .map_err(|source| StoreError::Io {
             what: "start the checkpointer".into(),
             source,
         })?;
-    Ok((Nudge(tx), handle))
+    Ok((Nudge(tx), catch_up, handle))
 }
 
-fn run(conn: Connection, nudges: Receiver<()>) {
+fn run(conn: Connection, nudges: Receiver<()>, catch_up: CatchUp) {
     while nudges.recv().is_ok() {
-        let result = checkpoint(&conn, "PASSIVE");
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+        match checkpoint(&conn, "PASSIVE") {
+            Ok((log, _)) if log >= CATCH_UP_FRAMES => catch_up.0.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
         }
     }
     // Fold the whole WAL into the database on the way out.

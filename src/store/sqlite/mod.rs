@@ -96,14 +96,14 @@ impl Sqlite {
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         let bus = Bus::new(writer::newest_id(&conn)?);
-        let (nudge, checkpointer) = checkpointer::spawn(&path)?;
+        let (nudge, catch_up, checkpointer) = checkpointer::spawn(&path)?;
         nudge.install(&mut conn)?;
 
         let (jobs, rx) = mpsc::channel(8192);
         let writer_bus = bus.clone();
         let writer = std::thread::Builder::new()
             .name("hookd-sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, writer_bus))
+            .spawn(move || writer::run(conn, rx, writer_bus, catch_up))
             .map_err(|source| StoreError::Io {
                 what: "start the writer".into(),
                 source,

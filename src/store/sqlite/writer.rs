@@ -28,7 +28,12 @@ pub enum Job {
 }
 
 /// Runs the writer until every sender is dropped, then returns (after finishing queued jobs).
-pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
+pub fn run(
+    mut conn: Connection,
+    mut jobs: mpsc::Receiver<Job>,
+    bus: Bus,
+    catch_up: super::checkpointer::CatchUp,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = jobs.blocking_recv() {
         match first {
@@ -43,6 +48,8 @@ pub fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, bus: Bus) {
                     }
                 }
                 commit_batch(&mut conn, &mut batch, &bus);
+                // After the answers are sent: the next batch waits, not this one.
+                catch_up.run_if_asked(&conn);
             }
         }
     }
