@@ -259,9 +259,9 @@ impl Hookd {
         let found = self.store.search(query).await.map_err(storage)?;
         let note = found.scan_stopped_at.map(|id| {
             format!(
-                "examined the newest {SEARCH_SCAN} events containing these words (down to id \
-                 {id}) and {} passed the filter; older ones were not examined: call again with \
-                 before_id={id} to look further back",
+                "{} of the matches examined passed the filter; matches older than id {id} were \
+                 not examined (a filtered search looks at about {SEARCH_SCAN} matches per call): \
+                 call again with before_id={id} to look further back",
                 found.hits.len()
             )
         });

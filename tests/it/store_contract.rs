@@ -822,11 +822,10 @@ async fn a_time_bound_is_exact_when_deliveries_reach_the_store_out_of_order() {
                 probe.received_at - chrono::Duration::microseconds(1),
                 probe.received_at,
             ] {
-                let expected: Vec<i64> = stored
-                    .iter()
-                    .filter(|e| e.received_at > since)
-                    .map(|e| e.id)
-                    .collect();
+                // Oldest first by time (ids break ties): on SQLite that is id order.
+                let mut after: Vec<_> = stored.iter().filter(|e| e.received_at > since).collect();
+                after.sort_by_key(|e| (e.received_at, e.id));
+                let expected: Vec<i64> = after.iter().map(|e| e.id).collect();
                 let got: Vec<i64> = store
                     .query(
                         EventFilter {
@@ -844,4 +843,52 @@ async fn a_time_bound_is_exact_when_deliveries_reach_the_store_out_of_order() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn postgres_statistics_are_refreshed_even_without_autovacuum() {
+    let test = "postgres_statistics_are_refreshed";
+    let Some(db) = common::pg::database(test).await else {
+        return;
+    };
+    let pg = Postgres::open(&db.url, WakeUps::ListenNotify)
+        .await
+        .unwrap();
+    let appends = (0..1500).map(|n| pg.append(event("s", None, json!({"n": n}))));
+    for a in futures_util::future::join_all(appends).await {
+        a.unwrap();
+    }
+    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let stats = "SELECT n_mod_since_analyze, greatest(last_analyze, last_autoanalyze) IS NOT NULL
+                 FROM pg_stat_user_tables WHERE relname = 'events'";
+    // Backends report their counts when idle (within about 10 s): wait for them, unless
+    // autovacuum got there first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let row = client.query_one(stats, &[]).await.unwrap();
+        let (changed, analyzed): (i64, bool) = (row.get(0), row.get(1));
+        if changed >= 1500 || analyzed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{changed} changes seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let policy = Retention {
+        max_events_per_source: 100_000,
+        received_before: Utc::now() - chrono::Duration::days(30),
+        dedupe_after: Utc::now() - chrono::Duration::days(3),
+    };
+    assert_eq!(pg.prune(policy).await.unwrap(), 0);
+    let row = client.query_one(stats, &[]).await.unwrap();
+    assert!(row.get::<_, bool>(1), "events was analyzed");
+    assert!(
+        row.get::<_, i64>(0) < 1000,
+        "its changes are counted from now"
+    );
 }

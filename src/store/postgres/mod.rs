@@ -223,6 +223,11 @@ impl Events for Postgres {
             let n = upkeep::prune_step(&mut client, policy).await?;
             total += n;
             if n < upkeep::PRUNE_CHUNK {
+                // Retention's tick is also when the statistics are kept fresh.
+                let analyzed = upkeep::analyze_if_stale(&client).await?;
+                if !analyzed.is_empty() {
+                    tracing::info!(tables = ?analyzed, "refreshed PostgreSQL planner statistics");
+                }
                 return Ok(total);
             }
         }

@@ -7,7 +7,9 @@ use tokio_postgres::types::ToSql;
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::filter::PathStep;
 use crate::store::row::RawEvent;
-use crate::store::{Bounded, Found, SearchHit, SearchQuery, SourceStats, StoreError, WHERE_SCAN};
+use crate::store::{
+    Bounded, Found, SEARCH_SCAN, SearchHit, SearchQuery, SourceStats, StoreError, WHERE_SCAN,
+};
 use crate::time::format_time;
 use async_trait::async_trait;
 
@@ -65,13 +67,7 @@ fn indexed_conditions(filter: &EventFilter, t: &str, p: &mut Params) -> Vec<Stri
         clauses.push(format!("{t}id < {}", p.bind(before)));
     }
     if let Some(after) = filter.received_after {
-        let after = p.bind(format_time(after));
-        // Several instances stamp times, so they are not in id order: the smallest id received
-        // after the time (from the time index) bounds the ids exactly.
-        clauses.push(format!(
-            "{t}id >= (SELECT min(id) FROM events WHERE received_at > {after})"
-        ));
-        clauses.push(format!("{t}received_at > {after}"));
+        clauses.push(format!("{t}received_at > {}", p.bind(format_time(after))));
     }
     clauses
 }
@@ -191,8 +187,15 @@ pub async fn query(
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
+    // Several instances stamp times, so times are not in id order: a read from a time goes in
+    // time order, straight from the time index (ids break ties).
+    let by = if filter.received_after.is_some() && fields.is_empty() {
+        format!("received_at {order}, id {order}")
+    } else {
+        format!("id {order}")
+    };
     let sql = format!(
-        "SELECT {COLUMNS}, {matches} FROM events {conditions} ORDER BY id {order} LIMIT {}",
+        "SELECT {COLUMNS}, {matches} FROM events {conditions} ORDER BY {by} LIMIT {}",
         p.bind(scan as i64)
     );
     // Streamed, so a bound reached early holds no more rows than it returns.
@@ -295,7 +298,73 @@ fn ts_query(text: &str, p: &mut Params) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" && "))
 }
 
-pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+/// How many of the newest events a search checks row by row before it asks the GIN index.
+const SEARCH_WINDOW: i64 = 20_000;
+
+pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Found, StoreError> {
+    // The GIN index finds matches in no particular order, so a word in most events would have
+    // every match fetched and sorted. The newest SEARCH_WINDOW events are checked row by row in
+    // id order first (a common word fills the limit within a few rows); only when they hold too
+    // few hits does the index look further back, where a rare word has few matches.
+    let newest: i64 = match q.filter.before_id {
+        Some(before) => before - 1,
+        None => c
+            .query_one("SELECT COALESCE(max(id), 0) FROM events", &[])
+            .await?
+            .get(0),
+    };
+    let edge = newest - SEARCH_WINDOW;
+    let mut hits = search_part(c, q, true, edge, q.limit).await?;
+    if hits.len() == q.limit || edge <= 0 {
+        return Ok(Found {
+            hits,
+            scan_stopped_at: None,
+        });
+    }
+    // A filter that passes none of a common word's matches would have the index fetch them all:
+    // with a filter, the index is used only for words with at most SEARCH_SCAN older matches.
+    let filtered = !where_clause(&q.filter, "e.", &mut Params::default()).is_empty();
+    if filtered && older_matches(c, q, edge).await? > SEARCH_SCAN as i64 {
+        return Ok(Found {
+            hits,
+            scan_stopped_at: Some(edge + 1),
+        });
+    }
+    let rest = q.limit - hits.len();
+    hits.extend(search_part(c, q, false, edge, rest).await?);
+    Ok(Found {
+        hits,
+        scan_stopped_at: None,
+    })
+}
+
+/// How many events up to `edge` contain the words, counted up to one past `SEARCH_SCAN`.
+async fn older_matches(
+    c: &impl GenericClient,
+    q: &SearchQuery,
+    edge: i64,
+) -> Result<i64, StoreError> {
+    let mut p = Params::default();
+    let Some(matcher) = ts_query(&q.text, &mut p) else {
+        return Ok(0);
+    };
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE id <= {} AND search @@ ({matcher}) LIMIT {}) m",
+        p.bind(edge),
+        p.bind(SEARCH_SCAN as i64 + 1)
+    );
+    Ok(c.query_one(&sql, &p.refs()).await?.get(0))
+}
+
+/// The newest `limit` hits with ids above `edge` (`recent`, checked row by row) or up to it (from
+/// the GIN index).
+async fn search_part(
+    c: &impl GenericClient,
+    q: &SearchQuery,
+    recent: bool,
+    edge: i64,
+    limit: usize,
+) -> Result<Vec<SearchHit>, StoreError> {
     let mut p = Params::default();
     let Some(matcher) = ts_query(&q.text, &mut p) else {
         return Ok(Vec::new());
@@ -305,6 +374,12 @@ pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Vec<Searc
         Some(c) => format!(" AND {c}"),
         None => String::new(),
     };
+    // `IS TRUE` keeps the planner off the GIN index for the recent part.
+    let part = if recent {
+        format!("e.id > {} AND (e.search @@ q.q) IS TRUE", p.bind(edge))
+    } else {
+        format!("e.id <= {} AND e.search @@ q.q", p.bind(edge))
+    };
     // The headline is computed only for the rows the limit keeps.
     let sql = format!(
         "SELECT id, source, type, received_at, summary,
@@ -312,10 +387,10 @@ pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Vec<Searc
                             q, 'StartSel=**, StopSel=**, MaxWords=16, MinWords=6, MaxFragments=2, FragmentDelimiter=\" … \"')
          FROM (SELECT e.id, e.source, e.type, e.received_at, e.summary, e.search_text, q.q
                FROM events e, (SELECT {matcher} AS q) q
-               WHERE e.search @@ q.q{also}
+               WHERE {part}{also}
                ORDER BY e.id DESC LIMIT {}) hits
          ORDER BY id DESC",
-        p.bind(q.limit as i64)
+        p.bind(limit as i64)
     );
     let rows = c.query(&sql, &p.refs()).await?;
     Ok(rows
@@ -349,10 +424,6 @@ impl Rejections for Postgres {
 #[async_trait]
 impl Search for Postgres {
     async fn search(&self, query: SearchQuery) -> Result<Found, StoreError> {
-        let hits = search(&self.client().await?, &query).await?;
-        Ok(Found {
-            hits,
-            scan_stopped_at: None,
-        })
+        search(&self.client().await?, &query).await
     }
 }

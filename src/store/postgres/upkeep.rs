@@ -38,6 +38,33 @@ pub async fn reject(c: &impl GenericClient, r: &Rejected) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Refreshes the planner's statistics of hookd's tables that changed by more than a tenth (plus
+/// 1,000 rows) since they were last analyzed, when that was over a minute ago. PostgreSQL's
+/// autovacuum does this when it is on; with it off, a table filled since its creation is planned
+/// as if empty (a search at a million events took a parallel sequential scan: 300 ms instead of
+/// 0.1 ms). With autovacuum on this finds nothing to do. Returns the tables analyzed.
+pub async fn analyze_if_stale(c: &impl GenericClient) -> Result<Vec<String>, StoreError> {
+    let stale: Vec<String> = c
+        .query(
+            "SELECT relname::text FROM pg_stat_user_tables
+             WHERE schemaname = current_schema()
+               AND relname IN ('events', 'sources', 'actions', 'pushes', 'deployments',
+                               'github_activity', 'consumers', 'pruned_deliveries')
+               AND n_mod_since_analyze > 1000 + n_live_tup / 10
+               AND coalesce(greatest(last_analyze, last_autoanalyze), 'epoch') < now() - interval '1 minute'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for table in &stale {
+        // The names come from the fixed list above.
+        c.batch_execute(&format!("ANALYZE {table}")).await?;
+    }
+    Ok(stale)
+}
+
 /// Deletes at most `PRUNE_CHUNK` events `policy` no longer keeps (derived rows go with them by
 /// `ON DELETE CASCADE`), and takes them off their sources' totals, in one transaction.
 pub async fn prune_step(
