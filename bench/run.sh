@@ -96,6 +96,9 @@ HOOKD_BENCH_RUN=c256 run "POST /webhook/github (durable)" 256 -s bench/webhook.l
 hookd_rps=$last_rps
 python3 -c 'import sys; print(f"hookd at 256 connections / SQLite alone: {float(sys.argv[1]) / float(sys.argv[2]):.2f}")' \
   "${hookd_rps%k}" "$(cat "$data/baseline")"
+# The wake-ups measure a store at rest: let the writes the load leaves behind (checkpoints, the
+# search index catching up) finish first.
+sleep 10
 
 if [ "$STORE" = postgres ]; then
   echo "events stored: $(psql -qAt "$BENCH_PG/$db" -c 'select count(*) from events')"

@@ -201,7 +201,8 @@ impl Bench {
                     .ok_or_else(|| anyhow::anyhow!("{method}: the stream ended"))?;
                 let event_id = &message["params"]["data"]["id"];
                 let updated = message["method"] == "notifications/resources/updated";
-                if *event_id == id || updated {
+                // A notification read before this webhook was sent belongs to an earlier one.
+                if at >= sent && (*event_id == id || updated) {
                     latencies.push(at.duration_since(sent));
                     break;
                 }
