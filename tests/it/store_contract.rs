@@ -892,3 +892,47 @@ async fn postgres_statistics_are_refreshed_even_without_autovacuum() {
         "its changes are counted from now"
     );
 }
+
+#[tokio::test]
+async fn a_where_examines_at_most_its_bound_and_says_where_it_stopped() {
+    for (name, store, _dir) in backends("a_where_examines_at_most_its_bound").await {
+        let needle = store
+            .append(event("s", None, json!({"kind": "needle"})))
+            .await
+            .unwrap()
+            .id;
+        let hay = hookd::store::WHERE_SCAN + 5;
+        let appends = (0..hay).map(|_| store.append(event("s", None, json!({"kind": "hay"}))));
+        let mut ids: Vec<i64> = futures_util::future::join_all(appends)
+            .await
+            .into_iter()
+            .map(|a| a.unwrap().id)
+            .collect();
+        ids.sort();
+        let find = |before_id| EventFilter {
+            fields: hookd::event::FieldMatch::parse_where(
+                json!({"payload.kind": "needle"}).as_object().unwrap(),
+            )
+            .unwrap(),
+            before_id,
+            ..Default::default()
+        };
+        let first = store
+            .query_within(find(None), Page::Newest(10), usize::MAX)
+            .await
+            .unwrap();
+        assert!(first.events.is_empty(), "{name}");
+        let stopped = ids[ids.len() - hookd::store::WHERE_SCAN];
+        assert_eq!(first.scan_stopped_at, Some(stopped), "{name}");
+        let next = store
+            .query_within(find(Some(stopped)), Page::Newest(10), usize::MAX)
+            .await
+            .unwrap();
+        let found: Vec<i64> = next.events.iter().map(|e| e.id).collect();
+        assert_eq!(found, [needle], "{name}");
+        assert_eq!(
+            next.scan_stopped_at, None,
+            "{name}: everything older was examined"
+        );
+    }
+}
