@@ -174,9 +174,9 @@ impl Hookd {
         });
         if let Some(id) = stopped {
             list.note = Some(format!(
-                "`where` examined the newest {WHERE_SCAN} events of this source and type (down to \
-                 id {id}) and found {} matches; older events were not examined: call again with \
-                 before_id={id} to look further back",
+                "`where` examined {WHERE_SCAN} events, newest first, down to id {id}, and {} \
+                 matched; older events were not examined: call again with before_id={id} to look \
+                 further back",
                 list.events.len()
             ));
         }
