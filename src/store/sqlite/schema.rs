@@ -189,7 +189,7 @@ const MIGRATIONS: &[&str] = &[
     );
 "#,
     r#"
-    -- An event's received_at never decreases with its id (the writer stamps no earlier time than
+    -- An event's received_at never decreases with its id (the writer stores each new one after
     -- the newest row's), so a time bound is an id bound. Rows written before, whose times could be
     -- out of order by a few milliseconds, take the latest time of any earlier id.
     UPDATE events SET received_at = ordered.at

@@ -105,7 +105,7 @@ fn insert_all<'a>(
         let mut seen_again =
             tx.prepare_cached("UPDATE events SET duplicates = duplicates + 1 WHERE id = ?1")?;
         // Times are stamped before the queue, so two requests can reach it out of order: an event
-        // is stored as received no earlier than the newest one before it (readers rely on it).
+        // is stored as received after the newest one before it (readers rely on it).
         let mut newest: String = tx
             .prepare_cached("SELECT received_at FROM events ORDER BY id DESC LIMIT 1")?
             .query_row([], |r| r.get(0))
@@ -122,9 +122,13 @@ fn insert_all<'a>(
                 });
                 continue;
             }
-            if e.received_at > newest {
-                newest.clone_from(&e.received_at);
-            }
+            newest = if e.received_at > newest {
+                e.received_at.clone()
+            } else {
+                // One microsecond after the newest: times stay unique, so reading on from the
+                // last time seen never skips an event that shares it.
+                format_time(crate::time::stored(&newest) + chrono::Duration::microseconds(1))
+            };
             let received_at = newest.as_str();
             let id: Option<i64> = insert
                 .query_row(
