@@ -111,7 +111,8 @@ impl Bench {
         let client = std::sync::Arc::new(client);
         let source = self.webhook_url.rsplit('/').next().unwrap().to_owned();
         let mut latencies = Vec::with_capacity(self.rounds);
-        let mut cursor = 0i64;
+        // Start after this run's newest event, whatever ran before.
+        let (_, mut cursor) = self.send(usize::MAX).await?;
         for n in 0..self.rounds {
             let c = client.clone();
             let args = json!({"source": source, "after_id": cursor, "timeout_seconds": 30});
