@@ -95,7 +95,7 @@ HOOKD_BENCH_RUN=c32 run "POST /webhook/github (durable)" 32 -s bench/webhook.lua
 HOOKD_BENCH_RUN=c256 run "POST /webhook/github (durable)" 256 -s bench/webhook.lua "http://$webhook"
 hookd_rps=$last_rps
 python3 -c 'import sys; print(f"hookd at 256 connections / SQLite alone: {float(sys.argv[1]) / float(sys.argv[2]):.2f}")' \
-  "${hookd_rps%k}" "$(cat "$data/baseline")"
+  "$hookd_rps" "$(cat "$data/baseline")"
 # The wake-ups measure a store at rest: let the writes the load leaves behind (checkpoints, the
 # search index catching up) finish first.
 sleep 10

@@ -210,6 +210,26 @@ impl Bounded {
         self.events.push(event);
         true
     }
+
+    /// How many rows a read of `limit` events examines: `limit`, or `WHERE_SCAN` when `where`
+    /// conditions are tested on each row (only the rows that pass become events).
+    pub fn rows_to_examine(limit: usize, testing_where: bool) -> usize {
+        if testing_where { WHERE_SCAN } else { limit }
+    }
+
+    /// After the read examined `examined` rows, the last one `last`: a `where` read that used its
+    /// whole bound without filling `limit` (or the size bound) records where it stopped.
+    pub fn examined(
+        &mut self,
+        examined: usize,
+        last: Option<i64>,
+        limit: usize,
+        testing_where: bool,
+    ) {
+        if testing_where && examined == WHERE_SCAN && self.events.len() < limit && !self.truncated {
+            self.scan_stopped_at = last;
+        }
+    }
 }
 
 /// How many events one read with `where` conditions examines at most (after its source, type

@@ -7,9 +7,7 @@ use tokio_postgres::types::ToSql;
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::filter::PathStep;
 use crate::store::row::RawEvent;
-use crate::store::{
-    Bounded, Found, SEARCH_SCAN, SearchHit, SearchQuery, SourceStats, StoreError, WHERE_SCAN,
-};
+use crate::store::{Bounded, Found, SEARCH_SCAN, SearchHit, SearchQuery, SourceStats, StoreError};
 use crate::time::format_time;
 use async_trait::async_trait;
 
@@ -43,6 +41,11 @@ pub fn where_clause(filter: &EventFilter, t: &str, p: &mut Params) -> String {
         &format!("{t}payload::jsonb"),
         p,
     ));
+    where_of(&clauses)
+}
+
+/// `WHERE a AND b …`, or nothing for no conditions.
+fn where_of(clauses: &[String]) -> String {
     if clauses.is_empty() {
         String::new()
     } else {
@@ -116,6 +119,9 @@ fn field_conditions(filter: &EventFilter, t: &str, doc: &str, p: &mut Params) ->
     clauses
 }
 
+/// The position of the `where` result, the column after `COLUMNS`, in a query's rows.
+const MATCHES: usize = 14;
+
 const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, content_type, \
                        payload_encoding, payload, verified, subject, occurred_at, summary, \
                        duplicates";
@@ -187,12 +193,8 @@ pub async fn query(
         Page::Newest(n) => ("DESC", n),
         Page::Oldest(n) => ("ASC", n),
     };
-    let scan = if fields.is_empty() { limit } else { WHERE_SCAN };
-    let conditions = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let scan = Bounded::rows_to_examine(limit, !fields.is_empty());
+    let conditions = where_of(&clauses);
     // Several instances stamp times, so times are not in id order: a read from a time goes in
     // time order, straight from the time index (ids break ties).
     let by = if filter.received_after.is_some() && fields.is_empty() {
@@ -219,7 +221,7 @@ pub async fn query(
         let row = row?;
         examined += 1;
         last = Some(row.get::<_, i64>(0));
-        if !row.get::<_, bool>(14) {
+        if !row.get::<_, bool>(MATCHES) {
             continue;
         }
         let raw = raw_event(&row);
@@ -228,9 +230,7 @@ pub async fn query(
             break;
         }
     }
-    if examined == scan && out.events.len() < limit && !out.truncated && !fields.is_empty() {
-        out.scan_stopped_at = last;
-    }
+    out.examined(examined, last, limit, !fields.is_empty());
     if matches!(page, Page::Newest(_)) {
         out.events.reverse();
     }
@@ -335,7 +335,7 @@ pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Found, St
     }
     // A filter that passes none of a common word's matches would have the index fetch them all:
     // with a filter, the index is used only for words with at most SEARCH_SCAN older matches.
-    let filtered = !where_clause(&q.filter, "e.", &mut Params::default()).is_empty();
+    let filtered = q.filter != EventFilter::default();
     if filtered && older_matches(c, q, edge).await? > SEARCH_SCAN as i64 {
         return Ok(Found {
             hits,

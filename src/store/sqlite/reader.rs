@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::store::row::RawEvent;
-use crate::store::{Bounded, SourceStats, StoreError, WHERE_SCAN};
+use crate::store::{Bounded, SourceStats, StoreError};
 use crate::time::format_time;
 use async_trait::async_trait;
 
@@ -63,6 +63,9 @@ impl Readers {
     }
 }
 
+/// The position of the `where` result, the column after `COLUMNS`, in a query's rows.
+const MATCHES: usize = 14;
+
 const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, content_type, \
                        payload_encoding, payload, verified, subject, occurred_at, summary, \
                        duplicates";
@@ -96,7 +99,7 @@ pub fn query(
         Page::Newest(n) => ("DESC", n),
         Page::Oldest(n) => ("ASC", n),
     };
-    let scan = if fields.is_empty() { limit } else { WHERE_SCAN };
+    let scan = Bounded::rows_to_examine(limit, !fields.is_empty());
     args.push((scan as i64).into());
     let sql = format!(
         "SELECT {COLUMNS}, {matches} FROM events {} ORDER BY id {order} LIMIT ?{}",
@@ -111,7 +114,7 @@ pub fn query(
     while let Some(row) = rows.next()? {
         examined += 1;
         last = Some(row.get::<_, i64>(0)?);
-        if !row.get::<_, bool>(14)? {
+        if !row.get::<_, bool>(MATCHES)? {
             continue;
         }
         let raw = raw_event(row)?;
@@ -120,9 +123,7 @@ pub fn query(
             break;
         }
     }
-    if examined == scan && out.events.len() < limit && !out.truncated && !fields.is_empty() {
-        out.scan_stopped_at = last;
-    }
+    out.examined(examined, last, limit, !fields.is_empty());
     if matches!(page, Page::Newest(_)) {
         out.events.reverse();
     }

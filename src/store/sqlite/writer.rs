@@ -122,13 +122,14 @@ fn insert_all<'a>(
                 });
                 continue;
             }
-            newest = if e.received_at > newest {
-                e.received_at.clone()
+            if e.received_at > newest {
+                newest.clone_from(&e.received_at);
             } else {
                 // One microsecond after the newest: times stay unique, so reading on from the
                 // last time seen never skips an event that shares it.
-                format_time(crate::time::stored(&newest) + chrono::Duration::microseconds(1))
-            };
+                newest =
+                    format_time(crate::time::stored(&newest) + chrono::Duration::microseconds(1));
+            }
             let received_at = newest.as_str();
             let id: Option<i64> = insert
                 .query_row(
