@@ -11,6 +11,7 @@ use rusqlite::types::Value as SqlValue;
 use tokio_postgres::types::ToSql;
 
 use super::StoreError;
+use super::postgres::tsvector::SEARCH_VECTOR;
 use super::postgres::{connect, schema, writer::WRITE_LOCK};
 
 /// How a column is bound on PostgreSQL.
@@ -199,6 +200,12 @@ pub async fn sqlite_to_postgres(data_dir: &Path, url: &str) -> Result<Copied, St
         r"UPDATE events SET payload_has_nul = true WHERE strpos(payload, '\u0000') > 0;
          INSERT INTO sources (source, count, last_received_at)
          SELECT source, count(*), max(received_at) FROM events GROUP BY source",
+    )
+    .await?;
+    // The writer computes search vectors; copied events get theirs here.
+    tx.execute(
+        &format!("UPDATE events SET search = {SEARCH_VECTOR} WHERE search IS NULL"),
+        &[],
     )
     .await?;
     // Ids continue after the highest ever handed out, including deleted ones.

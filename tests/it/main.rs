@@ -21,6 +21,7 @@ mod mcp_stdio;
 mod migrate_to;
 mod multi_instance;
 mod operations;
+mod postgres_writer;
 mod properties;
 mod read_bounds;
 mod redis_bridge;

@@ -18,7 +18,7 @@ use crate::store::{Actions, Deploys, RepoActivity};
 /// Inserts the derived rows of a commit's new events: one statement per kind of row, each
 /// taking every row of that kind as arrays (so a group costs a few statements, not one per row).
 pub async fn insert_all(
-    tx: &Transaction<'_>,
+    c: &deadpool_postgres::Client,
     items: &[(i64, &str, &Derived)],
 ) -> Result<(), StoreError> {
     let mut actions = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -45,10 +45,13 @@ pub async fn insert_all(
         if actions.0.is_empty() {
             return Ok(0);
         }
-        tx.execute(
-            "INSERT INTO actions (event_id, type, fields, created_at)
+        c.execute(
+            &c.prepare_cached(
+                "INSERT INTO actions (event_id, type, fields, created_at)
              SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])
              ON CONFLICT (event_id, type) DO NOTHING",
+            )
+            .await?,
             &[&actions.0, &actions.1, &actions.2, &actions.3],
         )
         .await
@@ -58,10 +61,13 @@ pub async fn insert_all(
         if p.event_id.is_empty() {
             return Ok(0);
         }
-        tx.execute(
-            "INSERT INTO pushes (event_id, repo, branch, sha, message, author, time)
+        c.execute(
+            &c.prepare_cached(
+                "INSERT INTO pushes (event_id, repo, branch, sha, message, author, time)
              SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
                                   $6::text[], $7::text[])",
+            )
+            .await?,
             &[
                 &p.event_id,
                 &p.repo,
@@ -74,43 +80,41 @@ pub async fn insert_all(
         )
         .await
     };
-    let activity =
-        async {
-            let a = &activity;
-            if a.event_id.is_empty() {
-                return Ok(0);
-            }
-            tx.execute(
-            "INSERT INTO github_activity (event_id, repo, type, action, time, actor, number, title,
+    let activity = async {
+        let a = &activity;
+        if a.event_id.is_empty() {
+            return Ok(0);
+        }
+        c.execute(
+            &c.prepare_cached("INSERT INTO github_activity (event_id, repo, type, action, time, actor, number, title,
                                           state, branch, size)
              SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
                                   $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[],
-                                  $11::int8[])",
+                                  $11::int8[])").await?,
             &[
                 &a.event_id, &a.repo, &a.event_type, &a.action, &a.time, &a.actor, &a.number,
                 &a.title, &a.state, &a.branch, &a.size,
             ],
         )
         .await
-        };
-    let deploys =
-        async {
-            let d = &deploys;
-            if d.event_id.is_empty() {
-                return Ok(0);
-            }
-            tx.execute(
-            "INSERT INTO deployments (event_id, platform, project, deployment_id, state, url, sha,
+    };
+    let deploys = async {
+        let d = &deploys;
+        if d.event_id.is_empty() {
+            return Ok(0);
+        }
+        c.execute(
+            &c.prepare_cached("INSERT INTO deployments (event_id, platform, project, deployment_id, state, url, sha,
                                       environment, time)
              SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[], $8::text[], $9::text[])",
+                                  $6::text[], $7::text[], $8::text[], $9::text[])").await?,
             &[
                 &d.event_id, &d.platform, &d.project, &d.deployment_id, &d.state, &d.url, &d.sha,
                 &d.environment, &d.time,
             ],
         )
         .await
-        };
+    };
     futures_util::try_join!(actions, pushes, activity, deploys)?;
     Ok(())
 }

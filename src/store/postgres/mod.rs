@@ -11,6 +11,7 @@ mod event_rows;
 mod listen;
 mod reader;
 pub(super) mod schema;
+pub(super) mod tsvector;
 mod upkeep;
 pub(super) mod writer;
 

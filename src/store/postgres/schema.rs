@@ -188,6 +188,11 @@ const MIGRATIONS: &[&str] = &[
         created_at       TEXT NOT NULL
     );
 "#,
+    r#"
+    -- The writer computes each event's search vector before it takes the write lock
+    -- (`tsvector.rs`), so the column no longer computes itself; stored vectors are kept.
+    ALTER TABLE events ALTER COLUMN search DROP EXPRESSION;
+"#,
 ];
 
 /// Brings the database to the newest schema, once, however many instances start together.

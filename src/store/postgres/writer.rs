@@ -11,10 +11,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{Client, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_postgres::Statement;
 
 use super::derived;
+use super::tsvector::{self, Tsvector};
 use crate::bus::Bus;
 use crate::derive::Derived;
 use crate::event::Appended;
@@ -83,16 +85,53 @@ enum Outcome {
 }
 
 async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended>, StoreError> {
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    // Pipelined, and run in this order by PostgreSQL: the lookup happens under the lock.
-    let lock = async {
-        let locked = tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]);
-        locked.await.map_err(StoreError::from)
-    };
-    let (_, stored) = futures_util::try_join!(lock, stored_ids(&tx, rows))?;
+    let client = pool.get().await?;
+    let written = write(&client, rows, notify).await;
+    if written.is_err() {
+        // A statement failed with the group's transaction open: the connection leaves the pool,
+        // and PostgreSQL rolls the transaction back as it closes.
+        drop(deadpool_postgres::Object::take(client));
+    }
+    written
+}
+
+/// Writes one group in one transaction, in three round trips. Every round trip taken while the
+/// write lock is held is a wait for every other writer, and on a busy machine one costs
+/// milliseconds (the answer waits for a core), so the statements are sent together:
+/// 1. `BEGIN`, the search vectors, the lock, the delivery lookup and the ids, run by PostgreSQL
+///    in this order: the vectors are computed while another transaction may still hold the
+///    lock, the lookup and the ids come under it. Ids are drawn for every row of the group, and
+///    a duplicate's is left unused (ids have gaps, as after a rollback or retention).
+/// 2. The events and every row derived from them (and, apart, the repeated deliveries' counts).
+/// 3. `COMMIT`.
+async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appended>, StoreError> {
+    // Prepared first (free once this connection has them), so that each statement of the first
+    // round trip goes out in the order written below.
+    let search = client.prepare_cached(tsvector::COMPUTE).await?;
+    let lock = client
+        .prepare_cached("SELECT pg_advisory_xact_lock($1)")
+        .await?;
+    let lookup = client.prepare_cached(STORED_IDS).await?;
+    let draw = client.prepare_cached(DRAW_IDS).await?;
+    let (begun, vectors, locked, stored, ids) = futures_util::join!(
+        client.batch_execute("BEGIN"),
+        tsvector::compute(client, &search, rows),
+        client.execute(&lock, &[&WRITE_LOCK]),
+        stored_ids(client, &lookup, rows),
+        draw_ids(client, &draw, rows.len()),
+    );
+    begun?;
+    let vectors = vectors?;
+    locked?;
+    let (stored, mut ids) = (stored?, ids?);
     let (outcomes, inserts) = plan(rows, &stored);
-    let ids = draw_ids(&tx, inserts.len()).await?;
+    let vectors: Vec<&Tsvector> = outcomes
+        .iter()
+        .zip(&vectors)
+        .filter(|(o, _)| matches!(o, Outcome::Insert(_)))
+        .map(|(_, v)| v)
+        .collect();
+    ids.truncate(inserts.len());
     let derived: Vec<(i64, &str, &Derived)> = inserts
         .iter()
         .zip(&ids)
@@ -103,13 +142,6 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
         })
         .collect();
     let newest = ids.last().copied().filter(|_| notify);
-    // Pipelined: one round trip for the whole group's statements.
-    futures_util::try_join!(
-        insert_events(&tx, &ids, &inserts),
-        count_sources(&tx, &inserts),
-        derived::insert_all(&tx, &derived),
-        announce(&tx, newest),
-    )?;
     let seen_again: Vec<i64> = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -118,8 +150,16 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
             Outcome::Insert(_) => None,
         })
         .collect();
-    count_duplicates(&tx, &seen_again).await?;
-    tx.commit().await?;
+    futures_util::try_join!(
+        insert_events(client, &ids, &inserts, &vectors),
+        count_sources(client, &inserts),
+        derived::insert_all(client, &derived),
+        announce(client, newest),
+    )?;
+    // After the inserts (a delivery twice in one group counts on the row just written; a pruned
+    // event has no row): one more round trip, only for a group that repeats a delivery.
+    count_duplicates(client, &seen_again).await?;
+    client.batch_execute("COMMIT").await?;
     Ok(outcomes
         .into_iter()
         .map(|o| match o {
@@ -165,36 +205,47 @@ fn plan<'r>(rows: &[&'r Row], stored: &HashMap<usize, i64>) -> (Vec<Outcome>, Ve
     (outcomes, inserts)
 }
 
-/// Counts each delivery that arrived again on its stored event (after the group's inserts, so a
-/// delivery twice in one group counts on the row just written; a pruned event has no row).
-async fn count_duplicates(tx: &Transaction<'_>, ids: &[i64]) -> Result<(), StoreError> {
+/// Counts each delivery that arrived again on its stored event.
+async fn count_duplicates(client: &Client, ids: &[i64]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
-    tx.execute(
-        "UPDATE events SET duplicates = events.duplicates + d.n
-         FROM (SELECT id, count(*) AS n FROM unnest($1::int8[]) AS id GROUP BY id) d
-         WHERE events.id = d.id",
-        &[&ids],
-    )
-    .await?;
+    let update = client
+        .prepare_cached(
+            "UPDATE events SET duplicates = events.duplicates + d.n
+             FROM (SELECT id, count(*) AS n FROM unnest($1::int8[]) AS id GROUP BY id) d
+             WHERE events.id = d.id",
+        )
+        .await?;
+    client.execute(&update, &[&ids]).await?;
     Ok(())
 }
 
 /// `NOTIFY` the newest id (PostgreSQL delivers it when the transaction commits), if any.
-async fn announce(tx: &Transaction<'_>, newest: Option<i64>) -> Result<(), StoreError> {
+async fn announce(client: &Client, newest: Option<i64>) -> Result<(), StoreError> {
     if let Some(id) = newest {
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &id.to_string()])
+        let notify = client.prepare_cached("SELECT pg_notify($1, $2)").await?;
+        client
+            .execute(&notify, &[&CHANNEL, &id.to_string()])
             .await?;
     }
     Ok(())
 }
 
+/// Finds stored deliveries (in events, or pruned) by source and delivery id.
+const STORED_IDS: &str = "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[])
+                              WITH ORDINALITY AS k (source, delivery_id, n))
+     SELECT k.n, e.id FROM k
+     JOIN events e ON e.source = k.source AND e.delivery_id = k.delivery_id
+     UNION ALL
+     SELECT k.n, p.event_id FROM k
+     JOIN pruned_deliveries p ON p.source = k.source AND p.delivery_id = k.delivery_id";
+
 /// The rows whose deliveries are already stored (by index in `rows`), with their ids. Looked up
-/// before inserting: under the write lock nothing else can store them meanwhile, and no id is
-/// drawn for a duplicate.
+/// under the write lock, before inserting: nothing else can store them meanwhile.
 async fn stored_ids(
-    tx: &Transaction<'_>,
+    client: &Client,
+    lookup: &Statement,
     rows: &[&Row],
 ) -> Result<HashMap<usize, i64>, StoreError> {
     let keyed: Vec<(usize, &str, &str)> = rows
@@ -207,42 +258,35 @@ async fn stored_ids(
     }
     let sources: Vec<&str> = keyed.iter().map(|k| k.1).collect();
     let deliveries: Vec<&str> = keyed.iter().map(|k| k.2).collect();
-    let found = tx
-        .query(
-            "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[])
-                          WITH ORDINALITY AS k (source, delivery_id, n))
-             SELECT k.n, e.id FROM k
-             JOIN events e ON e.source = k.source AND e.delivery_id = k.delivery_id
-             UNION ALL
-             SELECT k.n, p.event_id FROM k
-             JOIN pruned_deliveries p ON p.source = k.source AND p.delivery_id = k.delivery_id",
-            &[&sources, &deliveries],
-        )
-        .await?;
+    let found = client.query(lookup, &[&sources, &deliveries]).await?;
     Ok(found
         .iter()
         .map(|r| (keyed[r.get::<_, i64>(0) as usize - 1].0, r.get(1)))
         .collect())
 }
 
-/// Draws `n` ids, in order (under the write lock nobody else draws any meanwhile).
-async fn draw_ids(tx: &Transaction<'_>, n: usize) -> Result<Vec<i64>, StoreError> {
+/// Draws ids, in order (under the write lock nobody else draws any meanwhile).
+const DRAW_IDS: &str =
+    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int8)";
+
+async fn draw_ids(client: &Client, draw: &Statement, n: usize) -> Result<Vec<i64>, StoreError> {
     if n == 0 {
         return Ok(Vec::new());
     }
-    let rows = tx
-        .query(
-            "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int8)",
-            &[&(n as i64)],
-        )
-        .await?;
+    let rows = client.query(draw, &[&(n as i64)]).await?;
     let mut ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     ids.sort_unstable();
     Ok(ids)
 }
 
-/// Inserts the rows with their ids: one statement for the whole group, every column an array.
-async fn insert_events(tx: &Transaction<'_>, ids: &[i64], rows: &[&Row]) -> Result<(), StoreError> {
+/// Inserts the rows with their ids and search vectors: one statement for the whole group, every
+/// column an array.
+async fn insert_events(
+    client: &Client,
+    ids: &[i64],
+    rows: &[&Row],
+    vectors: &[&Tsvector],
+) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -255,53 +299,68 @@ async fn insert_events(tx: &Transaction<'_>, ids: &[i64], rows: &[&Row]) -> Resu
         .iter()
         .map(|r| r.payload.get().contains("\\u0000") || !r.payload_parses)
         .collect();
-    tx.execute(
-        "INSERT INTO events (id, source, type, delivery_id, received_at, headers, content_type,
+    let insert = client
+        .prepare_cached(
+            "INSERT INTO events (id, source, type, delivery_id, received_at, headers, content_type,
                              payload_encoding, payload, verified, subject, occurred_at, summary,
-                             search_text, payload_has_nul)
+                             search_text, payload_has_nul, search)
          SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
                               $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[],
-                              $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[])",
-        &[
-            &ids,
-            &col(|r| Some(&r.source)),
-            &col(|r| Some(&r.event_type)),
-            &col(|r| r.delivery_id.as_deref()),
-            &col(|r| Some(&r.received_at)),
-            &col(|r| Some(&r.headers)),
-            &col(|r| r.content_type.as_deref()),
-            &col(|r| Some(r.payload_encoding)),
-            &col(|r| Some(r.payload.get())),
-            &verified,
-            &col(|r| r.subject.as_deref()),
-            &col(|r| r.occurred_at.as_deref()),
-            &col(|r| r.summary.as_deref()),
-            &col(|r| Some(&r.search_text)),
-            &has_nul,
-        ],
-    )
-    .await?;
+                              $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[],
+                              $16::tsvector[])",
+        )
+        .await?;
+    client
+        .execute(
+            &insert,
+            &[
+                &ids,
+                &col(|r| Some(&r.source)),
+                &col(|r| Some(&r.event_type)),
+                &col(|r| r.delivery_id.as_deref()),
+                &col(|r| Some(&r.received_at)),
+                &col(|r| Some(&r.headers)),
+                &col(|r| r.content_type.as_deref()),
+                &col(|r| Some(r.payload_encoding)),
+                &col(|r| Some(r.payload.get())),
+                &verified,
+                &col(|r| r.subject.as_deref()),
+                &col(|r| r.occurred_at.as_deref()),
+                &col(|r| r.summary.as_deref()),
+                &col(|r| Some(&r.search_text)),
+                &has_nul,
+                &vectors,
+            ],
+        )
+        .await?;
     Ok(())
 }
 
-/// Adds the new rows to their sources' totals, one statement per source, in a fixed order (so
-/// two transactions touching the same sources cannot deadlock).
-async fn count_sources(tx: &Transaction<'_>, rows: &[&Row]) -> Result<(), StoreError> {
+/// Adds the new rows to their sources' totals, in one statement (in a fixed order, so that two
+/// transactions touching the same sources cannot deadlock).
+async fn count_sources(client: &Client, rows: &[&Row]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let mut totals: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
     for row in rows {
         let t = totals.entry(&row.source).or_insert((0, &row.received_at));
         t.0 += 1;
         t.1 = t.1.max(&row.received_at);
     }
-    let upsert = tx
+    let sources: Vec<&str> = totals.keys().copied().collect();
+    let counts: Vec<i64> = totals.values().map(|t| t.0).collect();
+    let lasts: Vec<&str> = totals.values().map(|t| t.1).collect();
+    let upsert = client
         .prepare_cached(
-            "INSERT INTO sources (source, count, last_received_at) VALUES ($1, $2, $3)
+            "INSERT INTO sources (source, count, last_received_at)
+             SELECT * FROM unnest($1::text[], $2::int8[], $3::text[]) ORDER BY 1
              ON CONFLICT (source) DO UPDATE SET count = sources.count + excluded.count,
                  last_received_at = greatest(sources.last_received_at, excluded.last_received_at)",
         )
         .await?;
-    for (source, (count, last)) in totals {
-        tx.execute(&upsert, &[&source, &count, &last]).await?;
-    }
+    client
+        .execute(&upsert, &[&sources, &counts, &lasts])
+        .await?;
     Ok(())
 }
