@@ -235,7 +235,7 @@ impl Bounded {
 /// How many events one read with `where` conditions examines at most (after its source, type
 /// and id bounds, which indexes answer). The conditions are tested on each payload, so without a
 /// bound a condition that matches nothing would read the whole store.
-pub const WHERE_SCAN: usize = 2_000;
+pub const WHERE_SCAN: usize = 1_000;
 
 /// What retention removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -92,22 +92,14 @@ fn field_conditions(filter: &EventFilter, t: &str, doc: &str, p: &mut Params) ->
                 PathStep::Index(i) => i.to_string(),
             })
             .collect();
+        // Compared as `jsonb`: a value of another type is simply unequal (nothing is cast, so
+        // nothing fails), numbers compare by value (1 = 1.0), and each condition reads `doc` once.
         let value = format!("({doc} #> {}::text[])", p.bind(steps));
         let test = match &f.value {
-            serde_json::Value::Null => format!("jsonb_typeof({value}) = 'null'"),
-            serde_json::Value::Bool(b) => {
-                format!("jsonb_typeof({value}) = 'boolean' AND {value} = '{b}'::jsonb")
+            serde_json::Value::String(text) => {
+                format!("{value} = to_jsonb({}::text)", p.bind(text.clone()))
             }
-            serde_json::Value::Number(n) => format!(
-                // CASE, not AND: PostgreSQL may evaluate either side of an AND first, and the
-                // cast fails on anything but a number.
-                "CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::float8 = {}::float8 ELSE false END",
-                p.bind(n.as_f64().unwrap_or(f64::NAN))
-            ),
-            other => format!(
-                "jsonb_typeof({value}) = 'string' AND {value} #>> '{{}}' = {}::text",
-                p.bind(other.as_str().unwrap_or_default().to_owned())
-            ),
+            other => format!("{value} = {}::text::jsonb", p.bind(other.to_string())),
         };
         // Only JSON and form payloads have fields; a text payload is a bare JSON string. A
         // payload jsonb cannot read is skipped first (CASE: evaluated in order).
@@ -119,7 +111,8 @@ fn field_conditions(filter: &EventFilter, t: &str, doc: &str, p: &mut Params) ->
     clauses
 }
 
-/// The position of the `where` result, the column after `COLUMNS`, in a query's rows.
+/// The position of the `where` result, the column after `COLUMNS`, in a query's rows (followed
+/// by whether the row is the last one the scan's bound allows).
 const MATCHES: usize = 14;
 
 const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, content_type, \
@@ -181,14 +174,8 @@ pub async fn query(
     let mut p = Params::default();
     let clauses = indexed_conditions(filter, "", &mut p);
     // `where` conditions are a column: rows are examined in id order up to the scan bound, and
-    // only those that match are read into events. Each payload is parsed into `jsonb` once per
-    // row (`doc`, kept apart by OFFSET 0), not once per use in the conditions.
+    // only those that match are read into events.
     let fields = field_conditions(filter, "", "d.doc", &mut p);
-    let matches = if fields.is_empty() {
-        "true".to_owned()
-    } else {
-        format!("coalesce({}, false)", fields.join(" AND "))
-    };
     let (order, limit) = match page {
         Page::Newest(n) => ("DESC", n),
         Page::Oldest(n) => ("ASC", n),
@@ -202,16 +189,29 @@ pub async fn query(
     } else {
         format!("id {order}")
     };
-    let parsed = if fields.is_empty() {
-        ""
+    let sql = if fields.is_empty() {
+        format!(
+            "SELECT {COLUMNS}, true, false FROM events {conditions} ORDER BY {by} LIMIT {}",
+            p.bind(scan as i64)
+        )
     } else {
-        " CROSS JOIN LATERAL (SELECT CASE WHEN payload_has_nul OR payload_encoding NOT IN \
-         ('json', 'form') THEN NULL ELSE payload::jsonb END AS doc OFFSET 0) d"
+        // Only the rows that match travel back, with the bound's last row (`last`: so that the
+        // answer can say where the scan stopped), and PostgreSQL stops examining once the page
+        // is full. Each payload is parsed into `jsonb` once per row (`doc`, kept apart by
+        // OFFSET 0), not once per condition.
+        let scan = p.bind(scan as i64);
+        let matches = fields.join(" AND ");
+        format!(
+            "WITH bound AS (SELECT id FROM events {conditions} ORDER BY {by} OFFSET {scan}::int8 - 1 LIMIT 1)
+             SELECT s.*, s.id IS NOT DISTINCT FROM (SELECT id FROM bound) FROM (
+                 SELECT {COLUMNS}, coalesce({matches}, false) AS m FROM events
+                 CROSS JOIN LATERAL (SELECT CASE WHEN payload_has_nul OR payload_encoding
+                     NOT IN ('json', 'form') THEN NULL ELSE payload::jsonb END AS doc OFFSET 0) d
+                 {conditions} ORDER BY {by} LIMIT {scan}) s
+             WHERE m OR s.id = (SELECT id FROM bound) ORDER BY {by} LIMIT {}",
+            p.bind(limit as i64 + 1)
+        )
     };
-    let sql = format!(
-        "SELECT {COLUMNS}, {matches} FROM events{parsed} {conditions} ORDER BY {by} LIMIT {}",
-        p.bind(scan as i64)
-    );
     // Streamed, so a bound reached early holds no more rows than it returns.
     let rows = c.query_raw(&sql, p.refs()).await?;
     futures_util::pin_mut!(rows);
@@ -219,7 +219,11 @@ pub async fn query(
     let (mut examined, mut last) = (0, None);
     while let Some(row) = futures_util::StreamExt::next(&mut rows).await {
         let row = row?;
-        examined += 1;
+        // A `where` read examined its whole bound when the bound's last row came back.
+        examined = match row.get::<_, bool>(MATCHES + 1) {
+            true => scan,
+            false => examined + 1,
+        };
         last = Some(row.get::<_, i64>(0));
         if !row.get::<_, bool>(MATCHES) {
             continue;
