@@ -10,6 +10,15 @@ use hookd::store::prelude::*;
 use hookd::store::{Postgres, WakeUps};
 use serde_json::json;
 
+/// A fresh database and a store on it, or `None` when the test is skipped.
+async fn store(test: &str) -> Option<(common::pg::TestDb, Arc<Postgres>)> {
+    let db = common::pg::database(test).await?;
+    let store = Postgres::open(&db.url, WakeUps::ListenNotify)
+        .await
+        .unwrap();
+    Some((db, Arc::new(store)))
+}
+
 async fn sql(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
@@ -23,15 +32,9 @@ async fn sql(url: &str) -> tokio_postgres::Client {
 /// same row, so none went to a neighbour.
 #[tokio::test]
 async fn postgres_each_event_gets_its_own_search_vector() {
-    let test = "postgres_each_event_gets_its_own_search_vector";
-    let Some(db) = common::pg::database(test).await else {
+    let Some((db, store)) = store("postgres_each_event_gets_its_own_search_vector").await else {
         return;
     };
-    let store = Arc::new(
-        Postgres::open(&db.url, WakeUps::ListenNotify)
-            .await
-            .unwrap(),
-    );
     let mut appends = tokio::task::JoinSet::new();
     for n in 0..300 {
         let store = store.clone();
@@ -91,15 +94,11 @@ async fn postgres_each_event_gets_its_own_search_vector() {
 /// transaction: what follows is stored normally.
 #[tokio::test]
 async fn postgres_a_failing_group_stores_nothing_and_the_next_ones_succeed() {
-    let test = "postgres_a_failing_group_stores_nothing_and_the_next_ones_succeed";
-    let Some(db) = common::pg::database(test).await else {
+    let Some((db, store)) =
+        store("postgres_a_failing_group_stores_nothing_and_the_next_ones_succeed").await
+    else {
         return;
     };
-    let store = Arc::new(
-        Postgres::open(&db.url, WakeUps::ListenNotify)
-            .await
-            .unwrap(),
-    );
     let c = sql(&db.url).await;
     c.batch_execute(
         "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
