@@ -12,8 +12,25 @@ use crate::store::StoreError;
 use crate::time::format_time;
 use async_trait::async_trait;
 
-use super::Postgres;
+use super::{Postgres, execute_cached};
 use crate::store::{Actions, Deploys, RepoActivity};
+use tokio_postgres::types::ToSql;
+
+const INSERT_ACTIONS: &str = "INSERT INTO actions (event_id, type, fields, created_at)
+    SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])
+    ON CONFLICT (event_id, type) DO NOTHING";
+const INSERT_PUSHES: &str =
+    "INSERT INTO pushes (event_id, repo, branch, sha, message, author, time)
+    SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[])";
+const INSERT_ACTIVITY: &str = "INSERT INTO github_activity (event_id, repo, type, action, time,
+                                 actor, number, title, state, branch, size)
+    SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::int8[], $8::text[], $9::text[], $10::text[], $11::int8[])";
+const INSERT_DEPLOYMENTS: &str = "INSERT INTO deployments (event_id, platform, project,
+                                 deployment_id, state, url, sha, environment, time)
+    SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::text[])";
 
 /// Inserts the derived rows of a commit's new events: one statement per kind of row, each
 /// taking every row of that kind as arrays (so a group costs a few statements, not one per row).
@@ -45,75 +62,62 @@ pub async fn insert_all(
         if actions.0.is_empty() {
             return Ok(0);
         }
-        c.execute(
-            &c.prepare_cached(
-                "INSERT INTO actions (event_id, type, fields, created_at)
-             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[])
-             ON CONFLICT (event_id, type) DO NOTHING",
-            )
-            .await?,
-            &[&actions.0, &actions.1, &actions.2, &actions.3],
-        )
-        .await
+        let a = &actions;
+        execute_cached(c, INSERT_ACTIONS, &[&a.0, &a.1, &a.2, &a.3]).await
     };
     let pushes = async {
         let p = &pushes;
         if p.event_id.is_empty() {
             return Ok(0);
         }
-        c.execute(
-            &c.prepare_cached(
-                "INSERT INTO pushes (event_id, repo, branch, sha, message, author, time)
-             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[])",
-            )
-            .await?,
-            &[
-                &p.event_id,
-                &p.repo,
-                &p.branch,
-                &p.sha,
-                &p.message,
-                &p.author,
-                &p.time,
-            ],
-        )
-        .await
+        let params: [&(dyn ToSql + Sync); 7] = [
+            &p.event_id,
+            &p.repo,
+            &p.branch,
+            &p.sha,
+            &p.message,
+            &p.author,
+            &p.time,
+        ];
+        execute_cached(c, INSERT_PUSHES, &params).await
     };
     let activity = async {
         let a = &activity;
         if a.event_id.is_empty() {
             return Ok(0);
         }
-        c.execute(
-            &c.prepare_cached("INSERT INTO github_activity (event_id, repo, type, action, time, actor, number, title,
-                                          state, branch, size)
-             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[],
-                                  $11::int8[])").await?,
-            &[
-                &a.event_id, &a.repo, &a.event_type, &a.action, &a.time, &a.actor, &a.number,
-                &a.title, &a.state, &a.branch, &a.size,
-            ],
-        )
-        .await
+        let params: [&(dyn ToSql + Sync); 11] = [
+            &a.event_id,
+            &a.repo,
+            &a.event_type,
+            &a.action,
+            &a.time,
+            &a.actor,
+            &a.number,
+            &a.title,
+            &a.state,
+            &a.branch,
+            &a.size,
+        ];
+        execute_cached(c, INSERT_ACTIVITY, &params).await
     };
     let deploys = async {
         let d = &deploys;
         if d.event_id.is_empty() {
             return Ok(0);
         }
-        c.execute(
-            &c.prepare_cached("INSERT INTO deployments (event_id, platform, project, deployment_id, state, url, sha,
-                                      environment, time)
-             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[], $8::text[], $9::text[])").await?,
-            &[
-                &d.event_id, &d.platform, &d.project, &d.deployment_id, &d.state, &d.url, &d.sha,
-                &d.environment, &d.time,
-            ],
-        )
-        .await
+        let params: [&(dyn ToSql + Sync); 9] = [
+            &d.event_id,
+            &d.platform,
+            &d.project,
+            &d.deployment_id,
+            &d.state,
+            &d.url,
+            &d.sha,
+            &d.environment,
+            &d.time,
+        ];
+        execute_cached(c, INSERT_DEPLOYMENTS, &params).await
     };
     futures_util::try_join!(actions, pushes, activity, deploys)?;
     Ok(())

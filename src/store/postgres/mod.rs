@@ -39,6 +39,18 @@ fn optional_time(r: &tokio_postgres::Row, i: usize) -> Option<chrono::DateTime<c
     r.get::<_, Option<&str>>(i).map(crate::time::stored)
 }
 
+/// Runs `sql` as a statement prepared once per connection: after the first time the cache
+/// answers without a round trip, so the statement costs one round trip (a statement sent as text
+/// costs two: prepare, then execute).
+async fn execute_cached(
+    c: &deadpool_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<u64, tokio_postgres::Error> {
+    let statement = c.prepare_cached(sql).await?;
+    c.execute(&statement, params).await
+}
+
 /// Writer tasks: one gathers the next group while another commits.
 const WRITERS: usize = 2;
 /// Pooled connections (writers and readers together).

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use deadpool_postgres::{Client, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::Statement;
+use tokio_postgres::types::ToSql;
 
-use super::derived;
 use super::tsvector::{self, Tsvector};
+use super::{derived, execute_cached};
 use crate::bus::Bus;
 use crate::derive::Derived;
 use crate::event::Appended;
@@ -218,22 +219,19 @@ fn plan<'r>(rows: &[&'r Row], stored: &HashMap<usize, i64>) -> (Vec<Outcome>, Ve
     (outcomes, inserts)
 }
 
+const COUNT_DUPLICATES: &str = "UPDATE events SET duplicates = events.duplicates + d.n
+    FROM (SELECT id, count(*) AS n FROM unnest($1::int8[]) AS id GROUP BY id) d
+    WHERE events.id = d.id";
+
 /// Counts each delivery that arrived again on its stored event.
 async fn count_duplicates(client: &Client, ids: &[i64]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
-    let update = client
-        .prepare_cached(
-            "UPDATE events SET duplicates = events.duplicates + d.n
-             FROM (SELECT id, count(*) AS n FROM unnest($1::int8[]) AS id GROUP BY id) d
-             WHERE events.id = d.id",
-        )
-        .await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&ids];
+    let params: [&(dyn ToSql + Sync); 1] = [&ids];
     let (custom, updated) = futures_util::join!(
         client.batch_execute(CUSTOM_PLANS),
-        client.execute(&update, &params),
+        execute_cached(client, COUNT_DUPLICATES, &params),
     );
     custom?;
     updated?;
@@ -243,10 +241,8 @@ async fn count_duplicates(client: &Client, ids: &[i64]) -> Result<(), StoreError
 /// `NOTIFY` the newest id (PostgreSQL delivers it when the transaction commits), if any.
 async fn announce(client: &Client, newest: Option<i64>) -> Result<(), StoreError> {
     if let Some(id) = newest {
-        let notify = client.prepare_cached("SELECT pg_notify($1, $2)").await?;
-        client
-            .execute(&notify, &[&CHANNEL, &id.to_string()])
-            .await?;
+        let params: [&(dyn ToSql + Sync); 2] = [&CHANNEL, &id.to_string()];
+        execute_cached(client, "SELECT pg_notify($1, $2)", &params).await?;
     }
     Ok(())
 }
@@ -298,6 +294,13 @@ async fn draw_ids(client: &Client, draw: &Statement, n: usize) -> Result<Vec<i64
     Ok(ids)
 }
 
+const INSERT_EVENTS: &str = "INSERT INTO events (id, source, type, delivery_id, received_at,
+        headers, content_type, payload_encoding, payload, verified, subject, occurred_at, summary,
+        search_text, payload_has_nul, search)
+    SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[],
+                         $13::text[], $14::text[], $15::bool[], $16::tsvector[])";
+
 /// Inserts the rows with their ids and search vectors: one statement for the whole group, every
 /// column an array.
 async fn insert_events(
@@ -318,42 +321,36 @@ async fn insert_events(
         .iter()
         .map(|r| r.payload.get().contains("\\u0000") || !r.payload_parses)
         .collect();
-    let insert = client
-        .prepare_cached(
-            "INSERT INTO events (id, source, type, delivery_id, received_at, headers, content_type,
-                             payload_encoding, payload, verified, subject, occurred_at, summary,
-                             search_text, payload_has_nul, search)
-         SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[],
-                              $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[],
-                              $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[],
-                              $16::tsvector[])",
-        )
-        .await?;
-    client
-        .execute(
-            &insert,
-            &[
-                &ids,
-                &col(|r| Some(&r.source)),
-                &col(|r| Some(&r.event_type)),
-                &col(|r| r.delivery_id.as_deref()),
-                &col(|r| Some(&r.received_at)),
-                &col(|r| Some(&r.headers)),
-                &col(|r| r.content_type.as_deref()),
-                &col(|r| Some(r.payload_encoding)),
-                &col(|r| Some(r.payload.get())),
-                &verified,
-                &col(|r| r.subject.as_deref()),
-                &col(|r| r.occurred_at.as_deref()),
-                &col(|r| r.summary.as_deref()),
-                &col(|r| Some(&r.search_text)),
-                &has_nul,
-                &vectors,
-            ],
-        )
-        .await?;
+    execute_cached(
+        client,
+        INSERT_EVENTS,
+        &[
+            &ids,
+            &col(|r| Some(&r.source)),
+            &col(|r| Some(&r.event_type)),
+            &col(|r| r.delivery_id.as_deref()),
+            &col(|r| Some(&r.received_at)),
+            &col(|r| Some(&r.headers)),
+            &col(|r| r.content_type.as_deref()),
+            &col(|r| Some(r.payload_encoding)),
+            &col(|r| Some(r.payload.get())),
+            &verified,
+            &col(|r| r.subject.as_deref()),
+            &col(|r| r.occurred_at.as_deref()),
+            &col(|r| r.summary.as_deref()),
+            &col(|r| Some(&r.search_text)),
+            &has_nul,
+            &vectors,
+        ],
+    )
+    .await?;
     Ok(())
 }
+
+const COUNT_SOURCES: &str = "INSERT INTO sources (source, count, last_received_at)
+    SELECT * FROM unnest($1::text[], $2::int8[], $3::text[]) ORDER BY 1
+    ON CONFLICT (source) DO UPDATE SET count = sources.count + excluded.count,
+        last_received_at = greatest(sources.last_received_at, excluded.last_received_at)";
 
 /// Adds the new rows to their sources' totals, in one statement (in a fixed order, so that two
 /// transactions touching the same sources cannot deadlock).
@@ -370,16 +367,6 @@ async fn count_sources(client: &Client, rows: &[&Row]) -> Result<(), StoreError>
     let sources: Vec<&str> = totals.keys().copied().collect();
     let counts: Vec<i64> = totals.values().map(|t| t.0).collect();
     let lasts: Vec<&str> = totals.values().map(|t| t.1).collect();
-    let upsert = client
-        .prepare_cached(
-            "INSERT INTO sources (source, count, last_received_at)
-             SELECT * FROM unnest($1::text[], $2::int8[], $3::text[]) ORDER BY 1
-             ON CONFLICT (source) DO UPDATE SET count = sources.count + excluded.count,
-                 last_received_at = greatest(sources.last_received_at, excluded.last_received_at)",
-        )
-        .await?;
-    client
-        .execute(&upsert, &[&sources, &counts, &lasts])
-        .await?;
+    execute_cached(client, COUNT_SOURCES, &[&sources, &counts, &lasts]).await?;
     Ok(())
 }
