@@ -86,16 +86,26 @@ watch_wal() { # records the largest WAL size seen (bytes) in $data/wal-max until
 }
 
 export HOOKD_BENCH_BODY="$BODY" HOOKD_BENCH_SIGNATURE="$sig"
-# The same payload written by SQLite alone (no HTTP, no hookd), 100 rows per commit, in the same
-# run and before hookd's load (whose checkpoints would still be writing during it afterwards).
-HOOKD_BENCH_RATE_FILE="$data/baseline" python3 bench/sqlite_baseline.py 100
+# The same payload written by the store alone (no HTTP, no hookd), in the same run and before
+# hookd's load (whose checkpoints would still be writing during it afterwards): SQLite, 100 rows
+# per commit; or PostgreSQL, copying one event hookd stored (sent first), with pgbench.
+if [ "$STORE" = postgres ]; then
+  curl -sf -o /dev/null "http://$webhook/webhook/github" -H 'Content-Type: application/json' \
+    -H 'X-GitHub-Event: push' -H "X-Hub-Signature-256: $sig" -H 'X-GitHub-Delivery: baseline' \
+    --data-binary "@$BODY"
+  HOOKD_BENCH_RATE_FILE="$data/baseline" bench/postgres_baseline.sh "$BENCH_PG/$db"
+  baseline_name="PostgreSQL alone"
+else
+  HOOKD_BENCH_RATE_FILE="$data/baseline" python3 bench/sqlite_baseline.py 100
+  baseline_name="SQLite alone"
+fi
 run "GET /healthz (HTTP reference)" 256 "http://$webhook/healthz"
 if [ "$STORE" = sqlite ]; then watch_wal & pids+=($!); fi
 HOOKD_BENCH_RUN=c32 run "POST /webhook/github (durable)" 32 -s bench/webhook.lua "http://$webhook"
 HOOKD_BENCH_RUN=c256 run "POST /webhook/github (durable)" 256 -s bench/webhook.lua "http://$webhook"
 hookd_rps=$last_rps
-python3 -c 'import sys; print(f"hookd at 256 connections / SQLite alone: {float(sys.argv[1]) / float(sys.argv[2]):.2f}")' \
-  "$hookd_rps" "$(cat "$data/baseline")"
+python3 -c 'import sys; print(f"hookd at 256 connections / {sys.argv[3]}: {float(sys.argv[1]) / float(sys.argv[2]):.2f}")' \
+  "$hookd_rps" "$(cat "$data/baseline")" "$baseline_name"
 # The wake-ups measure a store at rest: let the writes the load leaves behind (checkpoints, the
 # search index catching up) finish first.
 sleep 10
