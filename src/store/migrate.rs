@@ -23,11 +23,13 @@ enum Kind {
 }
 use Kind::{Bool, Int, Text};
 
-/// A table to copy: its name, the column rows are read in order of, and its columns.
+/// A table to copy: its name, the column rows are read in order of, and its columns; and the
+/// columns PostgreSQL computes from those as each row is inserted (SQL over the copied columns).
 struct Table {
     name: &'static str,
     key: &'static str,
     columns: &'static [(&'static str, Kind)],
+    computed: &'static [(&'static str, &'static str)],
 }
 
 const TABLES: &[Table] = &[
@@ -51,6 +53,12 @@ const TABLES: &[Table] = &[
             ("search_text", Text),
             ("duplicates", Int),
         ],
+        // The writer computes both for each event it stores: each copied row gets them as it
+        // is inserted, not in a second pass that would write every event again.
+        computed: &[
+            ("search", SEARCH_VECTOR),
+            ("payload_has_nul", r"strpos(payload, '\u0000') > 0"),
+        ],
     },
     Table {
         name: "actions",
@@ -65,6 +73,7 @@ const TABLES: &[Table] = &[
             ("completed_at", Text),
             ("details", Text),
         ],
+        computed: &[],
     },
     Table {
         name: "pushes",
@@ -79,6 +88,7 @@ const TABLES: &[Table] = &[
             ("author", Text),
             ("time", Text),
         ],
+        computed: &[],
     },
     Table {
         name: "deployments",
@@ -95,6 +105,7 @@ const TABLES: &[Table] = &[
             ("environment", Text),
             ("time", Text),
         ],
+        computed: &[],
     },
     Table {
         name: "github_activity",
@@ -113,11 +124,13 @@ const TABLES: &[Table] = &[
             ("branch", Text),
             ("size", Int),
         ],
+        computed: &[],
     },
     Table {
         name: "consumers",
         key: "name",
         columns: &[("name", Text), ("cursor", Int), ("updated_at", Text)],
+        computed: &[],
     },
     // The delivery ids of deleted events still in the dedupe window (read in event id order).
     Table {
@@ -129,6 +142,7 @@ const TABLES: &[Table] = &[
             ("event_id", Int),
             ("received_at", Text),
         ],
+        computed: &[],
     },
     // Kept webhook subscriptions, without their lease: the first instance on PostgreSQL takes
     // them up.
@@ -149,6 +163,7 @@ const TABLES: &[Table] = &[
             ("last_delivery_at", Text),
             ("created_at", Text),
         ],
+        computed: &[],
     },
     // Refused deliveries get new ids (nothing refers to them), in their old order.
     Table {
@@ -163,6 +178,7 @@ const TABLES: &[Table] = &[
             ("body_size", Int),
             ("body_sha256", Text),
         ],
+        computed: &[],
     },
 ];
 
@@ -197,15 +213,8 @@ pub async fn sqlite_to_postgres(data_dir: &Path, url: &str) -> Result<Copied, St
         copied.push((table.name, copy(&sqlite, &tx, table).await?));
     }
     tx.batch_execute(
-        r"UPDATE events SET payload_has_nul = true WHERE strpos(payload, '\u0000') > 0;
-         INSERT INTO sources (source, count, last_received_at)
+        "INSERT INTO sources (source, count, last_received_at)
          SELECT source, count(*), max(received_at) FROM events GROUP BY source",
-    )
-    .await?;
-    // The writer computes search vectors; copied events get theirs here.
-    tx.execute(
-        &format!("UPDATE events SET search = {SEARCH_VECTOR} WHERE search IS NULL"),
-        &[],
     )
     .await?;
     // Ids continue after the highest ever handed out, including deleted ones.
@@ -251,15 +260,7 @@ async fn copy(
         key = table.key,
         name = table.name,
     );
-    let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-    let insert = tx
-        .prepare(&format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            table.name,
-            names.join(", "),
-            marks.join(", ")
-        ))
-        .await?;
+    let insert = tx.prepare(&insert_sql(table, &names)).await?;
     let text_key = table
         .columns
         .iter()
@@ -303,6 +304,35 @@ async fn copy(
         .await?;
         total += rows.len() as u64;
     }
+}
+
+/// `INSERT INTO table (columns, computed) SELECT v.*, computed FROM (VALUES ($1, …)) v (columns)`:
+/// the computed columns read the copied ones by name.
+fn insert_sql(table: &Table, names: &[String]) -> String {
+    let marks: Vec<String> = (table.columns.iter().enumerate())
+        .map(|(i, (_, kind))| {
+            let ty = match kind {
+                Int => "int8",
+                Text => "text",
+                Bool => "bool",
+            };
+            format!("${}::{ty}", i + 1)
+        })
+        .collect();
+    let targets = names.iter().map(String::as_str);
+    let targets: Vec<&str> = targets.chain(table.computed.iter().map(|c| c.0)).collect();
+    let values: Vec<&str> = ["v.*"]
+        .into_iter()
+        .chain(table.computed.iter().map(|c| c.1))
+        .collect();
+    format!(
+        "INSERT INTO {name} ({targets}) SELECT {values} FROM (VALUES ({marks})) AS v ({names})",
+        name = table.name,
+        targets = targets.join(", "),
+        values = values.join(", "),
+        marks = marks.join(", "),
+        names = names.join(", "),
+    )
 }
 
 fn bind(kind: Kind, v: &SqlValue) -> Box<dyn ToSql + Sync + Send> {

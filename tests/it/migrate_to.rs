@@ -62,6 +62,12 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         fields: Default::default(),
     })];
     sqlite.append(failed).await.unwrap();
+    // jsonb refuses `\u0000`: the copy flags this payload, so that `where` skips it.
+    let nul = sqlite
+        .append(event("nul", None, json!({"text": "a\u{0}b"})))
+        .await
+        .unwrap()
+        .id;
     let ids: Vec<i64> = {
         let mut ids = vec![];
         for n in 0..25 {
@@ -121,7 +127,7 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         String::from_utf8_lossy(&out.stderr)
     );
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("events: 27 rows copied"), "{said}");
+    assert!(said.contains("events: 28 rows copied"), "{said}");
 
     let pg = Postgres::open(&db.url, WakeUps::ListenNotify)
         .await
@@ -167,6 +173,31 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         .unwrap()
         .hits;
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [push_id]);
+    let text_is = |value: &str| EventFilter {
+        fields: vec![hookd::filter::FieldMatch {
+            path: vec![hookd::filter::PathStep::Key("text".into())],
+            value: json!(value),
+        }],
+        ..EventFilter::default()
+    };
+    // Every payload is examined: unflagged, this one would fail the cast to jsonb.
+    let found = pg.query(text_is("b"), Page::Newest(10)).await;
+    assert!(
+        found.unwrap().is_empty(),
+        "`where` skips the flagged payload, without failing on it"
+    );
+    let flagged: Vec<i64> = {
+        let (c, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let rows = c
+            .query("SELECT id FROM events WHERE payload_has_nul", &[])
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get(0)).collect()
+    };
+    assert_eq!(flagged, [nul], "only the payload with `\\u0000` is flagged");
     let next = pg.append(event("s", None, json!({}))).await.unwrap().id;
     let highest = *ids.last().unwrap();
     assert!(
