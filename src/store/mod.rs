@@ -30,6 +30,12 @@ use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
 
+/// What separates the words of a search: white space, and NUL (no index holds one, and neither
+/// SQLite's FTS5 query parser nor a PostgreSQL parameter takes one).
+pub fn separates_words(c: char) -> bool {
+    c.is_whitespace() || c == '\0'
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database refused or failed: full disk, I/O error, corruption, locked too long.

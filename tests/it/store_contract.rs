@@ -573,6 +573,40 @@ async fn a_nul_or_an_absurd_length_in_a_delivery_fails_nothing() {
             [plain.id],
             "{name}"
         );
+        // A NUL in what a reader asks for fails nothing either: no stored source or type holds
+        // one (it was replaced), so they match nothing.
+        let asked = |sources: &[&str], types: &[&str]| EventFilter {
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            types: types.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        for filter in [asked(&["s\0"], &[]), asked(&[], &["a\0b"])] {
+            let found = store.query(filter.clone(), Page::Newest(10)).await;
+            assert!(found.unwrap().is_empty(), "{name}: {filter:?}");
+        }
+        let both = asked(&["s\0", "s"], &[]);
+        let found = store.query(both, Page::Newest(10)).await.unwrap();
+        assert_eq!(found.len(), 3, "{name}: the other source still matches");
+        let nul_value = EventFilter {
+            fields: hookd::event::FieldMatch::parse_where(
+                json!({"payload.s": "p\0q"}).as_object().unwrap(),
+            )
+            .unwrap(),
+            ..Default::default()
+        };
+        let found = store.query(nul_value, Page::Newest(10)).await.unwrap();
+        assert!(
+            found.iter().all(|e| e.id == odd.id),
+            "{name}: at most the payload that holds it"
+        );
+        let searched = store
+            .search(hookd::store::SearchQuery {
+                text: "x\0y".into(),
+                filter: asked(&["s\0"], &[]),
+                limit: 5,
+            })
+            .await;
+        assert!(searched.unwrap().hits.is_empty(), "{name}");
     }
 }
 

@@ -59,13 +59,13 @@ fn indexed_conditions(filter: &EventFilter, t: &str, p: &mut Params) -> Vec<Stri
     if !filter.sources.is_empty() {
         clauses.push(format!(
             "{t}source = ANY({}::text[])",
-            p.bind(filter.sources.clone())
+            p.bind(storable(&filter.sources))
         ));
     }
     if !filter.types.is_empty() {
         clauses.push(format!(
             "{t}type = ANY({}::text[])",
-            p.bind(filter.types.clone())
+            p.bind(storable(&filter.types))
         ));
     }
     if let Some(after) = filter.after_id {
@@ -80,10 +80,28 @@ fn indexed_conditions(filter: &EventFilter, t: &str, p: &mut Params) -> Vec<Stri
     clauses
 }
 
+/// The values a text column can hold. PostgreSQL refuses a NUL character in a parameter (the
+/// whole query would fail), and no stored text holds one (ingest replaces it): a value with one
+/// matches nothing, and is left out.
+fn storable(values: &[String]) -> Vec<String> {
+    let storable = values.iter().filter(|v| !v.contains('\0'));
+    storable.cloned().collect()
+}
+
 /// The `where` conditions, tested on each payload; `doc` is the payload as `jsonb`.
 fn field_conditions(filter: &EventFilter, t: &str, doc: &str, p: &mut Params) -> Vec<String> {
     let mut clauses = Vec::new();
     for f in &filter.fields {
+        // `jsonb` cannot hold a NUL character (payloads with one are skipped below), and
+        // PostgreSQL refuses one in a parameter: such a condition matches nothing.
+        let nul_key = f
+            .path
+            .iter()
+            .any(|s| matches!(s, PathStep::Key(k) if k.contains('\0')));
+        if nul_key || f.value.as_str().is_some_and(|v| v.contains('\0')) {
+            clauses.push("false".to_owned());
+            continue;
+        }
         let steps: Vec<String> = f
             .path
             .iter()
@@ -301,7 +319,8 @@ pub async fn rejections(
 /// word with punctuation matches as a phrase); a trailing `*` keeps its prefix meaning.
 fn ts_query(text: &str, p: &mut Params) -> Option<String> {
     let terms: Vec<String> = text
-        .split_whitespace()
+        .split(crate::store::separates_words)
+        .filter(|word| !word.is_empty())
         .map(|word| match word.strip_suffix('*') {
             Some(stem) if stem.chars().any(char::is_alphanumeric) => {
                 // Only letters and digits reach the tsquery syntax, so nothing can be an operator.

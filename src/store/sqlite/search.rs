@@ -16,7 +16,8 @@ use crate::store::Search;
 /// (all must match); a trailing `*` keeps its prefix meaning.
 pub fn fts_query(text: &str) -> Option<String> {
     let terms: Vec<String> = text
-        .split_whitespace()
+        .split(crate::store::separates_words)
+        .filter(|word| !word.is_empty())
         .map(|word| {
             let (word, prefix) = match word.strip_suffix('*') {
                 Some(w) if !w.is_empty() => (w, "*"),
