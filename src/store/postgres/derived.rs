@@ -32,6 +32,14 @@ const INSERT_DEPLOYMENTS: &str = "INSERT INTO deployments (event_id, platform, p
     SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                          $7::text[], $8::text[], $9::text[])";
 
+/// Every statement `insert_all` may send.
+pub const STATEMENTS: [&str; 4] = [
+    INSERT_ACTIONS,
+    INSERT_PUSHES,
+    INSERT_ACTIVITY,
+    INSERT_DEPLOYMENTS,
+];
+
 /// Inserts the derived rows of a commit's new events: one statement per kind of row, each
 /// taking every row of that kind as arrays (so a group costs a few statements, not one per row).
 pub async fn insert_all(

@@ -96,18 +96,24 @@ async fn commit(pool: &Pool, rows: &[&Row], notify: bool) -> Result<Vec<Appended
     written
 }
 
-/// Writes one group in one transaction, in three round trips. Every round trip taken while the
+/// Writes one group in one transaction, in two round trips. Every round trip taken while the
 /// write lock is held is a wait for every other writer, and on a busy machine one costs
 /// milliseconds (the answer waits for a core), so the statements are sent together:
 /// 1. `BEGIN`, the search vectors, the lock, the delivery lookup and the ids, run by PostgreSQL
 ///    in this order: the vectors are computed while another transaction may still hold the
 ///    lock, the lookup and the ids come under it. Ids are drawn for every row of the group, and
 ///    a duplicate's is left unused (ids have gaps, as after a rollback or retention).
-/// 2. The events and every row derived from them (and, apart, the repeated deliveries' counts).
-/// 3. `COMMIT`.
+/// 2. The events, every row derived from them, the repeated deliveries' counts, and `COMMIT`.
 async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appended>, StoreError> {
-    // Prepared first (free once this connection has them), so that each statement of the first
-    // round trip goes out in the order written below.
+    // Prepared first (free once this connection has them), so that the statements sent together
+    // go out in the order written below: none waits for its prepare while a later one, `COMMIT`
+    // above all, goes ahead.
+    for sql in [INSERT_EVENTS, COUNT_SOURCES, COUNT_DUPLICATES, ANNOUNCE] {
+        client.prepare_cached(sql).await?;
+    }
+    for sql in derived::STATEMENTS {
+        client.prepare_cached(sql).await?;
+    }
     let search = client.prepare_cached(tsvector::COMPUTE).await?;
     let lock = client
         .prepare_cached("SELECT pg_advisory_xact_lock($1)")
@@ -155,16 +161,25 @@ async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appen
             Outcome::Insert(_) => None,
         })
         .collect();
-    futures_util::try_join!(
+    // Sent together and run in this order; `COMMIT` after a statement that failed answers as a
+    // rollback, not as an error, so every answer is checked (`try_join!` would stop at the first
+    // error while the rest still run: `join!` waits for every answer, then they are checked).
+    let (inserted, counted, derived, announced, repeated, committed) = futures_util::join!(
         insert_events(client, &ids, &inserts, &vectors),
         count_sources(client, &inserts),
         derived::insert_all(client, &derived),
         announce(client, newest),
-    )?;
-    // After the inserts (a delivery twice in one group counts on the row just written; a pruned
-    // event has no row): one more round trip, only for a group that repeats a delivery.
-    count_duplicates(client, &seen_again).await?;
-    client.batch_execute("COMMIT").await?;
+        // After the inserts: a delivery twice in one group counts on the row just written (a
+        // pruned event has no row).
+        count_duplicates(client, &seen_again),
+        client.batch_execute("COMMIT"),
+    );
+    inserted?;
+    counted?;
+    derived?;
+    announced?;
+    repeated?;
+    committed?;
     Ok(outcomes
         .into_iter()
         .map(|o| match o {
@@ -238,11 +253,13 @@ async fn count_duplicates(client: &Client, ids: &[i64]) -> Result<(), StoreError
     Ok(())
 }
 
+const ANNOUNCE: &str = "SELECT pg_notify($1, $2)";
+
 /// `NOTIFY` the newest id (PostgreSQL delivers it when the transaction commits), if any.
 async fn announce(client: &Client, newest: Option<i64>) -> Result<(), StoreError> {
     if let Some(id) = newest {
         let params: [&(dyn ToSql + Sync); 2] = [&CHANNEL, &id.to_string()];
-        execute_cached(client, "SELECT pg_notify($1, $2)", &params).await?;
+        execute_cached(client, ANNOUNCE, &params).await?;
     }
     Ok(())
 }
