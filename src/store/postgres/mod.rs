@@ -218,11 +218,13 @@ impl Events for Postgres {
         page: Page,
         max_bytes: usize,
     ) -> Result<Bounded, StoreError> {
-        reader::query(&self.client().await?, &filter, page, max_bytes).await
+        let client = self.client().await?;
+        reader::query(&client, &filter, page, max_bytes).await
     }
 
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError> {
-        reader::count(&self.client().await?, &filter).await
+        let client = self.client().await?;
+        reader::count(&client, &filter).await
     }
 
     async fn sources(&self) -> Result<Vec<SourceStats>, StoreError> {

@@ -2,7 +2,7 @@
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::filter::PathStep;
@@ -14,21 +14,38 @@ use async_trait::async_trait;
 use super::{Postgres, upkeep};
 use crate::store::{Rejections, Search};
 
-/// Bound values of a query being built; `bind` answers the placeholder to write.
+/// Bound values of a query being built, with their types; `bind` answers the placeholder to
+/// write. A query whose parameters' types are known travels in one round trip (parsed, planned
+/// for these values and run, `query_typed`) instead of a prepare and then an execute.
 #[derive(Default)]
-pub struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
+pub struct Params(Vec<(Box<dyn ToSql + Sync + Send>, Type)>);
+
+/// A value a query binds, and the PostgreSQL type it is sent as.
+pub trait Bind: ToSql + Sync + Send + 'static {
+    const TYPE: Type;
+}
+
+impl Bind for i64 {
+    const TYPE: Type = Type::INT8;
+}
+
+impl Bind for String {
+    const TYPE: Type = Type::TEXT;
+}
+
+impl Bind for Vec<String> {
+    const TYPE: Type = Type::TEXT_ARRAY;
+}
 
 impl Params {
-    pub fn bind(&mut self, value: impl ToSql + Sync + Send + 'static) -> String {
-        self.0.push(Box::new(value));
+    pub fn bind<T: Bind>(&mut self, value: T) -> String {
+        self.0.push((Box::new(value), T::TYPE));
         format!("${}", self.0.len())
     }
 
-    pub fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.0
-            .iter()
-            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
-            .collect()
+    pub fn typed(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+        let typed = self.0.iter().map(|(v, t)| (v.as_ref() as _, t.clone()));
+        typed.collect()
     }
 }
 
@@ -184,7 +201,7 @@ pub async fn get(c: &impl GenericClient, id: i64) -> Result<Option<Event>, Store
 }
 
 pub async fn query(
-    c: &impl GenericClient,
+    c: &tokio_postgres::Client,
     filter: &EventFilter,
     page: Page,
     max_bytes: usize,
@@ -231,7 +248,7 @@ pub async fn query(
         )
     };
     // Streamed, so a bound reached early holds no more rows than it returns.
-    let rows = c.query_raw(&sql, p.refs()).await?;
+    let rows = c.query_typed_raw(&sql, p.typed()).await?;
     futures_util::pin_mut!(rows);
     let mut out = Bounded::within(max_bytes);
     let (mut examined, mut last) = (0, None);
@@ -259,13 +276,13 @@ pub async fn query(
     Ok(out)
 }
 
-pub async fn count(c: &impl GenericClient, filter: &EventFilter) -> Result<i64, StoreError> {
+pub async fn count(c: &tokio_postgres::Client, filter: &EventFilter) -> Result<i64, StoreError> {
     let mut p = Params::default();
     let sql = format!(
         "SELECT count(*) FROM events {}",
         where_clause(filter, "", &mut p)
     );
-    Ok(c.query_one(&sql, &p.refs()).await?.get(0))
+    Ok(c.query_typed_one(&sql, &p.typed()).await?.get(0))
 }
 
 pub async fn sources(c: &impl GenericClient) -> Result<Vec<SourceStats>, StoreError> {
@@ -336,7 +353,7 @@ fn ts_query(text: &str, p: &mut Params) -> Option<String> {
 /// How many of the newest events a search checks row by row before it asks the GIN index.
 const SEARCH_WINDOW: i64 = 20_000;
 
-pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Found, StoreError> {
+pub async fn search(c: &tokio_postgres::Client, q: &SearchQuery) -> Result<Found, StoreError> {
     // The GIN index finds matches in no particular order, so a word in most events would have
     // every match fetched and sorted. The newest SEARCH_WINDOW events are checked row by row in
     // id order first (a common word fills the limit within a few rows); only when they hold too
@@ -375,7 +392,7 @@ pub async fn search(c: &impl GenericClient, q: &SearchQuery) -> Result<Found, St
 
 /// How many events up to `edge` contain the words, counted up to one past `SEARCH_SCAN`.
 async fn older_matches(
-    c: &impl GenericClient,
+    c: &tokio_postgres::Client,
     q: &SearchQuery,
     edge: i64,
 ) -> Result<i64, StoreError> {
@@ -388,13 +405,13 @@ async fn older_matches(
         p.bind(edge),
         p.bind(SEARCH_SCAN as i64 + 1)
     );
-    Ok(c.query_one(&sql, &p.refs()).await?.get(0))
+    Ok(c.query_typed_one(&sql, &p.typed()).await?.get(0))
 }
 
 /// The newest `limit` hits with ids above `edge` (`recent`, checked row by row) or up to it (from
 /// the GIN index).
 async fn search_part(
-    c: &impl GenericClient,
+    c: &tokio_postgres::Client,
     q: &SearchQuery,
     recent: bool,
     edge: i64,
@@ -427,7 +444,7 @@ async fn search_part(
          ORDER BY id DESC",
         p.bind(limit as i64)
     );
-    let rows = c.query(&sql, &p.refs()).await?;
+    let rows = c.query_typed(&sql, &p.typed()).await?;
     Ok(rows
         .iter()
         .map(|r| SearchHit {
@@ -459,6 +476,7 @@ impl Rejections for Postgres {
 #[async_trait]
 impl Search for Postgres {
     async fn search(&self, query: SearchQuery) -> Result<Found, StoreError> {
-        search(&self.client().await?, &query).await
+        let client = self.client().await?;
+        search(&client, &query).await
     }
 }
