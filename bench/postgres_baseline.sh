@@ -13,13 +13,23 @@
 #   transaction, 4 connections, 10 s (the best of 10/30/100 rows and 2/4/8 connections here).
 # Prints "postgres baseline: ... rows/s"; with HOOKD_BENCH_RATE_FILE set, writes the rate there.
 set -euo pipefail
+if [ $# -lt 1 ]; then
+  echo "usage: [LOCK=1] bench/postgres_baseline.sh DATABASE_URL [BATCH [CLIENTS [SECONDS]]]" >&2
+  echo "  DATABASE_URL: a PostgreSQL database hookd has stored at least one event in" >&2
+  exit 2
+fi
 url=$1 batch=${2:-30} clients=${3:-4} seconds=${4:-10}
 server=${url%/*} source_db=${url##*/}
 alone=${source_db}_alone
+
+events=$(psql -qAt "$url" -c "SELECT count(*) FROM events")
+if [ "$events" = 0 ]; then
+  echo "bench/postgres_baseline.sh: $source_db holds no event to copy: send hookd one first" >&2
+  exit 1
+fi
+psql -q "$server/postgres" -c "CREATE DATABASE $alone"
 work=$(mktemp -d)
 trap 'psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $alone WITH (FORCE)"; rm -rf "$work"' EXIT
-
-psql -q "$server/postgres" -c "CREATE DATABASE $alone"
 pg_dump --schema-only "$url" | psql -q -o /dev/null "$server/$alone"
 copy() { # table, select: the first event's rows of that table, copied into the new database
   psql -q "$url" -c "\\copy ($2) TO '$work/$1'"
