@@ -33,7 +33,7 @@ trap 'psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $alone WITH (FORCE)
 pg_dump --schema-only "$url" | psql -q -o /dev/null "$server/$alone"
 copy() { # table, select: the first event's rows of that table, copied into the new database
   psql -q "$url" -c "\\copy ($2) TO '$work/$1'"
-  psql -q "$server/$alone" -c "CREATE TABLE $1 AS $(sed 's/FROM \(events\|pushes\|github_activity\).*/FROM \1 LIMIT 0/' <<<"$2")" \
+  psql -q "$server/$alone" -c "CREATE TABLE $1 AS $2 WITH NO DATA" \
     -c "\\copy $1 FROM '$work/$1'"
 }
 first="(SELECT min(id) FROM events)"

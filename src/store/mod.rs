@@ -30,10 +30,11 @@ use crate::event::{
     Action, ActionTarget, Appended, Completion, Event, EventFilter, NewEvent, Page, Rejected,
 };
 
-/// What separates the words of a search: white space, and NUL (no index holds one, and neither
+/// The words of a search, split at white space and at NUL (no index holds one, and neither
 /// SQLite's FTS5 query parser nor a PostgreSQL parameter takes one).
-pub fn separates_words(c: char) -> bool {
-    c.is_whitespace() || c == '\0'
+pub fn search_words(text: &str) -> impl Iterator<Item = &str> {
+    let words = text.split(|c: char| c.is_whitespace() || c == '\0');
+    words.filter(|word| !word.is_empty())
 }
 
 #[derive(Debug, thiserror::Error)]

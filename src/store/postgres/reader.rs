@@ -335,9 +335,7 @@ pub async fn rejections(
 /// The words as a `tsquery` expression that cannot be a syntax error: every word must match (a
 /// word with punctuation matches as a phrase); a trailing `*` keeps its prefix meaning.
 fn ts_query(text: &str, p: &mut Params) -> Option<String> {
-    let terms: Vec<String> = text
-        .split(crate::store::separates_words)
-        .filter(|word| !word.is_empty())
+    let terms: Vec<String> = crate::store::search_words(text)
         .map(|word| match word.strip_suffix('*') {
             Some(stem) if stem.chars().any(char::is_alphanumeric) => {
                 // Only letters and digits reach the tsquery syntax, so nothing can be an operator.

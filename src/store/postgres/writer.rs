@@ -161,9 +161,8 @@ async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appen
             Outcome::Insert(_) => None,
         })
         .collect();
-    // Sent together and run in this order; `COMMIT` after a statement that failed answers as a
-    // rollback, not as an error, so every answer is checked (`try_join!` would stop at the first
-    // error while the rest still run: `join!` waits for every answer, then they are checked).
+    // Sent together and run in this order. `COMMIT` after a statement that failed answers as a
+    // rollback, not as an error: the statements' own answers say whether the group was stored.
     let (inserted, counted, derived, announced, repeated, committed) = futures_util::join!(
         insert_events(client, &ids, &inserts, &vectors),
         count_sources(client, &inserts),

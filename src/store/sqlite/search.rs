@@ -15,9 +15,7 @@ use crate::store::Search;
 /// Turns words into an FTS5 query that cannot be a syntax error: every word is a quoted phrase
 /// (all must match); a trailing `*` keeps its prefix meaning.
 pub fn fts_query(text: &str) -> Option<String> {
-    let terms: Vec<String> = text
-        .split(crate::store::separates_words)
-        .filter(|word| !word.is_empty())
+    let terms: Vec<String> = crate::store::search_words(text)
         .map(|word| {
             let (word, prefix) = match word.strip_suffix('*') {
                 Some(w) if !w.is_empty() => (w, "*"),
