@@ -7,10 +7,11 @@
 # most PostgreSQL stores here. LOCK=1 takes it in every transaction, computing the search vectors
 # under it (hookd computes them before taking it).
 #
-# Usage: [LOCK=1] bench/postgres_baseline.sh DATABASE_URL [BATCH [CLIENTS [SECONDS]]]
+# Usage: [LOCK=1] [SETUP_SQL=...] bench/postgres_baseline.sh DATABASE_URL [BATCH [CLIENTS [SECONDS]]]
 #   DATABASE_URL: a database hookd has stored at least one event in (its first event is copied);
 #   the copy goes to a new database beside it, dropped afterwards. Defaults: 30 rows per
 #   transaction, 4 connections, 10 s (the best of 10/30/100 rows and 2/4/8 connections here).
+# SETUP_SQL runs on the copy before the load: a schema change tried without touching hookd.
 # Prints "postgres baseline: ... rows/s"; with HOOKD_BENCH_RATE_FILE set, writes the rate there.
 set -euo pipefail
 if [ $# -lt 1 ]; then
@@ -31,18 +32,24 @@ psql -q "$server/postgres" -c "CREATE DATABASE $alone"
 work=$(mktemp -d)
 trap 'psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $alone WITH (FORCE)"; rm -rf "$work"' EXIT
 pg_dump --schema-only "$url" | psql -q -o /dev/null "$server/$alone"
-copy() { # table, select: the first event's rows of that table, copied into the new database
+copy() { # table, select[, sql]: the first event's rows of that table, copied into the new
+  # database (sql runs on the empty copy first)
   psql -q "$url" -c "\\copy ($2) TO '$work/$1'"
-  psql -q "$server/$alone" -c "CREATE TABLE $1 AS $2 WITH NO DATA" \
+  psql -q "$server/$alone" -c "CREATE TABLE $1 AS $2 WITH NO DATA" ${3:+-c "$3"} \
     -c "\\copy $1 FROM '$work/$1'"
 }
 first="(SELECT min(id) FROM events)"
+# The template keeps its payload uncompressed (EXTERNAL): copied into `events`, it is compressed
+# there as hookd's are (lz4 where available). A payload compressed already in the template would
+# be stored as it is, and PostgreSQL would compress the search vector instead.
 copy event_template "SELECT source, type, received_at, headers, content_type, payload_encoding,
-  payload, verified, subject, occurred_at, summary, search_text FROM events WHERE id = $first"
+  payload, verified, subject, occurred_at, summary, search_text FROM events WHERE id = $first" \
+  "ALTER TABLE event_template ALTER payload SET STORAGE EXTERNAL"
 copy push_template "SELECT repo, branch, sha, message, author, time FROM pushes WHERE event_id = $first"
 copy activity_template "SELECT repo, type, action, time, actor, number, title, state, branch, size
   FROM github_activity WHERE event_id = $first"
 psql -q "$server/$alone" -c "CREATE SEQUENCE alone_delivery"
+if [ -n "${SETUP_SQL:-}" ]; then psql -q "$server/$alone" -c "$SETUP_SQL"; fi
 
 # One transaction: the events with their search vectors, their derived rows, and the sources'
 # count (hookd's writer does the same, and looks the deliveries up).

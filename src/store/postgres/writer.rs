@@ -14,7 +14,7 @@ use std::sync::Arc;
 use deadpool_postgres::{Client, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::Statement;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::tsvector::{self, Tsvector};
 use super::{derived, execute_cached};
@@ -118,23 +118,18 @@ async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appen
     let lock = client
         .prepare_cached("SELECT pg_advisory_xact_lock($1)")
         .await?;
-    let lookup = client.prepare_cached(STORED_IDS).await?;
     let draw = client.prepare_cached(DRAW_IDS).await?;
-    let (begun, vectors, locked, custom, stored, ids, cached) = futures_util::join!(
+    let (begun, vectors, locked, stored, ids) = futures_util::join!(
         client.batch_execute("BEGIN"),
         tsvector::compute(client, &search, rows),
         client.execute(&lock, &[&WRITE_LOCK]),
-        client.batch_execute(CUSTOM_PLANS),
-        stored_ids(client, &lookup, rows),
+        stored_ids(client, rows),
         draw_ids(client, &draw, rows.len()),
-        client.batch_execute(CACHED_PLANS),
     );
     begun?;
     let vectors = vectors?;
     locked?;
-    custom?;
     let (stored, mut ids) = (stored?, ids?);
-    cached?;
     let (outcomes, inserts) = plan(rows, &stored);
     let vectors: Vec<&Tsvector> = outcomes
         .iter()
@@ -198,15 +193,6 @@ async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appen
         .collect())
 }
 
-/// The statements that read `events` (the delivery lookup, the duplicates' count) are planned at
-/// each execution, as statements sent by their text are. Otherwise PostgreSQL may settle on one
-/// plan per connection made while `events` was small (the lookup scanning the whole table) and
-/// keep it as the table grows: in the benchmark, about half the runs on a fresh database went
-/// that way, the first round trip taking 7–12 ms instead of 2. The inserts keep their cached
-/// plans (planning them afresh copies the group's arrays into every plan).
-const CUSTOM_PLANS: &str = "SET LOCAL plan_cache_mode = force_custom_plan";
-const CACHED_PLANS: &str = "SET LOCAL plan_cache_mode = auto";
-
 /// What becomes of each row, and the rows to insert (a delivery already stored, or twice in the
 /// group, is inserted at most once).
 fn plan<'r>(rows: &[&'r Row], stored: &HashMap<usize, i64>) -> (Vec<Outcome>, Vec<&'r Row>) {
@@ -242,13 +228,10 @@ async fn count_duplicates(client: &Client, ids: &[i64]) -> Result<(), StoreError
     if ids.is_empty() {
         return Ok(());
     }
-    let params: [&(dyn ToSql + Sync); 1] = [&ids];
-    let (custom, updated) = futures_util::join!(
-        client.batch_execute(CUSTOM_PLANS),
-        execute_cached(client, COUNT_DUPLICATES, &params),
-    );
-    custom?;
-    updated?;
+    // Planned at each execution, as the lookup is (see `STORED_IDS`).
+    client
+        .query_typed(COUNT_DUPLICATES, &[(&ids, Type::INT8_ARRAY)])
+        .await?;
     Ok(())
 }
 
@@ -264,6 +247,14 @@ async fn announce(client: &Client, newest: Option<i64>) -> Result<(), StoreError
 }
 
 /// Finds stored deliveries (in events, or pruned) by source and delivery id.
+///
+/// The statements that read `events` (the delivery lookup, the duplicates' count) go out
+/// unnamed with their types (`query_typed`: one round trip), so PostgreSQL plans them for the
+/// values at each execution. A statement prepared once per connection may instead keep one
+/// generic plan made while `events` was small (the lookup scanning the whole table) as the table
+/// grows: in the benchmark, about half the runs on a fresh database went that way, the first
+/// round trip taking 7–12 ms instead of 2. The inserts keep their prepared plans (planning them
+/// afresh copies the group's arrays into every plan).
 const STORED_IDS: &str = "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[])
                               WITH ORDINALITY AS k (source, delivery_id, n))
      SELECT k.n, e.id FROM k
@@ -274,11 +265,7 @@ const STORED_IDS: &str = "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]
 
 /// The rows whose deliveries are already stored (by index in `rows`), with their ids. Looked up
 /// under the write lock, before inserting: nothing else can store them meanwhile.
-async fn stored_ids(
-    client: &Client,
-    lookup: &Statement,
-    rows: &[&Row],
-) -> Result<HashMap<usize, i64>, StoreError> {
+async fn stored_ids(client: &Client, rows: &[&Row]) -> Result<HashMap<usize, i64>, StoreError> {
     let keyed: Vec<(usize, &str, &str)> = rows
         .iter()
         .enumerate()
@@ -289,7 +276,15 @@ async fn stored_ids(
     }
     let sources: Vec<&str> = keyed.iter().map(|k| k.1).collect();
     let deliveries: Vec<&str> = keyed.iter().map(|k| k.2).collect();
-    let found = client.query(lookup, &[&sources, &deliveries]).await?;
+    let found = client
+        .query_typed(
+            STORED_IDS,
+            &[
+                (&sources, Type::TEXT_ARRAY),
+                (&deliveries, Type::TEXT_ARRAY),
+            ],
+        )
+        .await?;
     Ok(found
         .iter()
         .map(|r| (keyed[r.get::<_, i64>(0) as usize - 1].0, r.get(1)))
