@@ -15,7 +15,7 @@
 # Prints "postgres baseline: ... rows/s"; with HOOKD_BENCH_RATE_FILE set, writes the rate there.
 set -euo pipefail
 if [ $# -lt 1 ]; then
-  echo "usage: [LOCK=1] bench/postgres_baseline.sh DATABASE_URL [BATCH [CLIENTS [SECONDS]]]" >&2
+  echo "usage: [LOCK=1] [SETUP_SQL=...] bench/postgres_baseline.sh DATABASE_URL [BATCH [CLIENTS [SECONDS]]]" >&2
   echo "  DATABASE_URL: a PostgreSQL database hookd has stored at least one event in" >&2
   exit 2
 fi
