@@ -14,7 +14,7 @@ use std::sync::Arc;
 use deadpool_postgres::{Client, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::Statement;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
 
 use super::tsvector::{self, Tsvector};
 use super::{derived, execute_cached};
@@ -108,7 +108,13 @@ async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appen
     // Prepared first (free once this connection has them), so that the statements sent together
     // go out in the order written below: none waits for its prepare while a later one, `COMMIT`
     // above all, goes ahead.
-    for sql in [INSERT_EVENTS, COUNT_SOURCES, COUNT_DUPLICATES, ANNOUNCE] {
+    for sql in [
+        INSERT_EVENTS,
+        COUNT_SOURCES,
+        COUNT_DUPLICATES,
+        ANNOUNCE,
+        STORED_IDS,
+    ] {
         client.prepare_cached(sql).await?;
     }
     for sql in derived::STATEMENTS {
@@ -119,14 +125,16 @@ async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appen
         .prepare_cached("SELECT pg_advisory_xact_lock($1)")
         .await?;
     let draw = client.prepare_cached(DRAW_IDS).await?;
-    let (begun, vectors, locked, stored, ids) = futures_util::join!(
+    let (begun, indexed, vectors, locked, stored, ids) = futures_util::join!(
         client.batch_execute("BEGIN"),
+        client.batch_execute(INDEXED_PLANS),
         tsvector::compute(client, &search, rows),
         client.execute(&lock, &[&WRITE_LOCK]),
         stored_ids(client, rows),
         draw_ids(client, &draw, rows.len()),
     );
     begun?;
+    indexed?;
     let vectors = vectors?;
     locked?;
     let (stored, mut ids) = (stored?, ids?);
@@ -219,6 +227,20 @@ fn plan<'r>(rows: &[&'r Row], stored: &HashMap<usize, i64>) -> (Vec<Outcome>, Ve
     (outcomes, inserts)
 }
 
+/// Plans that go through the indexes, for the group's transaction. The statements that read
+/// `events` (the delivery lookup, the duplicates' count) are prepared once per connection, as
+/// the others are, and PostgreSQL may settle on one generic plan for a connection. Made while
+/// `events` was nearly empty, such a plan scanned the whole table and kept doing so as it grew:
+/// in the benchmark, about half the runs on a fresh database went that way. With sequential
+/// scans, hash joins and merge joins off, their only plans are nested loops over the group's
+/// arrays, probing the indexes, whatever the table's size (`EXPLAIN` of the generic plans on an
+/// empty table and at 10,000 events). Planning them afresh for each group instead (as `4267f8b`
+/// did) cost 0.43 ms of the lock's hold per group, four times the lookup itself
+/// (`pg_stat_statements`). The group's other statements insert, reading only through unique
+/// indexes (conflicts, foreign keys).
+const INDEXED_PLANS: &str = "SET LOCAL enable_seqscan = off; \
+    SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
+
 const COUNT_DUPLICATES: &str = "UPDATE events SET duplicates = events.duplicates + d.n
     FROM (SELECT id, count(*) AS n FROM unnest($1::int8[]) AS id GROUP BY id) d
     WHERE events.id = d.id";
@@ -228,10 +250,8 @@ async fn count_duplicates(client: &Client, ids: &[i64]) -> Result<(), StoreError
     if ids.is_empty() {
         return Ok(());
     }
-    // Planned at each execution, as the lookup is (see `STORED_IDS`).
-    client
-        .query_typed(COUNT_DUPLICATES, &[(&ids, Type::INT8_ARRAY)])
-        .await?;
+    let params: [&(dyn ToSql + Sync); 1] = [&ids];
+    execute_cached(client, COUNT_DUPLICATES, &params).await?;
     Ok(())
 }
 
@@ -247,14 +267,6 @@ async fn announce(client: &Client, newest: Option<i64>) -> Result<(), StoreError
 }
 
 /// Finds stored deliveries (in events, or pruned) by source and delivery id.
-///
-/// The statements that read `events` (the delivery lookup, the duplicates' count) go out
-/// unnamed with their types (`query_typed`: one round trip), so PostgreSQL plans them for the
-/// values at each execution. A statement prepared once per connection may instead keep one
-/// generic plan made while `events` was small (the lookup scanning the whole table) as the table
-/// grows: in the benchmark, about half the runs on a fresh database went that way, the first
-/// round trip taking 7–12 ms instead of 2. The inserts keep their prepared plans (planning them
-/// afresh copies the group's arrays into every plan).
 const STORED_IDS: &str = "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[])
                               WITH ORDINALITY AS k (source, delivery_id, n))
      SELECT k.n, e.id FROM k
@@ -276,15 +288,8 @@ async fn stored_ids(client: &Client, rows: &[&Row]) -> Result<HashMap<usize, i64
     }
     let sources: Vec<&str> = keyed.iter().map(|k| k.1).collect();
     let deliveries: Vec<&str> = keyed.iter().map(|k| k.2).collect();
-    let found = client
-        .query_typed(
-            STORED_IDS,
-            &[
-                (&sources, Type::TEXT_ARRAY),
-                (&deliveries, Type::TEXT_ARRAY),
-            ],
-        )
-        .await?;
+    let lookup = client.prepare_cached(STORED_IDS).await?;
+    let found = client.query(&lookup, &[&sources, &deliveries]).await?;
     Ok(found
         .iter()
         .map(|r| (keyed[r.get::<_, i64>(0) as usize - 1].0, r.get(1)))
