@@ -108,13 +108,7 @@ async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appen
     // Prepared first (free once this connection has them), so that the statements sent together
     // go out in the order written below: none waits for its prepare while a later one, `COMMIT`
     // above all, goes ahead.
-    for sql in [
-        INSERT_EVENTS,
-        COUNT_SOURCES,
-        COUNT_DUPLICATES,
-        ANNOUNCE,
-        STORED_IDS,
-    ] {
+    for sql in [INSERT_EVENTS, COUNT_SOURCES, COUNT_DUPLICATES, ANNOUNCE] {
         client.prepare_cached(sql).await?;
     }
     for sql in derived::STATEMENTS {
@@ -124,17 +118,16 @@ async fn write(client: &Client, rows: &[&Row], notify: bool) -> Result<Vec<Appen
     let lock = client
         .prepare_cached("SELECT pg_advisory_xact_lock($1)")
         .await?;
+    let lookup = client.prepare_cached(STORED_IDS).await?;
     let draw = client.prepare_cached(DRAW_IDS).await?;
-    let (begun, indexed, vectors, locked, stored, ids) = futures_util::join!(
-        client.batch_execute("BEGIN"),
-        client.batch_execute(INDEXED_PLANS),
+    let (begun, vectors, locked, stored, ids) = futures_util::join!(
+        client.batch_execute(BEGIN_INDEXED),
         tsvector::compute(client, &search, rows),
         client.execute(&lock, &[&WRITE_LOCK]),
-        stored_ids(client, rows),
+        stored_ids(client, &lookup, rows),
         draw_ids(client, &draw, rows.len()),
     );
     begun?;
-    indexed?;
     let vectors = vectors?;
     locked?;
     let (stored, mut ids) = (stored?, ids?);
@@ -227,7 +220,7 @@ fn plan<'r>(rows: &[&'r Row], stored: &HashMap<usize, i64>) -> (Vec<Outcome>, Ve
     (outcomes, inserts)
 }
 
-/// Plans that go through the indexes, for the group's transaction. The statements that read
+/// `BEGIN`, with plans that go through the indexes for the group's transaction. The statements that read
 /// `events` (the delivery lookup, the duplicates' count) are prepared once per connection, as
 /// the others are, and PostgreSQL may settle on one generic plan for a connection. Made while
 /// `events` was nearly empty, such a plan scanned the whole table and kept doing so as it grew:
@@ -238,7 +231,7 @@ fn plan<'r>(rows: &[&'r Row], stored: &HashMap<usize, i64>) -> (Vec<Outcome>, Ve
 /// did) cost 0.43 ms of the lock's hold per group, four times the lookup itself
 /// (`pg_stat_statements`). The group's other statements insert, reading only through unique
 /// indexes (conflicts, foreign keys).
-const INDEXED_PLANS: &str = "SET LOCAL enable_seqscan = off; \
+const BEGIN_INDEXED: &str = "BEGIN; SET LOCAL enable_seqscan = off; \
     SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
 
 const COUNT_DUPLICATES: &str = "UPDATE events SET duplicates = events.duplicates + d.n
@@ -277,7 +270,11 @@ const STORED_IDS: &str = "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]
 
 /// The rows whose deliveries are already stored (by index in `rows`), with their ids. Looked up
 /// under the write lock, before inserting: nothing else can store them meanwhile.
-async fn stored_ids(client: &Client, rows: &[&Row]) -> Result<HashMap<usize, i64>, StoreError> {
+async fn stored_ids(
+    client: &Client,
+    lookup: &Statement,
+    rows: &[&Row],
+) -> Result<HashMap<usize, i64>, StoreError> {
     let keyed: Vec<(usize, &str, &str)> = rows
         .iter()
         .enumerate()
@@ -288,8 +285,7 @@ async fn stored_ids(client: &Client, rows: &[&Row]) -> Result<HashMap<usize, i64
     }
     let sources: Vec<&str> = keyed.iter().map(|k| k.1).collect();
     let deliveries: Vec<&str> = keyed.iter().map(|k| k.2).collect();
-    let lookup = client.prepare_cached(STORED_IDS).await?;
-    let found = client.query(&lookup, &[&sources, &deliveries]).await?;
+    let found = client.query(lookup, &[&sources, &deliveries]).await?;
     Ok(found
         .iter()
         .map(|r| (keyed[r.get::<_, i64>(0) as usize - 1].0, r.get(1)))
