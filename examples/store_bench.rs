@@ -27,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
                     headers: Default::default(),
                     content_type: Some("application/json".into()),
                     payload_encoding: PayloadEncoding::Json,
-                    payload: serde_json::value::RawValue::from_string(body.clone()).unwrap(),
+                    payload: hookd::payload::JsonText::new(body.clone()).unwrap(),
                     verified: None,
                     subject: None,
                     occurred_at: None,

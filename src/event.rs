@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// How the request body was turned into `payload`: `json` (the body was JSON and `payload` is
@@ -57,7 +56,7 @@ pub struct NewEvent {
     /// The payload as JSON text: a JSON body exactly as received (never re-serialized, which
     /// keeps ingest cheap and the stored bytes faithful), else the JSON encoding of the decoded
     /// form, text or base64 value.
-    pub payload: Box<RawValue>,
+    pub payload: crate::payload::JsonText,
     /// Whether a signature was checked: `None` until sources carry a verification scheme.
     pub verified: Option<bool>,
     pub subject: Option<String>,

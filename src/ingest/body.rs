@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::event::PayloadEncoding;
-use crate::payload::{Json, MAX_JSON_DEPTH};
+use crate::payload::{Json, JsonText, MAX_JSON_DEPTH};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BodyError {
@@ -29,7 +29,7 @@ pub enum BodyError {
 pub struct Decoded<'a> {
     pub encoding: PayloadEncoding,
     /// The payload as JSON text (see `NewEvent::payload`).
-    pub payload: Box<RawValue>,
+    pub payload: JsonText,
     /// The payload parsed (see `crate::payload`): borrowed from the request body for JSON.
     pub tree: Json<'a>,
 }
@@ -74,7 +74,7 @@ pub fn decode<'a>(content_type: Option<&str>, body: &'a [u8]) -> Result<Decoded<
             ),
         }
     };
-    let payload = serde_json::value::to_raw_value(&value).expect("a Value always serializes");
+    let payload = JsonText::of_value(&value);
     let tree = Json::deserialize(value).expect("a Value is always a tree");
     Ok(Decoded {
         encoding,
@@ -87,8 +87,7 @@ pub fn decode<'a>(content_type: Option<&str>, body: &'a [u8]) -> Result<Decoded<
 /// is kept as the text it arrived as.
 fn decode_json(body: &[u8]) -> Result<Decoded<'_>, serde_json::Error> {
     let text = std::str::from_utf8(body).map_err(serde::de::Error::custom)?;
-    let tree = crate::payload::parse(text)?;
-    let payload = RawValue::from_string(text.to_owned())?;
+    let (payload, tree) = JsonText::parse(text)?;
     Ok(Decoded {
         encoding: PayloadEncoding::Json,
         payload,

@@ -11,10 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::payload::JsonText;
 use base64::Engine;
 use futures_util::StreamExt;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
@@ -114,8 +114,7 @@ pub fn message_event(channel: &str, bytes: &[u8]) -> NewEvent {
             .into(),
         ),
         payload_encoding: encoding,
-        payload: RawValue::from_string(payload)
-            .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON")),
+        payload: JsonText::new(payload).unwrap_or_else(|_| JsonText::of_value(&Value::Null)),
         verified: Some(false),
         subject: Some(channel.to_owned()),
         occurred_at: None,

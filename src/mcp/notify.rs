@@ -221,7 +221,7 @@ mod tests {
             headers: Default::default(),
             content_type: None,
             payload_encoding: PayloadEncoding::Json,
-            payload: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+            payload: crate::payload::JsonText::new("{}".into()).unwrap(),
             verified: None,
             subject: None,
             occurred_at: None,

@@ -14,7 +14,7 @@ pub struct Row {
     pub headers: String,
     pub content_type: Option<String>,
     pub payload_encoding: &'static str,
-    pub payload: Box<serde_json::value::RawValue>,
+    pub payload: crate::payload::JsonText,
     pub verified: Option<bool>,
     pub subject: Option<String>,
     pub occurred_at: Option<String>,

@@ -631,7 +631,7 @@ async fn payloads_readers_cannot_parse_never_fail_an_answer() {
         let mut ids = Vec::new();
         for text in &bad {
             let mut e = event("s", None, json!({}));
-            e.payload = serde_json::value::RawValue::from_string(text.clone()).unwrap();
+            e.payload = hookd::payload::JsonText::new(text.clone()).unwrap();
             ids.push(store.append(e).await.unwrap().id);
         }
         let after = store

@@ -79,7 +79,7 @@ pub fn new_event(
         headers: Default::default(),
         content_type: Some("application/json".into()),
         payload_encoding: hookd::event::PayloadEncoding::Json,
-        payload: serde_json::value::RawValue::from_string(payload.to_string()).unwrap(),
+        payload: hookd::payload::JsonText::new(payload.to_string()).unwrap(),
         verified: Some(true),
         subject: None,
         occurred_at: None,
