@@ -57,7 +57,7 @@ pub struct Sqlite {
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     stop_watcher: CancellationToken,
     /// The id the search index has caught up to.
-    indexed: tokio::sync::watch::Receiver<i64>,
+    indexed: index::Progress,
 }
 
 impl Sqlite {

@@ -103,9 +103,9 @@ impl Search for Sqlite {
         // Everything committed before the search began should be findable: wait (briefly) for
         // the indexer to get there. Past the wait, search what is indexed.
         let newest = self.bus.newest();
-        let mut indexed = self.indexed.clone();
-        let caught_up = indexed.wait_for(|upto| *upto >= newest);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), caught_up).await;
+        (self.indexed)
+            .caught_up(newest, std::time::Duration::from_secs(2))
+            .await;
         self.read(move |c| search(c, &query)).await
     }
 }
