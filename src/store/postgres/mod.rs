@@ -11,6 +11,7 @@ mod event_rows;
 mod listen;
 mod reader;
 pub(super) mod schema;
+mod search_pending;
 pub(super) mod tsvector;
 mod upkeep;
 pub(super) mod writer;
@@ -140,6 +141,7 @@ impl Postgres {
         if notify {
             tokio::spawn(listen::run(config, bus.clone(), stop.clone()));
         }
+        tokio::spawn(search_pending::run(pool.clone(), bus.clone(), stop.clone()));
         Ok(Self {
             pool,
             jobs,
@@ -183,7 +185,7 @@ impl crate::bus::redis::Shared for Postgres {
 }
 
 impl Drop for Postgres {
-    /// Stops the listener. The writers end by themselves once the queue's sender (this struct's)
+    /// Stops the listener and the pending-list merger. The writers end by themselves once the queue's sender (this struct's)
     /// is gone and what is queued is committed.
     fn drop(&mut self) {
         self.stop.cancel();
