@@ -52,7 +52,7 @@ start() { # log file; sets $webhook and $mcp to the new instance's addresses
   GITHUB_WEBHOOK_SECRET=$secret HOOKD_LOG=warn,hookd::app=info "$HOOKD_BIN" serve --data-dir "$data/db" \
     "${store_args[@]}" --webhook-addr 127.0.0.1:0 --mcp-addr 127.0.0.1:0 --rate-limit off 2>"$1" &
   pids+=($!)
-  for _ in $(seq 100); do grep -q "hookd listening" "$1" && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -qs "hookd listening" "$1" && break; sleep 0.1; done
   webhook=$(grep -o 'webhook_addr=[0-9.:]*' "$1" | cut -d= -f2)
   mcp=$(grep -o 'mcp_addr=[0-9.:]*' "$1" | cut -d= -f2)
 }
