@@ -11,7 +11,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::payload::JsonText;
 use base64::Engine;
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -19,6 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{NewEvent, PayloadEncoding};
+use crate::payload::JsonText;
 use crate::store::Store;
 
 /// Bridges `patterns` on the Redis at `url` into `store` until `stop`.

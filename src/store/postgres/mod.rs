@@ -185,8 +185,8 @@ impl crate::bus::redis::Shared for Postgres {
 }
 
 impl Drop for Postgres {
-    /// Stops the listener and the pending-list merger. The writers end by themselves once the queue's sender (this struct's)
-    /// is gone and what is queued is committed.
+    /// Stops the listener and the pending-list merger. The writers end by themselves once the
+    /// queue's sender (this struct's) is gone and what is queued is committed.
     fn drop(&mut self) {
         self.stop.cancel();
     }

@@ -173,7 +173,7 @@ fn index_batch(
             copied += 1;
         }
     }
-    if upto == from {
+    if copied == 0 {
         return Ok(None);
     }
     tx.execute("UPDATE progress SET indexed = ?1", [upto])?;

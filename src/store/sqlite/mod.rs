@@ -56,7 +56,7 @@ pub struct Sqlite {
     bus: Bus,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     stop_watcher: CancellationToken,
-    /// The id the search index has caught up to.
+    /// How far the search index has got; searches wait on it.
     indexed: index::Progress,
 }
 

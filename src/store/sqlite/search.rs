@@ -103,9 +103,8 @@ impl Search for Sqlite {
         // Everything committed before the search began should be findable: wait (briefly) for
         // the indexer to get there. Past the wait, search what is indexed.
         let newest = self.bus.newest();
-        (self.indexed)
-            .caught_up(newest, std::time::Duration::from_secs(2))
-            .await;
+        let wait = std::time::Duration::from_secs(2);
+        self.indexed.caught_up(newest, wait).await;
         self.read(move |c| search(c, &query)).await
     }
 }
