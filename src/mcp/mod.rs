@@ -7,6 +7,7 @@
 pub mod auth;
 mod consumer_tools;
 mod deploy_tools;
+mod era;
 mod events;
 mod github_tools;
 mod notify;
@@ -38,6 +39,24 @@ const INSTRUCTIONS: &str = "hookd stores webhooks (GitHub, Stripe, Slack, Vercel
 sender) as events. Use get_event_sources to see what is arriving, get_recent_events or \
 get_events_since to read, get_event_by_id for one event's full payload, and wait_for_event with \
 after_id set to the last id you saw to be told about the next one.";
+
+/// Every method hookd answers in the 2026-07-28 era, rmcp's and its own: each answer carries
+/// `resultType` (the era test walks this list).
+pub fn modern_methods() -> Vec<&'static str> {
+    let standard = [
+        "server/discover",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "subscriptions/listen",
+    ];
+    standard
+        .into_iter()
+        .chain(events::METHODS.iter().copied())
+        .collect()
+}
 
 /// One MCP server instance: every session (and every stateless request) gets its own, made by
 /// `for_session`, so per-session state such as resource subscriptions is never shared.
@@ -374,9 +393,10 @@ pub fn router(
     let server = Hookd::new(store, sources, settings, principal, shutdown.clone());
     let kept = Box::pin(server.deliver_kept_subscriptions());
     let streams = server.streams.clone();
+    let open = streams.clone();
     tokio::spawn(async move {
         shutdown.cancelled().await;
-        events::stream::all_closed(&streams).await;
+        events::stream::all_closed(&open).await;
         transport_stop.cancel();
     });
     let sessions = Arc::new(sessions::Sessions::new(
@@ -393,6 +413,10 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(
             discover,
             events::advertise::discover,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            streams.clone(),
+            events::stream::held_until_sent,
         ))
         .layer(axum::middleware::from_fn_with_state(sessions, gone_is_404));
     let resource = settings

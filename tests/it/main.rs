@@ -19,6 +19,7 @@ mod mcp_receiver;
 mod mcp_security;
 mod mcp_stdio;
 mod migrate_to;
+mod modern_era;
 mod multi_instance;
 mod operations;
 mod postgres_writer;

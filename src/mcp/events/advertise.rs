@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::model::GetMeta;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientRequest, CustomResult, DiscoverResult, JsonObject,
+    ClientJsonRpcMessage, ClientRequest, CustomResult, DiscoverResult, JsonObject, ProtocolVersion,
     ServerJsonRpcMessage, ServerResult,
 };
 use rmcp::service::RxJsonRpcMessage;
@@ -124,7 +124,12 @@ pub async fn discover(State(d): State<Arc<Discover>>, request: Request, next: Ne
                 && r.request
                     .get_meta()
                     .protocol_version()
-                    .is_some_and(|v| versions.contains(&v)) =>
+                    .is_some_and(|v| versions.contains(&v))
+                // A discover missing what the era requires in `_meta` is refused by rmcp.
+                && r.request
+                    .get_meta()
+                    .missing_required_keys(&ProtocolVersion::V_2026_07_28)
+                    .is_empty() =>
         {
             r.id
         }

@@ -228,12 +228,38 @@ async fn list(hookd: &Hookd) -> Result<Value, ErrorData> {
     Ok(json!({ "events": events }))
 }
 
-/// Answers the extension's requests; anything else is "method not found".
+/// The extension's methods, every one [`handle`] answers (the era test walks this list).
+pub const METHODS: &[&str] = &[
+    "events/list",
+    "events/poll",
+    "events/stream",
+    "events/subscribe",
+    "events/unsubscribe",
+];
+
+/// Answers the extension's requests; anything else is "method not found". A 2026-07-28 answer
+/// says `resultType: "complete"`, as that era requires of every result (rmcp adds it to the
+/// results it builds, not to custom ones; clients such as the AI SDK refuse a result without it).
 pub async fn handle(
     hookd: &Hookd,
     request: CustomRequest,
     context: RequestContext<RoleServer>,
 ) -> Result<CustomResult, ErrorData> {
+    let modern = super::era::is_modern(&context);
+    let mut result = answer(hookd, request, context).await?;
+    if modern && let Value::Object(fields) = &mut result {
+        fields
+            .entry("resultType")
+            .or_insert_with(|| Value::from("complete"));
+    }
+    Ok(CustomResult::new(result))
+}
+
+async fn answer(
+    hookd: &Hookd,
+    request: CustomRequest,
+    context: RequestContext<RoleServer>,
+) -> Result<Value, ErrorData> {
     let params = request.params.clone().unwrap_or(Value::Null);
     let result = match request.method.as_str() {
         "events/list" => list(hookd).await,
@@ -247,7 +273,7 @@ pub async fn handle(
             None,
         )),
     }?;
-    Ok(CustomResult::new(result))
+    Ok(result)
 }
 
 /// Where delivery starts for a client `cursor` (`None`: now) and whether events were skipped

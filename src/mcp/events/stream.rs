@@ -25,6 +25,31 @@ pub async fn all_closed(open: &tokio_util::task::TaskTracker) {
     let _ = tokio::time::timeout(GOODBYE, open.wait()).await;
 }
 
+/// Holds a token of `open` until the response to an `events/stream` request (one that names it in
+/// `Mcp-Method`, as every 2026-07-28 client does) has been sent to its end, so that shutdown does
+/// not close the transport between a stream's `terminated` and its final result.
+pub async fn held_until_sent(
+    axum::extract::State(open): axum::extract::State<tokio_util::task::TaskTracker>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use futures_util::StreamExt;
+    let streams = request
+        .headers()
+        .get("mcp-method")
+        .is_some_and(|m| m == "events/stream");
+    if !streams {
+        return next.run(request).await;
+    }
+    let token = open.token();
+    let (parts, body) = next.run(request).await.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        let _held = &token;
+        chunk
+    });
+    axum::response::Response::from_parts(parts, axum::body::Body::from_stream(body))
+}
+
 pub async fn stream(
     hookd: &Hookd,
     params: Value,

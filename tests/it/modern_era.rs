@@ -1,0 +1,153 @@
+//! The current protocol (2026-07-28) as its clients speak it, on the wire: every result hookd
+//! answers in that era carries `resultType`, walked from the list of methods hookd itself keeps
+//! (`hookd::mcp::modern_methods`), so a method added later cannot be left out.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::TestApp;
+use common::modern::{Modern, answer};
+use hookd::secret::Secret;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "modern-era-token";
+
+/// A callback receiver that answers verification challenges and accepts every event.
+async fn receiver() -> String {
+    async fn receive(body: String) -> String {
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        json!({"challenge": v["challenge"]}).to_string()
+    }
+    let app = axum::Router::new().route("/hook", axum::routing::post(receive));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/hook")
+}
+
+/// A request for `method` that succeeds, or `None` for one that stays open until hookd stops.
+fn request_for(method: &str, callback: &str) -> Option<Value> {
+    let webhook = json!({"mode": "webhook", "url": callback});
+    Some(match method {
+        "server/discover" | "tools/list" | "resources/list" | "resources/templates/list" => {
+            json!({})
+        }
+        "tools/call" => json!({"name": "get_recent_events", "arguments": {"limit": 1}}),
+        "resources/read" => json!({"uri": "hookd://events"}),
+        "events/list" => json!({}),
+        "events/poll" => json!({"name": "any", "cursor": "0"}),
+        "events/subscribe" => json!({
+            "name": "any", "cursor": null, "ttlMs": 600_000,
+            "delivery": {"mode": "webhook", "url": callback,
+                         "secret": format!("whsec_{}", "A".repeat(44))},
+        }),
+        "events/unsubscribe" => json!({"name": "any", "delivery": webhook}),
+        "events/stream" | "subscriptions/listen" => return None,
+        other => panic!("{other}: this test has no request for it yet; add one"),
+    })
+}
+
+/// The long-lived requests, opened before hookd stops (their result is their last message).
+fn open_request(method: &str) -> Value {
+    match method {
+        "events/stream" => json!({"name": "any", "cursor": null}),
+        "subscriptions/listen" => {
+            json!({"notifications": {"resourceSubscriptions": ["hookd://events"]}})
+        }
+        other => panic!("{other} is not long-lived"),
+    }
+}
+
+#[tokio::test]
+async fn every_result_of_the_current_era_says_its_result_type() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    let http = common::http();
+    let headers = [("content-type", "application/json")];
+    let r = common::post(&http, app.webhook, "ci", &headers, "{\"n\":1}").await;
+    assert_eq!(r.status, 200);
+    let callback = receiver().await;
+    let client = Modern::new(&app.mcp_url()).token(TOKEN);
+
+    let methods = hookd::mcp::modern_methods();
+    assert!(methods.contains(&"events/poll") && methods.contains(&"server/discover"));
+    let mut open = Vec::new();
+    for method in methods {
+        match request_for(method, &callback) {
+            Some(params) => {
+                let result = client.ok(method, params).await;
+                assert_eq!(result["resultType"], "complete", "{method}: {result}");
+            }
+            None => {
+                let response = client.request(method, open_request(method)).send();
+                let response = tokio::time::timeout(Duration::from_secs(10), response)
+                    .await
+                    .unwrap_or_else(|_| panic!("{method} did not start"))
+                    .unwrap();
+                assert_eq!(response.status(), 200, "{method}");
+                open.push((method, response));
+            }
+        }
+    }
+    // The long-lived requests end when hookd stops, each with its final result.
+    app.stop().await;
+    for (method, response) in open {
+        let a = tokio::time::timeout(Duration::from_secs(10), answer(response))
+            .await
+            .unwrap_or_else(|_| panic!("{method} did not end at shutdown"));
+        assert_eq!(
+            a.body["result"]["resultType"], "complete",
+            "{method}: {}",
+            a.raw
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_older_era_gets_no_result_type_from_the_same_methods() {
+    let app = TestApp::start().await;
+    let client =
+        common::mcp::connect_http(&app.mcp_url(), rmcp::model::ProtocolVersion::V_2025_11_25).await;
+    let req = rmcp::model::ClientRequest::CustomRequest(rmcp::model::CustomRequest::new(
+        "events/list",
+        Some(json!({})),
+    ));
+    match client.send_request(req).await {
+        Ok(rmcp::model::ServerResult::CustomResult(r)) => {
+            assert!(r.0.get("events").is_some(), "{:?}", r.0);
+            assert!(r.0.get("resultType").is_none(), "{:?}", r.0);
+        }
+        other => panic!("events/list: {other:?}"),
+    }
+    client.cancel().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_discover_without_the_required_meta_is_refused_with_400() {
+    let app = TestApp::start().await;
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "server/discover", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"}}}});
+    let response = common::http()
+        .post(app.mcp_url())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-method", "server/discover")
+        .header("mcp-protocol-version", "2026-07-28")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let a = answer(response).await;
+    assert_eq!((a.status, a.error_code()), (400, Some(-32602)), "{}", a.raw);
+    let full = Modern::new(&app.mcp_url())
+        .ok("server/discover", json!({}))
+        .await;
+    assert!(full["capabilities"]["events"].is_object(), "{full}");
+    app.stop().await;
+}
