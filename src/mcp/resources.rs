@@ -114,7 +114,8 @@ pub async fn read(
             format!(
                 "no resource {uri:?}: hookd serves hookd://events, hookd://events/{{id}} and hookd://sources/{{source}}"
             ),
-            None,
+            // The requested URI, as SEP-2164 asks.
+            Some(serde_json::json!({ "uri": uri })),
         )
     };
     let (target, after) = parse(uri).ok_or_else(not_found)?;

@@ -151,3 +151,15 @@ async fn a_discover_without_the_required_meta_is_refused_with_400() {
     assert!(full["capabilities"]["events"].is_object(), "{full}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_unknown_resource_is_invalid_params_naming_its_uri() {
+    let app = TestApp::start().await;
+    let uri = "hookd://nothing/here";
+    let a = Modern::new(&app.mcp_url())
+        .send("resources/read", json!({"uri": uri}))
+        .await;
+    assert_eq!(a.error_code(), Some(-32602), "{}", a.raw);
+    assert_eq!(a.body["error"]["data"]["uri"], uri, "{}", a.raw);
+    app.stop().await;
+}
