@@ -14,10 +14,12 @@ mod postgres;
 mod row;
 pub mod search_text;
 mod sqlite;
+mod tasks;
 
 pub use callbacks::{Callbacks, Progress, SavedSubscription};
 pub use postgres::{Postgres, WakeUps};
 pub use sqlite::Sqlite;
+pub use tasks::{TaskEnd, TaskRecord, TaskState, Tasks};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -259,7 +261,16 @@ pub struct Retention {
 /// Everything a backend is: the event store and each feature's rows. `Arc<dyn Store>` is what
 /// the rest of hookd holds; a backend implements each part in its own file.
 pub trait Store:
-    Events + Rejections + Actions + Deploys + RepoActivity + EventRows + Consumers + Search + Callbacks
+    Events
+    + Rejections
+    + Actions
+    + Deploys
+    + RepoActivity
+    + EventRows
+    + Consumers
+    + Search
+    + Callbacks
+    + Tasks
 {
 }
 
@@ -273,6 +284,7 @@ impl<T> Store for T where
         + Consumers
         + Search
         + Callbacks
+        + Tasks
 {
 }
 
@@ -280,7 +292,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         Actions, Callbacks, Consumers, Deploys, EventRows, Events, Rejections, RepoActivity,
-        Search, Store,
+        Search, Store, Tasks,
     };
 }
 

@@ -31,5 +31,6 @@ mod retention;
 mod sdk_clients;
 mod store_contract;
 mod stripe_actions;
+mod tasks_store;
 mod verify;
 mod webhook_delivery;

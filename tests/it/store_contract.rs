@@ -17,13 +17,13 @@ use hookd::store::{Postgres, Retention, SearchQuery, Sqlite, WakeUps};
 use serde_json::json;
 
 /// What keeps a backend's storage alive until the test ends.
-enum Keep {
+pub(crate) enum Keep {
     Dir(#[allow(dead_code)] tempfile::TempDir),
     Db(#[allow(dead_code)] common::pg::TestDb),
 }
 
 /// A fresh, empty store of each backend, with what keeps it alive.
-async fn backends(test: &str) -> Vec<(&'static str, Arc<dyn Store>, Keep)> {
+pub(crate) async fn backends(test: &str) -> Vec<(&'static str, Arc<dyn Store>, Keep)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite: Arc<dyn Store> = Arc::new(Sqlite::open(dir.path()).unwrap());
     let mut all = vec![("sqlite", sqlite, Keep::Dir(dir))];

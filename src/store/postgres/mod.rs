@@ -12,6 +12,7 @@ mod listen;
 mod reader;
 pub(super) mod schema;
 mod search_pending;
+mod tasks;
 pub(super) mod tsvector;
 mod upkeep;
 pub(super) mod writer;

@@ -193,6 +193,23 @@ const MIGRATIONS: &[&str] = &[
     -- (`tsvector.rs`), so the column no longer computes itself; stored vectors are kept.
     ALTER TABLE events ALTER COLUMN search DROP EXPRESSION;
 "#,
+    r#"
+    -- Tasks (MCP Tasks extension): waits answered with a handle, found by any instance and
+    -- resumed after a restart.
+    CREATE TABLE tasks (
+        id             TEXT PRIMARY KEY,
+        principal      TEXT NOT NULL,
+        request        TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        status_message TEXT,
+        outcome        TEXT,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL,
+        expires_at     TEXT NOT NULL
+    );
+    CREATE INDEX tasks_working ON tasks (principal) WHERE status = 'working';
+    CREATE INDEX tasks_expiry ON tasks (expires_at);
+"#,
 ];
 
 /// Brings the database to the newest schema, once, however many instances start together.

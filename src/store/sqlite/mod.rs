@@ -14,6 +14,7 @@ mod index;
 mod reader;
 mod schema;
 mod search;
+mod tasks;
 mod watcher;
 mod writer;
 
