@@ -211,6 +211,12 @@ pub struct Limits {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_sessions: u64,
 
+    /// Working tasks (MCP Tasks extension: `wait_for_event`, `watch_deployment`) one credential
+    /// may hold at once; one more is refused until one ends or is cancelled.
+    #[arg(long, env = "HOOKD_MAX_OPEN_TASKS", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_open_tasks: u32,
+
     /// Seconds that shutdown waits for in-flight requests before closing what is left.
     #[serde(rename = "shutdown-timeout")]
     #[arg(long = "shutdown-timeout", env = "HOOKD_SHUTDOWN_TIMEOUT", default_value_t = 10,
@@ -229,6 +235,7 @@ impl Default for Limits {
             rate_limit: DefaultRate(Some(crate::rate::RateLimit::DEFAULT)),
             max_answer_bytes: 1 << 20,
             max_sessions: 1000,
+            max_open_tasks: 32,
             shutdown_timeout_secs: 10,
         }
     }

@@ -107,7 +107,16 @@ pub async fn next_event(
     timeout: Duration,
     stop: &CancellationToken,
 ) -> Result<Option<Event>, StoreError> {
-    let deadline = Instant::now() + timeout.min(MAX_WAIT);
+    next_event_before(store, filter, Instant::now() + timeout.min(MAX_WAIT), stop).await
+}
+
+/// Like [`next_event`], waiting until `deadline` however far it is (a task's wait).
+pub async fn next_event_before(
+    store: Arc<dyn Store>,
+    filter: EventFilter,
+    deadline: Instant,
+    stop: &CancellationToken,
+) -> Result<Option<Event>, StoreError> {
     let cursor = filter.after_id.unwrap_or(0);
     let mut follow = Follow::new(store, filter, cursor).batches_of(1);
     loop {

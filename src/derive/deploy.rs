@@ -90,6 +90,24 @@ pub fn pushes(payload: &Json<'_>, now: DateTime<Utc>) -> Vec<Push> {
         .collect()
 }
 
+/// The event types whose deployment row can be a final state (`Deployment::is_final`): Vercel's
+/// in either format, and GitHub's `deployment_status`. A watch for a deployment's end reads only
+/// these.
+pub fn final_types() -> Vec<String> {
+    let ends = [
+        "succeeded",
+        "ready",
+        "promoted",
+        "error",
+        "canceled",
+        "cancelled",
+    ];
+    let vercel = ends
+        .iter()
+        .flat_map(|end| [format!("deployment.{end}"), format!("deployment-{end}")]);
+    vercel.chain(["deployment_status".to_owned()]).collect()
+}
+
 /// A Vercel deployment event, current or old format; `now` is when it arrived.
 pub fn vercel(event_type: &str, payload: &Json<'_>, now: DateTime<Utc>) -> Option<Deployment> {
     let p = at(payload, "payload")?;

@@ -3,10 +3,13 @@
 use std::collections::BTreeMap;
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::{tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::tasks::calls::Held;
+use super::tasks::watch::DeploymentEnd;
 use super::{Hookd, limit, storage};
 use crate::derive::deploy::{Deployment, Push, sha_prefix};
 
@@ -32,6 +35,22 @@ pub struct DeploymentsArgs {
 pub struct StatusArgs {
     /// The Vercel project name, or `owner/name` for GitHub deployments.
     pub project: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WatchArgs {
+    /// The Vercel project name, or `owner/name` for GitHub deployments.
+    pub project: Option<String>,
+    /// One deployment's id (Vercel's `dpl_…`, or GitHub's numeric deployment id); if it already
+    /// ended, the answer is at once.
+    pub deployment_id: Option<String>,
+    /// Only states stored after this event id (e.g. the push's). Default: the newest id when the
+    /// call starts.
+    pub after_id: Option<i64>,
+    /// How long to wait, in seconds: default 30 and at most 300 for a plain call; as a task
+    /// (clients that declare the Tasks extension), default 3600 and at most 86400.
+    #[schemars(range(min = 0, max = 86400))]
+    pub timeout_seconds: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -141,6 +160,27 @@ impl Hookd {
             last_24h_by_state,
             lead_time_seconds,
         }))
+    }
+
+    #[tool(
+        description = "Wait until a deployment of a project (or one deployment, by id) reaches a final state: ready, error or canceled; returns it, or {deployment: null, timed_out: true} after timeout_seconds. A client that declares the Tasks extension gets a task to poll instead of a held request, and may wait up to a day.",
+        annotations(read_only_hint = true)
+    )]
+    async fn watch_deployment(
+        &self,
+        Parameters(a): Parameters<WatchArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<DeploymentEnd>, String> {
+        let wait = self.deployment_wait(a, Held::ByRequest)?;
+        let stop = ctx.ct.child_token();
+        let result = tokio::select! {
+            r = wait.run(self.store.clone(), &stop) => r.map_err(storage)?,
+            _ = self.shutdown.cancelled() => None,
+        };
+        Ok(Json(result.unwrap_or(DeploymentEnd {
+            deployment: None,
+            timed_out: true,
+        })))
     }
 
     #[tool(

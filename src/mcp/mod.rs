@@ -15,6 +15,7 @@ mod redis_tools;
 mod resources;
 mod sessions;
 mod stripe_tools;
+mod tasks;
 mod tools;
 
 use std::sync::Arc;
@@ -80,6 +81,9 @@ pub struct Hookd {
     /// The bridged Redis, for `publish_event`; `None` without `HOOKD_REDIS_URL`.
     redis: Option<redis::Client>,
     redis_channels: Vec<String>,
+    /// Follows the working tasks this instance knows of (shared by all sessions).
+    tasks: Arc<tasks::Runner>,
+    max_open_tasks: u32,
 }
 
 impl Hookd {
@@ -99,6 +103,7 @@ impl Hookd {
                 Toolset::Deployments => Self::deploy_router(),
             };
         }
+        let store_for_tasks = store.clone();
         let redis = settings
             .redis_url
             .as_ref()
@@ -123,6 +128,8 @@ impl Hookd {
             claude_channel: settings.claude_channel,
             redis,
             redis_channels: settings.redis_channels.clone(),
+            tasks: tasks::Runner::new(store_for_tasks, shutdown.clone()),
+            max_open_tasks: settings.limits.max_open_tasks,
             shutdown,
         }
     }
@@ -131,6 +138,12 @@ impl Hookd {
     /// or from an instance that stopped) until hookd stops, then gives up their leases.
     fn deliver_kept_subscriptions(&self) -> impl Future<Output = ()> + Send + 'static {
         self.webhooks.clone().deliver_kept(self.clone())
+    }
+
+    /// Resumes the store's working tasks and follows them (and every task made here) until
+    /// hookd stops.
+    fn run_tasks(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.tasks.clone().run_all()
     }
 
     /// A copy for a new session: shared store and settings, its own subscriptions.
@@ -155,6 +168,10 @@ impl ServerHandler for Hookd {
         extensions.insert(
             events::advertise::EXTENSION.into(),
             events::advertise::settings(),
+        );
+        extensions.insert(
+            rmcp::model::TASKS_EXTENSION_ID.into(),
+            rmcp::model::JsonObject::new(),
         );
         let capabilities = ServerCapabilities::builder()
             .enable_experimental_with(experimental)
@@ -235,6 +252,46 @@ impl ServerHandler for Hookd {
                 stop,
             ));
         }
+    }
+
+    /// A waiting tool called by a client that declares the Tasks extension becomes a task;
+    /// every other call runs as it is.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        if tasks::wanted(&context)
+            && let Some(answer) = self.call_as_task(&request).await
+        {
+            return answer;
+        }
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
+    }
+
+    async fn get_task(
+        &self,
+        request: rmcp::model::GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
+        self.task_status(&request.task_id).await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: rmcp::model::CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.cancel_task_by_id(&request.task_id).await
+    }
+
+    async fn update_task(
+        &self,
+        request: rmcp::model::UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.update_task_by_id(&request.task_id).await
     }
 
     async fn on_custom_request(
@@ -335,8 +392,18 @@ fn wait_seconds(
     default: f64,
     name: &str,
 ) -> Result<std::time::Duration, String> {
+    wait_seconds_within(requested, default, crate::wait::MAX_WAIT, name)
+}
+
+/// A wait argument in seconds: 0 to `max`, `default` when absent.
+fn wait_seconds_within(
+    requested: Option<f64>,
+    default: f64,
+    max: std::time::Duration,
+    name: &str,
+) -> Result<std::time::Duration, String> {
     let secs = requested.unwrap_or(default);
-    let max = crate::wait::MAX_WAIT.as_secs_f64();
+    let max = max.as_secs_f64();
     if !secs.is_finite() || !(0.0..=max).contains(&secs) {
         return Err(format!("{name} must be between 0 and {max}, got {secs}"));
     }
@@ -360,7 +427,8 @@ impl Hookd {
     }
 }
 
-/// The delivery of kept webhook subscriptions, to run beside the listener until shutdown.
+/// The delivery of kept webhook subscriptions and the task runner, to run beside the listener
+/// until shutdown.
 pub type Kept = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The MCP listener's routes (`/mcp`, Streamable HTTP, and the OAuth metadata), and what delivers
@@ -391,7 +459,10 @@ pub fn router(
         .as_ref()
         .map(|_| "bearer-token".to_owned());
     let server = Hookd::new(store, sources, settings, principal, shutdown.clone());
-    let kept = Box::pin(server.deliver_kept_subscriptions());
+    let (subscriptions, tasks) = (server.deliver_kept_subscriptions(), server.run_tasks());
+    let kept = Box::pin(async move {
+        futures_util::future::join(subscriptions, tasks).await;
+    });
     let streams = server.streams.clone();
     let open = streams.clone();
     tokio::spawn(async move {
@@ -510,6 +581,7 @@ pub async fn serve_stdio(
     let principal = Some("stdio".to_owned());
     let hookd = Hookd::new(store, sources, &settings, principal, shutdown.clone());
     let kept = ingests.then(|| tokio::spawn(hookd.deliver_kept_subscriptions()));
+    let tasks = tokio::spawn(hookd.run_tasks());
     let streams = hookd.streams.clone();
     let running = hookd
         .serve(events::advertise::Advertised(
@@ -530,10 +602,11 @@ pub async fn serve_stdio(
             Ok(())
         }
     };
+    // Both end once hookd stops (giving up the kept subscriptions' leases).
+    shutdown.cancel();
     if let Some(kept) = kept {
-        // Ends (giving up its leases) once hookd stops.
-        shutdown.cancel();
         let _ = kept.await;
     }
+    let _ = tasks.await;
     served
 }

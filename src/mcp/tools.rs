@@ -8,7 +8,9 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Hookd, limit, storage, wait_seconds};
+use super::tasks::calls::Held;
+use super::tasks::watch::WaitResult;
+use super::{Hookd, limit, storage};
 use crate::event::{Event, EventFilter, Page};
 use crate::store::{SourceStats, WHERE_SCAN};
 use crate::time::parse_time;
@@ -65,8 +67,9 @@ pub struct WaitArgs {
     /// Return the first matching event with an id greater than this. Default: the newest id when
     /// the call starts. Pass the last id you saw to miss nothing between calls.
     pub after_id: Option<i64>,
-    /// How long to wait, in seconds (default 30, at most 300).
-    #[schemars(range(min = 0, max = 300))]
+    /// How long to wait, in seconds: default 30 and at most 300 for a plain call; as a task
+    /// (clients that declare the Tasks extension), default 3600 and at most 86400.
+    #[schemars(range(min = 0, max = 86400))]
     pub timeout_seconds: Option<f64>,
 }
 
@@ -126,12 +129,6 @@ impl EventList {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SourceList {
     pub sources: Vec<SourceStats>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct WaitResult {
-    pub event: Option<Event>,
-    pub timed_out: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -244,7 +241,7 @@ impl Hookd {
     }
 
     #[tool(
-        description = "Wait until a matching event arrives and return it; returns {event: null, timed_out: true} after timeout_seconds. Pass after_id = the last id you saw to miss nothing.",
+        description = "Wait until a matching event arrives and return it; returns {event: null, timed_out: true} after timeout_seconds. Pass after_id = the last id you saw to miss nothing. A client that declares the Tasks extension gets a task to poll instead of a held request, and may wait up to a day.",
         annotations(read_only_hint = true)
     )]
     async fn wait_for_event(
@@ -252,16 +249,17 @@ impl Hookd {
         Parameters(a): Parameters<WaitArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<WaitResult>, String> {
-        let timeout = wait_seconds(a.timeout_seconds, 30.0, "timeout_seconds")?;
-        let filter = EventFilter {
-            after_id: Some(a.after_id.unwrap_or_else(|| self.store.bus().newest())),
-            ..EventFilter::of(a.source, a.event_type)
+        let wait = self.event_wait(a, Held::ByRequest)?;
+        let stop = ctx.ct.child_token();
+        let result = tokio::select! {
+            r = wait.run(self.store.clone(), &stop) => r.map_err(storage)?,
+            _ = self.shutdown.cancelled() => None,
         };
-        let event = self.wait_for(filter, timeout, &ctx).await?;
-        Ok(Json(WaitResult {
-            timed_out: event.is_none(),
-            event,
-        }))
+        // Cancelled by the client or by hookd stopping: nothing arrived.
+        Ok(Json(result.unwrap_or(WaitResult {
+            event: None,
+            timed_out: true,
+        })))
     }
 
     #[tool(

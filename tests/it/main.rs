@@ -31,6 +31,7 @@ mod retention;
 mod sdk_clients;
 mod store_contract;
 mod stripe_actions;
+mod tasks;
 mod tasks_store;
 mod verify;
 mod webhook_delivery;

@@ -8,7 +8,7 @@ use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post, post_json};
 use serde_json::json;
 
-const TOOLS: [&str; 23] = [
+const TOOLS: [&str; 24] = [
     "next_events",
     "ack_events",
     "list_consumers",
@@ -21,6 +21,7 @@ const TOOLS: [&str; 23] = [
     "get_recent_deployments",
     "get_deployment_status",
     "correlate_push_to_deployment",
+    "watch_deployment",
     "get_rejected_deliveries",
     "get_pending_actions",
     "mark_action_complete",
@@ -311,6 +312,7 @@ async fn toolsets_choose_which_tools_are_offered() {
             "get_recent_pushes",
             "get_recent_stripe_events",
             "mark_action_complete",
+            "watch_deployment",
         ]
     );
     client.cancel().await.unwrap();
@@ -342,8 +344,11 @@ async fn argument_schemas_state_the_ranges_the_tools_enforce() {
         (Some(1.0), Some(1000.0)),
         "{limit}"
     );
+    // A task may wait a day; a plain call at most 300 s, which its description says.
     let timeout = property("wait_for_event", "timeout_seconds");
-    assert_eq!(timeout["maximum"].as_f64(), Some(300.0), "{timeout}");
+    assert_eq!(timeout["maximum"].as_f64(), Some(86400.0), "{timeout}");
+    let said = timeout["description"].as_str().unwrap_or_default();
+    assert!(said.contains("at most 300 for a plain call"), "{timeout}");
     let mut undescribed = Vec::new();
     for tool in &tools {
         let schema = serde_json::Value::Object((*tool.input_schema).clone());

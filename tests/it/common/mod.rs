@@ -63,6 +63,23 @@ impl TestApp {
     pub async fn stop(mut self) {
         self.running.take().unwrap().stop().await.unwrap();
     }
+
+    /// Stops hookd and starts it again on the same data directory, configured anew by `adjust`
+    /// (a restart, or a second hookd with other settings on the same store).
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Config)) -> Self {
+        self.running.take().unwrap().stop().await.unwrap();
+        let mut config = Config::ephemeral(self.dir.path().join("data"));
+        adjust(&mut config);
+        let running = app::start(&config, Mode::Serve)
+            .await
+            .expect("hookd starts again");
+        Self {
+            webhook: running.webhook_addr.unwrap(),
+            mcp: running.mcp_addr.unwrap(),
+            running: Some(running),
+            dir: self.dir,
+        }
+    }
 }
 
 /// An event as ingest would hand it to the store: JSON `payload` (its `type` field, if any, is the
