@@ -7,6 +7,17 @@ use std::time::Duration;
 
 use clap::Args;
 
+/// Which numbers the MCP Events extension's errors carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventsErrorCodes {
+    /// -32011 to -32015, what the clients deployed today (ChatGPT, the AI SDK) understand.
+    #[default]
+    Deployed,
+    /// -32023 to -32027, the SEP's provisional numbers, in the same order.
+    Sep,
+}
+
 /// A group of MCP tools a client can choose to see (like the GitHub MCP server's toolsets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -124,6 +135,16 @@ pub struct Config {
     /// (`notifications/claude/channel`, experimental capability `claude/channel`).
     #[arg(long, env = "HOOKD_CLAUDE_CHANNEL")]
     pub claude_channel: bool,
+
+    /// The MCP Events errors' codes: `deployed` (-32011..-32015, what ChatGPT and the AI SDK
+    /// understand) or `sep` (the Events SEP's provisional -32023..-32027).
+    #[arg(
+        long,
+        env = "HOOKD_EVENTS_ERROR_CODES",
+        value_enum,
+        default_value = "deployed"
+    )]
+    pub events_error_codes: EventsErrorCodes,
 
     /// An OAuth authorization server for the MCP endpoint: when set, hookd publishes
     /// protected-resource metadata (RFC 9728) at /.well-known/oauth-protected-resource naming it.
@@ -304,6 +325,7 @@ impl Config {
             allow_private_callbacks: false,
             callback_retries: parse_delays(DEFAULT_CALLBACK_RETRIES).expect("the default parses"),
             claude_channel: false,
+            events_error_codes: EventsErrorCodes::Deployed,
             mcp_authorization_server: None,
             mcp_public_url: None,
             redis_url: None,

@@ -17,6 +17,7 @@ mod sessions;
 mod stripe_tools;
 mod tasks;
 mod tools;
+mod trace;
 
 use std::sync::Arc;
 
@@ -84,6 +85,7 @@ pub struct Hookd {
     /// Follows the working tasks this instance knows of (shared by all sessions).
     tasks: Arc<tasks::Runner>,
     max_open_tasks: u32,
+    events_error_codes: crate::config::EventsErrorCodes,
 }
 
 impl Hookd {
@@ -119,6 +121,7 @@ impl Hookd {
             webhooks: Arc::new(events::webhooks::Webhooks::new(
                 settings.allow_private_callbacks,
                 settings.callback_retries.0.clone(),
+                settings.events_error_codes,
                 shutdown.clone(),
             )),
             streams: Default::default(),
@@ -130,6 +133,7 @@ impl Hookd {
             redis_channels: settings.redis_channels.clone(),
             tasks: tasks::Runner::new(store_for_tasks, shutdown.clone()),
             max_open_tasks: settings.limits.max_open_tasks,
+            events_error_codes: settings.events_error_codes,
             shutdown,
         }
     }
@@ -261,29 +265,36 @@ impl ServerHandler for Hookd {
         request: rmcp::model::CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
-        if tasks::wanted(&context)
-            && let Some(answer) = self.call_as_task(&request).await
-        {
-            return answer;
-        }
-        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        self.tool_router.call(call).await
+        let name = request.name.to_string();
+        let answer = async {
+            if tasks::wanted(&context)
+                && let Some(answer) = self.call_as_task(&request).await
+            {
+                return answer;
+            }
+            let call =
+                rmcp::handler::server::tool::ToolCallContext::new(self, request, context.clone());
+            self.tool_router.call(call).await
+        };
+        trace::traced(&context, "tools/call", &name, answer).await
     }
 
     async fn get_task(
         &self,
         request: rmcp::model::GetTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
-        self.task_status(&request.task_id).await
+        let answer = self.task_status(&request.task_id);
+        trace::traced(&context, "tasks/get", &request.task_id, answer).await
     }
 
     async fn cancel_task(
         &self,
         request: rmcp::model::CancelTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.cancel_task_by_id(&request.task_id).await
+        let answer = self.cancel_task_by_id(&request.task_id);
+        trace::traced(&context, "tasks/cancel", &request.task_id, answer).await
     }
 
     async fn update_task(

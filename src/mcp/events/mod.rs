@@ -18,6 +18,7 @@ use rmcp::service::RequestContext;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::config::EventsErrorCodes;
 use crate::event::{Event, EventFilter, FieldMatch};
 
 use super::Hookd;
@@ -32,6 +33,15 @@ pub const FORBIDDEN: i32 = -32012;
 pub const RESOURCE_EXHAUSTED: i32 = -32013;
 pub const UNSUPPORTED: i32 = -32014;
 pub const CALLBACK_ENDPOINT_ERROR: i32 = -32015;
+
+/// An error of the extension as `codes` numbers it (the constants above are the deployed ones;
+/// the SEP's are the same five, twelve lower).
+pub fn numbered(mut e: ErrorData, codes: EventsErrorCodes) -> ErrorData {
+    if codes == EventsErrorCodes::Sep && (CALLBACK_ENDPOINT_ERROR..=NOT_FOUND).contains(&e.code.0) {
+        e.code = ErrorCode(e.code.0 - 12);
+    }
+    e
+}
 
 pub fn error(code: i32, message: impl Into<String>, data: Option<Value>) -> ErrorData {
     ErrorData::new(ErrorCode(code), message.into(), data)
@@ -246,7 +256,11 @@ pub async fn handle(
     context: RequestContext<RoleServer>,
 ) -> Result<CustomResult, ErrorData> {
     let modern = super::era::is_modern(&context);
-    let mut result = answer(hookd, request, context).await?;
+    let method = request.method.clone();
+    let answered = answer(hookd, request, context.clone());
+    let mut result = super::trace::traced(&context, &method, "", answered)
+        .await
+        .map_err(|e| numbered(e, hookd.events_error_codes))?;
     if modern && let Value::Object(fields) = &mut result {
         fields
             .entry("resultType")

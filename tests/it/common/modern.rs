@@ -13,6 +13,8 @@ pub struct Modern {
     url: String,
     token: Option<String>,
     capabilities: Value,
+    /// More `_meta` fields sent with every request (e.g. `traceparent`).
+    meta: serde_json::Map<String, Value>,
 }
 
 /// What came back: the HTTP status and the JSON-RPC answer to the request.
@@ -42,11 +44,13 @@ impl Answer {
 
 impl Modern {
     pub fn new(url: &str) -> Self {
+        hookd::outbound::install_tls();
         Self {
             http: reqwest::Client::new(),
             url: url.to_owned(),
             token: None,
             capabilities: json!({}),
+            meta: Default::default(),
         }
     }
 
@@ -61,20 +65,34 @@ impl Modern {
         self
     }
 
+    /// Sends `key: value` in every request's `_meta` too.
+    pub fn meta(mut self, key: &str, value: Value) -> Self {
+        self.meta.insert(key.to_owned(), value);
+        self
+    }
+
     /// The request as it goes on the wire.
     pub fn request(&self, method: &str, params: Value) -> reqwest::RequestBuilder {
         let mut params = match params {
             Value::Object(p) => p,
             _ => Default::default(),
         };
-        params.insert(
-            "_meta".into(),
-            json!({
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": self.capabilities,
-                "io.modelcontextprotocol/clientInfo": {"name": "hookd-tests", "version": "0"},
-            }),
-        );
+        let mut meta = self.meta.clone();
+        meta.extend([
+            (
+                "io.modelcontextprotocol/protocolVersion".into(),
+                json!("2026-07-28"),
+            ),
+            (
+                "io.modelcontextprotocol/clientCapabilities".into(),
+                self.capabilities.clone(),
+            ),
+            (
+                "io.modelcontextprotocol/clientInfo".into(),
+                json!({"name": "hookd-tests", "version": "0"}),
+            ),
+        ]);
+        params.insert("_meta".into(), Value::Object(meta));
         let name = match method {
             "tools/call" | "prompts/get" => params.get("name"),
             "resources/read" => params.get("uri"),

@@ -173,6 +173,7 @@ impl Webhooks {
     /// Tells the receiver a subscription ended (a `terminated` envelope; one attempt).
     async fn terminated(&self, url: &str, secret: crate::secret::Secret, id: &str, why: ErrorData) {
         if let Ok(url) = reqwest::Url::parse(url) {
+            let why = crate::mcp::events::numbered(why, self.codes);
             let body = serde_json::json!({"type": "terminated", "error": why});
             self.control(&url, &[secret], id, body).await;
         }

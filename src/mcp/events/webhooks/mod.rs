@@ -91,15 +91,19 @@ pub struct Webhooks {
     verifier: verify::Verifier,
     /// Per destination host, the deliveries that may be in flight.
     hosts: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    /// How the errors in `terminated` messages are numbered.
+    codes: crate::config::EventsErrorCodes,
 }
 
 impl Webhooks {
     pub fn new(
         allow_private: bool,
         retry_delays: Vec<Duration>,
+        codes: crate::config::EventsErrorCodes,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
+            codes,
             subscriptions: Mutex::default(),
             verified: Mutex::default(),
             client: crate::outbound::callback_client(allow_private),
