@@ -5,6 +5,7 @@
 //! the bus, so a slow or idle client costs nothing.
 
 pub mod auth;
+mod card;
 mod consumer_tools;
 mod deploy_tools;
 mod era;
@@ -185,7 +186,11 @@ impl ServerHandler for Hookd {
             .enable_resources_subscribe()
             .build();
         ServerConfig::new(capabilities)
-            .with_server_info(Implementation::new("hookd", env!("CARGO_PKG_VERSION")))
+            .with_server_info(
+                Implementation::new("hookd", env!("CARGO_PKG_VERSION"))
+                    .with_title("hookd")
+                    .with_description(env!("CARGO_PKG_DESCRIPTION")),
+            )
             .with_instructions(INSTRUCTIONS)
     }
 
@@ -488,6 +493,17 @@ pub fn router(
         hookd: server.clone(),
         hosts: hosts.clone(),
     });
+    let cards = card::routes(
+        server.clone(),
+        card::Endpoint {
+            public: settings
+                .mcp_public_url
+                .as_deref()
+                .and_then(|u| reqwest::Url::parse(u).ok()),
+            hosts: hosts.clone(),
+            needs_token: settings.mcp_token.is_some(),
+        },
+    );
     let service =
         StreamableHttpService::new(move || Ok(server.for_session()), sessions.clone(), config);
     let mcp = Router::new()
@@ -541,7 +557,7 @@ pub fn router(
         }
         None => mcp,
     };
-    (routes, kept)
+    (routes.merge(cards), kept)
 }
 
 /// rmcp answers 500 when a session vanishes between its existence check and the call (deleted or

@@ -263,3 +263,81 @@ async fn a_requests_traceparent_is_in_hookds_logs_and_a_malformed_one_is_not() {
     );
     assert!(!seen.iter().any(|l| l.contains("FORGED")), "{seen:#?}");
 }
+
+#[tokio::test]
+async fn the_server_card_and_ai_catalog_are_public_and_agree_with_server_discover() {
+    let app = TestApp::start_with(|c| c.mcp_token = Some(Secret::new(TOKEN))).await;
+    let http = common::http();
+    let catalog = http
+        .get(format!("http://{}/.well-known/ai-catalog.json", app.mcp))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(catalog.status(), 200, "public: no token");
+    assert_eq!(
+        catalog.headers()["content-type"],
+        "application/ai-catalog+json"
+    );
+    let catalog: Value = catalog.json().await.unwrap();
+    let entry = &catalog["entries"][0];
+    assert_eq!(
+        entry["type"], "application/mcp-server-card+json",
+        "{catalog}"
+    );
+    let card_url = entry["url"].as_str().unwrap();
+    assert_eq!(card_url, format!("{}/server-card", app.mcp_url()));
+
+    let card = http.get(card_url).send().await.unwrap();
+    assert_eq!(card.status(), 200);
+    assert_eq!(
+        card.headers()["content-type"],
+        "application/mcp-server-card+json"
+    );
+    let card: Value = card.json().await.unwrap();
+    assert_eq!(
+        card["$schema"],
+        "https://static.modelcontextprotocol.io/schemas/v1/server-card.schema.json"
+    );
+    let description = card["description"].as_str().unwrap();
+    assert!((1..=100).contains(&description.len()), "{card}");
+    let remote = &card["remotes"][0];
+    assert_eq!(
+        (remote["type"].as_str(), remote["url"].as_str()),
+        (Some("streamable-http"), Some(app.mcp_url().as_str()))
+    );
+    assert_eq!(
+        remote["headers"][0]["name"], "Authorization",
+        "the token is said to be needed"
+    );
+
+    let discovered = Modern::new(&app.mcp_url())
+        .token(TOKEN)
+        .ok("server/discover", json!({}))
+        .await;
+    let info = &discovered["_meta"]["io.modelcontextprotocol/serverInfo"];
+    let name = card["name"].as_str().unwrap();
+    assert_eq!(
+        name.split_once('/').map(|(_, n)| n),
+        info["name"].as_str(),
+        "{card} {discovered}"
+    );
+    assert_eq!(card["version"], info["version"], "{discovered}");
+    assert_eq!(card["title"], info["title"], "{discovered}");
+    assert_eq!(
+        remote["supportedProtocolVersions"],
+        discovered["supportedVersions"]
+    );
+
+    let elsewhere = http
+        .get(format!("http://{}/.well-known/ai-catalog.json", app.mcp))
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        421,
+        "a Host the listener does not serve is not echoed"
+    );
+    app.stop().await;
+}
