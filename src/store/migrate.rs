@@ -165,6 +165,24 @@ const TABLES: &[Table] = &[
         ],
         computed: &[],
     },
+    // Tasks, working or ended: a client polling one finds it on PostgreSQL, and the first
+    // instance there resumes the working ones.
+    Table {
+        name: "tasks",
+        key: "id",
+        columns: &[
+            ("id", Text),
+            ("principal", Text),
+            ("request", Text),
+            ("status", Text),
+            ("status_message", Text),
+            ("outcome", Text),
+            ("created_at", Text),
+            ("updated_at", Text),
+            ("expires_at", Text),
+        ],
+        computed: &[],
+    },
     // Refused deliveries get new ids (nothing refers to them), in their old order.
     Table {
         name: "rejections",

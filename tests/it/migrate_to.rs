@@ -113,6 +113,19 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         })
         .await
         .unwrap();
+    let now = Utc::now();
+    let task = hookd::store::TaskRecord {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        principal: "bearer-token".into(),
+        request: "{\"tool\":\"wait_for_event\"}".into(),
+        state: hookd::store::TaskState::Working,
+        status_message: None,
+        outcome: None,
+        created_at: now,
+        updated_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+    };
+    assert!(sqlite.create_task(task.clone(), 32).await.unwrap());
     let before = sqlite
         .query(EventFilter::default(), Page::Oldest(1000))
         .await
@@ -153,6 +166,12 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         ("sub_kept", ids[3])
     );
     assert_eq!(kept[0].secret.expose(), "whsec_kept");
+    let moved = pg.task(task.id.clone()).await.unwrap();
+    assert_eq!(
+        moved.map(|t| (t.principal, t.request, t.state)),
+        Some((task.principal, task.request, task.state)),
+        "a working task, found and resumable on PostgreSQL"
+    );
     let (pushes, _) = pg.by_sha("abc1234".into()).await.unwrap();
     assert_eq!(pushes.len(), 1);
     let counts: Vec<(String, i64)> = pg
