@@ -28,8 +28,10 @@ async fn call(client: &common::mcp::Client, method: &str, params: Value) -> Valu
     let req = ClientRequest::CustomRequest(CustomRequest::new(method, Some(params)));
     match client.send_request(req).await {
         Ok(ServerResult::CustomResult(r)) => r.0,
-        // rmcp's client reads `{}` as an empty result.
+        // rmcp's client reads `{}` as an empty result, and a 2026-07-28 empty result
+        // (`{"resultType": "complete"}`) as the shape it shares with a task acknowledgement.
         Ok(ServerResult::EmptyResult(_)) => json!({}),
+        Ok(ServerResult::TaskAckResult(_)) => json!({"resultType": "complete"}),
         other => panic!("{method}: {other:?}"),
     }
 }
@@ -177,7 +179,10 @@ async fn subscribed_events_arrive_signed_in_order_through_retries() {
 
     let key =
         json!({"name": "github", "arguments": {"type": "push"}, "delivery": {"url": receiver.url}});
-    assert_eq!(call(&client, "events/unsubscribe", key).await, json!({}));
+    assert_eq!(
+        call(&client, "events/unsubscribe", key).await,
+        json!({"resultType": "complete"})
+    );
     // After unsubscribing, only the new subscription (to every source, from `second` on) gets
     // the next event.
     let any = json!({
