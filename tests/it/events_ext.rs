@@ -32,6 +32,10 @@ fn request(method: &str, params: Value) -> ClientRequest {
 async fn call(client: &common::mcp::Client, method: &str, params: Value) -> Result<Value, i32> {
     match client.send_request(request(method, params)).await {
         Ok(ServerResult::CustomResult(r)) => Ok(r.0),
+        // An empty result: `{}`, or in the 2026-07-28 era `{"resultType": "complete"}`, which
+        // rmcp's client reads as the shape it shares with a task acknowledgement.
+        Ok(ServerResult::EmptyResult(_)) => Ok(json!({})),
+        Ok(ServerResult::TaskAckResult(_)) => Ok(json!({"resultType": "complete"})),
         Ok(other) => panic!("{method}: unexpected result {other:?}"),
         Err(ServiceError::McpError(e)) => Err(e.code.0),
         Err(e) => panic!("{method}: {e}"),
@@ -299,8 +303,12 @@ async fn subscribe_refuses_unauthenticated_clients_private_urls_and_bad_secrets(
             "{delivery}"
         );
     }
+    // Unsubscribing is idempotent: what does not exist (any more) is unsubscribed already.
     let gone = json!({"name": "github", "delivery": {"url": "https://example.com/h"}});
-    assert_eq!(call(&client, "events/unsubscribe", gone).await, Err(-32011));
+    for _ in 0..2 {
+        let answer = call(&client, "events/unsubscribe", gone.clone()).await;
+        assert!(answer.is_ok(), "{answer:?}");
+    }
     app.stop().await;
 }
 
