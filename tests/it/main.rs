@@ -3,6 +3,7 @@
 //! `cargo test --test it AREA::` runs one area, e.g. `cargo test --test it exposure::`.
 
 mod callback_delivery;
+mod chatgpt_profile;
 mod common;
 mod consumers;
 mod dashboard;

@@ -15,6 +15,8 @@ pub struct Modern {
     capabilities: Value,
     /// More `_meta` fields sent with every request (e.g. `traceparent`).
     meta: serde_json::Map<String, Value>,
+    /// A 2025-11-25 session instead (`initialize`d): its id, sent with every request.
+    session: Option<String>,
 }
 
 /// What came back: the HTTP status and the JSON-RPC answer to the request.
@@ -51,6 +53,7 @@ impl Modern {
             token: None,
             capabilities: json!({}),
             meta: Default::default(),
+            session: None,
         }
     }
 
@@ -71,12 +74,66 @@ impl Modern {
         self
     }
 
+    /// A client of the 2025-11-25 era: opens a session with `initialize` (declaring
+    /// `capabilities`) and `notifications/initialized`, and sends its id with every request.
+    /// Returns it with what `initialize` answered.
+    pub async fn initialize(mut self, capabilities: Value) -> (Self, Value) {
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": capabilities,
+            "clientInfo": {"name": "hookd-tests", "version": "0"}}});
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.to_string());
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let response = req.send().await.expect("hookd answers initialize");
+        let id = response.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let answer = answer(response).await;
+        let result = answer.result().clone();
+        assert_eq!(result["protocolVersion"], "2025-11-25", "{}", answer.raw);
+        self.session = Some(id);
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let r = self.post(initialized).send().await.expect("hookd answers");
+        assert!(r.status().is_success(), "initialized: {}", r.status());
+        (self, result)
+    }
+
+    /// A POST of `body` as this client sends it (with its session and token, when it has them).
+    fn post(&self, body: Value) -> reqwest::RequestBuilder {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(session) = &self.session {
+            req = req
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
     /// The request as it goes on the wire.
     pub fn request(&self, method: &str, params: Value) -> reqwest::RequestBuilder {
         let mut params = match params {
             Value::Object(p) => p,
             _ => Default::default(),
         };
+        if self.session.is_some() {
+            let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+            return self.post(body);
+        }
         let mut meta = self.meta.clone();
         meta.extend([
             (
