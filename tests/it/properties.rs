@@ -189,6 +189,27 @@ proptest! {
         }
     }
 
+    /// Any `maxAgeMs` (with or without a cursor) gets an answer: events within a century,
+    /// invalid params beyond. Found missing: ~8.3e15 overflowed a date and the request was
+    /// never answered.
+    #[test]
+    fn any_max_age_gets_an_answer(
+        max_age in prop_oneof![any::<u64>(), 0..=hookd_max_age(), Just(u64::MAX), Just(8_300_000_000_000_000u64)],
+        cursor in prop_oneof![Just(Value::Null), Just(Value::from("0")), Just(Value::from("1"))],
+    ) {
+        let (_app, client) = events_app();
+        let params = serde_json::json!({"name": "any", "cursor": cursor, "maxAgeMs": max_age});
+        let asked = client.send("events/poll", params);
+        let answer = runtime()
+            .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(10), asked).await })
+            .expect("answered in time");
+        if max_age <= hookd_max_age() {
+            prop_assert!(answer.body["result"]["events"].is_array(), "{}", answer.raw);
+        } else {
+            prop_assert_eq!(answer.error_code(), Some(-32602), "{}", answer.raw);
+        }
+    }
+
     /// Any search text is searched for as text: never a query-syntax error.
     #[test]
     fn search_queries_never_fail(text in "[ -~]{0,40}") {
@@ -245,4 +266,23 @@ fn store() -> Arc<dyn Store> {
         })
         .0
         .clone()
+}
+
+fn hookd_max_age() -> u64 {
+    100 * 365 * 24 * 3600 * 1000
+}
+
+/// One hookd with an event in it, and a 2026-07-28 client of it, shared by the cases.
+fn events_app() -> &'static (common::TestApp, common::modern::Modern) {
+    static APP: OnceLock<(common::TestApp, common::modern::Modern)> = OnceLock::new();
+    APP.get_or_init(|| {
+        runtime().block_on(async {
+            let app = common::TestApp::start().await;
+            let headers = [("content-type", "application/json")];
+            let r = common::post(&common::http(), app.webhook, "s", &headers, "{}").await;
+            assert_eq!(r.status, 200);
+            let client = common::modern::Modern::new(&app.mcp_url());
+            (app, client)
+        })
+    })
 }

@@ -290,6 +290,25 @@ async fn answer(
     Ok(result)
 }
 
+/// The largest `maxAgeMs` taken: a century, older than any store (larger is invalid params).
+pub const MAX_AGE_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// The oldest receive time `maxAgeMs` lets through, counted with checked arithmetic: a client's
+/// number never overflows a date.
+fn age_floor(max_age_ms: u64) -> Result<chrono::DateTime<chrono::Utc>, ErrorData> {
+    let out_of_range = || {
+        invalid(format!(
+            "maxAgeMs must be between 0 and {MAX_AGE_MS} (a century), got {max_age_ms}"
+        ))
+    };
+    if max_age_ms > MAX_AGE_MS {
+        return Err(out_of_range());
+    }
+    chrono::TimeDelta::try_milliseconds(max_age_ms as i64)
+        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
+        .ok_or_else(out_of_range)
+}
+
 /// Where delivery starts for a client `cursor` (`None`: now) and whether events were skipped
 /// on the way: older than `max_age_ms`, or removed by retention since the cursor was issued.
 pub async fn start(
@@ -298,6 +317,7 @@ pub async fn start(
     cursor: Option<i64>,
     max_age_ms: Option<u64>,
 ) -> Result<(i64, bool), ErrorData> {
+    let floor = max_age_ms.map(age_floor).transpose()?;
     let store = &hookd.store;
     let newest = store.bus().newest();
     let Some(cursor) = cursor else {
@@ -309,11 +329,9 @@ pub async fn start(
         .await
         .map_err(storage)?;
     let mut truncated = oldest.first().is_some_and(|e| e.id > cursor + 1);
-    let Some(max_age) = max_age_ms else {
+    let Some(floor) = floor else {
         return Ok((cursor, truncated));
     };
-    let floor =
-        chrono::Utc::now() - chrono::Duration::milliseconds(max_age.min(i64::MAX as u64) as i64);
     let first = store
         .query(selector.after(cursor), crate::event::Page::Oldest(1))
         .await
