@@ -273,7 +273,9 @@ impl Http {
                 .is_none()
                 .then(|| config.data_dir.clone()),
         };
+        // Like the dashboard's API: behind the token, and only for a Host this listener serves.
         let metrics = mcp::auth::guard(crate::scrape::routes(scrape), config);
+        let metrics = mcp::auth::known_hosts_only(metrics, config);
         let dashboard = crate::dashboard::Dashboard {
             store: store.clone(),
             sources: sources.clone(),

@@ -14,9 +14,7 @@ mod stream;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
@@ -55,8 +53,7 @@ pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> R
         .route("/api/actions", get(api::actions))
         .route("/api/deployments", get(api::deployments))
         .with_state(Arc::new(dashboard));
-    let hosts = Arc::new(config.mcp_hosts());
-    let api = guard(api).layer(axum::middleware::from_fn_with_state(hosts, known_host));
+    let api = crate::mcp::auth::known_hosts_only(guard(api), config);
     Router::new()
         .route("/", get(|| asset("text/html; charset=utf-8", INDEX)))
         .route(
@@ -75,17 +72,4 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
         (header::X_FRAME_OPTIONS, "DENY"),
     ];
     (headers, body).into_response()
-}
-
-/// Refuses a request whose `Host` is not one of `hosts` (DNS rebinding).
-async fn known_host(
-    State(hosts): State<Arc<Vec<String>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if crate::mcp::auth::known_host(&hosts, request.headers()) {
-        next.run(request).await
-    } else {
-        (StatusCode::FORBIDDEN, "unknown host").into_response()
-    }
 }

@@ -3,8 +3,8 @@
 //! says (401 with `WWW-Authenticate: Bearer`). When an authorization server is configured, the
 //! OAuth protected-resource metadata (RFC 9728) names it and the 401 points to that metadata.
 //! Host and Origin checks (DNS rebinding) on `/mcp` are rmcp's, configured in `mcp::router`;
-//! [`known_host`] is the same Host check for what hookd answers itself (the dashboard's API, a
-//! sessionless `server/discover`).
+//! [`known_host`] is the same Host check for what hookd answers itself (the dashboard's API,
+//! `/metrics`, a sessionless `server/discover`, the Server Card).
 
 use std::sync::Arc;
 
@@ -15,6 +15,28 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
+
+/// Routes that answer only a `Host` the MCP listener serves (`--mcp-allowed-hosts` and loopback),
+/// refusing any other with 403: a page that rebinds its own name to this machine reads nothing.
+pub fn known_hosts_only(routes: axum::Router, settings: &crate::config::Config) -> axum::Router {
+    let hosts = Arc::new(settings.mcp_hosts());
+    routes.layer(axum::middleware::from_fn_with_state(
+        hosts,
+        refuse_unknown_host,
+    ))
+}
+
+async fn refuse_unknown_host(
+    State(hosts): State<Arc<Vec<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if known_host(&hosts, request.headers()) {
+        next.run(request).await
+    } else {
+        (StatusCode::FORBIDDEN, "unknown host").into_response()
+    }
+}
 
 /// Whether the request's `Host` (port aside, any case) is one of `hosts`.
 pub fn known_host(hosts: &[String], headers: &axum::http::HeaderMap) -> bool {

@@ -92,6 +92,23 @@ async fn metrics_need_the_mcp_token_when_one_is_set() {
     assert_eq!(ok.status(), 200);
 }
 
+/// A DNS-rebinding page (a foreign `Host` that resolves here) reads no source or consumer names.
+#[tokio::test]
+async fn metrics_answer_only_a_host_the_listener_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path(), &[]);
+    let http = common::http();
+    let url = format!("http://{}/metrics", hookd.mcp);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    let rebound = http
+        .get(&url)
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+}
+
 #[test]
 fn each_stored_webhook_is_one_log_line_also_as_json() {
     let dir = tempfile::tempdir().unwrap();
