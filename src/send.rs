@@ -114,8 +114,9 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
     if receipt["verified"] == false {
         eprintln!(
             "hookd send: stored unverified: the receiving hookd has no secret for source {:?} \
-             (set it there, e.g. GITHUB_WEBHOOK_SECRET, or in hookd.toml)",
-            a.source
+             ({})",
+            a.source,
+            crate::sources::secret_hint(&a.source)
         );
     }
     Ok(())

@@ -97,6 +97,17 @@ const DEFAULTS: [(&str, &str); 4] = [
     ("vercel", "VERCEL_WEBHOOK_SECRET"),
 ];
 
+/// Where a source's secret comes from, as a hint: its variable for a preconfigured source, else
+/// its table in `hookd.toml`.
+pub fn secret_hint(source: &str) -> String {
+    match DEFAULTS.iter().find(|(name, _)| *name == source) {
+        Some((_, var)) => format!(
+            "set {var} where it runs, or `secret` under [sources.{source}] in its hookd.toml"
+        ),
+        None => format!("give [sources.{source}] a `secret` in its hookd.toml"),
+    }
+}
+
 impl Sources {
     /// The preconfigured sources, then `path`'s (if given) on top. `env` reads a variable.
     pub fn load(

@@ -383,3 +383,32 @@ async fn hookd_send_infers_the_github_type_and_says_when_unverified() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("name it with --type"));
 }
+
+/// The hint for an unverified delivery names the variable of the source it went to.
+#[tokio::test]
+async fn hookd_send_names_the_secret_of_the_source_it_sent_to() {
+    let app = common::TestApp::start().await;
+    let webhook = app.webhook.to_string();
+    for (source, named, not_named) in [
+        ("stripe", "STRIPE_WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET"),
+        ("ci-runner", "[sources.ci-runner]", "GITHUB_WEBHOOK_SECRET"),
+    ] {
+        let out = tokio::process::Command::new(common::bin())
+            .args(["send", source, "tests/fixtures/stripe/invoice.paid.json"])
+            .args(["--type", "invoice.paid", "--webhook-addr", &webhook])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("HOOKD_CONFIG")
+            .env_remove("STRIPE_WEBHOOK_SECRET")
+            .output()
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{source}: {err}");
+        assert!(
+            err.contains("stored unverified") && err.contains(named),
+            "{source}: {err}"
+        );
+        assert!(!err.contains(not_named), "{source}: {err}");
+    }
+    app.stop().await;
+}
