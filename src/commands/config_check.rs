@@ -17,6 +17,9 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             };
             value = format!("{on} (by default: on unless the webhook address is loopback)");
         }
+        if flag == "mcp-allowed-hosts" {
+            value = allowed_hosts(config);
+        }
         println!("  --{flag:<26} {value}");
     }
     println!();
@@ -32,6 +35,25 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         println!("  any other name: accepted unsigned (--require-signatures is off)");
     }
     Ok(())
+}
+
+/// The `Host` names the MCP listener answers to, all of them: the loopback names and its own
+/// address's are always in, the flag's are added.
+fn allowed_hosts(config: &Config) -> String {
+    let mut hosts: Vec<String> = Vec::new();
+    for host in config.mcp_hosts() {
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    let added = match config.mcp_allowed_hosts.as_slice() {
+        [] => "none added".to_owned(),
+        flags => format!("{} added", flags.join(",")),
+    };
+    format!(
+        "{} (loopback names and the MCP address's IP always; {added})",
+        hosts.join(",")
+    )
 }
 
 /// Each setting under its flag's name, as a person would write it (secrets `[redacted]`, lists

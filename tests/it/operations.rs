@@ -222,6 +222,12 @@ fn config_check_shows_what_serve_would_use_without_secrets() {
         "{text}"
     );
     assert!(text.contains("--require-signatures         off"), "{text}");
+    // The hosts in effect, not the flag's empty list.
+    let hosts = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("--mcp-allowed-hosts"))
+        .unwrap_or_default();
+    assert!(hosts.contains("localhost,127.0.0.1,::1"), "{hosts}");
     // Every setting is listed under a flag that `serve` takes, and every flag of `serve` is listed.
     let help = Command::new(bin())
         .args(["serve", "--help"])
