@@ -64,12 +64,19 @@ pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> R
         .merge(api)
 }
 
+/// What the page may load and do: only its own script, style and API, nothing inline, no frame
+/// around it, no form posting elsewhere.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
     let headers = [
         (header::CONTENT_TYPE, content_type),
         (header::CACHE_CONTROL, "no-cache"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
     ];
     (headers, body).into_response()
 }

@@ -285,7 +285,19 @@ async fn the_api_refuses_other_hosts_other_origins_and_missing_tokens() {
     let http = common::http();
     let base = format!("http://{}", hookd.mcp);
     // The page itself holds no data and loads without a token; the API does not.
-    assert_eq!(http.get(&base).send().await.unwrap().status(), 200);
+    let page = http.get(&base).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    // A strict policy: its own script, style and API only, nothing inline, no frame around it
+    // (the browser test above runs the page under it).
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    for part in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(part), "{policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
     let events = format!("{base}/api/events");
     assert_eq!(http.get(&events).send().await.unwrap().status(), 401);
     let ok = http.get(&events).bearer_auth("t0ken").send().await.unwrap();
