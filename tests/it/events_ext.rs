@@ -337,6 +337,37 @@ async fn subscribe_requires_the_endpoint_to_echo_its_challenge() {
     app.stop().await;
 }
 
+/// A verification answered with a redirect is refused as one (hookd follows no redirect), not
+/// reported as a server error.
+#[tokio::test]
+async fn a_redirected_verification_is_reported_as_a_redirect_refused() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(hookd::secret::Secret::new("tok"));
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let moved = || async {
+        (
+            axum::http::StatusCode::FOUND,
+            [("location", "http://127.0.0.1:9/elsewhere")],
+        )
+    };
+    let router = axum::Router::new().route("/h", axum::routing::post(moved));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = common::modern::Modern::new(&app.mcp_url()).token("tok");
+    let params = json!({"name": "github", "delivery": {"url": format!("http://{addr}/h"), "secret": secret()}});
+    let a = client.send("events/subscribe", params).await;
+    assert_eq!(a.error_code(), Some(-32015), "{}", a.raw);
+    assert_eq!(
+        a.body["error"]["data"]["reason"], "redirect_refused",
+        "{}",
+        a.raw
+    );
+    app.stop().await;
+}
+
 /// A poll page stops at `--max-answer-bytes` and says `hasMore`: polling on from its cursor
 /// reads every event.
 #[tokio::test]

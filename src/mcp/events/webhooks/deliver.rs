@@ -35,14 +35,17 @@ impl Outcome {
     }
 }
 
-/// The design's `lastError` categories: every reason a delivery or verification failed.
-pub const CATEGORIES: [&str; 6] = [
+/// The design's `lastError` categories, and `redirect_refused` (hookd follows no redirect from a
+/// callback endpoint, and says so rather than calling a `3xx` a server error): every reason a
+/// delivery or verification failed.
+pub const CATEGORIES: [&str; 7] = [
     "connection_refused",
     "timeout",
     "tls_error",
     "http_4xx",
     "http_5xx",
     "challenge_failed",
+    "redirect_refused",
 ];
 
 /// Why a request failed, as one of [`CATEGORIES`].
@@ -58,7 +61,9 @@ pub fn category(e: &reqwest::Error) -> &'static str {
 }
 
 pub fn status_category(code: reqwest::StatusCode) -> &'static str {
-    if code.is_client_error() {
+    if code.is_redirection() {
+        "redirect_refused"
+    } else if code.is_client_error() {
         "http_4xx"
     } else {
         "http_5xx"
