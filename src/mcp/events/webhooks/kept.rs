@@ -20,6 +20,9 @@ use crate::store::{Progress, SavedSubscription};
 /// How long a lease lasts without renewal; renewed (and lapsed ones taken) every third of it.
 const LEASE: Duration = Duration::from_secs(15);
 
+/// How long shutdown waits for the delivery loops to stop and record their progress.
+const STOPPING: Duration = Duration::from_secs(3);
+
 fn lease_until() -> chrono::DateTime<Utc> {
     Utc::now() + LEASE
 }
@@ -118,6 +121,11 @@ impl Webhooks {
                 _ = self.shutdown.cancelled() => break,
             }
         }
+        // The delivery loops record their last progress as they stop (while this instance still
+        // holds the leases), so that a restart neither skips nor repeats an event. Bounded: a
+        // POST in flight ends within the callback client's timeout, or is left to be sent again.
+        self.workers.close();
+        let _ = tokio::time::timeout(STOPPING, self.workers.wait()).await;
         if let Err(e) = hookd.store.release_subscriptions(self.owner.clone()).await {
             tracing::warn!(error = %storage(e), "could not release kept subscriptions");
         }

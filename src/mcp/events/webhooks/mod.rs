@@ -93,6 +93,9 @@ pub struct Webhooks {
     hosts: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     /// How the errors in `terminated` messages are numbered.
     codes: crate::config::EventsErrorCodes,
+    /// Every subscription's delivery loop, so that shutdown lets them record where they got
+    /// before the leases are given up.
+    workers: tokio_util::task::TaskTracker,
 }
 
 impl Webhooks {
@@ -104,6 +107,7 @@ impl Webhooks {
     ) -> Self {
         Self {
             codes,
+            workers: tokio_util::task::TaskTracker::new(),
             subscriptions: Mutex::default(),
             verified: Mutex::default(),
             client: crate::outbound::callback_client(allow_private),
@@ -178,7 +182,7 @@ impl Webhooks {
         {
             old.stop.cancel();
         }
-        tokio::spawn(worker::run(
+        self.workers.spawn(worker::run(
             hookd.webhooks.clone(),
             hookd.store.clone(),
             sub,

@@ -320,6 +320,12 @@ pub async fn run(
             _ = sub.stop.cancelled() => break,
         }
     }
+    // Stopping (hookd shuts down): what was delivered since the last record is recorded, so a
+    // restart does not send it again.
+    sub.update(|s| s.watermark = d.watermark());
+    if super::kept::progress(&sub.status()) != recorded {
+        webhooks.record(d.store.as_ref(), &sub).await;
+    }
     webhooks.forget(&sub);
 }
 
