@@ -7,6 +7,7 @@ use super::StoreArgs;
 use super::tail::{closed, line};
 use crate::dashboard::api::Row;
 use crate::event::Rejected;
+use crate::printable::printable;
 
 #[derive(Debug, clap::Args)]
 pub struct EventsArgs {
@@ -75,9 +76,9 @@ fn refusal(r: &Rejected) -> String {
     format!(
         "{} {} {}: {} ({} bytes)",
         r.received_at.format("%Y-%m-%d %H:%M:%S"),
-        r.source,
+        printable(&r.source),
         r.reason,
-        r.detail,
+        printable(&r.detail),
         r.body_size
     )
 }

@@ -9,6 +9,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::{Selection, StoreArgs};
 use crate::dashboard::api::Row;
+use crate::printable::printable;
 use crate::secret::Secret;
 use crate::wait::Follow;
 
@@ -182,12 +183,13 @@ pub fn line(e: &Row) -> String {
     } else {
         ""
     };
+    // Type, subject and summary come from the sender: no control character reaches the terminal.
     format!(
         "{dim}{time}{dim:#} {dim}#{}{dim:#} {source}{}{source:#} {kind}{}{kind:#} {} {}{unverified}",
         e.id,
-        e.source,
-        e.event_type,
-        e.subject.as_deref().unwrap_or("-"),
-        e.summary.as_deref().unwrap_or(""),
+        printable(&e.source),
+        printable(&e.event_type),
+        printable(e.subject.as_deref().unwrap_or("-")),
+        printable(e.summary.as_deref().unwrap_or("")),
     )
 }

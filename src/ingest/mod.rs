@@ -306,7 +306,8 @@ impl Ingest {
         }
         tracing::info!(
             source,
-            r#type = %event_type,
+            // The sender chose the type: logged escaped, so it cannot forge a line.
+            r#type = %crate::printable::printable(&event_type),
             delivery_id = delivery_id.as_deref().unwrap_or("-"),
             event_id = appended.id,
             duplicate = appended.duplicate,

@@ -346,3 +346,50 @@ fn a_data_dir_that_cannot_be_written_says_why() {
         "names the path: {err}"
     );
 }
+
+/// A sender's type, subject or summary never writes a raw control character: not a forged log
+/// line through a newline, not an escape sequence to the operator's terminal (`hookd events`,
+/// `hookd tail`, the text log).
+#[tokio::test]
+async fn a_senders_control_characters_reach_neither_the_log_nor_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let hookd = common::Logging::serve(&data, "info");
+    let forged = "build\nFORGED  INFO hookd: all good\r\u{1b}[2J\u{9b}31m";
+    let body = serde_json::json!({"type": forged, "title": "t\u{1b}]0;owned\u{7}"}).to_string();
+    let headers = [("content-type", "application/json")];
+    let r = common::post(&common::http(), hookd.webhook, "ci", &headers, body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let id = r.body["event_id"].as_i64().unwrap();
+    let logged = loop {
+        let line = hookd
+            .lines
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the webhook is logged");
+        if line.contains("webhook stored") {
+            break line;
+        }
+    };
+    assert!(!logged.chars().any(char::is_control), "{logged:?}");
+    assert!(
+        logged.contains("build\\nFORGED"),
+        "escaped, still readable: {logged:?}"
+    );
+    assert!(
+        !hookd.lines.try_iter().any(|l| l.starts_with("FORGED")),
+        "no forged line"
+    );
+
+    let out = std::process::Command::new(bin())
+        .args(["events", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let row = listed
+        .lines()
+        .find(|l| l.contains(&format!("#{id}")))
+        .unwrap_or_else(|| panic!("{listed:?}"));
+    assert!(!row.chars().any(char::is_control), "{row:?}");
+    assert!(row.contains("build\\nFORGED"), "{row:?}");
+    assert_eq!(listed.lines().count(), 1, "one event, one line: {listed:?}");
+}

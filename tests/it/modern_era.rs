@@ -183,55 +183,11 @@ async fn the_events_error_codes_are_the_deployed_ones_unless_the_sep_numbers_are
     }
 }
 
-/// Lines hookd (the real binary, logging at debug) writes to stderr, as they come.
-fn serve_logging(
-    dir: &std::path::Path,
-) -> (
-    std::process::Child,
-    String,
-    std::sync::mpsc::Receiver<String>,
-) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(common::bin())
-        .args([
-            "serve",
-            "--webhook-addr",
-            "127.0.0.1:0",
-            "--mcp-addr",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env("HOOKD_LOG", "info,hookd=debug,rmcp=warn")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
-    let mcp = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("hookd starts");
-        if let Some(at) = line.split("mcp_addr=").nth(1) {
-            break at.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    (child, format!("http://{mcp}/mcp"), rx)
-}
-
 #[tokio::test]
 async fn a_requests_traceparent_is_in_hookds_logs_and_a_malformed_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, url, lines) = serve_logging(dir.path());
+    let hookd = common::Logging::serve(dir.path(), "info,hookd=debug,rmcp=warn");
+    let (url, lines) = (format!("http://{}/mcp", hookd.mcp), &hookd.lines);
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let traced = Modern::new(&url).meta("traceparent", json!(traceparent));
     traced.call("get_event_sources", json!({})).await;
@@ -249,8 +205,7 @@ async fn a_requests_traceparent_is_in_hookds_logs_and_a_malformed_one_is_not() {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         seen.push(lines.recv_timeout(left).expect("hookd logs each request"));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(hookd);
     let with = |what: &str| {
         seen.iter()
             .filter(|l| l.contains(what) && l.contains(traceparent))

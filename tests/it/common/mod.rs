@@ -245,6 +245,65 @@ impl Drop for Process {
     }
 }
 
+/// `hookd serve` (the real binary) on `data_dir`, logging with `HOOKD_LOG=filter`: its log lines
+/// (stderr) arrive on `lines` as they are written. Killed when dropped.
+pub struct Logging {
+    child: Child,
+    pub webhook: SocketAddr,
+    pub mcp: SocketAddr,
+    pub lines: mpsc::Receiver<String>,
+}
+
+impl Logging {
+    pub fn serve(data_dir: &Path, filter: &str) -> Self {
+        let mut child = Command::new(bin())
+            .args([
+                "serve",
+                "--webhook-addr",
+                "127.0.0.1:0",
+                "--mcp-addr",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("HOOKD_LOG", filter)
+            .env_remove("HOOKD_LOG_FORMAT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hookd spawns");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let (webhook, mcp) = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(30))
+                .expect("hookd starts");
+            if line.contains("hookd listening") {
+                break (field(&line, "webhook_addr="), field(&line, "mcp_addr="));
+            }
+        };
+        Self {
+            child,
+            webhook: webhook.expect("webhook listener"),
+            mcp: mcp.expect("mcp listener"),
+            lines,
+        }
+    }
+}
+
+impl Drop for Logging {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Reads a child's stderr until the "hookd listening" line and returns its addresses; keeps
 /// draining stderr afterwards (echoed for failing tests) so the child never blocks on a full pipe.
 pub fn wait_listening(
