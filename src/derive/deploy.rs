@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::bounds::{MAX_ROWS, clipped};
 use crate::payload::{Json, at, int, str_at, text};
 
 /// One pushed commit.
@@ -67,7 +68,10 @@ pub fn pushes(payload: &Json<'_>, now: DateTime<Utc>) -> Vec<Push> {
     ) else {
         return Vec::new();
     };
-    let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
+    // Copied into every row: cut once, and at most `MAX_ROWS` rows (GitHub sends 20 commits at
+    // most), so no body makes many copies of a long value.
+    let branch = clipped(git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref));
+    let repo = clipped(repo);
     let commits = at(payload, "commits")
         .and_then(Json::as_array)
         .unwrap_or_default();
@@ -75,8 +79,8 @@ pub fn pushes(payload: &Json<'_>, now: DateTime<Utc>) -> Vec<Push> {
         .iter()
         .filter_map(|c| {
             Some(Push {
-                repo: repo.to_owned(),
-                branch: branch.to_owned(),
+                repo: repo.clone(),
+                branch: branch.clone(),
                 sha: text(c, "id")?,
                 message: text(c, "message").unwrap_or_default(),
                 author: text(c, "author/username")
@@ -87,6 +91,7 @@ pub fn pushes(payload: &Json<'_>, now: DateTime<Utc>) -> Vec<Push> {
                     .unwrap_or(now),
             })
         })
+        .take(MAX_ROWS)
         .collect()
 }
 

@@ -3,6 +3,7 @@
 //! new; the MCP tools read them back. Providers (`crate::providers`) say which rows an event
 //! implies, reading them from the payload's one parse with the functions here.
 
+pub mod bounds;
 pub mod deploy;
 pub mod github;
 pub mod stripe;

@@ -293,7 +293,7 @@ impl Ingest {
             subject: n.subject,
             occurred_at: n.occurred_at,
             summary: n.summary,
-            derived: n.derived,
+            derived: crate::derive::bounds::bounded(n.derived),
             search_words,
         };
         let event_type = event.event_type.clone();

@@ -8,6 +8,7 @@ mod common;
 mod consumers;
 mod dashboard;
 mod deployments;
+mod derived_bounds;
 mod durability;
 mod events_ext;
 mod exposure;
