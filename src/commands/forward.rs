@@ -18,8 +18,8 @@ use crate::wait::Follow;
 
 #[derive(Debug, clap::Args)]
 pub struct ForwardArgs {
-    /// Where to POST each event, e.g. http://localhost:3000/api/webhooks.
-    #[arg(long)]
+    /// Where to POST each event, e.g. http://localhost:3000/api/webhooks (http or https).
+    #[arg(long, value_parser = super::http_url)]
     pub to: String,
     #[command(flatten)]
     pub selection: Selection,

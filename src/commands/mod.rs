@@ -12,6 +12,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::secret::Secret;
+
+/// A `--to` URL: `http` or `https` with a host (anything else is refused before the command starts).
+pub fn http_url(value: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    match (url.scheme(), url.host_str()) {
+        ("http" | "https", Some(_)) => Ok(value.to_owned()),
+        (scheme, _) => Err(format!(
+            "an http:// or https:// URL with a host is needed, not {scheme}:"
+        )),
+    }
+}
 use crate::sources::Sources;
 use crate::store::{Postgres, Sqlite, Store, WakeUps};
 

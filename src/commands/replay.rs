@@ -10,8 +10,8 @@ use crate::resend;
 pub struct ReplayArgs {
     /// The id of the stored event to send again.
     pub event_id: i64,
-    /// Where to POST it. Default: this hookd's own `/webhook/{source}`.
-    #[arg(long)]
+    /// Where to POST it (http or https). Default: this hookd's own `/webhook/{source}`.
+    #[arg(long, value_parser = super::http_url)]
     pub to: Option<String>,
     /// Send it under a new delivery id, so that hookd stores it again instead of answering that it
     /// is a duplicate.

@@ -393,3 +393,27 @@ async fn a_senders_control_characters_reach_neither_the_log_nor_the_terminal() {
     assert!(row.contains("build\\nFORGED"), "{row:?}");
     assert_eq!(listed.lines().count(), 1, "one event, one line: {listed:?}");
 }
+
+/// `--to` takes only an http(s) URL: anything else is refused before anything starts (no cursor
+/// is taken, no store is opened).
+#[test]
+fn forward_and_replay_refuse_a_destination_that_is_not_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for args in [
+        vec!["forward", "--to", "file:///etc/passwd"],
+        vec!["replay", "1", "--to", "ftp://example.com/x"],
+        vec!["forward", "--to", "not a url"],
+    ] {
+        let out = std::process::Command::new(bin())
+            .args(&args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert!(said.contains("--to"), "{args:?}: {said}");
+        assert!(!data.exists(), "{args:?}: nothing was opened");
+    }
+}
