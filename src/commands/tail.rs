@@ -74,7 +74,27 @@ pub async fn run(a: TailArgs) -> anyhow::Result<()> {
             _ = follow.changed() => {}
             _ = tokio::time::sleep(RECHECK) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = stdout_closed() => return Ok(()),
         }
+    }
+}
+
+/// Resolves once the reader of standard output has gone (`hookd tail | head -2` after `head`
+/// exited), so a tail waiting for the next event ends at once instead of at its next write.
+/// Never resolves where that cannot be told (a file, a terminal that stays open).
+async fn stdout_closed() {
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+    // A pipe whose reader closed reports an error condition on the write end. (Deprecated in
+    // favour of an `unsafe` form because an arbitrary fd could be closed under the reactor; fd 1
+    // stays open for the whole process, so the safe form is sound here.)
+    #[allow(deprecated)]
+    let registered = AsyncFd::with_interest(std::io::stdout(), Interest::ERROR);
+    match registered {
+        Ok(fd) => {
+            let _ = fd.ready(Interest::ERROR).await;
+        }
+        Err(_) => std::future::pending::<()>().await,
     }
 }
 
@@ -150,6 +170,7 @@ async fn over_http(a: &TailArgs, base: &str) -> anyhow::Result<()> {
         let chunk = tokio::select! {
             chunk = resp.chunk() => chunk?,
             _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = stdout_closed() => return Ok(()),
         };
         let Some(chunk) = chunk else {
             bail!("{base} ended the stream (it stopped?)");

@@ -417,3 +417,38 @@ fn forward_and_replay_refuse_a_destination_that_is_not_http() {
         assert!(!data.exists(), "{args:?}: nothing was opened");
     }
 }
+
+/// `hookd tail --last 2 | head -2`: once the reader is gone, tail ends at once, without waiting
+/// for an event it could fail to write.
+#[tokio::test]
+async fn tail_ends_when_its_reader_goes_even_with_nothing_new() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    push(&hookd, "gone-1").await;
+    push(&hookd, "gone-2").await;
+    let data = dir.path().join("data");
+    let mut tail = std::process::Command::new(bin())
+        .args(["tail", "--last", "2", "--data-dir", data.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(tail.stdout.take().unwrap()).lines();
+    for _ in 0..2 {
+        assert!(lines.next().is_some_and(|l| l.is_ok()));
+    }
+    drop(lines); // `head` exits
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = tail.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = tail.kill();
+            panic!("tail still runs after its reader went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
