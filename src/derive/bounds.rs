@@ -70,6 +70,12 @@ pub fn clipped(text: &str) -> String {
     format!("{}…", &text[..end])
 }
 
+/// `text` cut to [`MAX_FIELD`], kept as it is (no copy) when it fits.
+pub fn bound(mut text: String) -> String {
+    clip(&mut text);
+    text
+}
+
 fn clip(text: &mut String) {
     if text.len() > MAX_FIELD {
         *text = clipped(text);

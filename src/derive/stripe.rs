@@ -110,7 +110,9 @@ pub fn major_units(minor: i64, currency: &str) -> String {
         return minor.to_string();
     }
     let sign = if minor < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", minor.abs() / 100, minor.abs() % 100)
+    // `unsigned_abs`: a sender's `i64::MIN` has no positive `i64`.
+    let units = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", units / 100, units % 100)
 }
 
 #[cfg(test)]

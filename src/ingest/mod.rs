@@ -290,9 +290,10 @@ impl Ingest {
             payload_encoding: decoded.encoding,
             payload: decoded.payload,
             verified: Some(verified),
-            subject: n.subject,
+            // A sender chose both: bounded like every derived field.
+            subject: n.subject.map(crate::derive::bounds::bound),
             occurred_at: n.occurred_at,
-            summary: n.summary,
+            summary: n.summary.map(crate::derive::bounds::bound),
             derived: crate::derive::bounds::bounded(n.derived),
             search_words,
         };

@@ -4,7 +4,7 @@
 
 use super::{Incoming, Normalized, Provider, unix};
 use crate::derive::Derived;
-use crate::payload::{at, str_at, text};
+use crate::payload::{Json, at, int, str_at, text};
 use crate::secret::Secret;
 use crate::signature::{self, Delivery, Rejection, ToSign};
 
@@ -37,15 +37,46 @@ impl Provider for Stripe {
                 .or_else(|| text(o, "customer_email"))
                 .or_else(|| text(o, "id"))
         });
-        let what = object.and_then(|o| str_at(o, "object")).unwrap_or_default();
-        n.summary = Some(format!(
-            "{} ({what} {})",
-            n.event_type,
-            n.subject.as_deref().unwrap_or("?")
-        ));
+        n.summary = Some(summary(&n.event_type, object));
         let action = d.settings.stripe_actions.action_for(&n.event_type, v);
         n.derived.extend(action.map(Derived::Action));
     }
+}
+
+/// `invoice.payment_failed: invoice in_1Mt…, 10.00 USD, jenny.rosen@example.com`: the object
+/// by its own id, the amount with its currency, and who (an email or name, else the customer id).
+fn summary(event_type: &str, object: Option<&Json<'_>>) -> String {
+    let Some(o) = object else {
+        return event_type.to_owned();
+    };
+    let mut parts = Vec::new();
+    let what = str_at(o, "object").unwrap_or("object");
+    parts.push(match str_at(o, "id") {
+        Some(id) => format!("{what} {id}"),
+        None => what.to_owned(),
+    });
+    let amount = ["amount_due", "amount_total", "amount", "amount_paid"]
+        .iter()
+        .find_map(|p| int(o, p));
+    if let (Some(minor), Some(currency)) = (amount, str_at(o, "currency")) {
+        let major = crate::derive::stripe::major_units(minor, currency);
+        parts.push(format!("{major} {}", currency.to_ascii_uppercase()));
+    }
+    let who = [
+        "customer_details/email",
+        "customer_email",
+        "receipt_email",
+        "billing_details/email",
+        "email",
+        "customer_name",
+        "customer_details/name",
+        "billing_details/name",
+        "customer",
+    ]
+    .iter()
+    .find_map(|p| str_at(o, p).filter(|s| !s.is_empty()));
+    parts.extend(who.map(str::to_owned));
+    format!("{event_type}: {}", parts.join(", "))
 }
 
 #[cfg(test)]
@@ -66,5 +97,32 @@ mod tests {
             &n.derived[..],
             [crate::derive::Derived::Action(a)] if a.action_type == "send_payment_failed_email"
         ));
+    }
+
+    #[test]
+    fn summaries_name_the_object_the_amount_and_who() {
+        let summary = |name: &str| {
+            let path = format!(
+                "{}/tests/fixtures/stripe/{name}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let json = std::fs::read_to_string(path).unwrap();
+            read("stripe", &HeaderMap::new(), &json).summary.unwrap()
+        };
+        assert_eq!(
+            summary("invoice.payment_failed"),
+            "invoice.payment_failed: invoice in_1Pgc6tB7WZ01zgkWu9fdqL6I, 10.00 USD, \
+             jenny.rosen@example.com"
+        );
+        assert!(summary("checkout.session.completed.jpy").contains(", 1500 JPY, "));
+        assert!(summary("charge.refunded").ends_with("1.00 USD, Jenny Rosen"));
+        assert!(summary("customer.subscription.deleted").ends_with("cus_QXg1o8vcGmoR32"));
+    }
+
+    #[test]
+    fn an_absurd_amount_is_no_panic() {
+        let json = r#"{"type":"x","data":{"object":{"object":"charge","amount":-9223372036854775808,"currency":"usd"}}}"#;
+        let n = read("stripe", &HeaderMap::new(), json);
+        assert!(n.summary.unwrap().contains("-92233720368547758.08 USD"));
     }
 }

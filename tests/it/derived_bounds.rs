@@ -83,3 +83,38 @@ async fn a_push_with_thousands_of_commits_and_a_long_ref_derives_a_bounded_few()
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_subject_and_summary_are_bounded_whatever_the_payload_says() {
+    let app = TestApp::start().await;
+    let long = "c".repeat(100_000);
+    let body = json!({"id": "evt_long", "type": "invoice.paid",
+                      "data": {"object": {"object": "invoice", "id": long, "customer": long}}});
+    let headers = [("content-type", "application/json")];
+    let r = common::post(
+        &common::http(),
+        app.webhook,
+        "stripe",
+        &headers,
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+    let event = call_ok(
+        &client,
+        "get_event_by_id",
+        json!({"event_id": r.body["event_id"]}),
+    )
+    .await;
+    for field in ["subject", "summary"] {
+        let text = event[field].as_str().unwrap();
+        assert!(
+            text.len() <= 1024 && text.ends_with('…'),
+            "{field}: {}",
+            text.len()
+        );
+    }
+    client.cancel().await.unwrap();
+    app.stop().await;
+}
