@@ -77,10 +77,28 @@ pub fn check_callback_url(url: &str, allow_private: bool) -> Result<Url, String>
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4s) => v4s.iter().all(|v4| is_public_v4(*v4)),
             None => is_public_v6(v6),
         },
+    }
+}
+
+/// The IPv4 addresses an IPv6 address carries and is routed by: IPv4-mapped (`::ffff:a.b.c.d`),
+/// IPv4-compatible (`::a.b.c.d`, deprecated), 6to4 (`2002:aabb:ccdd::/48`) and Teredo
+/// (`2001:0::/32`: the server, and the client's address stored inverted). Each must be public,
+/// or `[::127.0.0.1]` would reach loopback.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Vec<Ipv4Addr>> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if let Some(mapped) = ip.to_ipv4_mapped() {
+        return Some(vec![mapped]);
+    }
+    match s {
+        [0, 0, 0, 0, 0, 0, hi, lo] => Some(vec![v4(hi, lo)]),
+        [0x2002, hi, lo, ..] => Some(vec![v4(hi, lo)]),
+        [0x2001, 0, hi, lo, _, _, chi, clo] => Some(vec![v4(hi, lo), v4(!chi, !clo)]),
+        _ => None,
     }
 }
 
@@ -156,10 +174,24 @@ mod tests {
             "2001:db8::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // IPv4-compatible, 6to4 and Teredo forms of private addresses.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "2001:0:a00:1::808:808",
+            "2001:0:808:808::80ff:fffe",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "2002:808:808::1",
+            "2001:0:808:808::f7f7:f7f7",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -171,6 +203,8 @@ mod tests {
         assert!(err("http://example.com/hook", false).contains("https"));
         assert!(err("https://127.0.0.1/hook", false).contains("not publicly routable"));
         assert!(err("https://[::1]:8443/hook", false).contains("not publicly routable"));
+        assert!(err("https://[::127.0.0.1]/hook", false).contains("not publicly routable"));
+        assert!(err("https://[2002:7f00:1::1]/hook", false).contains("not publicly routable"));
         assert!(err("https://169.254.169.254/latest", false).contains("not publicly routable"));
         assert!(err("https://user:pw@example.com/", false).contains("credentials"));
         assert!(err("ftp://example.com/", true).contains("scheme"));
