@@ -55,6 +55,9 @@ pub struct Sessions {
     inner: LocalSessionManager,
     max: usize,
     usage: Table,
+    /// Held while one session is made: making room and adding the session are one step, so
+    /// concurrent `initialize` calls cannot all find room for themselves.
+    creating: tokio::sync::Mutex<()>,
 }
 
 impl Sessions {
@@ -63,6 +66,7 @@ impl Sessions {
             inner: LocalSessionManager::default(),
             max: max.max(1),
             usage: Default::default(),
+            creating: Default::default(),
         }
     }
 
@@ -173,6 +177,7 @@ impl SessionManager for Sessions {
     type Transport = Advertised<<LocalSessionManager as SessionManager>::Transport>;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        let _one_at_a_time = self.creating.lock().await;
         self.make_room().await;
         let (id, transport) = self.inner.create_session().await?;
         self.table().insert(id.clone(), Usage::new());

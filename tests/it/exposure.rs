@@ -517,6 +517,14 @@ pub mod raw_mcp {
     }
 
     pub async fn open(http: &reqwest::Client, url: &str) -> Session {
+        let (session, initialized) = try_open(http, url).await;
+        assert_eq!(initialized, 202);
+        session
+    }
+
+    /// Opens a session, and says how `notifications/initialized` was answered: `404` when the
+    /// session was already closed to make room for others.
+    pub async fn try_open(http: &reqwest::Client, url: &str) -> (Session, u16) {
         let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {},
             "clientInfo": {"name": "raw", "version": "0"}}});
@@ -528,12 +536,13 @@ pub mod raw_mcp {
             .to_owned();
         messages(response).await;
         let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        assert_eq!(post(http, url, Some(&id), done).await.status(), 202);
-        Session {
+        let status = post(http, url, Some(&id), done).await.status().as_u16();
+        let session = Session {
             url: url.to_owned(),
             id,
             http: http.clone(),
-        }
+        };
+        (session, status)
     }
 
     impl Session {
@@ -580,6 +589,51 @@ async fn mcp_sessions_are_capped_least_recently_used_first() {
             "{answer:?}"
         );
     }
+    app.stop().await;
+}
+
+/// Sessions opened by many clients at once stay within the cap (1,025 of 3,000 lived under a cap
+/// of 1,000 with 16 clients in parallel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_session_cap_holds_when_clients_open_sessions_in_parallel() {
+    const MAX: u64 = 50;
+    let app = TestApp::start_with(|c| c.limits.max_sessions = MAX).await;
+    let http = common::http();
+    let url = app.mcp_url();
+    let mut opening = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (http, url) = (http.clone(), url.clone());
+        opening.spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..20 {
+                let (session, initialized) = raw_mcp::try_open(&http, &url).await;
+                assert!(matches!(initialized, 202 | 404), "{initialized}");
+                mine.push(session);
+            }
+            mine
+        });
+    }
+    let mut sessions = Vec::new();
+    while let Some(opened) = opening.join_next().await {
+        sessions.extend(opened.unwrap());
+    }
+    let mut live = 0;
+    for (n, s) in sessions.iter().enumerate() {
+        let r = s
+            .call(n as i64, "get_event_sources", serde_json::json!({}))
+            .await;
+        match r.status().as_u16() {
+            200 => live += 1,
+            404 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        live <= MAX as usize,
+        "{live} of {} sessions live under a cap of {MAX}",
+        sessions.len()
+    );
+    assert!(live > 0);
     app.stop().await;
 }
 
