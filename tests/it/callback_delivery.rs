@@ -645,3 +645,38 @@ async fn sustained_failure_suspends_delivery_until_a_refresh_resumes_it_from_the
         .await;
     app.stop().await;
 }
+
+/// One credential holds at most a quarter of the webhook subscriptions: a client cannot take
+/// every one (a refresh of its own is still answered, and unsubscribing frees a place).
+#[tokio::test]
+async fn one_credential_holds_at_most_its_share_of_webhook_subscriptions() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    let (url, _seen) = receiver().await;
+    let client = common::modern::Modern::new(&app.mcp_url()).token(TOKEN);
+    let params = |n: usize| {
+        json!({"name": "any", "arguments": {"type": format!("t{n}")}, "cursor": null,
+               "ttlMs": 600_000, "delivery": {"url": url, "secret": secret(5)}})
+    };
+    for n in 0..250 {
+        client.ok("events/subscribe", params(n)).await;
+    }
+    let refused = client.send("events/subscribe", params(250)).await;
+    assert_eq!(refused.error_code(), Some(-32013), "{}", refused.raw);
+    assert_eq!(
+        refused.body["error"]["data"]["limit"],
+        "subscriptionsPerCredential"
+    );
+    let refreshed = client.ok("events/subscribe", params(7)).await;
+    assert!(
+        refreshed["deliveryStatus"].is_object(),
+        "a refresh is answered: {refreshed}"
+    );
+    let key = json!({"name": "any", "arguments": {"type": "t0"}, "delivery": {"url": url}});
+    client.ok("events/unsubscribe", key).await;
+    client.ok("events/subscribe", params(250)).await;
+    app.stop().await;
+}

@@ -44,6 +44,8 @@ use crate::secret::Secret;
 use crate::time::format_time;
 
 const MAX_SUBSCRIPTIONS: usize = 1000;
+/// One credential's share of them, so that one client cannot take them all.
+const MAX_PER_CREDENTIAL: usize = MAX_SUBSCRIPTIONS / 4;
 /// Deliveries in flight to one host at most, across all subscriptions.
 const PER_HOST_DELIVERIES: usize = 8;
 
@@ -248,11 +250,25 @@ impl Webhooks {
                 },
             }));
         }
-        if self.subscriptions.lock().map(|s| s.len()).unwrap_or(0) >= MAX_SUBSCRIPTIONS {
+        let (all, mine) = self.subscriptions.lock().map_or((0, 0), |s| {
+            let mine = s.values().filter(|sub| sub.principal == principal).count();
+            (s.len(), mine)
+        });
+        if all >= MAX_SUBSCRIPTIONS {
             return Err(error(
                 RESOURCE_EXHAUSTED,
                 "too many webhook subscriptions",
                 Some(json!({"limit": "subscriptions", "max": MAX_SUBSCRIPTIONS})),
+            ));
+        }
+        if mine >= MAX_PER_CREDENTIAL {
+            return Err(error(
+                RESOURCE_EXHAUSTED,
+                format!(
+                    "this credential has {MAX_PER_CREDENTIAL} webhook subscriptions, its share of \
+                     the {MAX_SUBSCRIPTIONS}; unsubscribe one first"
+                ),
+                Some(json!({"limit": "subscriptionsPerCredential", "max": MAX_PER_CREDENTIAL})),
             ));
         }
         self.verify_endpoint(&principal, &url, &secret, &id).await?;
