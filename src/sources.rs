@@ -108,6 +108,25 @@ pub fn secret_hint(source: &str) -> String {
     }
 }
 
+/// Why a delivery of `source` would go out unsigned from here (`forward`, `replay`), and how to
+/// fix it; `None` when it is signed (or its provider signs nothing).
+pub fn unsigned_here(sources: &Sources, source: &str) -> Option<String> {
+    match sources.get(source) {
+        None => Some(format!(
+            "source {source:?} is not configured here, so its deliveries go without a signature \
+             ({})",
+            secret_hint(source)
+        )),
+        Some(s) if s.provider.signs() && s.secrets.is_empty() => Some(format!(
+            "source {source:?} has no secret here, so its deliveries go unsigned and a receiver \
+             that verifies {} signatures refuses them ({})",
+            s.provider.name(),
+            secret_hint(source)
+        )),
+        Some(_) => None,
+    }
+}
+
 impl Sources {
     /// The preconfigured sources, then `path`'s (if given) on top. `env` reads a variable.
     pub fn load(

@@ -52,8 +52,15 @@ pub async fn run(a: ForwardArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot build an HTTP client")?;
     let mut follow = Follow::new(store.clone(), a.selection.filter(), cursor);
+    // Said once per source, at its first event: why its deliveries go unsigned.
+    let mut warned = std::collections::HashSet::new();
     loop {
         for e in follow.next_batch().await? {
+            if warned.insert(e.source.clone())
+                && let Some(why) = crate::sources::unsigned_here(&sources, &e.source)
+            {
+                eprintln!("hookd forward: warning: {why}");
+            }
             let outcome = tokio::select! {
                 outcome = deliver(&client, &a, &sources, &store, &e) => outcome,
                 _ = tokio::signal::ctrl_c() => return Ok(()),

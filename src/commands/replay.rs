@@ -39,11 +39,10 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<()> {
         .then(|| format!("hookd-replay-{}", uuid_ish()));
     let now = chrono::Utc::now().timestamp();
     let out = resend::request(&event, &raw, source, fresh.as_deref(), now)?;
-    if !out.signed {
-        eprintln!(
-            "hookd replay: source {:?} has no secret configured here; sending unsigned",
-            event.source
-        );
+    if !out.signed
+        && let Some(why) = crate::sources::unsigned_here(&sources, &event.source)
+    {
+        eprintln!("hookd replay: warning: {why}");
     }
     let url =
         a.to.unwrap_or_else(|| format!("http://{}/webhook/{}", a.webhook_addr, event.source));

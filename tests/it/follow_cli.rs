@@ -452,3 +452,57 @@ async fn tail_ends_when_its_reader_goes_even_with_nothing_new() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// `forward` without the source's secret where it runs says so, once per source, with what
+/// would supply it, instead of sending unsigned deliveries silently.
+#[tokio::test]
+async fn forward_says_once_why_a_sources_deliveries_go_unsigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let data = dir.path().join("data");
+    let (url, mut rx) = receiver().await;
+    let elsewhere = tempfile::tempdir().unwrap(); // no hookd.toml there
+    let mut forward = Command::new(bin())
+        .args([
+            "forward",
+            "--to",
+            &url,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .current_dir(elsewhere.path())
+        .env_remove("GITHUB_WEBHOOK_SECRET")
+        .env_remove("HOOKD_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(forward.stderr.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), err.next_line())
+        .await
+        .expect("a line in time")
+        .unwrap()
+        .expect("still running");
+    assert!(first.contains("events after"), "{first}");
+    push(&hookd, "unsigned-1").await;
+    push(&hookd, "unsigned-2").await;
+    for _ in 0..2 {
+        let (headers, _) = received(&mut rx).await;
+        assert!(
+            !headers.contains_key("x-hub-signature-256"),
+            "sent unsigned"
+        );
+    }
+    forward.kill().await.unwrap();
+    let mut said = Vec::new();
+    while let Ok(Some(l)) = err.next_line().await {
+        said.push(l);
+    }
+    let warnings: Vec<&String> = said.iter().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "once for the source: {said:?}");
+    assert!(
+        warnings[0].contains("\"github\"") && warnings[0].contains("GITHUB_WEBHOOK_SECRET"),
+        "{warnings:?}"
+    );
+}
