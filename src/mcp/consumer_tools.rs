@@ -194,7 +194,7 @@ impl Hookd {
     )]
     async fn ack_events(&self, Parameters(a): Parameters<AckArgs>) -> Result<Json<Acked>, String> {
         consumer_name(&a.consumer)?;
-        let newest = self.store.bus().newest();
+        let newest = self.newest_reaching(a.up_to_id).await.map_err(storage)?;
         if a.up_to_id < 0 || a.up_to_id > newest {
             return Err(format!(
                 "up_to_id {} is not an event id that exists yet (the newest is {newest})",

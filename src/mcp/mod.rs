@@ -427,6 +427,20 @@ fn wait_seconds_within(
 }
 
 impl Hookd {
+    /// The newest id committed as far as this instance can tell, checked against `id`: the bus's
+    /// newest, or, when `id` is beyond it, the store's newest event. On PostgreSQL a read can
+    /// return an event another instance committed before this instance's bus hears of it, and an
+    /// id a reader here handed out must be taken back here.
+    async fn newest_reaching(&self, id: i64) -> Result<i64, crate::store::StoreError> {
+        let newest = self.store.bus().newest();
+        if id <= newest {
+            return Ok(newest);
+        }
+        let page = crate::event::Page::Newest(1);
+        let stored = self.store.query(Default::default(), page).await?;
+        Ok(stored.first().map_or(newest, |e| e.id.max(newest)))
+    }
+
     /// The first event matching `filter`, waiting up to `timeout`; `None` when the time is up,
     /// the client cancels the call, or hookd shuts down.
     async fn wait_for(

@@ -149,10 +149,11 @@ pub async fn read(
                 .map_err(internal)?;
             let (events, truncated) = (read.events, read.truncated);
             // A full or cut forward page continues from its last event; otherwise everything up
-            // to `newest` (read before the query) has been seen.
+            // to `newest` (read before the query) has been seen, and up to the last event read
+            // (which can be newer than this instance's bus knows, on PostgreSQL).
             let cursor = match (after, events.last()) {
                 (Some(_), Some(last)) if events.len() == PAGE || truncated => last.id,
-                (after, _) => newest.max(after.unwrap_or(0)),
+                (after, last) => newest.max(after.unwrap_or(0)).max(last.map_or(0, |e| e.id)),
             };
             serde_json::to_string(&EventPage {
                 cursor,

@@ -319,10 +319,11 @@ pub async fn start(
 ) -> Result<(i64, bool), ErrorData> {
     let floor = max_age_ms.map(age_floor).transpose()?;
     let store = &hookd.store;
-    let newest = store.bus().newest();
     let Some(cursor) = cursor else {
-        return Ok((newest, false));
+        return Ok((store.bus().newest(), false));
     };
+    // A cursor hookd issued is never beyond what is stored; one beyond is brought back to it.
+    let newest = hookd.newest_reaching(cursor).await.map_err(storage)?;
     let cursor = cursor.min(newest);
     let oldest = store
         .query(EventFilter::default(), crate::event::Page::Oldest(1))
