@@ -69,9 +69,14 @@ pub fn request(
         }
     };
     let secret = source.and_then(|s| s.secrets.first());
+    let mut body = body;
     if let Some(s) = source {
         if renamed {
             set(s.provider.identify(Some(&event.event_type), id));
+            // Where the provider keeps the id in the body, it is changed there (and signed so).
+            if let Some(renamed_body) = s.provider.with_delivery_id(&body, id) {
+                body = renamed_body;
+            }
         }
         if let Some(secret) = secret {
             let d = ToSign {

@@ -62,6 +62,13 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         generic::identify(event_type, Some(delivery_id))
     }
 
+    /// The body of a delivery sent again under `delivery_id` (`hookd replay --new-delivery-id`),
+    /// for a provider whose delivery id is in the body (Stripe's event `id`, Slack's `event_id`);
+    /// `None` when it travels in headers (`identify` renames it there).
+    fn with_delivery_id(&self, _body: &[u8], _delivery_id: &str) -> Option<Vec<u8>> {
+        None
+    }
+
     /// Whether the event type travels only in a header (GitHub's `X-GitHub-Event`), so that
     /// `hookd send` must name it or infer it with `infer_type`.
     fn type_in_headers(&self) -> bool {
@@ -80,6 +87,15 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
 
     /// Fills in what this provider's deliveries say, on top of the generic reading in `n`.
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized);
+}
+
+/// A JSON object `body` with its top-level `field` (which it must have) set to `value`.
+fn with_field(body: &[u8], field: &str, value: &str) -> Option<Vec<u8>> {
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).ok()?;
+    let slot = object.get_mut(field)?;
+    *slot = serde_json::Value::from(value);
+    serde_json::to_vec(&object).ok()
 }
 
 /// One verified delivery, as a provider reads it.

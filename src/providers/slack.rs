@@ -35,6 +35,12 @@ impl Provider for Slack {
             .flatten()
     }
 
+    /// Events API deliveries carry `event_id`; slash commands and interactions name theirs by a
+    /// `trigger_id` Slack issues, which a replay cannot change.
+    fn with_delivery_id(&self, body: &[u8], delivery_id: &str) -> Option<Vec<u8>> {
+        super::with_field(body, "event_id", delivery_id)
+    }
+
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
         let v = d.body;
         match d.encoding {

@@ -24,6 +24,10 @@ impl Provider for Stripe {
         signature::stripe::sign(secret, d)
     }
 
+    fn with_delivery_id(&self, body: &[u8], delivery_id: &str) -> Option<Vec<u8>> {
+        super::with_field(body, "id", delivery_id)
+    }
+
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
         let v = d.body;
         if let Some(t) = text(v, "type") {

@@ -506,3 +506,55 @@ async fn forward_says_once_why_a_sources_deliveries_go_unsigned() {
         "{warnings:?}"
     );
 }
+
+/// Stripe and Slack name a delivery in the body: `--new-delivery-id` changes it there (and signs
+/// the changed body), so the replay is stored as a new delivery, verified.
+#[tokio::test]
+async fn a_new_delivery_id_is_written_where_the_provider_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hookd.toml"),
+        "[sources.stripe]\nprovider = \"stripe\"\nsecret = \"whsec_st\"\n\n\
+         [sources.slack]\nprovider = \"slack\"\nsecret = \"sl-secret\"\n",
+    )
+    .unwrap();
+    let config = dir.path().join("hookd.toml");
+    let hookd = Process::serve(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let data = dir.path().join("data");
+    let webhook = hookd.webhook.to_string();
+    for (source, secret, file) in [
+        ("stripe", "whsec_st", "stripe/invoice.paid.json"),
+        ("slack", "sl-secret", "slack/event_callback.message.json"),
+    ] {
+        let now = chrono::Utc::now().timestamp();
+        let signer = (source, secret);
+        let r = common::post_signed(hookd.webhook, source, signer, now, &[], fixture(file)).await;
+        assert_eq!(r.status, 200, "{source}: {:?}", r.body);
+        let id = r.body["event_id"].to_string();
+        let out = std::process::Command::new(bin())
+            .args([
+                "replay",
+                &id,
+                "--new-delivery-id",
+                "--webhook-addr",
+                &webhook,
+            ])
+            .args(["--data-dir", data.to_str().unwrap()])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{source}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            said.contains("\"duplicate\":false") && said.contains("\"verified\":true"),
+            "{source}: {said}"
+        );
+    }
+}
