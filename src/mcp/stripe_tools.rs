@@ -40,6 +40,8 @@ pub struct SummaryArgs {
     /// The window, in hours (default 24; any positive number: 100000 covers everything stored).
     #[schemars(range(min = 1))]
     pub hours: Option<u32>,
+    /// Only events of this source (default: every source).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -60,12 +62,23 @@ pub struct StripeEvents {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct StripeSummary {
+pub struct EventSummary {
     pub period_hours: u32,
-    pub total_events: usize,
-    pub events_by_type: BTreeMap<String, usize>,
+    pub total_events: i64,
+    /// Counts by event type (over every source counted).
+    pub events_by_type: BTreeMap<String, i64>,
+    /// Counts by source.
+    pub events_by_source: BTreeMap<String, i64>,
+    /// Stripe follow-ups still to do (`get_pending_actions` lists them).
     pub pending_actions: usize,
+    /// Set when more distinct (source, type) pairs exist than one answer counts (1,000): the
+    /// counts above cover the commonest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
+
+/// How many (source, type) pairs one summary counts at most.
+const SUMMARY_GROUPS: usize = 1000;
 
 impl Hookd {
     /// Events from every Stripe source matching `filter`, newest `limit`, oldest first.
@@ -157,23 +170,29 @@ impl Hookd {
     }
 
     #[tool(
-        description = "Stripe events of the last `hours` (default 24) counted by type, and the number of pending actions.",
+        description = "Events of the last `hours` (default 24), of every source or one, counted by type and by source, and the number of pending Stripe actions.",
         annotations(read_only_hint = true)
     )]
     async fn get_event_summary(
         &self,
         Parameters(a): Parameters<SummaryArgs>,
-    ) -> Result<Json<StripeSummary>, String> {
+    ) -> Result<Json<EventSummary>, String> {
         let hours = hours(a.hours)?;
-        let since = super::window_start(hours);
         let filter = EventFilter {
-            received_after: Some(since),
-            ..Default::default()
+            received_after: Some(super::window_start(hours)),
+            ..EventFilter::of(a.source, None)
         };
-        let events = self.stripe_events(filter, 100_000).await?;
+        // Counted by the store: no event is read.
+        let groups = self
+            .store
+            .count_by_type(filter, SUMMARY_GROUPS)
+            .await
+            .map_err(storage)?;
         let mut events_by_type = BTreeMap::new();
-        for e in &events {
-            *events_by_type.entry(e.event_type.clone()).or_insert(0) += 1;
+        let mut events_by_source = BTreeMap::new();
+        for (source, event_type, n) in &groups {
+            *events_by_type.entry(event_type.clone()).or_insert(0) += n;
+            *events_by_source.entry(source.clone()).or_insert(0) += n;
         }
         let pending_actions = self
             .store
@@ -181,11 +200,16 @@ impl Hookd {
             .await
             .map_err(storage)?
             .len();
-        Ok(Json(StripeSummary {
+        let note = (groups.len() == SUMMARY_GROUPS).then(|| {
+            format!("more than {SUMMARY_GROUPS} (source, type) pairs: the commonest are counted")
+        });
+        Ok(Json(EventSummary {
             period_hours: hours,
-            total_events: events.len(),
+            total_events: groups.iter().map(|(_, _, n)| n).sum(),
             events_by_type,
+            events_by_source,
             pending_actions,
+            note,
         }))
     }
 }

@@ -326,6 +326,14 @@ pub trait Events: Send + Sync + 'static {
     /// How many stored events match `filter`.
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError>;
 
+    /// How many stored events match `filter`, by source and type, most first, at most
+    /// `max_groups` of them: `(source, type, count)`.
+    async fn count_by_type(
+        &self,
+        filter: EventFilter,
+        max_groups: usize,
+    ) -> Result<Vec<(String, String, i64)>, StoreError>;
+
     /// Every source with its count and last receive time, busiest first.
     async fn sources(&self) -> Result<Vec<SourceStats>, StoreError>;
 

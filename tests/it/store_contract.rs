@@ -970,3 +970,44 @@ async fn a_where_examines_at_most_its_bound_and_says_where_it_stopped() {
         );
     }
 }
+
+#[tokio::test]
+async fn counts_by_source_and_type_agree_with_count() {
+    for (name, store, _keep) in backends("counts_by_source_and_type_agree_with_count").await {
+        for (source, kind, n) in [("a", "x", 3), ("a", "y", 1), ("b", "x", 2)] {
+            for _ in 0..n {
+                store
+                    .append(event(source, None, json!({"type": kind})))
+                    .await
+                    .unwrap();
+            }
+        }
+        let all = store
+            .count_by_type(EventFilter::default(), 10)
+            .await
+            .unwrap();
+        let expected: Vec<(String, String, i64)> = vec![
+            ("a".into(), "x".into(), 3),
+            ("b".into(), "x".into(), 2),
+            ("a".into(), "y".into(), 1),
+        ];
+        assert_eq!(all, expected, "{name}: most first");
+        let of_a = EventFilter::of(Some("a".into()), None);
+        let total: i64 = store
+            .count_by_type(of_a.clone(), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|g| g.2)
+            .sum();
+        assert_eq!(total, store.count(of_a).await.unwrap(), "{name}");
+        assert_eq!(
+            store
+                .count_by_type(EventFilter::default(), 1)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}

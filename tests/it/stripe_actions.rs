@@ -146,3 +146,36 @@ async fn a_checkout_a_failed_invoice_and_a_cancellation_become_actions_once() {
     assert_eq!(summary["events_by_type"]["invoice.paid"], 1);
     assert_eq!(summary["pending_actions"], 2);
 }
+
+/// `get_event_summary` counts every source (it counted Stripe's alone while its name promised
+/// every event), or one when asked, without reading the events.
+#[tokio::test]
+async fn the_event_summary_counts_every_source_or_one() {
+    let app = common::TestApp::start().await;
+    let http = common::http();
+    for (source, body, n) in [
+        ("stripe", json!({"id": "evt_a", "type": "invoice.paid"}), 1),
+        ("stripe", json!({"id": "evt_b", "type": "invoice.paid"}), 1),
+        ("ci", json!({"type": "build.finished"}), 3),
+    ] {
+        for i in 0..n {
+            let mut body = body.clone();
+            body["n"] = json!(i);
+            let headers = [("content-type", "application/json")];
+            let r = common::post(&http, app.webhook, source, &headers, body.to_string()).await;
+            assert_eq!(r.status, 200);
+        }
+    }
+    let c = common::mcp::connect_http(&app.mcp_url(), common::mcp::ERAS[0].clone()).await;
+    let all = call_ok(&c, "get_event_summary", json!({})).await;
+    assert_eq!(all["total_events"], 5, "{all}");
+    assert_eq!(all["events_by_source"], json!({"ci": 3, "stripe": 2}));
+    assert_eq!(
+        all["events_by_type"],
+        json!({"build.finished": 3, "invoice.paid": 2})
+    );
+    let stripe = call_ok(&c, "get_event_summary", json!({"source": "stripe"})).await;
+    assert_eq!(stripe["total_events"], 2, "{stripe}");
+    c.cancel().await.unwrap();
+    app.stop().await;
+}

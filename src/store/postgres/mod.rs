@@ -230,6 +230,15 @@ impl Events for Postgres {
         reader::count(&client, &filter).await
     }
 
+    async fn count_by_type(
+        &self,
+        filter: EventFilter,
+        max_groups: usize,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let client = self.client().await?;
+        reader::count_by_type(&client, &filter, max_groups).await
+    }
+
     async fn sources(&self) -> Result<Vec<SourceStats>, StoreError> {
         reader::sources(&self.client().await?).await
     }

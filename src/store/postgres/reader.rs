@@ -285,6 +285,26 @@ pub async fn count(c: &tokio_postgres::Client, filter: &EventFilter) -> Result<i
     Ok(c.query_typed_one(&sql, &p.typed()).await?.get(0))
 }
 
+/// `(source, type, count)` of the events matching `filter`, most first, at most `max` groups.
+pub async fn count_by_type(
+    c: &tokio_postgres::Client,
+    filter: &EventFilter,
+    max: usize,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let mut p = Params::default();
+    let clause = where_clause(filter, "", &mut p);
+    let limit = p.bind(max as i64);
+    let sql = format!(
+        "SELECT source, type, count(*) FROM events {clause} GROUP BY source, type
+         ORDER BY 3 DESC, 1, 2 LIMIT {limit}"
+    );
+    let rows = c.query_typed(&sql, &p.typed()).await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
 pub async fn sources(c: &impl GenericClient) -> Result<Vec<SourceStats>, StoreError> {
     let rows = c
         .query(

@@ -211,6 +211,15 @@ impl Events for Sqlite {
         self.read(move |c| reader::count(c, &filter)).await
     }
 
+    async fn count_by_type(
+        &self,
+        filter: EventFilter,
+        max_groups: usize,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        self.read(move |c| reader::count_by_type(c, &filter, max_groups))
+            .await
+    }
+
     async fn sources(&self) -> Result<Vec<SourceStats>, StoreError> {
         self.read(reader::sources).await
     }

@@ -138,6 +138,29 @@ pub fn count(conn: &Connection, filter: &EventFilter) -> Result<i64, StoreError>
         .query_row(params_from_iter(args), |r| r.get(0))?)
 }
 
+/// `(source, type, count)` of the events matching `filter`, most first, at most `max` groups.
+pub fn count_by_type(
+    conn: &Connection,
+    filter: &EventFilter,
+    max: usize,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let (clauses, mut args) = conditions(filter, "");
+    args.push(SqlValue::Integer(max as i64));
+    let sql = format!(
+        "SELECT source, type, count(*) FROM events {} GROUP BY source, type
+         ORDER BY 3 DESC, 1, 2 LIMIT ?{}",
+        where_clause(&clauses),
+        args.len()
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 /// `WHERE a AND b …`, or nothing for no conditions.
 pub fn where_clause(clauses: &[String]) -> String {
     if clauses.is_empty() {
