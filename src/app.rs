@@ -254,6 +254,11 @@ impl Http {
                 config.limits.rate_limit.0,
             ),
             writes: self.writes.clone(),
+            open: ingest::OpenSources::new(
+                store.clone(),
+                sources.clone(),
+                config.limits.max_open_sources as usize,
+            ),
         };
         ingest::router(Arc::new(ingest)).merge(self.health.clone())
     }

@@ -232,6 +232,12 @@ pub struct Limits {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_sessions: u64,
 
+    /// Distinct sources hookd accepts without their being configured (while signatures are not
+    /// required); a delivery to one more is refused with 403 until it is configured.
+    #[arg(long, env = "HOOKD_MAX_OPEN_SOURCES", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_open_sources: u32,
+
     /// Working tasks (MCP Tasks extension: `wait_for_event`, `watch_deployment`) one credential
     /// may hold at once; one more is refused until one ends or is cancelled.
     #[arg(long, env = "HOOKD_MAX_OPEN_TASKS", default_value_t = 32,
@@ -256,6 +262,7 @@ impl Default for Limits {
             rate_limit: DefaultRate(Some(crate::rate::RateLimit::DEFAULT)),
             max_answer_bytes: 1 << 20,
             max_sessions: 1000,
+            max_open_sources: 100,
             max_open_tasks: 32,
             shutdown_timeout_secs: 10,
         }

@@ -32,7 +32,11 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         println!("  {}", describe(s));
     }
     if !config.require_signatures() {
-        println!("  any other name: accepted unsigned (--require-signatures is off)");
+        println!(
+            "  any other name: accepted unsigned (--require-signatures is off), at most {} \
+             names (--max-open-sources)",
+            config.limits.max_open_sources
+        );
     }
     Ok(())
 }

@@ -7,6 +7,8 @@
 
 pub mod body;
 pub mod headers;
+mod open_sources;
+pub use open_sources::OpenSources;
 pub mod read;
 pub mod redis_bridge;
 
@@ -53,6 +55,11 @@ pub enum IngestError {
     )]
     UnknownSource(String),
     #[error(
+        "source {name:?} is not configured and hookd already accepts {max} sources that are not \
+         (--max-open-sources): configure it in hookd.toml, or raise the limit"
+    )]
+    TooManyOpenSources { name: String, max: usize },
+    #[error(
         "source {name:?} is over its rate limit ({} per second, burst {}); retry in {} s",
         .limited.limit.per_second, .limited.limit.burst, .limited.retry_after_secs
     )]
@@ -73,6 +80,7 @@ impl IngestError {
             Self::BadBody(_) | Self::DeliveryIdTooLong => StatusCode::BAD_REQUEST,
             Self::Read(e) => e.status(),
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyOpenSources { .. } => StatusCode::FORBIDDEN,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -98,6 +106,7 @@ impl IntoResponse for IngestError {
         match &self {
             Self::Rejected(why) => body["reason"] = why.class().into(),
             Self::RateLimited { .. } => body["reason"] = "rate_limited".into(),
+            Self::TooManyOpenSources { .. } => body["reason"] = "too_many_open_sources".into(),
             _ => {}
         }
         let mut response = (status, Json(body)).into_response();
@@ -140,6 +149,8 @@ pub struct Ingest {
     pub rates: rate::RateLimits,
     /// Where each append's outcome is reported, for `/readyz`.
     pub writes: Arc<crate::health::WriteHealth>,
+    /// The sources accepted without being configured, capped.
+    pub open: open_sources::OpenSources,
 }
 
 /// What a delivery turned into.
@@ -238,6 +249,10 @@ impl Ingest {
         let verified = match configured {
             None if self.require_signatures => {
                 return Err(IngestError::UnknownSource(source.to_owned()));
+            }
+            None => {
+                self.open.admit(source).await?;
+                false
             }
             Some(s) if !s.secrets.is_empty() => {
                 let now = Utc::now();

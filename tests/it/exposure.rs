@@ -768,3 +768,44 @@ fn hookd_raises_its_file_limit_and_fits_the_connection_cap_to_it() {
         "(600 - 256) / 2 per listener: {warned}"
     );
 }
+
+/// Made-up source names are capped (`--max-open-sources`): past the cap a new name is refused
+/// with 403 naming the setting, names already seen (also before a restart) and configured sources
+/// still get in.
+#[tokio::test]
+async fn sources_that_are_not_configured_are_capped() {
+    let app = TestApp::start_with(|c| c.limits.max_open_sources = 3).await;
+    let http = common::http();
+    let headers = [("content-type", "application/json")];
+    let post = |app: &TestApp, source: &'static str| {
+        let (http, addr) = (http.clone(), app.webhook);
+        async move { common::post(&http, addr, source, &headers, "{}").await }
+    };
+    for source in ["made-up-1", "made-up-2", "made-up-3"] {
+        assert_eq!(post(&app, source).await.status, 200, "{source}");
+    }
+    let refused = post(&app, "made-up-4").await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    assert_eq!(refused.body["reason"], "too_many_open_sources");
+    let said = refused.body["error"].as_str().unwrap_or_default();
+    assert!(said.contains("--max-open-sources"), "{said}");
+    assert_eq!(
+        post(&app, "made-up-1").await.status,
+        200,
+        "a name seen before"
+    );
+    assert_eq!(
+        post(&app, "github").await.status,
+        200,
+        "a configured source"
+    );
+
+    let app = app.restart_with(|c| c.limits.max_open_sources = 3).await;
+    assert_eq!(
+        post(&app, "made-up-2").await.status,
+        200,
+        "remembered across a restart"
+    );
+    assert_eq!(post(&app, "made-up-5").await.status, 403);
+    app.stop().await;
+}
