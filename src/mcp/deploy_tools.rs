@@ -8,8 +8,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::tasks::calls::Held;
-use super::tasks::watch::DeploymentEnd;
+use super::tasks::watch::{DeploymentEnd, DeploymentWait, Held};
 use super::{Hookd, limit, storage};
 use crate::derive::deploy::{Deployment, Push, sha_prefix};
 
@@ -51,6 +50,25 @@ pub struct WatchArgs {
     /// (clients that declare the Tasks extension), default 3600 and at most 86400.
     #[schemars(range(min = 0, max = 86400))]
     pub timeout_seconds: Option<f64>,
+}
+
+impl Hookd {
+    /// `watch_deployment`'s arguments as a wait, held by a request or by a task.
+    pub(in crate::mcp) fn deployment_wait(
+        &self,
+        a: WatchArgs,
+        held: Held,
+    ) -> Result<DeploymentWait, String> {
+        if a.project.is_none() && a.deployment_id.is_none() {
+            return Err("give project, deployment_id or both".into());
+        }
+        Ok(DeploymentWait {
+            deadline: held.deadline(a.timeout_seconds)?,
+            after_id: a.after_id.unwrap_or_else(|| self.store.bus().newest()),
+            project: a.project,
+            deployment_id: a.deployment_id,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -8,8 +8,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::tasks::calls::Held;
-use super::tasks::watch::WaitResult;
+use super::tasks::watch::{EventWait, Held, WaitResult};
 use super::{Hookd, limit, storage};
 use crate::event::{Event, EventFilter, Page};
 use crate::store::{SourceStats, WHERE_SCAN};
@@ -71,6 +70,18 @@ pub struct WaitArgs {
     /// (clients that declare the Tasks extension), default 3600 and at most 86400.
     #[schemars(range(min = 0, max = 86400))]
     pub timeout_seconds: Option<f64>,
+}
+
+impl Hookd {
+    /// `wait_for_event`'s arguments as a wait, held by a request or by a task.
+    pub(in crate::mcp) fn event_wait(&self, a: WaitArgs, held: Held) -> Result<EventWait, String> {
+        Ok(EventWait {
+            deadline: held.deadline(a.timeout_seconds)?,
+            after_id: a.after_id.unwrap_or_else(|| self.store.bus().newest()),
+            source: a.source,
+            event_type: a.event_type,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

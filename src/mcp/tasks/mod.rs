@@ -26,9 +26,6 @@ use watch::Watch;
 use super::{Hookd, storage};
 use crate::store::{TaskEnd, TaskRecord, TaskState};
 
-/// The longest a task's wait may last, and how long it waits when the call does not say.
-pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(3600);
 /// How long a task is kept once its wait could have ended: its TTL is its wait plus this.
 const KEPT: Duration = Duration::from_secs(3600);
 /// How often a client is asked to poll.

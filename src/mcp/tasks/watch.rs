@@ -2,6 +2,7 @@
 //! kept in a task's record and run by the task runner, so both give the same result.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rmcp::handler::server::tool::IntoCallToolResult;
@@ -13,8 +14,41 @@ use tokio_util::sync::CancellationToken;
 
 use crate::derive::deploy::{Deployment, final_types};
 use crate::event::{Event, EventFilter};
+use crate::mcp::{wait_seconds, wait_seconds_within};
 use crate::store::{Store, StoreError};
 use crate::wait::{Follow, next_event_before};
+
+/// The longest a task's wait may last, and how long it waits when the call does not say.
+const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+const DEFAULT_WAIT: Duration = Duration::from_secs(3600);
+
+/// How a wait is held: by a request (at most `wait::MAX_WAIT`) or by a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    ByRequest,
+    ByTask,
+}
+
+impl Held {
+    /// When a wait of `requested` seconds (the tool's `timeout_seconds`) held this way ends.
+    pub fn deadline(self, requested: Option<f64>) -> Result<DateTime<Utc>, String> {
+        let timeout = match self {
+            Self::ByRequest => wait_seconds(requested, 30.0, "timeout_seconds").map_err(|e| {
+                format!(
+                    "{e} (a client that declares the Tasks extension may wait up to {} as a task)",
+                    MAX_WAIT.as_secs()
+                )
+            }),
+            Self::ByTask => wait_seconds_within(
+                requested,
+                DEFAULT_WAIT.as_secs_f64(),
+                MAX_WAIT,
+                "timeout_seconds",
+            ),
+        }?;
+        Ok(Utc::now() + chrono::TimeDelta::from_std(timeout).unwrap_or(chrono::TimeDelta::zero()))
+    }
+}
 
 /// A wait, with everything needed to resume it after a restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
