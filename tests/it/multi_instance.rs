@@ -332,16 +332,7 @@ async fn postgres_going_away_answers_503_and_recovers_by_itself() {
 #[test]
 fn an_unreachable_database_is_a_clear_error_without_its_password() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(common::bin())
-        .args([
-            "serve",
-            "--webhook-addr",
-            "127.0.0.1:0",
-            "--mcp-addr",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
+    let out = common::serve_command(dir.path())
         .env(
             "HOOKD_DATABASE_URL",
             "postgres://hookd:pw-5e1f@127.0.0.1:1/hookd",

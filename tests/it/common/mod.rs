@@ -197,19 +197,26 @@ pub struct Process {
     pub data_dir: PathBuf,
 }
 
+/// `hookd serve` on `data_dir` with both listeners on free ports, not started yet.
+pub fn serve_command(data_dir: &Path) -> Command {
+    let mut command = Command::new(bin());
+    command
+        .args([
+            "serve",
+            "--webhook-addr",
+            "127.0.0.1:0",
+            "--mcp-addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir);
+    command
+}
+
 impl Process {
     /// Starts `hookd serve` on `data_dir` with both listeners on free ports.
     pub fn serve(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(bin())
-            .args([
-                "serve",
-                "--webhook-addr",
-                "127.0.0.1:0",
-                "--mcp-addr",
-                "127.0.0.1:0",
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
+        let mut child = serve_command(data_dir)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -256,16 +263,7 @@ pub struct Logging {
 
 impl Logging {
     pub fn serve(data_dir: &Path, filter: &str) -> Self {
-        let mut child = Command::new(bin())
-            .args([
-                "serve",
-                "--webhook-addr",
-                "127.0.0.1:0",
-                "--mcp-addr",
-                "127.0.0.1:0",
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
+        let mut child = serve_command(data_dir)
             .env("HOOKD_LOG", filter)
             .env_remove("HOOKD_LOG_FORMAT")
             .stdin(Stdio::null())
