@@ -1,8 +1,9 @@
-//! Webhook subscriptions (`events/subscribe`) granted no expiry: kept in the store so that
-//! delivery resumes after a restart without the client subscribing again, as the Events design
-//! requires of a server that grants no expiry. Only verified subscriptions are kept (the record
-//! exists because verification succeeded). Several instances share them through a lease: the one
-//! holding it delivers; another takes over when it lapses.
+//! Webhook subscriptions (`events/subscribe`), kept in the store so that delivery resumes after a
+//! restart without the client subscribing again: as the Events design requires of a server that
+//! grants no expiry, and as ChatGPT's guide asks of every subscription. Only verified
+//! subscriptions are kept (the record exists because verification succeeded), each until it
+//! lapses. Several instances share them through a lease: the one holding it delivers; another
+//! takes over when it lapses.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,6 +21,8 @@ pub struct SavedSubscription {
     /// The subscription's `arguments`, as JSON text.
     pub arguments: Option<String>,
     pub secret: Secret,
+    /// When the granted lifetime ends; `None`: no expiry.
+    pub expires: Option<DateTime<Utc>>,
     pub progress: Progress,
 }
 
@@ -53,8 +56,9 @@ pub trait Callbacks {
         progress: Progress,
     ) -> Result<bool, StoreError>;
 
-    /// Takes every subscription whose lease has lapsed, or is `owner`'s, until `lease_until`;
-    /// returns them all (the caller starts those it is not yet delivering).
+    /// Forgets the subscriptions whose lifetime ended, then takes every other one whose lease has
+    /// lapsed, or is `owner`'s, until `lease_until`; returns them all (the caller starts those it
+    /// is not yet delivering).
     async fn claim_subscriptions(
         &self,
         owner: String,

@@ -162,6 +162,7 @@ const TABLES: &[Table] = &[
             ("failed_since", Text),
             ("last_delivery_at", Text),
             ("created_at", Text),
+            ("expires_at", Text),
         ],
         computed: &[],
     },

@@ -1,6 +1,6 @@
 //! The delivery model of `events/subscribe` (webhook mode), against a receiver this test runs:
-//! each event retried on its own and abandoned after its last attempt, `410` and `413` never
-//! retried, later events not held behind a failing one, the body's `cursor` a watermark, bodies
+//! each event retried on its own and abandoned after its last attempt, `413` never retried, `410`
+//! ending the subscription, later events not held behind a failing one, the body's `cursor` a watermark, bodies
 //! within 256 KiB, and deliveries signed with both secrets for a while after a rotation.
 
 use crate::common;
@@ -161,7 +161,6 @@ async fn failures_are_retried_per_event_refusals_are_not_and_the_cursor_is_a_wat
     let sub = call(&client, "events/subscribe", params.clone()).await;
     assert!(sub["cursor"].is_string(), "{sub}");
 
-    let gone = post(&app, json!({"answer": 410})).await;
     let too_large = post(&app, json!({"answer": 413})).await;
     let failing = post(&app, json!({"answer": 500})).await;
     let fine = post(&app, json!({"n": 1})).await;
@@ -176,8 +175,14 @@ async fn failures_are_retried_per_event_refusals_are_not_and_the_cursor_is_a_wat
     })
     .await;
 
-    assert_eq!(seen.of(gone).len(), 1, "410 is not retried");
     assert_eq!(seen.of(too_large).len(), 1, "413 is not retried");
+    let attempts = seen.of(failing);
+    assert!(
+        attempts
+            .iter()
+            .all(|(h, b, _)| h["webhook-id"] == b["eventId"].as_str().unwrap()),
+        "every attempt carries the event's id as its webhook-id"
+    );
     let cursor = |id: i64| -> i64 {
         let (_, body, _) = seen.of(id).pop().unwrap();
         body["cursor"].as_str().unwrap().parse().unwrap()
@@ -262,13 +267,60 @@ async fn post_to(addr: std::net::SocketAddr, body: Value) -> i64 {
     r.body["event_id"].as_i64().unwrap()
 }
 
-/// `ttlMs: null` is granted as no expiry, and such a subscription is kept in the store: after a
-/// restart of hookd, delivery goes on from where it stood without the client subscribing again
-/// (SQLite, and PostgreSQL when a server answers).
+/// A receiver that answers `410 Gone` no longer has the subscription (the AI SDK's receiver
+/// answers it once the subscription lapsed on its side): hookd does not retry, delivers nothing
+/// more to it, and forgets it, so subscribing again makes a new one.
 #[tokio::test]
-async fn a_no_expiry_subscription_survives_a_restart_and_keeps_delivering() {
-    let test =
-        "callback_delivery::a_no_expiry_subscription_survives_a_restart_and_keeps_delivering";
+async fn a_410_ends_the_subscription() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.allow_private_callbacks = true;
+        c.callback_retries = hookd::config::Delays(vec![Duration::from_millis(100); 2]);
+    })
+    .await;
+    let (url, seen) = receiver().await;
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), TOKEN).await;
+    let params = json!({"name": "any", "delivery": {"url": url, "secret": secret(6)},
+                        "cursor": null, "ttlMs": 600_000});
+    let sub = call(&client, "events/subscribe", params.clone()).await;
+    let gone = post(&app, json!({"answer": 410})).await;
+    let after = post(&app, json!({"n": 1})).await;
+    seen.until("the event answered 410", || !seen.of(gone).is_empty())
+        .await;
+
+    // Subscribing again finds no subscription to refresh (no deliveryStatus): a new one, with the
+    // same derived id. (A refresh that lands before the worker has ended the old one refreshes it;
+    // the next one is new.)
+    let mut again = Value::Null;
+    for _ in 0..50 {
+        again = call(&client, "events/subscribe", params.clone()).await;
+        if again.get("deliveryStatus").is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(again.get("deliveryStatus").is_none(), "made anew: {again}");
+    assert_eq!(again["id"], sub["id"]);
+    let later = post(&app, json!({"n": 2})).await;
+    seen.until("an event to the new subscription", || {
+        !seen.of(later).is_empty()
+    })
+    .await;
+    assert_eq!(seen.of(gone).len(), 1, "410 is not retried");
+    assert!(
+        seen.of(after).is_empty(),
+        "nothing more went to the ended subscription, and the new one starts after it"
+    );
+    client.cancel().await.unwrap();
+}
+
+/// Every subscription is kept in the store (as ChatGPT's guide asks), with its lifetime:
+/// `ttlMs: null` (granted as no expiry) and a finite one alike. After a restart of hookd, delivery
+/// goes on from where it stood without the client subscribing again (SQLite, and PostgreSQL when
+/// a server answers).
+#[tokio::test]
+async fn subscriptions_survive_a_restart_and_keep_delivering() {
+    let test = "callback_delivery::subscriptions_survive_a_restart_and_keep_delivering";
     let dir = tempfile::tempdir().unwrap();
     let pg = common::pg::database(test).await;
     let mut stores = vec![("sqlite", Vec::new())];
@@ -280,53 +332,63 @@ async fn a_no_expiry_subscription_survives_a_restart_and_keeps_delivering() {
     }
     for (backend, store_args) in stores {
         let data = dir.path().join(backend);
-        let (url, seen) = receiver().await;
         let mut args = vec!["--mcp-token", TOKEN, "--allow-private-callbacks"];
         args.extend(store_args.iter().map(String::as_str));
         let mut hookd = common::Process::serve(&data, &args);
         let client =
             common::mcp::connect_http_with_token(&format!("http://{}/mcp", hookd.mcp), TOKEN).await;
-        let params = json!({"name": "any", "delivery": {"url": url, "secret": secret(4)},
-                            "cursor": null, "ttlMs": null});
-        let sub = call(&client, "events/subscribe", params.clone()).await;
-        assert!(
-            sub["refreshBefore"].is_null(),
-            "{backend}: no expiry granted: {sub}"
-        );
+        let mut subs = Vec::new();
+        for ttl in [Value::Null, json!(600_000)] {
+            let (url, seen) = receiver().await;
+            let params = json!({"name": "any", "delivery": {"url": url, "secret": secret(4)},
+                                "cursor": null, "ttlMs": ttl});
+            let sub = call(&client, "events/subscribe", params.clone()).await;
+            assert_eq!(
+                sub["refreshBefore"].is_null(),
+                ttl.is_null(),
+                "{backend}: no expiry granted only when asked: {sub}"
+            );
+            subs.push((ttl, params, sub, seen));
+        }
         let first = post_to(hookd.webhook, json!({"n": 1})).await;
-        seen.until("the first event", || !seen.of(first).is_empty())
-            .await;
+        for (ttl, _, _, seen) in &subs {
+            seen.until("the first event", || !seen.of(first).is_empty())
+                .await;
+            assert_eq!(seen.of(first).len(), 1, "{backend} {ttl}");
+        }
         client.cancel().await.unwrap();
         assert!(hookd.terminate().success(), "{backend}: a clean stop");
 
         let hookd = common::Process::serve(&data, &args);
         let second = post_to(hookd.webhook, json!({"n": 2})).await;
-        seen.until("an event after the restart, with no new subscribe", || {
-            !seen.of(second).is_empty()
-        })
-        .await;
-        let (headers, body, _) = seen.of(second).pop().unwrap();
-        assert_eq!(
-            headers["x-mcp-subscription-id"],
-            sub["id"].as_str().unwrap(),
-            "{backend}"
-        );
-        assert_eq!(body["cursor"], second.to_string(), "{backend}");
-        assert_eq!(
-            seen.of(first).len(),
-            1,
-            "{backend}: nothing delivered twice"
-        );
-        // A refresh finds it (the restored subscription, with its delivery status).
         let client =
             common::mcp::connect_http_with_token(&format!("http://{}/mcp", hookd.mcp), TOKEN).await;
-        let refreshed = call(&client, "events/subscribe", params).await;
-        assert_eq!(refreshed["id"], sub["id"], "{backend}");
-        assert!(
-            refreshed["deliveryStatus"]["lastDeliveryAt"].is_string(),
-            "{backend}: {refreshed}"
-        );
-        assert_eq!(refreshed["cursor"], second.to_string(), "{backend}");
+        for (ttl, params, sub, seen) in subs {
+            seen.until("an event after the restart, with no new subscribe", || {
+                !seen.of(second).is_empty()
+            })
+            .await;
+            let (headers, body, _) = seen.of(second).pop().unwrap();
+            assert_eq!(
+                headers["x-mcp-subscription-id"],
+                sub["id"].as_str().unwrap(),
+                "{backend} {ttl}"
+            );
+            assert_eq!(body["cursor"], second.to_string(), "{backend} {ttl}");
+            assert_eq!(
+                seen.of(first).len(),
+                1,
+                "{backend} {ttl}: nothing delivered twice"
+            );
+            // A refresh finds it (the restored subscription, with its delivery status).
+            let refreshed = call(&client, "events/subscribe", params).await;
+            assert_eq!(refreshed["id"], sub["id"], "{backend} {ttl}");
+            assert!(
+                refreshed["deliveryStatus"]["lastDeliveryAt"].is_string(),
+                "{backend} {ttl}: {refreshed}"
+            );
+            assert_eq!(refreshed["cursor"], second.to_string(), "{backend} {ttl}");
+        }
         client.cancel().await.unwrap();
     }
 }

@@ -90,6 +90,7 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         name: "any".into(),
         arguments: None,
         secret: hookd::secret::Secret::new("whsec_kept"),
+        expires: None,
         progress: hookd::store::Progress {
             cursor: ids[3],
             active: true,

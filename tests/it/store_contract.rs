@@ -731,6 +731,7 @@ async fn kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time() {
         backends("kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time").await
     {
         let later = Utc::now() + chrono::Duration::seconds(30);
+        let lifetime = Utc::now() + chrono::Duration::hours(1);
         let sub = SavedSubscription {
             id: "sub_1".into(),
             principal: "p".into(),
@@ -738,6 +739,7 @@ async fn kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time() {
             name: "github".into(),
             arguments: Some("{\"type\":\"push\"}".into()),
             secret: hookd::secret::Secret::new("whsec_x"),
+            expires: Some(lifetime),
             progress: Progress {
                 cursor: 7,
                 active: true,
@@ -789,6 +791,11 @@ async fn kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time() {
         assert_eq!(kept.progress.last_error.as_deref(), Some("http_5xx"));
         assert_eq!(kept.secret.expose(), "whsec_x");
         assert_eq!(kept.arguments.as_deref(), Some("{\"type\":\"push\"}"));
+        assert_eq!(
+            kept.expires.map(hookd::time::format_time),
+            Some(hookd::time::format_time(lifetime)),
+            "{name}: its lifetime is kept"
+        );
         assert!(
             !store
                 .subscription_progress("sub_1".into(), "a".into(), later, moved)
@@ -816,13 +823,32 @@ async fn kept_subscriptions_are_delivered_by_one_lease_holder_at_a_time() {
             !store.drop_subscription("sub_1".into()).await.unwrap(),
             "{name}: gone"
         );
+        // One whose lifetime ended is forgotten, not taken up, whoever held it.
+        let lapsed_sub = SavedSubscription {
+            id: "sub_2".into(),
+            principal: "p".into(),
+            url: "https://example.com/hook".into(),
+            name: "github".into(),
+            arguments: None,
+            secret: hookd::secret::Secret::new("whsec_y"),
+            expires: Some(Utc::now() - chrono::Duration::seconds(1)),
+            progress: Progress::default(),
+        };
+        store
+            .save_subscription(lapsed_sub, "c".into(), later)
+            .await
+            .unwrap();
         assert!(
             store
                 .claim_subscriptions("c".into(), later)
                 .await
                 .unwrap()
                 .is_empty(),
-            "{name}"
+            "{name}: a lapsed subscription is not taken up"
+        );
+        assert!(
+            !store.drop_subscription("sub_2".into()).await.unwrap(),
+            "{name}: it was forgotten"
         );
     }
 }

@@ -11,7 +11,7 @@ use crate::store::{Callbacks, Progress, SavedSubscription, StoreError};
 use crate::time::format_time;
 
 const COLUMNS: &str = "id, principal, url, name, arguments, secret, \"cursor\", active, \
-                       last_error, failed_since, last_delivery_at";
+                       last_error, failed_since, last_delivery_at, expires_at";
 
 fn saved(r: &Row) -> SavedSubscription {
     SavedSubscription {
@@ -21,6 +21,7 @@ fn saved(r: &Row) -> SavedSubscription {
         name: r.get(3),
         arguments: r.get(4),
         secret: Secret::new(r.get::<_, String>(5)),
+        expires: super::optional_time(r, 11),
         progress: Progress {
             cursor: r.get(6),
             active: r.get(7),
@@ -45,9 +46,10 @@ impl Callbacks for Postgres {
             .execute(
                 "INSERT INTO callback_subscriptions (id, principal, url, name, arguments, secret,
                      \"cursor\", active, last_error, failed_since, last_delivery_at, owner,
-                     lease_until, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     lease_until, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                  ON CONFLICT (id) DO UPDATE SET secret = excluded.secret,
+                     expires_at = excluded.expires_at,
                      \"cursor\" = excluded.\"cursor\", active = excluded.active,
                      last_error = excluded.last_error, failed_since = excluded.failed_since,
                      last_delivery_at = excluded.last_delivery_at, owner = excluded.owner,
@@ -67,6 +69,7 @@ impl Callbacks for Postgres {
                     &owner,
                     &format_time(lease_until),
                     &format_time(Utc::now()),
+                    &s.expires.map(format_time),
                 ],
             )
             .await?;
@@ -112,13 +115,16 @@ impl Callbacks for Postgres {
              WHERE owner = $1 OR owner IS NULL OR lease_until IS NULL OR lease_until < $3
              RETURNING {COLUMNS}"
         );
-        let rows = self
-            .client()
-            .await?
-            .query(
-                &sql,
-                &[&owner, &format_time(lease_until), &format_time(Utc::now())],
+        let now = format_time(Utc::now());
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM callback_subscriptions WHERE expires_at <= $1",
+                &[&now],
             )
+            .await?;
+        let rows = client
+            .query(&sql, &[&owner, &format_time(lease_until), &now])
             .await?;
         Ok(rows.iter().map(saved).collect())
     }

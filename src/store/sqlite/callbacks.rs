@@ -10,7 +10,7 @@ use crate::store::{Callbacks, Progress, SavedSubscription, StoreError};
 use crate::time::format_time;
 
 const COLUMNS: &str = "id, principal, url, name, arguments, secret, \"cursor\", active, \
-                       last_error, failed_since, last_delivery_at";
+                       last_error, failed_since, last_delivery_at, expires_at";
 
 fn saved(r: &Row<'_>) -> rusqlite::Result<SavedSubscription> {
     Ok(SavedSubscription {
@@ -20,6 +20,7 @@ fn saved(r: &Row<'_>) -> rusqlite::Result<SavedSubscription> {
         name: r.get(3)?,
         arguments: r.get(4)?,
         secret: Secret::new(r.get::<_, String>(5)?),
+        expires: super::optional_time(r, 11)?,
         progress: Progress {
             cursor: r.get(6)?,
             active: r.get(7)?,
@@ -34,9 +35,11 @@ fn save(c: &Connection, s: &SavedSubscription, owner: &str, until: &str) -> Resu
     let p = &s.progress;
     c.prepare_cached(
         "INSERT INTO callback_subscriptions (id, principal, url, name, arguments, secret, \"cursor\",
-             active, last_error, failed_since, last_delivery_at, owner, lease_until, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             active, last_error, failed_since, last_delivery_at, owner, lease_until, created_at,
+             expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (id) DO UPDATE SET secret = excluded.secret, \"cursor\" = excluded.\"cursor\",
+             expires_at = excluded.expires_at,
              active = excluded.active, last_error = excluded.last_error,
              failed_since = excluded.failed_since, last_delivery_at = excluded.last_delivery_at,
              owner = excluded.owner, lease_until = excluded.lease_until",
@@ -56,6 +59,7 @@ fn save(c: &Connection, s: &SavedSubscription, owner: &str, until: &str) -> Resu
         owner,
         until,
         format_time(Utc::now()),
+        s.expires.map(format_time),
     ])?;
     Ok(())
 }
@@ -87,12 +91,14 @@ fn progress(
 }
 
 fn claim(c: &Connection, owner: &str, until: &str) -> Result<Vec<SavedSubscription>, StoreError> {
+    let now = format_time(Utc::now());
+    c.prepare_cached("DELETE FROM callback_subscriptions WHERE expires_at <= ?1")?
+        .execute([&now])?;
     let sql = format!(
         "UPDATE callback_subscriptions SET owner = ?1, lease_until = ?2
          WHERE owner = ?1 OR owner IS NULL OR lease_until IS NULL OR lease_until < ?3
          RETURNING {COLUMNS}"
     );
-    let now = format_time(Utc::now());
     let rows = c
         .prepare_cached(&sql)?
         .query_map(params![owner, until, now], saved)?

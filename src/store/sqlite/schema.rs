@@ -212,6 +212,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tasks_working ON tasks (principal) WHERE status = 'working';
     CREATE INDEX tasks_expiry ON tasks (expires_at);
 "#,
+    r#"
+    -- Every verified webhook subscription is kept now, not only those granted no expiry (ChatGPT's
+    -- guide asks servers to persist subscriptions): when it lapses, with its granted lifetime.
+    ALTER TABLE callback_subscriptions ADD COLUMN expires_at TEXT;
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:

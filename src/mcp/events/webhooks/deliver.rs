@@ -19,9 +19,12 @@ pub const MAX_BODY: usize = 256 << 10;
 pub enum Outcome {
     /// A `2xx`: accepted.
     Accepted,
-    /// `410 Gone` or `413 Payload Too Large`: the receiver does not want this one again. Not
-    /// retried; the subscription is unaffected.
+    /// `413 Payload Too Large`: the receiver does not want this one again. Not retried; the
+    /// subscription is unaffected.
     Refused(&'static str),
+    /// `410 Gone`: the receiver no longer has this subscription (the AI SDK's receiver answers it
+    /// once the subscription lapsed on its side). Not retried, and the subscription ends.
+    Gone,
     /// Anything else: worth another attempt later.
     Failed(&'static str),
 }
@@ -30,6 +33,7 @@ impl Outcome {
     pub fn category(self) -> Option<&'static str> {
         match self {
             Outcome::Accepted => None,
+            Outcome::Gone => Some("http_4xx"),
             Outcome::Refused(c) | Outcome::Failed(c) => Some(c),
         }
     }
@@ -73,7 +77,8 @@ pub fn status_category(code: reqwest::StatusCode) -> &'static str {
 fn outcome(answer: Result<reqwest::StatusCode, reqwest::Error>) -> Outcome {
     match answer {
         Ok(s) if s.is_success() => Outcome::Accepted,
-        Ok(s) if s == reqwest::StatusCode::GONE || s == reqwest::StatusCode::PAYLOAD_TOO_LARGE => {
+        Ok(reqwest::StatusCode::GONE) => Outcome::Gone,
+        Ok(s) if s == reqwest::StatusCode::PAYLOAD_TOO_LARGE => {
             Outcome::Refused(status_category(s))
         }
         Ok(s) => Outcome::Failed(status_category(s)),

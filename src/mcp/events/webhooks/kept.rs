@@ -1,10 +1,10 @@
-//! No-expiry subscriptions (`ttlMs: null`), kept in the store: saved when granted (only after the
-//! endpoint was verified, so the record is its verification), their progress written as delivery
-//! moves, and taken up again after a restart, or by another instance sharing the store when the
-//! one delivering stops renewing its lease.
+//! Subscriptions kept in the store (every one, with its granted lifetime; `ttlMs: null` ones
+//! without an end): saved when granted and at each refresh (only after the endpoint was verified,
+//! so the record is its verification), their progress written as delivery moves, and taken up
+//! again after a restart, or by another instance sharing the store when the one delivering stops
+//! renewing its lease. Those whose lifetime ended are forgotten there as leases are renewed.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -44,47 +44,35 @@ fn category(stored: Option<&str>) -> Option<&'static str> {
 }
 
 impl Webhooks {
-    /// Saves `sub` if it has no expiry (and marks it kept), or forgets its saved copy if it was
-    /// kept and now has one.
-    pub(super) async fn keep_or_forget(
+    /// Saves `sub` (or replaces its saved copy, at a refresh), held by this instance.
+    pub(super) async fn keep(
         &self,
         hookd: &Hookd,
         sub: &Arc<Subscription>,
     ) -> Result<(), ErrorData> {
-        if sub.no_expiry() {
-            let saved = SavedSubscription {
-                id: sub.id.clone(),
-                principal: sub.principal.clone(),
-                url: sub.url.to_string(),
-                name: sub.name.clone(),
-                arguments: sub.arguments.as_ref().map(Value::to_string),
-                secret: sub
-                    .secrets
-                    .lock()
-                    .map_or_else(|_| crate::secret::Secret::new(""), |s| s.current.clone()),
-                progress: progress(&sub.status()),
-            };
-            hookd
-                .store
-                .save_subscription(saved, self.owner.clone(), lease_until())
-                .await
-                .map_err(storage)?;
-            sub.kept.store(true, Ordering::Relaxed);
-        } else if sub.kept.swap(false, Ordering::Relaxed) {
-            hookd
-                .store
-                .drop_subscription(sub.id.clone())
-                .await
-                .map_err(storage)?;
-        }
+        let saved = SavedSubscription {
+            id: sub.id.clone(),
+            principal: sub.principal.clone(),
+            url: sub.url.to_string(),
+            name: sub.name.clone(),
+            arguments: sub.arguments.as_ref().map(Value::to_string),
+            secret: sub
+                .secrets
+                .lock()
+                .map_or_else(|_| crate::secret::Secret::new(""), |s| s.current.clone()),
+            expires: sub.expires.lock().ok().and_then(|e| *e),
+            progress: progress(&sub.status()),
+        };
+        hookd
+            .store
+            .save_subscription(saved, self.owner.clone(), lease_until())
+            .await
+            .map_err(storage)?;
         Ok(())
     }
 
-    /// Writes a kept subscription's progress; `false` when this instance no longer holds it.
+    /// Writes a subscription's progress; `false` when this instance no longer holds it.
     pub(super) async fn record(&self, store: &dyn crate::store::Store, sub: &Subscription) -> bool {
-        if !sub.kept.load(Ordering::Relaxed) {
-            return true;
-        }
         let written = store
             .subscription_progress(
                 sub.id.clone(),
@@ -131,15 +119,15 @@ impl Webhooks {
         }
     }
 
-    /// Starts delivering each held subscription not already running here, and stops kept ones
-    /// that are no longer held (dropped, or taken over).
+    /// Starts delivering each held subscription not already running here, and stops those that
+    /// are no longer held (dropped, lapsed, or taken over).
     async fn take_up(&self, hookd: &Hookd, held: Vec<SavedSubscription>) {
         let running: Vec<Arc<Subscription>> = self
             .subscriptions
             .lock()
             .map(|s| s.values().cloned().collect())
             .unwrap_or_default();
-        for sub in running.iter().filter(|s| s.kept.load(Ordering::Relaxed)) {
+        for sub in &running {
             if !held.iter().any(|h| h.id == sub.id) {
                 sub.stop.cancel();
                 self.forget(sub);
@@ -172,9 +160,17 @@ impl Webhooks {
             self.terminated(sub.url.as_str(), secret, &sub.id, why)
                 .await;
         }
-        if sub.kept.load(Ordering::Relaxed) {
-            let _ = store.drop_subscription(sub.id.clone()).await;
+        self.end(store, sub).await;
+    }
+
+    /// Forgets a subscription here and in the store (it ended: the receiver said it is gone, or
+    /// hookd gave it up).
+    pub(super) async fn end(&self, store: &Arc<dyn crate::store::Store>, sub: &Arc<Subscription>) {
+        if let Err(e) = store.drop_subscription(sub.id.clone()).await {
+            // It lapses by its expiry, or is taken up again and ends the same way.
+            tracing::warn!(error = %storage(e), subscription = %sub.id, "could not forget an ended subscription");
         }
+        sub.stop.cancel();
         self.forget(sub);
     }
 
@@ -211,7 +207,7 @@ impl Webhooks {
                 current: saved.secret,
                 previous: None,
             }),
-            expires: std::sync::Mutex::new(None),
+            expires: std::sync::Mutex::new(saved.expires),
             status: std::sync::Mutex::new(Status {
                 active: p.active,
                 last_delivery_at: p.last_delivery_at,
@@ -221,7 +217,6 @@ impl Webhooks {
             }),
             refreshed: Notify::new(),
             stop: self.shutdown.child_token(),
-            kept: AtomicBool::new(true),
         });
         self.run(hookd, sub, selector, p.cursor, true);
         Ok(())

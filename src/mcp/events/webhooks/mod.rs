@@ -7,10 +7,10 @@
 //! - Intent: before the first subscription of a principal to a URL, hookd POSTs a signed
 //!   `verification` envelope and delivers only if the endpoint echoes its challenge.
 //! - Delivery: `worker` (one per subscription), the POST itself in `deliver`.
-//! - Lifetime: subscriptions live in memory for the TTL granted (at most a day); a client that
-//!   refreshes with its last cursor after a restart of hookd loses nothing. `ttlMs: null` is
-//!   granted (no expiry): such a subscription is kept in the store with its progress and
-//!   delivery resumes after a restart by itself (`kept`).
+//! - Lifetime: the TTL granted (at most a day), or none for `ttlMs: null`. Every subscription is
+//!   kept in the store with its progress until it lapses (`kept`), as ChatGPT's guide asks:
+//!   delivery resumes after a restart by itself, and another instance sharing the store takes it
+//!   over. A receiver answering `410 Gone` ends it.
 //! - Safety: callback URLs go through `outbound` (https, public addresses only unless
 //!   `--allow-private-callbacks`, checked at connect time, no redirects).
 
@@ -235,7 +235,7 @@ impl Webhooks {
             }
             let before = existing.status();
             existing.update(|s| s.active = true);
-            self.keep_or_forget(hookd, &existing).await?;
+            self.keep(hookd, &existing).await?;
             existing.refreshed.notify_one();
             return Ok(json!({
                 "id": id,
@@ -292,9 +292,8 @@ impl Webhooks {
             }),
             refreshed: Notify::new(),
             stop: self.shutdown.child_token(),
-            kept: Default::default(),
         });
-        self.keep_or_forget(hookd, &sub).await?;
+        self.keep(hookd, &sub).await?;
         tracing::info!(subscription = %id, host = sub.url.host_str().unwrap_or("-"), name = %sub.name,
             expires = %expires.map_or("never".into(), format_time), "webhook subscription created");
         self.run(hookd, sub, selector, from, false);
@@ -324,7 +323,7 @@ impl Webhooks {
         if let Some(sub) = self.remove(&id) {
             sub.stop.cancel();
         }
-        // A no-expiry subscription may be delivered by another instance sharing the store.
+        // The subscription may be delivered by another instance sharing the store.
         hookd
             .store
             .drop_subscription(id.clone())

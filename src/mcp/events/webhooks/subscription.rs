@@ -34,20 +34,18 @@ pub(super) struct Secrets {
 /// A webhook subscription, shared by its worker and by refreshes.
 pub(super) struct Subscription {
     pub(super) id: String,
-    /// The key's other parts, kept with a no-expiry subscription.
+    /// The key's other parts, kept with the subscription in the store.
     pub(super) principal: String,
     pub(super) name: String,
     pub(super) arguments: Option<Value>,
     pub(super) url: reqwest::Url,
     pub(super) secrets: Mutex<Secrets>,
-    /// `None`: no expiry (kept in the store).
+    /// `None`: no expiry.
     pub(super) expires: Mutex<Option<DateTime<Utc>>>,
     pub(super) status: Mutex<Status>,
     /// Wakes the worker after a refresh (reactivation, new expiry).
     pub(super) refreshed: Notify,
     pub(super) stop: CancellationToken,
-    /// Saved in the store (no expiry): progress is written there as delivery moves.
-    pub(super) kept: std::sync::atomic::AtomicBool,
 }
 
 impl Subscription {

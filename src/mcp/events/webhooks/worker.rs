@@ -1,7 +1,7 @@
 //! One subscription's delivery loop, as the design's delivery model has it: each new event is
 //! POSTed as it commits; one that fails is retried on its own schedule while later events go on
-//! (so deliveries may arrive out of order); after its last attempt it is abandoned. `410` and
-//! `413` are never retried. The `cursor` in every body is the watermark: every matching event at
+//! (so deliveries may arrive out of order); after its last attempt it is abandoned. `413` is never
+//! retried; `410` ends the subscription. The `cursor` in every body is the watermark: every matching event at
 //! or before it was accepted or abandoned. Delivery is suspended (kept, not skipped) when nearly
 //! every attempt over the last hour failed, until the client refreshes.
 
@@ -81,6 +81,8 @@ struct Delivery {
     follow: Follow,
     pending: BTreeMap<i64, Retry>,
     rate: FailureRate,
+    /// The receiver answered `410 Gone`: the subscription ends.
+    gone: bool,
 }
 
 impl Delivery {
@@ -144,6 +146,11 @@ impl Delivery {
                 tracing::info!(subscription = %self.sub.id, event = event.id, reason,
                     attempts, "event abandoned after its last attempt");
             }
+            Outcome::Gone => {
+                tracing::info!(subscription = %self.sub.id, event = event.id,
+                    "the receiver answered 410 Gone: the subscription ends");
+                self.gone = true;
+            }
             Outcome::Accepted | Outcome::Refused(_) => {}
         }
     }
@@ -158,7 +165,7 @@ impl Delivery {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
-            if self.sub.stop.is_cancelled() || !self.sub.status().active {
+            if self.sub.stop.is_cancelled() || !self.sub.status().active || self.gone {
                 return;
             }
             let Some(retry) = self.pending.remove(&id) else {
@@ -188,7 +195,7 @@ impl Delivery {
         };
         let any = !events.is_empty();
         for event in events {
-            if self.sub.stop.is_cancelled() || !self.sub.status().active {
+            if self.sub.stop.is_cancelled() || !self.sub.status().active || self.gone {
                 break;
             }
             self.follow.handled(event.id);
@@ -263,6 +270,7 @@ pub async fn run(
         follow,
         pending: BTreeMap::new(),
         rate: FailureRate::default(),
+        gone: false,
     };
     if resumed {
         d.skip_gap().await;
@@ -304,7 +312,12 @@ pub async fn run(
         }
         d.retry_due().await;
         d.suspend_if_failing();
-        if d.deliver_new().await {
+        let more = d.deliver_new().await;
+        if d.gone {
+            webhooks.end(&d.store, &sub).await;
+            return;
+        }
+        if more {
             continue;
         }
         sub.update(|s| s.watermark = d.watermark());
