@@ -73,43 +73,58 @@ fn storage(e: crate::store::StoreError) -> Response {
     )
 }
 
-/// `GET /api/events`: the newest events matching the filters, newest first (at most 200).
+/// `GET /api/events`: the newest events matching the filters, newest first (at most 200), without
+/// payloads, bounded by what the list shows. `X-Hookd-More: true` says more events match than
+/// the answer holds.
 pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -> Response {
     let limit = f.limit.unwrap_or(50).clamp(1, 200);
-    let rows: Vec<Row> = match f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        Some(text) => {
-            let query = SearchQuery {
-                text: text.to_owned(),
-                filter: f.filter(),
-                limit,
-            };
-            match d.store.search(query).await {
-                Ok(found) => found
-                    .hits
-                    .into_iter()
-                    .map(|h| Row {
-                        id: h.id,
-                        received_at: h.received_at,
-                        source: h.source,
-                        event_type: h.event_type,
-                        subject: None,
-                        summary: h.summary,
-                        verified: None,
-                    })
-                    .collect(),
-                Err(e) => return storage(e),
+    let (rows, more): (Vec<Row>, bool) =
+        match f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            Some(text) => {
+                let query = SearchQuery {
+                    text: text.to_owned(),
+                    filter: f.filter(),
+                    limit: limit + 1,
+                };
+                match d.store.search(query).await {
+                    Ok(found) => {
+                        let more = found.hits.len() > limit || found.scan_stopped_at.is_some();
+                        let rows = found.hits.into_iter().take(limit).map(|h| Row {
+                            id: h.id,
+                            received_at: h.received_at,
+                            source: h.source,
+                            event_type: h.event_type,
+                            subject: None,
+                            summary: h.summary,
+                            verified: None,
+                        });
+                        (rows.collect(), more)
+                    }
+                    Err(e) => return storage(e),
+                }
             }
-        }
-        None => match d
-            .store
-            .query_within(f.filter(), Page::Newest(limit), d.max_answer)
-            .await
-        {
-            Ok(read) => read.events.iter().rev().map(Row::from).collect(),
-            Err(e) => return storage(e),
-        },
-    };
-    Json(rows).into_response()
+            None => match d
+                .store
+                .list_within(f.filter(), Page::Newest(limit + 1), d.max_answer)
+                .await
+            {
+                Ok(read) => {
+                    let more = read.truncated
+                        || read.scan_stopped_at.is_some()
+                        || read.events.len() > limit;
+                    let rows = read.events.iter().rev().take(limit).map(Row::from);
+                    (rows.collect(), more)
+                }
+                Err(e) => return storage(e),
+            },
+        };
+    let mut answer = Json(rows).into_response();
+    if more {
+        answer
+            .headers_mut()
+            .insert("x-hookd-more", header::HeaderValue::from_static("true"));
+    }
+    answer
 }
 
 /// An event's page: the event whole and the rows derived from it.

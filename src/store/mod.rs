@@ -323,6 +323,16 @@ pub trait Events: Send + Sync + 'static {
         max_bytes: usize,
     ) -> Result<Bounded, StoreError>;
 
+    /// Like `query_within`, for a list that shows no payloads: each event comes without its
+    /// payload (`null`) and headers (none), and the bound counts what is shown (type, subject,
+    /// summary and the like), so large payloads cannot push the other rows out of a list.
+    async fn list_within(
+        &self,
+        filter: EventFilter,
+        page: Page,
+        max_bytes: usize,
+    ) -> Result<Bounded, StoreError>;
+
     /// How many stored events match `filter`.
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError>;
 

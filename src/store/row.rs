@@ -157,6 +157,18 @@ impl RawEvent {
         self.payload.len() + self.headers.len()
     }
 
+    /// The text a list shows of it (read without payload and headers): what bounds a list.
+    pub fn listed_size(&self) -> usize {
+        let e = &self.event;
+        let optional = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        e.source.len()
+            + e.event_type.len()
+            + optional(&e.delivery_id)
+            + optional(&e.subject)
+            + optional(&e.summary)
+            + optional(&e.content_type)
+    }
+
     /// Parses the JSON columns. A row that does not decode (written by an older version, or by a
     /// bug) never fails the answer it is part of: its payload is served as the stored text, with
     /// a note saying why, and the rest of the answer is served as usual.

@@ -434,3 +434,39 @@ async fn stripe_actions_and_deployments_have_their_views() {
     assert_eq!(vercel["derived"]["actions"], json!([]));
     assert!(vercel.get("duplicates").is_none(), "left out when none");
 }
+
+/// The list shows no payloads, so it is bounded by what it shows: one large event does not push
+/// the others out of the default view; and the answer says when more events match than it holds.
+#[tokio::test]
+async fn the_list_is_bounded_by_what_it_shows_and_says_when_more_exist() {
+    let app = common::TestApp::start_with(|c| c.limits.max_answer_bytes = 64 << 10).await;
+    let http = common::http();
+    let json = [("content-type", "application/json")];
+    for n in 0..10 {
+        let r = common::post(&http, app.webhook, "ci", &json, json!({"n": n}).to_string()).await;
+        assert_eq!(r.status, 200);
+    }
+    let large = json!({"blob": "x".repeat(200 << 10)}).to_string();
+    let r = common::post(&http, app.webhook, "ci", &json, large).await;
+    assert_eq!(r.status, 200);
+
+    let list = |query: &'static str| {
+        let http = http.clone();
+        let url = format!("http://{}/api/events{query}", app.mcp);
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let all = list("").await;
+    assert_eq!(all.status(), 200);
+    assert!(all.headers().get("x-hookd-more").is_none(), "all shown");
+    let rows: Vec<Value> = all.json().await.unwrap();
+    assert_eq!(rows.len(), 11, "the large event and every other: {rows:?}");
+    assert!(rows.iter().all(|r| r.get("payload").is_none()));
+
+    let some = list("?limit=4").await;
+    assert_eq!(some.headers()["x-hookd-more"], "true", "7 more match");
+    let rows: Vec<Value> = some.json().await.unwrap();
+    assert_eq!(rows.len(), 4);
+    let exact = list("?limit=11").await;
+    assert!(exact.headers().get("x-hookd-more").is_none(), "none more");
+    app.stop().await;
+}

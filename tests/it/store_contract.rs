@@ -1037,3 +1037,50 @@ async fn counts_by_source_and_type_agree_with_count() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_list_read_leaves_payloads_out_and_is_bounded_by_what_it_shows() {
+    use hookd::event::{EventFilter, Page};
+    for (name, store, _dir) in backends("a_list_read_leaves_payloads_out").await {
+        for n in 0..3 {
+            let mut e = common::new_event("s", None, json!({"n": n}));
+            e.subject = Some(format!("subject {n}"));
+            store.append(e).await.unwrap();
+        }
+        let large = common::new_event("s", None, json!({"blob": "x".repeat(100_000)}));
+        store.append(large).await.unwrap();
+        let whole = store
+            .query_within(EventFilter::default(), Page::Newest(10), 10_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            whole.events.len(),
+            1,
+            "{name}: the large payload fills a whole read"
+        );
+        let listed = store
+            .list_within(EventFilter::default(), Page::Newest(10), 10_000)
+            .await
+            .unwrap();
+        assert_eq!(listed.events.len(), 4, "{name}");
+        assert!(!listed.truncated, "{name}");
+        assert!(
+            listed
+                .events
+                .iter()
+                .all(|e| e.payload.is_null() && e.headers.is_empty()),
+            "{name}: no payloads, no headers"
+        );
+        assert_eq!(
+            listed.events[0].subject.as_deref(),
+            Some("subject 0"),
+            "{name}"
+        );
+        // What is shown still bounds it.
+        let tight = store
+            .list_within(EventFilter::default(), Page::Newest(10), 20)
+            .await
+            .unwrap();
+        assert!(tight.truncated && tight.events.len() < 4, "{name}");
+    }
+}

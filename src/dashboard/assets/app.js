@@ -20,6 +20,7 @@ async function api(path, options = {}) {
   if (r.status === 401) { askToken(); throw new Error("token needed"); }
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(body.error || r.statusText);
+  if (Array.isArray(body)) body.more = r.headers.get("x-hookd-more") === "true";
   return body;
 }
 
@@ -69,6 +70,7 @@ async function loadEvents() {
   const rows = await api("/api/events?" + query(filters()));
   $("#rows").replaceChildren(...rows.map((e) => row(e, false)));
   $("#empty").hidden = rows.length > 0;
+  $("#more").hidden = !rows.more;
 }
 
 async function loadSourceChoices() {

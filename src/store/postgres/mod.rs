@@ -222,7 +222,17 @@ impl Events for Postgres {
         max_bytes: usize,
     ) -> Result<Bounded, StoreError> {
         let client = self.client().await?;
-        reader::query(&client, &filter, page, max_bytes).await
+        reader::query(&client, &filter, page, max_bytes, reader::Shape::Whole).await
+    }
+
+    async fn list_within(
+        &self,
+        filter: EventFilter,
+        page: Page,
+        max_bytes: usize,
+    ) -> Result<Bounded, StoreError> {
+        let client = self.client().await?;
+        reader::query(&client, &filter, page, max_bytes, reader::Shape::Listed).await
     }
 
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError> {

@@ -154,6 +154,34 @@ const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, cont
                        payload_encoding, payload, verified, subject, occurred_at, summary, \
                        duplicates";
 
+/// `COLUMNS` for a list: no payload (`null`) and no headers, so neither is read nor held.
+const LISTED: &str = "id, source, type, delivery_id, received_at, '{}'::text, content_type, \
+                      payload_encoding, 'null'::text, verified, subject, occurred_at, summary, \
+                      duplicates";
+
+/// What a read returns of each event: the whole event, or what a list shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Whole,
+    Listed,
+}
+
+impl Shape {
+    fn columns(self) -> &'static str {
+        match self {
+            Shape::Whole => COLUMNS,
+            Shape::Listed => LISTED,
+        }
+    }
+
+    fn size(self, raw: &RawEvent) -> usize {
+        match self {
+            Shape::Whole => raw.size(),
+            Shape::Listed => raw.listed_size(),
+        }
+    }
+}
+
 fn event(r: &Row) -> Result<Event, StoreError> {
     Ok(raw_event(r).into_event())
 }
@@ -205,8 +233,10 @@ pub async fn query(
     filter: &EventFilter,
     page: Page,
     max_bytes: usize,
+    shape: Shape,
 ) -> Result<Bounded, StoreError> {
     let mut p = Params::default();
+    let columns = shape.columns();
     let clauses = indexed_conditions(filter, "", &mut p);
     // `where` conditions are a column: rows are examined in id order up to the scan bound, and
     // only those that match are read into events.
@@ -226,7 +256,7 @@ pub async fn query(
     };
     let sql = if fields.is_empty() {
         format!(
-            "SELECT {COLUMNS}, true, false FROM events {conditions} ORDER BY {by} LIMIT {}",
+            "SELECT {columns}, true, false FROM events {conditions} ORDER BY {by} LIMIT {}",
             p.bind(scan as i64)
         )
     } else {
@@ -239,7 +269,7 @@ pub async fn query(
         format!(
             "WITH bound AS (SELECT id FROM events {conditions} ORDER BY {by} OFFSET {scan}::int8 - 1 LIMIT 1)
              SELECT s.*, s.id IS NOT DISTINCT FROM (SELECT id FROM bound) FROM (
-                 SELECT {COLUMNS}, coalesce({matches}, false) AS m FROM events
+                 SELECT {columns}, coalesce({matches}, false) AS m FROM events
                  CROSS JOIN LATERAL (SELECT CASE WHEN payload_has_nul OR payload_encoding
                      NOT IN ('json', 'form') THEN NULL ELSE payload::jsonb END AS doc OFFSET 0) d
                  {conditions} ORDER BY {by} LIMIT {scan}) s
@@ -264,7 +294,7 @@ pub async fn query(
             continue;
         }
         let raw = raw_event(&row);
-        let size = raw.size();
+        let size = shape.size(&raw);
         if !out.take(raw.into_event(), size) || out.events.len() == limit {
             break;
         }

@@ -203,7 +203,17 @@ impl Events for Sqlite {
         page: Page,
         max_bytes: usize,
     ) -> Result<Bounded, StoreError> {
-        self.read(move |c| reader::query(c, &filter, page, max_bytes))
+        self.read(move |c| reader::query(c, &filter, page, max_bytes, reader::Shape::Whole))
+            .await
+    }
+
+    async fn list_within(
+        &self,
+        filter: EventFilter,
+        page: Page,
+        max_bytes: usize,
+    ) -> Result<Bounded, StoreError> {
+        self.read(move |c| reader::query(c, &filter, page, max_bytes, reader::Shape::Listed))
             .await
     }
 

@@ -70,6 +70,34 @@ const COLUMNS: &str = "id, source, type, delivery_id, received_at, headers, cont
                        payload_encoding, payload, verified, subject, occurred_at, summary, \
                        duplicates";
 
+/// `COLUMNS` for a list: no payload (`null`) and no headers, so neither is read nor held.
+const LISTED: &str = "id, source, type, delivery_id, received_at, '{}', content_type, \
+                      payload_encoding, 'null', verified, subject, occurred_at, summary, \
+                      duplicates";
+
+/// What a read returns of each event: the whole event, or what a list shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Whole,
+    Listed,
+}
+
+impl Shape {
+    fn columns(self) -> &'static str {
+        match self {
+            Shape::Whole => COLUMNS,
+            Shape::Listed => LISTED,
+        }
+    }
+
+    fn size(self, raw: &RawEvent) -> usize {
+        match self {
+            Shape::Whole => raw.size(),
+            Shape::Listed => raw.listed_size(),
+        }
+    }
+}
+
 pub fn get(conn: &Connection, id: i64) -> Result<Option<Event>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM events WHERE id = ?1");
     let row = conn
@@ -84,6 +112,7 @@ pub fn query(
     filter: &EventFilter,
     page: Page,
     max_bytes: usize,
+    shape: Shape,
 ) -> Result<Bounded, StoreError> {
     let mut args = Vec::new();
     let clauses = indexed_conditions(filter, "", &mut args);
@@ -102,7 +131,8 @@ pub fn query(
     let scan = Bounded::rows_to_examine(limit, !fields.is_empty());
     args.push((scan as i64).into());
     let sql = format!(
-        "SELECT {COLUMNS}, {matches} FROM events {} ORDER BY id {order} LIMIT ?{}",
+        "SELECT {}, {matches} FROM events {} ORDER BY id {order} LIMIT ?{}",
+        shape.columns(),
         where_clause(&clauses),
         args.len()
     );
@@ -118,7 +148,7 @@ pub fn query(
             continue;
         }
         let raw = raw_event(row)?;
-        let size = raw.size();
+        let size = shape.size(&raw);
         if !out.take(raw.into_event(), size) || out.events.len() == limit {
             break;
         }
