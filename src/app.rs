@@ -281,7 +281,10 @@ impl Http {
         // Like the dashboard's API: behind the token, and only for a Host this listener serves.
         let metrics = mcp::auth::guard(crate::scrape::routes(scrape), config);
         let metrics = mcp::auth::known_hosts_only(metrics, config);
+        let waiters = config.limits.waiters();
         let dashboard = crate::dashboard::Dashboard {
+            waiters: waiters.clone(),
+            credential: mcp::auth::principal(config),
             store: store.clone(),
             sources: sources.clone(),
             shutdown: shutdown.clone(),
@@ -290,7 +293,13 @@ impl Http {
         };
         let dashboard =
             crate::dashboard::routes(dashboard, config, |r| mcp::auth::guard(r, config));
-        let (mcp, kept) = mcp::router(store.clone(), sources.clone(), config, shutdown.clone());
+        let (mcp, kept) = mcp::router(
+            store.clone(),
+            sources.clone(),
+            config,
+            waiters,
+            shutdown.clone(),
+        );
         let routes = mcp
             .layer(axum::middleware::from_fn_with_state(bodies, read::bounded))
             .merge(metrics)

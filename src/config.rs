@@ -244,6 +244,19 @@ pub struct Limits {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_open_tasks: u32,
 
+    /// Requests waiting for events at once, in all: long polls, `events/stream`,
+    /// `wait_for_event`, `next_events` with `wait_seconds`, `watch_deployment` and the
+    /// dashboard's live list; one more is refused at once until one ends.
+    #[arg(long, env = "HOOKD_MAX_WAITS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_waits: u32,
+
+    /// Of those waiting requests, how many one credential may hold (clients without a credential
+    /// share one), so that one client cannot take every place.
+    #[arg(long, env = "HOOKD_MAX_WAITS_PER_CREDENTIAL", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_waits_per_credential: u32,
+
     /// Seconds that shutdown waits for in-flight requests before closing what is left.
     #[serde(rename = "shutdown-timeout")]
     #[arg(long = "shutdown-timeout", env = "HOOKD_SHUTDOWN_TIMEOUT", default_value_t = 10,
@@ -264,12 +277,22 @@ impl Default for Limits {
             max_sessions: 1000,
             max_open_sources: 100,
             max_open_tasks: 32,
+            max_waits: 1024,
+            max_waits_per_credential: 256,
             shutdown_timeout_secs: 10,
         }
     }
 }
 
 impl Limits {
+    /// The places to wait for events these limits allow.
+    pub fn waiters(&self) -> std::sync::Arc<crate::waiters::Waiters> {
+        crate::waiters::Waiters::new(
+            self.max_waits as usize,
+            self.max_waits_per_credential as usize,
+        )
+    }
+
     pub fn listener(&self) -> crate::listener::Limits {
         crate::listener::Limits {
             header: Duration::from_secs(self.header_timeout_secs),

@@ -67,3 +67,4 @@ pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod wait;
+pub mod waiters;

@@ -62,7 +62,7 @@ impl Filters {
 }
 
 /// An error as the page shows it.
-fn failed(status: StatusCode, message: impl std::fmt::Display) -> Response {
+pub(super) fn failed(status: StatusCode, message: impl std::fmt::Display) -> Response {
     (status, Json(json!({"error": message.to_string()}))).into_response()
 }
 

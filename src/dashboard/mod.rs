@@ -33,6 +33,10 @@ pub struct Dashboard {
     pub heartbeat: std::time::Duration,
     /// The most stored text one list answer reads.
     pub max_answer: usize,
+    /// The places to wait for events (shared with MCP): each live list holds one.
+    pub waiters: Arc<crate::waiters::Waiters>,
+    /// Who the API's clients are (the MCP token's holder, or `None` without a token).
+    pub credential: Option<String>,
 }
 
 const INDEX: &str = include_str!("assets/index.html");

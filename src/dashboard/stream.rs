@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio_util::sync::CancellationToken;
@@ -21,14 +22,21 @@ struct Live {
     follow: Follow,
     pending: VecDeque<Event>,
     stop: CancellationToken,
+    /// Its place among the waiters, given back when the client goes away.
+    _place: crate::waiters::Place,
 }
 
 /// How long a stream waits before reading again after the store failed.
 const RETRY: Duration = Duration::from_secs(1);
 
 pub async fn live(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -> Response {
+    let place = match d.waiters.enter(d.credential.as_deref()) {
+        Ok(place) => place,
+        Err(full) => return super::api::failed(StatusCode::TOO_MANY_REQUESTS, full.to_string()),
+    };
     let now = d.store.bus().newest();
     let live = Live {
+        _place: place,
         follow: Follow::new(d.store.clone(), f.filter(), now),
         pending: VecDeque::new(),
         stop: d.shutdown.clone(),

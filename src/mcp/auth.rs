@@ -16,6 +16,15 @@ use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
 
+/// Who an HTTP client is, for the limits held per credential and for webhook subscriptions:
+/// the bearer-token holder, or `None` without a token.
+pub fn principal(settings: &crate::config::Config) -> Option<String> {
+    settings
+        .mcp_token
+        .as_ref()
+        .map(|_| "bearer-token".to_owned())
+}
+
 /// Routes that answer only a `Host` the MCP listener serves (`--mcp-allowed-hosts` and loopback),
 /// refusing any other with 403: a page that rebinds its own name to this machine reads nothing.
 pub fn known_hosts_only(routes: axum::Router, settings: &crate::config::Config) -> axum::Router {

@@ -65,8 +65,8 @@ impl Hookd {
         Ok(DeploymentWait {
             deadline: held.deadline(a.timeout_seconds)?,
             after_id: a.after_id.unwrap_or_else(|| self.store.bus().newest()),
-            project: a.project,
-            deployment_id: a.deployment_id,
+            project: super::short("project", a.project)?,
+            deployment_id: super::short("deployment_id", a.deployment_id)?,
         })
     }
 }
@@ -190,6 +190,7 @@ impl Hookd {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<DeploymentEnd>, String> {
         let wait = self.deployment_wait(a, Held::ByRequest)?;
+        let _place = self.wait_place().map_err(|full| full.to_string())?;
         let stop = ctx.ct.child_token();
         let result = tokio::select! {
             r = wait.run(self.store.clone(), &stop) => r.map_err(storage)?,

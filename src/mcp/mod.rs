@@ -87,6 +87,8 @@ pub struct Hookd {
     tasks: Arc<tasks::Runner>,
     max_open_tasks: u32,
     events_error_codes: crate::config::EventsErrorCodes,
+    /// The places to wait for events (shared with the dashboard).
+    waiters: Arc<crate::waiters::Waiters>,
 }
 
 impl Hookd {
@@ -95,6 +97,7 @@ impl Hookd {
         sources: Arc<Sources>,
         settings: &crate::config::Config,
         principal: Option<String>,
+        waiters: Arc<crate::waiters::Waiters>,
         shutdown: CancellationToken,
     ) -> Self {
         let mut tool_router = ToolRouter::new();
@@ -135,8 +138,14 @@ impl Hookd {
             tasks: tasks::Runner::new(store_for_tasks, shutdown.clone()),
             max_open_tasks: settings.limits.max_open_tasks,
             events_error_codes: settings.events_error_codes,
+            waiters,
             shutdown,
         }
+    }
+
+    /// A place to wait for events, for this client's credential.
+    pub(in crate::mcp) fn wait_place(&self) -> Result<crate::waiters::Place, crate::waiters::Full> {
+        self.waiters.enter(self.principal.as_deref())
     }
 
     /// Delivers the store's no-expiry webhook subscriptions (taken over from before a restart,
@@ -378,6 +387,20 @@ fn brief_unless(include: Option<bool>, events: &mut [crate::event::Event]) {
 }
 
 /// A `limit` argument: 1 to 1000, `default` when absent.
+/// The longest name a waiting call may filter by (a source, a type, a project, a deployment id):
+/// a task keeps its request in the store, so what a client sends there is bounded.
+const MAX_NAME_CHARS: usize = 256;
+
+/// `value` of the argument `name`, refused when longer than [`MAX_NAME_CHARS`].
+fn short(name: &str, value: Option<String>) -> Result<Option<String>, String> {
+    match value {
+        Some(v) if v.chars().count() > MAX_NAME_CHARS => {
+            Err(format!("{name} is longer than {MAX_NAME_CHARS} characters"))
+        }
+        v => Ok(v),
+    }
+}
+
 fn limit(requested: Option<u32>, default: u32) -> Result<usize, String> {
     match requested.unwrap_or(default) {
         n @ 1..=1000 => Ok(n as usize),
@@ -449,6 +472,7 @@ impl Hookd {
         timeout: std::time::Duration,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<Option<crate::event::Event>, String> {
+        let _place = self.wait_place().map_err(|full| full.to_string())?;
         let stop = ctx.ct.child_token();
         tokio::select! {
             r = crate::wait::next_event(self.store.clone(), filter, timeout, &stop) => r.map_err(|e| storage(e).into()),
@@ -467,6 +491,7 @@ pub fn router(
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
     settings: &crate::config::Config,
+    waiters: Arc<crate::waiters::Waiters>,
     shutdown: CancellationToken,
 ) -> (Router, Kept) {
     let hosts = settings.mcp_hosts();
@@ -484,11 +509,15 @@ pub fn router(
         // so a client reads it without an event-stream parser (rmcp still streams when anything
         // is sent before the answer).
         .with_json_response(true);
-    let principal = settings
-        .mcp_token
-        .as_ref()
-        .map(|_| "bearer-token".to_owned());
-    let server = Hookd::new(store, sources, settings, principal, shutdown.clone());
+    let principal = auth::principal(settings);
+    let server = Hookd::new(
+        store,
+        sources,
+        settings,
+        principal,
+        waiters,
+        shutdown.clone(),
+    );
     let (subscriptions, tasks) = (server.deliver_kept_subscriptions(), server.run_tasks());
     let kept = Box::pin(async move {
         futures_util::future::join(subscriptions, tasks).await;
@@ -620,7 +649,15 @@ pub async fn serve_stdio(
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
     let principal = Some("stdio".to_owned());
-    let hookd = Hookd::new(store, sources, &settings, principal, shutdown.clone());
+    let waiters = settings.limits.waiters();
+    let hookd = Hookd::new(
+        store,
+        sources,
+        &settings,
+        principal,
+        waiters,
+        shutdown.clone(),
+    );
     let kept = ingests.then(|| tokio::spawn(hookd.deliver_kept_subscriptions()));
     let tasks = tokio::spawn(hookd.run_tasks());
     let streams = hookd.streams.clone();

@@ -78,8 +78,8 @@ impl Hookd {
         Ok(EventWait {
             deadline: held.deadline(a.timeout_seconds)?,
             after_id: a.after_id.unwrap_or_else(|| self.store.bus().newest()),
-            source: a.source,
-            event_type: a.event_type,
+            source: super::short("source", a.source)?,
+            event_type: super::short("type", a.event_type)?,
         })
     }
 }
@@ -261,6 +261,7 @@ impl Hookd {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<WaitResult>, String> {
         let wait = self.event_wait(a, Held::ByRequest)?;
+        let _place = self.wait_place().map_err(|full| full.to_string())?;
         let stop = ctx.ct.child_token();
         let result = tokio::select! {
             r = wait.run(self.store.clone(), &stop) => r.map_err(storage)?,

@@ -36,4 +36,5 @@ mod stripe_actions;
 mod tasks;
 mod tasks_store;
 mod verify;
+mod waits;
 mod webhook_delivery;

@@ -202,6 +202,18 @@ async fn a_task_belongs_to_its_credential_and_each_credential_has_a_cap() {
     assert_eq!(third.error_code(), Some(-32600), "{}", third.raw);
     let message = third.body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("--max-open-tasks"), "{message}");
+    // What a task keeps of its request is bounded: an absurd name is refused, not stored.
+    let long = client
+        .send(
+            "tools/call",
+            json!({"name": "wait_for_event", "arguments": {"source": "x".repeat(300)}}),
+        )
+        .await;
+    assert!(
+        long.raw.contains("source is longer than 256 characters"),
+        "{}",
+        long.raw
+    );
     client.ok("tasks/cancel", json!({"taskId": first})).await;
     wait_task(&client, json!({"source": "c"})).await;
 

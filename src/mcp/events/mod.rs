@@ -47,6 +47,16 @@ pub fn error(code: i32, message: impl Into<String>, data: Option<Value>) -> Erro
     ErrorData::new(ErrorCode(code), message.into(), data)
 }
 
+/// A wait refused for want of a place (`--max-waits`, `--max-waits-per-credential`).
+pub fn no_place(full: crate::waiters::Full) -> ErrorData {
+    let limit = match full {
+        crate::waiters::Full::All(_) => "waits",
+        crate::waiters::Full::Credential(_) => "waitsPerCredential",
+    };
+    let data = serde_json::json!({"limit": limit, "max": full.max()});
+    error(RESOURCE_EXHAUSTED, full.to_string(), Some(data))
+}
+
 pub fn invalid(message: impl Into<String>) -> ErrorData {
     ErrorData::invalid_params(message.into(), None)
 }

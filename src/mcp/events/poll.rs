@@ -71,6 +71,7 @@ pub async fn poll(
             let mut page = read_page().await?;
             if page.1.events.is_empty() && timeout > 0 {
                 // A long poll: wait as `wait_for_event` does, then read the page.
+                let _place = hookd.wait_place().map_err(super::no_place)?;
                 let wait = crate::wait::next_event(
                     hookd.store.clone(),
                     selector.after(from),

@@ -58,6 +58,7 @@ pub async fn stream(
     let _open = hookd.streams.token();
     let p: Start = serde_json::from_value(params)
         .map_err(|e| invalid(format!("events/stream params: {e}")))?;
+    let _place = hookd.wait_place().map_err(super::no_place)?;
     let selector = Selector::parse(hookd, &p.name, p.arguments.as_ref()).await?;
     let (cursor, truncated) =
         start(hookd, &selector, parse_cursor(&p.cursor)?, p.max_age_ms).await?;

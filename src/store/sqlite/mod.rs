@@ -149,9 +149,14 @@ impl Sqlite {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || readers.with(f))
-            .await
-            .map_err(|_| StoreError::Closed)?
+        // Held by the read itself, so a caller that goes away mid-read frees no turn early.
+        let turn = (readers.turns.clone().acquire_owned().await).map_err(|_| StoreError::Closed)?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            readers.with(f)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
     }
 }
 

@@ -15,12 +15,19 @@ use async_trait::async_trait;
 use super::{Sqlite, writer};
 use crate::store::Rejections;
 
+/// Reads that run at once at most: more wait their turn (asynchronously, holding no thread), so
+/// that many clients reading at once (2,000 long polls, say) cannot open a connection, with its
+/// page cache and descriptors, each. The pool then never holds more connections than this.
+pub const MAX_READERS: usize = 16;
+
 /// Idle read connections, opened on demand and kept for reuse.
 pub struct Readers {
     path: PathBuf,
     /// The search index, attached to every read connection as `s`.
     index: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// One per read running ([`MAX_READERS`]).
+    pub turns: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Readers {
@@ -29,6 +36,7 @@ impl Readers {
             path,
             index,
             idle: Mutex::new(Vec::new()),
+            turns: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_READERS)),
         }
     }
 

@@ -1,0 +1,138 @@
+//! Waiting requests are capped, in all (`--max-waits`) and per credential
+//! (`--max-waits-per-credential`): beyond either a wait is refused at once, saying which limit it
+//! met (`-32013` for the Events methods, a tool error for the tools, `429` for the dashboard's
+//! live list), and a client that hangs up gives its place back at once.
+
+use crate::common;
+
+use std::time::{Duration, Instant};
+
+use common::TestApp;
+use common::modern::Modern;
+use hookd::secret::Secret;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "waits-token";
+
+fn long_poll(timeout_ms: u64) -> Value {
+    json!({"name": "any", "cursor": "0", "timeoutMs": timeout_ms})
+}
+
+/// Starts `n` long polls that wait for a long time, and returns them once every one holds its
+/// place: a short probe is then refused. (A probe can take a place first, and a long poll is then
+/// refused: it is started again.)
+async fn hold(client: &Modern, n: usize) -> (Vec<tokio::task::JoinHandle<()>>, Value) {
+    let start_one = || {
+        let c = client.clone();
+        tokio::spawn(async move {
+            c.send("events/poll", long_poll(300_000)).await;
+        })
+    };
+    let mut held: Vec<_> = (0..n).map(|_| start_one()).collect();
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the waits never held their places"
+        );
+        let probe = client.send("events/poll", long_poll(100)).await;
+        let refused = held.iter().any(|h| h.is_finished());
+        for h in held.iter_mut().filter(|h| h.is_finished()) {
+            *h = start_one();
+        }
+        if probe.body.get("error").is_some() && !refused {
+            return (held, probe.body["error"].clone());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_credential_holds_its_share_of_waits_and_a_hang_up_gives_its_place_back() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(TOKEN));
+        c.limits.max_waits = 10;
+        c.limits.max_waits_per_credential = 2;
+    })
+    .await;
+    let client = Modern::new(&app.mcp_url()).token(TOKEN);
+    let (held, refused) = hold(&client, 2).await;
+    assert_eq!(refused["code"], -32013, "{refused}");
+    assert_eq!(refused["data"]["limit"], "waitsPerCredential", "{refused}");
+    assert_eq!(refused["data"]["max"], 2, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-waits-per-credential"),
+        "{refused}"
+    );
+
+    // A poll that need not wait is not a wait: it is answered.
+    let now = client
+        .ok("events/poll", json!({"name": "any", "cursor": "0"}))
+        .await;
+    assert_eq!(now["events"], json!([]), "{now}");
+    // The tools that wait say the same, as a tool error the model can read.
+    let tool = client
+        .send(
+            "tools/call",
+            json!({"name": "wait_for_event", "arguments": {"timeout_seconds": 1}}),
+        )
+        .await;
+    let result = tool.result();
+    assert_eq!(result["isError"], true, "{result}");
+    assert!(
+        result.to_string().contains("--max-waits-per-credential"),
+        "{result}"
+    );
+    // So does the dashboard's live list, which waits too.
+    let live = common::http()
+        .get(format!("http://{}/api/stream", app.mcp))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 429);
+
+    // The clients hang up: their places come back at once, and a wait is held again.
+    for h in held {
+        h.abort();
+    }
+    let start = Instant::now();
+    loop {
+        let probe = client.send("events/poll", long_poll(100)).await;
+        if probe.body.get("error").is_none() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "places not given back: {}",
+            probe.raw
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn all_waits_together_are_capped() {
+    let app = TestApp::start_with(|c| {
+        c.limits.max_waits = 3;
+        c.limits.max_waits_per_credential = 3;
+    })
+    .await;
+    let client = Modern::new(&app.mcp_url());
+    let (held, refused) = hold(&client, 3).await;
+    assert_eq!(refused["code"], -32013, "{refused}");
+    assert_eq!(refused["data"]["limit"], "waits", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("--max-waits"),
+        "{refused}"
+    );
+    // events/stream is a wait for as long as it is open.
+    let stream = client.send("events/stream", json!({"name": "any"})).await;
+    assert_eq!(stream.error_code(), Some(-32013), "{}", stream.raw);
+    for h in held {
+        h.abort();
+    }
+    app.stop().await;
+}
