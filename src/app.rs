@@ -91,11 +91,25 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     let http = Http::new(config, &store);
     if let Some(listener) = webhook_listener {
         let routes = http.webhook_routes(config, &store, &sources);
-        tasks.spawn(serve_http(listener, routes, http.limits, shutdown.clone()));
+        let per_ip = config.limits.per_ip();
+        tasks.spawn(serve_http(
+            listener,
+            routes,
+            http.limits,
+            per_ip,
+            shutdown.clone(),
+        ));
     }
     if let Some(listener) = mcp_listener {
         let (routes, kept) = http.mcp_routes(config, &store, &sources, &shutdown);
-        tasks.spawn(serve_http(listener, routes, http.limits, shutdown.clone()));
+        let per_ip = config.limits.per_ip();
+        tasks.spawn(serve_http(
+            listener,
+            routes,
+            http.limits,
+            per_ip,
+            shutdown.clone(),
+        ));
         tasks.spawn(async move {
             kept.await;
             Ok(())
@@ -470,9 +484,10 @@ async fn serve_http(
     listener: TcpListener,
     routes: axum::Router,
     limits: crate::listener::Limits,
+    per_ip: Arc<crate::per_ip::PerIp>,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    crate::listener::serve(listener, routes, limits, shutdown)
+    crate::listener::serve(listener, routes, limits, per_ip, shutdown)
         .await
         .map_err(AppError::Serve)
 }

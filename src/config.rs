@@ -257,6 +257,20 @@ pub struct Limits {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_waits_per_credential: u32,
 
+    /// Open connections one client address may hold on each listener (an IPv6 client counts by
+    /// its /64); more are closed as soon as they are accepted. 0: no cap. Addresses in
+    /// `--trusted-proxies` are not counted.
+    #[arg(long, env = "HOOKD_MAX_CONNECTIONS_PER_IP", default_value_t = 128,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub max_connections_per_ip: u32,
+
+    /// Addresses or networks (`10.0.0.0/8`) not capped per address: a proxy or tunnel in front,
+    /// which carries every client's connections from its own address. Default: loopback (a
+    /// tunnel on this machine). Comma-separated; `none` for none.
+    #[arg(long, env = "HOOKD_TRUSTED_PROXIES", default_value = "127.0.0.0/8,::1",
+          value_parser = parse_nets)]
+    pub trusted_proxies: Nets,
+
     /// Seconds that shutdown waits for in-flight requests before closing what is left.
     #[serde(rename = "shutdown-timeout")]
     #[arg(long = "shutdown-timeout", env = "HOOKD_SHUTDOWN_TIMEOUT", default_value_t = 10,
@@ -279,12 +293,51 @@ impl Default for Limits {
             max_open_tasks: 32,
             max_waits: 1024,
             max_waits_per_credential: 256,
+            max_connections_per_ip: 128,
+            trusted_proxies: parse_nets("127.0.0.0/8,::1").expect("networks"),
             shutdown_timeout_secs: 10,
         }
     }
 }
 
+/// Addresses and networks, as `--trusted-proxies` takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Nets(pub Vec<ipnet::IpNet>);
+
+impl serde::Serialize for Nets {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let all: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        s.serialize_str(&if all.is_empty() {
+            "none".into()
+        } else {
+            all.join(",")
+        })
+    }
+}
+
+/// Comma-separated addresses (`192.0.2.7`, `::1`) and networks (`10.0.0.0/8`), or `none`.
+fn parse_nets(s: &str) -> Result<Nets, String> {
+    if s.trim().is_empty() || s.trim() == "none" {
+        return Ok(Nets::default());
+    }
+    let net = |s: &str| {
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| format!("{s:?} is not an address or a network (10.0.0.0/8)"))
+    };
+    s.split(',').map(net).collect::<Result<_, _>>().map(Nets)
+}
+
 impl Limits {
+    /// Each listener's cap on connections per client address.
+    pub fn per_ip(&self) -> std::sync::Arc<crate::per_ip::PerIp> {
+        crate::per_ip::PerIp::new(
+            self.max_connections_per_ip as usize,
+            self.trusted_proxies.0.clone(),
+        )
+    }
+
     /// The places to wait for events these limits allow.
     pub fn waiters(&self) -> std::sync::Arc<crate::waiters::Waiters> {
         crate::waiters::Waiters::new(

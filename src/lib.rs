@@ -52,6 +52,7 @@ pub mod listener;
 pub mod mcp;
 pub mod outbound;
 pub mod payload;
+pub mod per_ip;
 pub mod printable;
 pub mod providers;
 pub mod pubsub;

@@ -10,7 +10,8 @@
 //!   them (`ingest::read`), and long answers (waits, SSE streams) end on shutdown.
 //!
 //! At most `max_connections` connections are open per listener; beyond that new ones wait in the
-//! kernel's accept queue until a slot frees (every slot frees within the timeouts above).
+//! kernel's accept queue until a slot frees (every slot frees within the timeouts above). One
+//! client address holds at most its share (`per_ip`); a connection beyond it is closed at once.
 
 use std::convert::Infallible;
 use std::io;
@@ -51,6 +52,7 @@ pub async fn serve(
     listener: TcpListener,
     routes: Router,
     limits: Limits,
+    per_ip: Arc<crate::per_ip::PerIp>,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -60,9 +62,9 @@ pub async fn serve(
             slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
             _ = shutdown.cancelled() => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // Out of descriptors or a connection reset before accept: not fatal. Back off
                 // briefly so that a full descriptor table does not spin this loop.
                 Err(e) => {
@@ -73,11 +75,16 @@ pub async fn serve(
             },
             _ = shutdown.cancelled() => break,
         };
+        let Some(admitted) = per_ip.admit(peer.ip()) else {
+            // Closed before a byte is read: this address holds its share already.
+            metrics::counter!("hookd_connections_refused_total", "reason" => "per_ip").increment(1);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (routes, shutdown) = (routes.clone(), shutdown.clone());
         connections.spawn(async move {
             connection(stream, routes, limits, shutdown).await;
-            drop(slot);
+            drop((slot, admitted));
         });
         // Reap finished connections so the set does not grow with every one ever served.
         while connections.try_join_next().is_some() {}

@@ -55,6 +55,10 @@ fn describe() {
         "hookd_webhooks_rate_limited_total",
         "Deliveries refused by the source's rate limit"
     );
+    describe_counter!(
+        "hookd_connections_refused_total",
+        "Connections closed as soon as accepted, by reason (per_ip: the address held its share)"
+    );
     describe_histogram!(
         "hookd_ingest_seconds",
         "Time from a webhook's request to its answer"

@@ -172,6 +172,63 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     app.stop().await;
 }
 
+/// A connection from `from` (a loopback address: the whole 127/8 is this machine).
+async fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+/// One address holds at most `--max-connections-per-ip` connections: more are closed as soon as
+/// they are accepted, however many it opens, and another address is served meanwhile. Loopback is
+/// a trusted proxy by default; here none is, so the test's loopback addresses count.
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_connections() {
+    let app = app(|l| {
+        l.max_connections_per_ip = 4;
+        l.trusted_proxies = hookd::config::Nets::default();
+        l.idle_timeout_secs = 60;
+        l.header_timeout_secs = 60;
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(connect_from("127.0.0.3", app.webhook).await);
+    }
+    // The greedy address keeps opening more: each is closed at once, unread.
+    for _ in 0..50 {
+        let mut more = connect_from("127.0.0.3", app.webhook).await;
+        let _ = more.write_all(request(app.webhook, "{}").as_bytes()).await;
+        let answer = read_until_closed(&mut more, Duration::from_secs(5)).await;
+        assert_eq!(answer, "", "closed without an answer");
+    }
+    // Another address is served at once.
+    let mut other = connect_from("127.0.0.4", app.webhook).await;
+    other
+        .write_all(request(app.webhook, "{}").as_bytes())
+        .await
+        .unwrap();
+    let answer = read_response(&mut other).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A closed connection gives its place back.
+    drop(held.pop());
+    let start = Instant::now();
+    loop {
+        let mut again = connect_from("127.0.0.3", app.webhook).await;
+        let closing = request(app.webhook, "{}").replacen("\r\n", "\r\nconnection: close\r\n", 1);
+        let _ = again.write_all(closing.as_bytes()).await;
+        let answer = read_until_closed(&mut again, Duration::from_secs(5)).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no place came back"
+        );
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn unfinished_bodies_share_a_bounded_budget_and_beyond_it_get_503_with_retry_after() {
     let app = app(|l| {
