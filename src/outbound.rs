@@ -16,11 +16,19 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Makes ring rustls's crypto provider for this process. Every HTTP client needs it first
 /// (reqwest is built without a provider of its own); calling it again does nothing.
+///
+/// rustls 0.23.48 deprecates ring's provider because it offers no post-quantum key exchange.
+/// hookd keeps it on purpose: its only TLS is outbound (webhook callbacks, `forward` and
+/// `replay`), where a classical X25519/ECDHE exchange is what most receivers offer anyway, and
+/// the alternative (aws-lc-rs) compiles a large C library into every build. Revisit when rustls drops
+/// ring or receivers expect ML-KEM.
 pub fn install_tls() {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
+        #[allow(deprecated)]
+        let ring = rustls::crypto::ring::default_provider();
         // Fails only if another provider was installed first, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = ring.install_default();
     });
 }
 
