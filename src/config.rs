@@ -30,6 +30,9 @@ pub enum Toolset {
     Stripe,
     /// Pushes, deployments and their correlation.
     Deployments,
+    /// `events`, and the toolset of each provider with a configured source: `github` and
+    /// `deployments` for GitHub, `deployments` for Vercel, `stripe` for Stripe.
+    Auto,
 }
 
 /// The sources file: `explicit` if given, else `hookd.toml` in the working directory if there is
@@ -93,12 +96,14 @@ pub struct Config {
     #[arg(long, env = "HOOKD_REQUIRE_SIGNATURES", num_args = 0..=1, default_missing_value = "true")]
     pub require_signatures: Option<bool>,
 
-    /// Which MCP tools to offer: any of events, github, stripe, deployments (comma-separated).
+    /// Which MCP tools to offer: any of events, github, stripe, deployments (comma-separated), or
+    /// auto: events, plus the tools of each provider that has a configured source (a secret, or
+    /// a section in hookd.toml).
     #[arg(
         long,
         env = "HOOKD_TOOLSETS",
         value_delimiter = ',',
-        default_value = "events,github,stripe,deployments"
+        default_value = "auto"
     )]
     pub toolsets: Vec<Toolset>,
 

@@ -4,6 +4,7 @@
 //! preconfigured sources (`github`, `stripe`, `slack`, `vercel`) whose secrets come from the
 //! environment variables the providers' guides use.
 
+use crate::config::Toolset;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -242,6 +243,41 @@ impl Sources {
 
     pub fn iter(&self) -> impl Iterator<Item = &Source> {
         self.by_name.values()
+    }
+
+    /// The toolsets `asked` names, with `auto` resolved: `events`, and the toolsets of each
+    /// provider that has a configured source (a secret, or a section in `hookd.toml`), so that a
+    /// newcomer's assistant is shown the event tools and each provider's tools appear with it.
+    pub fn toolsets(&self, asked: &[Toolset]) -> Vec<Toolset> {
+        let configured = |provider: &str| {
+            self.iter()
+                .any(|s| s.provider.name() == provider && (s.from_file || !s.secrets.is_empty()))
+        };
+        let mut sets = Vec::new();
+        for set in asked {
+            let add: Vec<Toolset> = match set {
+                Toolset::Auto => {
+                    let mut auto = vec![Toolset::Events];
+                    if configured("github") {
+                        auto.push(Toolset::Github);
+                    }
+                    if configured("stripe") {
+                        auto.push(Toolset::Stripe);
+                    }
+                    if configured("github") || configured("vercel") {
+                        auto.push(Toolset::Deployments);
+                    }
+                    auto
+                }
+                other => vec![*other],
+            };
+            for t in add {
+                if !sets.contains(&t) {
+                    sets.push(t);
+                }
+            }
+        }
+        sets
     }
 }
 

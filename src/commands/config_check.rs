@@ -20,6 +20,12 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         if flag == "mcp-allowed-hosts" {
             value = allowed_hosts(config);
         }
+        if flag == "toolsets" {
+            let sets: Vec<String> = (sources.toolsets(&config.toolsets).iter())
+                .map(|t| format!("{t:?}").to_lowercase())
+                .collect();
+            value = format!("{} (from {value})", sets.join(","));
+        }
         println!("  --{flag:<26} {value}");
     }
     println!();

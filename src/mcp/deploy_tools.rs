@@ -181,7 +181,7 @@ impl Hookd {
     }
 
     #[tool(
-        description = "Wait until a deployment of a project (or one deployment, by id) reaches a final state: ready, error or canceled; returns it, or {deployment: null, timed_out: true} after timeout_seconds. A client that declares the Tasks extension gets a task to poll instead of a held request, and may wait up to a day.",
+        description = "Wait until a deployment of a project (or one deployment, by id) reaches a final state: ready, error or canceled; returns it, or {timed_out: true} (no deployment) after timeout_seconds. A client that declares the Tasks extension gets a task to poll instead of a held request, and may wait up to a day.",
         annotations(read_only_hint = true)
     )]
     async fn watch_deployment(

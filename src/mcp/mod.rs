@@ -14,6 +14,7 @@ mod github_tools;
 mod notify;
 mod redis_tools;
 mod resources;
+mod schema;
 mod sessions;
 mod stripe_tools;
 mod tasks;
@@ -101,20 +102,32 @@ impl Hookd {
         shutdown: CancellationToken,
     ) -> Self {
         let mut tool_router = ToolRouter::new();
-        for set in &settings.toolsets {
+        let toolsets = sources.toolsets(&settings.toolsets);
+        for set in &toolsets {
             tool_router += match set {
                 Toolset::Events => Self::tool_router() + Self::consumer_router(),
                 Toolset::Github => Self::github_router(),
                 Toolset::Stripe => Self::stripe_router(),
                 Toolset::Deployments => Self::deploy_router(),
+                // Resolved by `Sources::toolsets`.
+                Toolset::Auto => ToolRouter::new(),
             };
+        }
+        for route in tool_router.map.values_mut() {
+            let tool = &mut route.attr;
+            schema::portable(std::sync::Arc::make_mut(&mut tool.input_schema));
+            if let Some(output) = tool.output_schema.as_mut() {
+                let output = std::sync::Arc::make_mut(output);
+                schema::portable(output);
+                schema::terse(output);
+            }
         }
         let store_for_tasks = store.clone();
         let redis = settings
             .redis_url
             .as_ref()
             .and_then(|url| redis::Client::open(url.expose()).ok());
-        if redis.is_some() && settings.toolsets.contains(&Toolset::Events) {
+        if redis.is_some() && toolsets.contains(&Toolset::Events) {
             tool_router += Self::redis_router();
         }
         Self {
@@ -286,9 +299,16 @@ impl ServerHandler for Hookd {
             {
                 return answer;
             }
+            let output = (self.tool_router.get(&name)).and_then(|t| t.output_schema.clone());
             let call =
                 rmcp::handler::server::tool::ToolCallContext::new(self, request, context.clone());
-            self.tool_router.call(call).await
+            let mut answer = self.tool_router.call(call).await?;
+            if let (rmcp::model::CallToolResponse::Complete(result), Some(schema)) =
+                (&mut answer, output)
+            {
+                shaped(result, &schema);
+            }
+            Ok(answer)
         };
         trace::traced(&context, "tools/call", &name, answer).await
     }
@@ -386,7 +406,6 @@ fn brief_unless(include: Option<bool>, events: &mut [crate::event::Event]) {
     }
 }
 
-/// A `limit` argument: 1 to 1000, `default` when absent.
 /// The longest name a waiting call may filter by (a source, a type, a project, a deployment id):
 /// a task keeps its request in the store, so what a client sends there is bounded.
 const MAX_NAME_CHARS: usize = 256;
@@ -401,6 +420,7 @@ fn short(name: &str, value: Option<String>) -> Result<Option<String>, String> {
     }
 }
 
+/// A `limit` argument: 1 to 1000, `default` when absent.
 fn limit(requested: Option<u32>, default: u32) -> Result<usize, String> {
     match requested.unwrap_or(default) {
         n @ 1..=1000 => Ok(n as usize),
@@ -422,6 +442,18 @@ fn window_start(hours: u32) -> chrono::DateTime<chrono::Utc> {
         .checked_sub_signed(chrono::Duration::hours(i64::from(hours)))
         .filter(|t| t.timestamp() > 0)
         .unwrap_or(chrono::DateTime::UNIX_EPOCH)
+}
+
+/// A tool's answer as its (portable) output schema says: the `null` fields it describes left
+/// out, and the text content the same JSON.
+fn shaped(result: &mut rmcp::model::CallToolResult, schema: &rmcp::model::JsonObject) {
+    if result.is_error == Some(true) {
+        return;
+    }
+    if let Some(value) = result.structured_content.as_mut() {
+        schema::strip_nulls(value, schema);
+        result.content = vec![rmcp::model::ContentBlock::text(value.to_string())];
+    }
 }
 
 /// A wait argument in seconds (`name` for the error): 0 to `wait::MAX_WAIT`, `default` when

@@ -252,7 +252,7 @@ impl Hookd {
     }
 
     #[tool(
-        description = "Wait until a matching event arrives and return it; returns {event: null, timed_out: true} after timeout_seconds. Pass after_id = the last id you saw to miss nothing. A client that declares the Tasks extension gets a task to poll instead of a held request, and may wait up to a day.",
+        description = "Wait until a matching event arrives and return it; returns {timed_out: true} (no event) after timeout_seconds. Pass after_id = the last id you saw to miss nothing. A client that declares the Tasks extension gets a task to poll instead of a held request, and may wait up to a day.",
         annotations(read_only_hint = true)
     )]
     async fn wait_for_event(

@@ -222,6 +222,11 @@ fn config_check_shows_what_serve_would_use_without_secrets() {
         "{text}"
     );
     assert!(text.contains("--require-signatures         off"), "{text}");
+    // `auto` toolsets as they resolve: the GitHub source is configured, Stripe's is not.
+    assert!(
+        text.contains("--toolsets                   events,github,deployments (from auto)"),
+        "{text}"
+    );
     // The hosts in effect, not the flag's empty list.
     let hosts = text
         .lines()

@@ -76,6 +76,19 @@ fn ai_sdk_mcp_events_in_both_eras() {
     }
 }
 
+/// Every tool definition as a strict client reads it: the default `tools/list` within 20 KB, each
+/// schema compiled by Ajv in strict mode and by the TypeScript SDK's validator without a warning,
+/// and each tool's answer valid against its output schema.
+#[test]
+fn tool_schemas_are_strict_and_the_default_list_is_small() {
+    let test = "tool_schemas_are_strict_and_the_default_list_is_small";
+    if node_package(test, "@modelcontextprotocol/sdk") {
+        let mut cmd = script(Path::new("node"), "tests/node/tool_schemas.mjs");
+        cmd.arg(root().join("tests/fixtures"));
+        run(test, cmd);
+    }
+}
+
 #[test]
 fn providers_python_signing_libraries() {
     let test = "providers_python_signing_libraries";

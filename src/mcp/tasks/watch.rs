@@ -108,8 +108,8 @@ impl Watch {
         stop: &CancellationToken,
     ) -> Result<Option<CallToolResult>, StoreError> {
         Ok(match self {
-            Self::WaitForEvent(w) => w.run(store, stop).await?.map(|r| tool_result(Json(r))),
-            Self::WatchDeployment(w) => w.run(store, stop).await?.map(|r| tool_result(Json(r))),
+            Self::WaitForEvent(w) => w.run(store, stop).await?.map(tool_result),
+            Self::WatchDeployment(w) => w.run(store, stop).await?.map(tool_result),
         })
     }
 }
@@ -213,10 +213,16 @@ impl DeploymentWait {
 /// How many of the newest deployment states are searched for one that already ended.
 const RECENT: usize = 1000;
 
-/// The tool's own answer for `result`, as rmcp makes it from the tool's return value.
-pub fn tool_result(result: impl IntoCallToolResult) -> CallToolResult {
-    match result.into_call_tool_result() {
-        Ok(CallToolResponse::Complete(r)) => r,
+/// The tool's own answer for `result`, as a call of the tool answers it (rmcp's result, shaped by
+/// the tool's portable output schema).
+pub fn tool_result<T: Serialize + schemars::JsonSchema + 'static>(result: T) -> CallToolResult {
+    match Json(result).into_call_tool_result() {
+        Ok(CallToolResponse::Complete(mut r)) => {
+            let mut schema = (*rmcp::handler::server::tool::schema_for_output::<T>()).clone();
+            crate::mcp::schema::portable(&mut schema);
+            crate::mcp::shaped(&mut r, &schema);
+            r
+        }
         Ok(_) => CallToolResult::error(vec![ContentBlock::text("the tool gave no result")]),
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message)]),
     }
