@@ -69,7 +69,7 @@ pub struct Hookd {
     store: Arc<dyn Store>,
     sources: Arc<Sources>,
     shutdown: CancellationToken,
-    tool_router: ToolRouter<Self>,
+    tool_router: Arc<ToolRouter<Self>>,
     subscriptions: Arc<notify::Subscriptions>,
     webhooks: Arc<events::webhooks::Webhooks>,
     /// Open `events/stream` requests (shared by all sessions).
@@ -113,15 +113,6 @@ impl Hookd {
                 Toolset::Auto => ToolRouter::new(),
             };
         }
-        for route in tool_router.map.values_mut() {
-            let tool = &mut route.attr;
-            schema::portable(std::sync::Arc::make_mut(&mut tool.input_schema));
-            if let Some(output) = tool.output_schema.as_mut() {
-                let output = std::sync::Arc::make_mut(output);
-                schema::portable(output);
-                schema::terse(output);
-            }
-        }
         let store_for_tasks = store.clone();
         let redis = settings
             .redis_url
@@ -130,10 +121,21 @@ impl Hookd {
         if redis.is_some() && toolsets.contains(&Toolset::Events) {
             tool_router += Self::redis_router();
         }
+        for route in tool_router.map.values_mut() {
+            let tool = &mut route.attr;
+            schema::portable(Arc::make_mut(&mut tool.input_schema));
+            if let Some(output) = tool.output_schema.as_mut() {
+                let output = Arc::make_mut(output);
+                schema::portable(output);
+                schema::terse(output);
+            }
+        }
         Self {
             store,
             sources,
-            tool_router,
+            // Shared by every session and request: a request's copy of `Hookd` must not copy
+            // every tool's definition.
+            tool_router: Arc::new(tool_router),
             subscriptions: Default::default(),
             webhooks: Arc::new(events::webhooks::Webhooks::new(
                 settings.allow_private_callbacks,
