@@ -103,6 +103,17 @@ impl Hookd {
     ) -> Self {
         let mut tool_router = ToolRouter::new();
         let toolsets = sources.toolsets(&settings.toolsets);
+        let names: Vec<String> = toolsets
+            .iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect();
+        if settings.toolsets.contains(&Toolset::Auto) && toolsets.len() < 4 {
+            tracing::info!(toolsets = %names.join(","), "MCP tools offered; a provider's tools \
+                are added once a source of it is configured (a secret or a hookd.toml section), \
+                or name them with --toolsets");
+        } else {
+            tracing::info!(toolsets = %names.join(","), "MCP tools offered");
+        }
         for set in &toolsets {
             tool_router += match set {
                 Toolset::Events => Self::tool_router() + Self::consumer_router(),
