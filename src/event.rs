@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 /// UTF-8; `payload` is its standard base64 encoding).
 // No doc comment per variant: the schema stays a plain `enum` of strings, which clients
 // validating every answer against the output schema check far faster than a `oneOf`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PayloadEncoding {
+    #[default]
     Json,
     Form,
     Text,
@@ -22,6 +23,11 @@ pub enum PayloadEncoding {
 }
 
 impl PayloadEncoding {
+    /// JSON, the encoding an answer leaves unsaid.
+    pub fn is_json(&self) -> bool {
+        *self == Self::Json
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Json => "json",
@@ -138,7 +144,11 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub content_type: Option<String>,
+    /// Left out when it is `json`.
+    #[serde(default, skip_serializing_if = "PayloadEncoding::is_json")]
     pub payload_encoding: PayloadEncoding,
+    /// Left out when there are none (or they were not asked for).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub headers: Map<String, Value>,
     /// The body: JSON as sent, form fields as an object, text as a string, binary as base64
     /// (see `payload_encoding`).

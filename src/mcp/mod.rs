@@ -413,8 +413,11 @@ impl From<Storage> for ErrorData {
 fn brief_unless(include: Option<bool>, events: &mut [crate::event::Event]) {
     if include == Some(false) {
         for e in events {
+            // All that describes the payload goes with it (left out of the answer).
             e.payload = serde_json::Value::Null;
             e.headers = Default::default();
+            e.content_type = None;
+            e.payload_encoding = Default::default();
         }
     }
 }

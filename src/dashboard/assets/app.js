@@ -145,12 +145,12 @@ async function showEvent(id) {
   const meta = [["received", e.received_at], ["delivery id", e.delivery_id],
     ["duplicates seen", e.delivery_id ? String(e.duplicates || 0) : ""], ["subject", e.subject],
     ["summary", e.summary], ["verified", String(e.verified)], ["occurred", e.occurred_at],
-    ["content type", e.content_type], ["encoding", e.payload_encoding]];
+    ["content type", e.content_type], ["encoding", e.payload_encoding || "json"]];
   if (e.note) meta.push(["note", e.note]);
   $("#event-meta").replaceChildren(...meta.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   $("#derived").replaceChildren(...derivedTables(e.derived));
   $("#payload").replaceChildren(json(e.payload));
-  $("#headers").replaceChildren(...Object.entries(e.headers).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v)))));
+  $("#headers").replaceChildren(...Object.entries(e.headers || {}).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v)))));
   $("#replay").dataset.id = e.id;
   $("#replay-result").textContent = "";
 }
