@@ -9,6 +9,7 @@
 //! is adding its file and one line there; the registry's tests then check that it verifies what
 //! it signs, refuses what it did not sign, and reads any JSON without failing.
 
+mod describe;
 pub mod generic;
 mod github;
 mod gitlab;
@@ -194,6 +195,15 @@ pub fn normalize(provider: Option<&dyn Provider>, d: &Incoming<'_>) -> Normalize
     // A provider's own field can be present and empty (an empty `X-Shopify-Topic`, say).
     if n.event_type.trim().is_empty() {
         n.event_type = "unknown".to_owned();
+    }
+    // What no provider described is described from the payload's own short fields (not from
+    // a binary body's base64).
+    let readable = d.encoding != PayloadEncoding::Base64;
+    if readable && n.summary.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        n.summary = describe::summary(d.body);
+    }
+    if readable && n.subject.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        n.subject = describe::subject(d.body);
     }
     n
 }

@@ -558,3 +558,53 @@ async fn a_new_delivery_id_is_written_where_the_provider_keeps_it() {
         );
     }
 }
+
+/// An event no provider describes still gets a subject and a one-line summary from its payload's
+/// short, named fields (a text body: its first line), so `hookd events` shows what it was.
+#[tokio::test]
+async fn events_of_sources_without_a_provider_are_summarized() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let hookd = serve(dir.path());
+    let http = common::http();
+    let json = [
+        ("content-type", "application/json"),
+        ("x-event-type", "build.finished"),
+    ];
+    let body = serde_json::json!({"id": 4812, "status": "success", "name": "nightly",
+                                  "project": "api", "log": "x".repeat(500)});
+    let r = common::post(&http, hookd.webhook, "internal-ci", &json, body.to_string()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let text = [("content-type", "text/plain")];
+    let r = common::post(
+        &http,
+        hookd.webhook,
+        "demo",
+        &text,
+        "\nbuild 17 finished\nok\n",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    let out = std::process::Command::new(bin())
+        .args(["events", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let row = |source: &str| {
+        listed
+            .lines()
+            .find(|l| l.contains(source))
+            .unwrap_or_else(|| panic!("{source} in {listed:?}"))
+            .to_owned()
+    };
+    let ci = row("internal-ci");
+    assert!(ci.contains("api"), "the subject: {ci:?}");
+    assert!(
+        ci.contains("name: nightly, status: success, id: 4812"),
+        "{ci:?}"
+    );
+    let demo = row("demo");
+    assert!(demo.contains("build 17 finished"), "{demo:?}");
+    assert!(!listed.contains(" -  "), "no empty summary: {listed:?}");
+}
