@@ -20,6 +20,31 @@ pub struct Cli {
     /// collector). What is logged is set with HOOKD_LOG (default `info,rmcp=warn`).
     #[arg(long, global = true, env = "HOOKD_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// A file of `KEY=VALUE` lines (a `.env` file) read into the environment before anything
+    /// else, by every command: the providers' secrets (`GITHUB_WEBHOOK_SECRET`, …), what
+    /// `hookd.toml`'s `env:` references name, and `HOOKD_*` settings. A variable already set in
+    /// the environment wins over the file.
+    #[arg(long, global = true, env = "HOOKD_ENV_FILE")]
+    pub env_file: Option<std::path::PathBuf>,
+}
+
+/// Reads the `--env-file` (or `HOOKD_ENV_FILE`) named in `args` into the environment. Called
+/// before the command line is parsed, so that the file's `HOOKD_*` settings count as the
+/// environment's, and before any thread is started.
+pub fn load_env_file(args: &[std::ffi::OsString]) -> anyhow::Result<()> {
+    let mut named = None;
+    for (i, arg) in args.iter().enumerate() {
+        let arg = arg.to_string_lossy();
+        if arg == "--env-file" {
+            named = args.get(i + 1).map(std::path::PathBuf::from);
+        } else if let Some(path) = arg.strip_prefix("--env-file=") {
+            named = Some(path.into());
+        }
+    }
+    let Some(path) = named.or_else(|| std::env::var_os("HOOKD_ENV_FILE").map(Into::into)) else {
+        return Ok(());
+    };
+    dotenvy::from_path(&path).map_err(|e| anyhow::anyhow!("--env-file {}: {e}", path.display()))
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,12 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = hookd::cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Err(e) = hookd::cli::load_env_file(&args) {
+        eprintln!("hookd: {}", message(&e));
+        return ExitCode::FAILURE;
+    }
+    let cli = hookd::cli::Cli::parse_from(args);
     // Logs go to stderr only: in `hookd stdio`, stdout carries the MCP protocol.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(

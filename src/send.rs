@@ -56,8 +56,9 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
             headers.extend(s.provider.sign(secret, &d));
         }
         None => eprintln!(
-            "hookd send: source {:?} has no secret configured; sending unsigned",
-            a.source
+            "hookd send: source {:?} has no secret here; sending unsigned ({})",
+            a.source,
+            crate::sources::secret_hint(&a.source)
         ),
     }
     let inferred = match (source, &a.event_type) {

@@ -103,7 +103,8 @@ const DEFAULTS: [(&str, &str); 4] = [
 pub fn secret_hint(source: &str) -> String {
     match DEFAULTS.iter().find(|(name, _)| *name == source) {
         Some((_, var)) => format!(
-            "set {var} where it runs, or `secret` under [sources.{source}] in its hookd.toml"
+            "set {var} where it runs (or in a file given with --env-file), or `secret` under \
+             [sources.{source}] in its hookd.toml"
         ),
         None => format!("give [sources.{source}] a `secret` in its hookd.toml"),
     }

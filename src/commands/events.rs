@@ -29,17 +29,22 @@ pub struct EventsArgs {
 
 pub async fn run(a: EventsArgs) -> anyhow::Result<()> {
     let store = a.store.open().await?;
+    let mut more = None;
     let lines: Vec<String> = if a.what == "rejected" {
-        let mut r = store.rejections(a.source, a.limit as usize).await?;
+        let mut r = store.rejections(a.source.clone(), a.limit as usize).await?;
         r.reverse();
         r.iter()
             .map(|r| text(a.json, r, refusal))
             .collect::<Result<_, _>>()?
     } else {
-        let filter = crate::event::EventFilter::of(a.source, None);
+        let filter = crate::event::EventFilter::of(a.source.clone(), None);
         let e = store
-            .query(filter, crate::event::Page::Newest(a.limit as usize))
+            .query(filter.clone(), crate::event::Page::Newest(a.limit as usize))
             .await?;
+        if e.len() == a.limit as usize {
+            let total = store.count(filter).await?;
+            more = (total > e.len() as i64).then_some(total);
+        }
         e.iter()
             .map(|e| text(a.json, e, |e| line(&Row::from(e))))
             .collect::<Result<_, _>>()?
@@ -50,11 +55,24 @@ pub async fn run(a: EventsArgs) -> anyhow::Result<()> {
             _ => eprintln!("hookd events: no events stored"),
         }
     }
+    let shown = lines.len();
     let mut out = anstream::stdout();
     for l in lines {
         if closed(writeln!(out, "{l}"))? {
-            break;
+            return Ok(());
         }
+    }
+    if let Some(total) = more {
+        // On stderr, so that what is piped stays the events alone.
+        let narrow = if a.source.is_some() {
+            ""
+        } else {
+            ", --source NAME narrows"
+        };
+        eprintln!(
+            "hookd events: the newest {shown} of {total}; --limit N shows more (up to 1000){narrow}, \
+             hookd tail follows new ones"
+        );
     }
     Ok(())
 }

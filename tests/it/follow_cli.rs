@@ -607,4 +607,31 @@ async fn events_of_sources_without_a_provider_are_summarized() {
     let demo = row("demo");
     assert!(demo.contains("build 17 finished"), "{demo:?}");
     assert!(!listed.contains(" -  "), "no empty summary: {listed:?}");
+
+    // Fewer shown than stored: it says so, and how to see more (on stderr; stdout is the events).
+    let out = std::process::Command::new(bin())
+        .args([
+            "events",
+            "--limit",
+            "1",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        said.contains("the newest 1 of 2; --limit N shows more"),
+        "{said:?}"
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    let all = std::process::Command::new(bin())
+        .args(["events", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(all.stderr).unwrap(),
+        "",
+        "all shown: nothing to say"
+    );
 }

@@ -412,3 +412,62 @@ async fn hookd_send_names_the_secret_of_the_source_it_sent_to() {
     }
     app.stop().await;
 }
+
+/// One secrets file serves `serve` and `send` alike (`--env-file`, or `HOOKD_ENV_FILE`): a shell
+/// without the variable exported still signs, and the delivery verifies.
+#[tokio::test]
+async fn serve_and_send_share_a_secrets_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets.env");
+    std::fs::write(
+        &secrets,
+        "# the team's secrets\nGITHUB_WEBHOOK_SECRET=from-the-file\n",
+    )
+    .unwrap();
+    let file = secrets.to_str().unwrap();
+    let mut serve = common::serve_command(&dir.path().join("data"));
+    serve
+        .args(["--env-file", file])
+        .env_remove("GITHUB_WEBHOOK_SECRET")
+        .env_remove("HOOKD_CONFIG")
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = serve.spawn().unwrap();
+    let (webhook, _) = common::wait_listening(child.stderr.take().unwrap());
+    let webhook = webhook.unwrap().to_string();
+    let fixture = format!(
+        "{}/tests/fixtures/github/push.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let send = |env_file: Option<&str>| {
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.args(["send", "github", &fixture, "--webhook-addr", &webhook])
+            .current_dir(dir.path())
+            .env_remove("GITHUB_WEBHOOK_SECRET")
+            .env_remove("HOOKD_CONFIG")
+            .env_remove("HOOKD_ENV_FILE");
+        if let Some(f) = env_file {
+            cmd.env("HOOKD_ENV_FILE", f);
+        }
+        cmd.output().unwrap()
+    };
+    let signed = send(Some(file));
+    let said = String::from_utf8_lossy(&signed.stdout);
+    assert!(
+        signed.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    assert!(said.contains("\"verified\":true"), "{said}");
+    // Without it, the hint names the variable and the file option.
+    let unsigned = send(None);
+    let err = String::from_utf8_lossy(&unsigned.stderr);
+    assert!(
+        err.contains("GITHUB_WEBHOOK_SECRET") && err.contains("--env-file"),
+        "{err}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
