@@ -229,7 +229,7 @@ impl Hookd {
     }
 
     #[tool(
-        description = "Full-text search over events' type, summary and payload, newest first, with a highlighted snippet (matches in **bold**). All words must match; `word*` matches a prefix.",
+        description = "Full-text search over events' type, summary and payload, newest first, with a highlighted snippet naming the field each part comes from (`title: Add **Apple** **Pay**`, matches in **bold**). All words must match; `word*` matches a prefix.",
         annotations(read_only_hint = true)
     )]
     async fn search_events(
@@ -256,7 +256,16 @@ impl Hookd {
             },
             limit: limit(a.limit, 20)?,
         };
-        let found = self.store.search(query).await.map_err(storage)?;
+        let mut found = self.store.search(query).await.map_err(storage)?;
+        // Each snippet's lines named by the fields they come from, found in the stored payloads.
+        let payloads =
+            futures_util::future::join_all(found.hits.iter().map(|h| self.store.raw_payload(h.id)))
+                .await;
+        for (hit, raw) in found.hits.iter_mut().zip(payloads) {
+            if let Ok(Some(raw)) = raw {
+                hit.snippet = super::snippet::labelled(&hit.snippet, &raw);
+            }
+        }
         let note = found.scan_stopped_at.map(|id| {
             format!(
                 "{} of the matches examined passed the filter; matches older than id {id} were \

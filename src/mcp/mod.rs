@@ -16,6 +16,7 @@ mod redis_tools;
 mod resources;
 mod schema;
 mod sessions;
+mod snippet;
 mod stripe_tools;
 mod tasks;
 mod tools;

@@ -203,6 +203,10 @@ async fn search_finds_words_with_snippets_and_filters() {
     assert_eq!(hits[0]["id"], declined);
     let snippet = hits[0]["snippet"].as_str().unwrap();
     assert!(snippet.contains("**declined**"), "{snippet}");
+    assert!(
+        snippet.contains("failure_message: Your **card** was **declined**"),
+        "named by the field it comes from: {snippet}"
+    );
 
     let failed = call_ok(&client, "search_events", json!({"query": "failed"})).await;
     let found: Vec<i64> = failed["hits"]
