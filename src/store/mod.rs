@@ -308,6 +308,9 @@ pub trait Events: Send + Sync + 'static {
     /// again byte for byte.
     async fn raw_payload(&self, id: i64) -> Result<Option<String>, StoreError>;
 
+    /// The stored payloads of the events `ids` (those that exist), in one read.
+    async fn raw_payloads(&self, ids: Vec<i64>) -> Result<Vec<(i64, String)>, StoreError>;
+
     /// Events matching `filter`, oldest first, as many as `page` says.
     async fn query(&self, filter: EventFilter, page: Page) -> Result<Vec<Event>, StoreError> {
         Ok(self.query_within(filter, page, usize::MAX).await?.events)

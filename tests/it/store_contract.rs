@@ -1084,3 +1084,30 @@ async fn a_list_read_leaves_payloads_out_and_is_bounded_by_what_it_shows() {
         assert!(tight.truncated && tight.events.len() < 4, "{name}");
     }
 }
+
+#[tokio::test]
+async fn payloads_are_read_as_stored_for_many_ids_at_once() {
+    for (name, store, _dir) in backends("payloads_are_read_as_stored_for_many_ids_at_once").await {
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let e = common::new_event("s", None, json!({"n": n}));
+            ids.push(store.append(e).await.unwrap().id);
+        }
+        let mut asked = vec![ids[2], ids[0], 987_654];
+        asked.dedup();
+        let mut got = store.raw_payloads(asked).await.unwrap();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (ids[0], r#"{"n":0}"#.to_owned()),
+                (ids[2], r#"{"n":2}"#.to_owned())
+            ],
+            "{name}: the ones that exist, as stored"
+        );
+        assert!(
+            store.raw_payloads(Vec::new()).await.unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}

@@ -215,6 +215,13 @@ impl Events for Postgres {
         Ok(row.map(|r| r.get(0)))
     }
 
+    async fn raw_payloads(&self, ids: Vec<i64>) -> Result<Vec<(i64, String)>, StoreError> {
+        let client = self.client().await?;
+        let sql = "SELECT id, payload FROM events WHERE id = ANY($1)";
+        let rows = client.query(sql, &[&ids]).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     async fn query_within(
         &self,
         filter: EventFilter,

@@ -202,6 +202,21 @@ impl Events for Sqlite {
         .await
     }
 
+    async fn raw_payloads(&self, ids: Vec<i64>) -> Result<Vec<(i64, String)>, StoreError> {
+        self.read(move |c| {
+            // A JSON array of the ids, one statement whatever their number.
+            let sql =
+                "SELECT id, payload FROM events WHERE id IN (SELECT value FROM json_each(?1))";
+            let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+            let rows = c
+                .prepare_cached(sql)?
+                .query_map([ids], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
     async fn query_within(
         &self,
         filter: EventFilter,
