@@ -100,6 +100,17 @@ async fn a_day_in_a_repository_reads_like_a_maintainer_would_tell_it() {
     );
     let recent = activity["recent_events"].as_array().unwrap();
     assert_eq!(recent.len(), 8);
+    // A row carries only what it has: an issue has no branch, state or size to report as null.
+    for row in recent {
+        let empty: Vec<&String> = row
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| v.is_null())
+            .map(|(k, _)| k)
+            .collect();
+        assert!(empty.is_empty(), "no null fields: {row}");
+    }
     assert_eq!(
         (recent[0]["type"].as_str(), recent[0]["action"].as_str()),
         (Some("issues"), Some("closed")),
