@@ -320,7 +320,7 @@ impl ServerHandler for Hookd {
             if let (rmcp::model::CallToolResponse::Complete(result), Some(schema)) =
                 (&mut answer, output)
             {
-                shaped(result, &schema);
+                schema::shaped(result, &schema);
             }
             Ok(answer)
         };
@@ -459,18 +459,6 @@ fn window_start(hours: u32) -> chrono::DateTime<chrono::Utc> {
         .checked_sub_signed(chrono::Duration::hours(i64::from(hours)))
         .filter(|t| t.timestamp() > 0)
         .unwrap_or(chrono::DateTime::UNIX_EPOCH)
-}
-
-/// A tool's answer as its (portable) output schema says: the `null` fields it describes left
-/// out, and the text content the same JSON.
-fn shaped(result: &mut rmcp::model::CallToolResult, schema: &rmcp::model::JsonObject) {
-    if result.is_error == Some(true) {
-        return;
-    }
-    if let Some(value) = result.structured_content.as_mut() {
-        schema::strip_nulls(value, schema);
-        result.content = vec![rmcp::model::ContentBlock::text(value.to_string())];
-    }
 }
 
 /// A wait argument in seconds (`name` for the error): 0 to `wait::MAX_WAIT`, `default` when

@@ -194,6 +194,18 @@ fn strip(v: &mut Value, s: &Map<String, Value>, root: &Map<String, Value>) {
     }
 }
 
+/// A tool's answer as its (portable) output schema says: the `null` fields it describes left
+/// out, and the text content the same JSON.
+pub fn shaped(result: &mut rmcp::model::CallToolResult, schema: &rmcp::model::JsonObject) {
+    if result.is_error == Some(true) {
+        return;
+    }
+    if let Some(value) = result.structured_content.as_mut() {
+        strip_nulls(value, schema);
+        result.content = vec![rmcp::model::ContentBlock::text(value.to_string())];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{portable, strip_nulls};

@@ -220,7 +220,7 @@ pub fn tool_result<T: Serialize + schemars::JsonSchema + 'static>(result: T) -> 
         Ok(CallToolResponse::Complete(mut r)) => {
             let mut schema = (*rmcp::handler::server::tool::schema_for_output::<T>()).clone();
             crate::mcp::schema::portable(&mut schema);
-            crate::mcp::shaped(&mut r, &schema);
+            crate::mcp::schema::shaped(&mut r, &schema);
             r
         }
         Ok(_) => CallToolResult::error(vec![ContentBlock::text("the tool gave no result")]),
