@@ -56,6 +56,7 @@ pub mod per_ip;
 pub mod printable;
 pub mod providers;
 pub mod pubsub;
+pub mod quiet;
 pub mod rate;
 pub mod resend;
 pub mod scrape;

@@ -19,16 +19,19 @@ fn main() -> ExitCode {
     }
     let cli = hookd::cli::Cli::parse_from(args);
     // Logs go to stderr only: in `hookd stdio`, stdout carries the MCP protocol.
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("HOOKD_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")),
-        )
-        .with_writer(std::io::stderr);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter =
+        EnvFilter::try_from_env("HOOKD_LOG").unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
+    let logs = tracing_subscriber::registry()
+        .with(filter)
+        .with(hookd::quiet::Hangups);
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     if cli.log_format == "json" {
-        logs.json().init();
+        logs.with(lines.json()).init();
     } else {
-        logs.with_ansi(std::io::stderr().is_terminal()).init();
+        logs.with(lines.with_ansi(std::io::stderr().is_terminal()))
+            .init();
     }
     match hookd::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

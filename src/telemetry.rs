@@ -56,6 +56,10 @@ fn describe() {
         "Deliveries refused by the source's rate limit"
     );
     describe_counter!(
+        "hookd_client_hangups_total",
+        "MCP requests whose client went away before the answer"
+    );
+    describe_counter!(
         "hookd_connections_refused_total",
         "Connections closed as soon as accepted, by reason (per_ip: the address held its share)"
     );

@@ -136,3 +136,59 @@ async fn all_waits_together_are_capped() {
     }
     app.stop().await;
 }
+
+/// A client that hangs up before its answer writes nothing to the log (rmcp's error line for it is
+/// counted on `/metrics` instead), so clients cannot fill the operator's log at will.
+#[tokio::test]
+async fn hang_ups_are_counted_not_logged_as_errors() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = common::Logging::serve(dir.path(), "info,rmcp=warn");
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "events/poll", "params": {
+        "name": "any", "cursor": "0", "timeoutMs": 300_000, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+            "io.modelcontextprotocol/clientCapabilities": {}}}})
+    .to_string();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\n\
+         mcp-method: events/poll\r\ncontent-length: {}\r\n\r\n{body}",
+        hookd.mcp,
+        body.len()
+    );
+    let metrics = format!("http://{}/metrics", hookd.mcp);
+    let counted = || async {
+        let page = common::http().get(&metrics).send().await.unwrap();
+        let page = page.text().await.unwrap();
+        page.lines()
+            .find_map(|l| l.strip_prefix("hookd_client_hangups_total "))
+            .map_or(0.0, |n| n.trim().parse::<f64>().unwrap())
+    };
+    let start = Instant::now();
+    for round in 0.. {
+        let mut waiting = tokio::net::TcpStream::connect(hookd.mcp).await.unwrap();
+        waiting.write_all(request.as_bytes()).await.unwrap();
+        // Hang up once the poll waits (a short pause; a round that hangs up earlier is simply
+        // not a hang-up of a waiting request, and the loop tries again).
+        tokio::time::sleep(Duration::from_millis(100 * (round + 1))).await;
+        drop(waiting);
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until && counted().await < 1.0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if counted().await >= 1.0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no hang-up was counted"
+        );
+    }
+    let errors: Vec<String> = hookd
+        .lines
+        .try_iter()
+        .filter(|l| l.contains("ERROR"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
