@@ -8,25 +8,17 @@
 /// first character of a number), if the value is an object member.
 fn key_before(raw: &str, at: usize) -> Option<&str> {
     let bytes = raw.as_bytes();
-    let mut i = at;
-    // Back to the start of a string value: the nearest unescaped quote.
-    let quoted = (0..at)
+    // The nearest unescaped quote before `at` opens the string `at` is in when a colon precedes
+    // it (a member's value); otherwise `at` is in a number (or elsewhere, and no key is found).
+    let opening = (0..at)
         .rev()
-        .find(|&j| bytes[j] == b'"' && !escaped(bytes, j));
-    let in_string = quoted.is_some_and(|q| {
-        // Inside a string when an odd number of unescaped quotes lie between the object's member
-        // separator and here: cheaper said, the quote found opens a value when a colon precedes it.
-        colon_before(bytes, q).is_some()
+        .find(|&j| bytes[j] == b'"' && !escaped(bytes, j))
+        .filter(|&q| colon_before(bytes, q).is_some());
+    let start = opening.unwrap_or_else(|| {
+        let number = |b: &u8| matches!(b, b'0'..=b'9' | b'-' | b'.' | b'e' | b'E' | b'+');
+        at - bytes[..at].iter().rev().take_while(|b| number(b)).count()
     });
-    if in_string {
-        i = quoted?;
-    } else {
-        // A number: back to its first character.
-        while i > 0 && matches!(bytes[i - 1], b'0'..=b'9' | b'-' | b'.' | b'e' | b'E' | b'+') {
-            i -= 1;
-        }
-    }
-    let colon = colon_before(bytes, i)?;
+    let colon = colon_before(bytes, start)?;
     // The key: the quoted string that ends just before the colon.
     let mut end = colon;
     while end > 0 && bytes[end - 1].is_ascii_whitespace() {

@@ -151,6 +151,24 @@ pub struct RawEvent {
     pub payload: String,
 }
 
+/// What a read returns of each event: the whole event, or what a list shows (no payload, no
+/// headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Whole,
+    Listed,
+}
+
+impl Shape {
+    /// The stored text a read of this shape holds for `raw`, which its size bound counts.
+    pub fn size(self, raw: &RawEvent) -> usize {
+        match self {
+            Shape::Whole => raw.size(),
+            Shape::Listed => raw.listed_size(),
+        }
+    }
+}
+
 impl RawEvent {
     /// The stored text it holds (payload and headers), which an answer carrying it about costs.
     pub fn size(&self) -> usize {

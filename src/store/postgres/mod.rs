@@ -229,7 +229,14 @@ impl Events for Postgres {
         max_bytes: usize,
     ) -> Result<Bounded, StoreError> {
         let client = self.client().await?;
-        reader::query(&client, &filter, page, max_bytes, reader::Shape::Whole).await
+        reader::query(
+            &client,
+            &filter,
+            page,
+            max_bytes,
+            crate::store::row::Shape::Whole,
+        )
+        .await
     }
 
     async fn list_within(
@@ -239,7 +246,14 @@ impl Events for Postgres {
         max_bytes: usize,
     ) -> Result<Bounded, StoreError> {
         let client = self.client().await?;
-        reader::query(&client, &filter, page, max_bytes, reader::Shape::Listed).await
+        reader::query(
+            &client,
+            &filter,
+            page,
+            max_bytes,
+            crate::store::row::Shape::Listed,
+        )
+        .await
     }
 
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError> {

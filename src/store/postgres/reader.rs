@@ -6,7 +6,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
 use crate::filter::PathStep;
-use crate::store::row::RawEvent;
+use crate::store::row::{RawEvent, Shape};
 use crate::store::{Bounded, Found, SEARCH_SCAN, SearchHit, SearchQuery, SourceStats, StoreError};
 use crate::time::format_time;
 use async_trait::async_trait;
@@ -159,26 +159,11 @@ const LISTED: &str = "id, source, type, delivery_id, received_at, '{}'::text, co
                       payload_encoding, 'null'::text, verified, subject, occurred_at, summary, \
                       duplicates";
 
-/// What a read returns of each event: the whole event, or what a list shows.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    Whole,
-    Listed,
-}
-
-impl Shape {
-    fn columns(self) -> &'static str {
-        match self {
-            Shape::Whole => COLUMNS,
-            Shape::Listed => LISTED,
-        }
-    }
-
-    fn size(self, raw: &RawEvent) -> usize {
-        match self {
-            Shape::Whole => raw.size(),
-            Shape::Listed => raw.listed_size(),
-        }
+/// The columns a read of `shape` selects.
+fn columns(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Whole => COLUMNS,
+        Shape::Listed => LISTED,
     }
 }
 
@@ -236,7 +221,7 @@ pub async fn query(
     shape: Shape,
 ) -> Result<Bounded, StoreError> {
     let mut p = Params::default();
-    let columns = shape.columns();
+    let columns = columns(shape);
     let clauses = indexed_conditions(filter, "", &mut p);
     // `where` conditions are a column: rows are examined in id order up to the scan bound, and
     // only those that match are read into events.

@@ -223,8 +223,10 @@ impl Events for Sqlite {
         page: Page,
         max_bytes: usize,
     ) -> Result<Bounded, StoreError> {
-        self.read(move |c| reader::query(c, &filter, page, max_bytes, reader::Shape::Whole))
-            .await
+        self.read(move |c| {
+            reader::query(c, &filter, page, max_bytes, crate::store::row::Shape::Whole)
+        })
+        .await
     }
 
     async fn list_within(
@@ -233,8 +235,16 @@ impl Events for Sqlite {
         page: Page,
         max_bytes: usize,
     ) -> Result<Bounded, StoreError> {
-        self.read(move |c| reader::query(c, &filter, page, max_bytes, reader::Shape::Listed))
-            .await
+        self.read(move |c| {
+            reader::query(
+                c,
+                &filter,
+                page,
+                max_bytes,
+                crate::store::row::Shape::Listed,
+            )
+        })
+        .await
     }
 
     async fn count(&self, filter: EventFilter) -> Result<i64, StoreError> {

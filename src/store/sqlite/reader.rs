@@ -7,7 +7,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params_from_iter};
 
 use crate::event::{Event, EventFilter, Page, PayloadEncoding, Rejected};
-use crate::store::row::RawEvent;
+use crate::store::row::{RawEvent, Shape};
 use crate::store::{Bounded, SourceStats, StoreError};
 use crate::time::format_time;
 use async_trait::async_trait;
@@ -83,26 +83,11 @@ const LISTED: &str = "id, source, type, delivery_id, received_at, '{}', content_
                       payload_encoding, 'null', verified, subject, occurred_at, summary, \
                       duplicates";
 
-/// What a read returns of each event: the whole event, or what a list shows.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    Whole,
-    Listed,
-}
-
-impl Shape {
-    fn columns(self) -> &'static str {
-        match self {
-            Shape::Whole => COLUMNS,
-            Shape::Listed => LISTED,
-        }
-    }
-
-    fn size(self, raw: &RawEvent) -> usize {
-        match self {
-            Shape::Whole => raw.size(),
-            Shape::Listed => raw.listed_size(),
-        }
+/// The columns a read of `shape` selects.
+fn columns(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Whole => COLUMNS,
+        Shape::Listed => LISTED,
     }
 }
 
@@ -140,7 +125,7 @@ pub fn query(
     args.push((scan as i64).into());
     let sql = format!(
         "SELECT {}, {matches} FROM events {} ORDER BY id {order} LIMIT ?{}",
-        shape.columns(),
+        columns(shape),
         where_clause(&clauses),
         args.len()
     );
