@@ -52,8 +52,17 @@ pub fn callback_client(allow_private: bool) -> reqwest::Client {
         .expect("a client with these settings always builds")
 }
 
+/// The longest callback URL accepted (a subscription keeps it in the store).
+pub const MAX_CALLBACK_URL: usize = 2048;
+
 /// Checks a callback URL before anything is sent to it.
 pub fn check_callback_url(url: &str, allow_private: bool) -> Result<Url, String> {
+    if url.len() > MAX_CALLBACK_URL {
+        return Err(format!(
+            "callback url is {} bytes; at most {MAX_CALLBACK_URL}",
+            url.len()
+        ));
+    }
     let parsed = Url::parse(url).map_err(|e| format!("callback url {url:?} is not a URL: {e}"))?;
     match parsed.scheme() {
         "https" => {}

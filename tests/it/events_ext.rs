@@ -648,3 +648,31 @@ async fn a_stream_reports_a_store_outage_and_carries_on() {
     assert_eq!(event["params"]["data"]["id"], id);
     app.stop().await;
 }
+
+/// What a subscription keeps in the store is bounded: a callback URL over 2,048 bytes or
+/// arguments over 8 KiB of JSON (here, 100,000 types) are refused with `-32602`, and nothing is
+/// stored; a poll with such arguments is refused the same way.
+#[tokio::test]
+async fn oversized_callback_urls_and_arguments_are_refused_and_not_stored() {
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(hookd::secret::Secret::new("tok"));
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    let client = common::mcp::connect_http_with_token(&app.mcp_url(), "tok").await;
+    let long_url = format!("https://example.com/{}", "a".repeat(3000));
+    let many: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+    for params in [
+        json!({"name": "any", "delivery": {"url": long_url, "secret": secret()}}),
+        json!({"name": "any", "arguments": {"type": many},
+               "delivery": {"url": "https://example.com/h", "secret": secret()}}),
+    ] {
+        assert_eq!(call(&client, "events/subscribe", params).await, Err(-32602));
+    }
+    let poll = json!({"name": "any", "arguments": {"type": many}, "cursor": null});
+    assert_eq!(call(&client, "events/poll", poll).await, Err(-32602));
+    let later = chrono::Utc::now() + chrono::Duration::seconds(30);
+    let kept = app.store().claim_subscriptions("probe".into(), later).await;
+    assert!(kept.unwrap().is_empty(), "nothing stored");
+    app.stop().await;
+}

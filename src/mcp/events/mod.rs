@@ -74,6 +74,10 @@ pub struct Start {
     pub max_age_ms: Option<u64>,
 }
 
+/// The most JSON a subscription's `arguments` may take (a few types and `where` conditions fit
+/// many times over).
+const MAX_ARGUMENTS: usize = 8 << 10;
+
 /// Subscription arguments, the same for every event type.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +117,13 @@ impl Selector {
                 format!("no event type {name:?}; events/list names them"),
                 Some(json!({"kind": "event"})),
             ));
+        }
+        // A webhook subscription keeps its arguments in the store: bounded like every name.
+        let size = arguments.map_or(0, |v| v.to_string().len());
+        if size > MAX_ARGUMENTS {
+            return Err(invalid(format!(
+                "arguments are {size} bytes as JSON; at most {MAX_ARGUMENTS}"
+            )));
         }
         let args: Arguments = match arguments {
             None | Some(Value::Null) => Arguments::default(),
