@@ -192,3 +192,21 @@ async fn hang_ups_are_counted_not_logged_as_errors() {
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// Transparent huge pages are off for hookd's process (mimalloc's `no_thp`): with them, each
+/// 2 MiB region a few waiters touch is backed whole, and a waiter costs about 160 KiB of memory
+/// rather than about 95 (docs/PERFORMANCE.md). Linux reports it as `THP_enabled` in
+/// `/proc/PID/status` (since 6.3); on an older kernel the test says it was skipped.
+#[test]
+fn hookd_runs_without_transparent_huge_pages() {
+    let data = tempfile::tempdir().unwrap();
+    let hookd = common::Process::serve(data.path(), &[]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", hookd.child.id())).unwrap();
+    let Some(line) = status.lines().find(|l| l.starts_with("THP_enabled:")) else {
+        return common::skipped(
+            "waits::hookd_runs_without_transparent_huge_pages",
+            "this kernel does not report THP_enabled in /proc/PID/status",
+        );
+    };
+    assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+}
