@@ -85,6 +85,12 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     let (webhook_listener, mcp_listener) = bind_listeners(config, mode).await?;
     let webhook_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
     let mcp_addr = mcp_listener.as_ref().and_then(|l| l.local_addr().ok());
+    // Where the MCP listener is, its port chosen when `--mcp-addr` asked for any (`:0`): the
+    // OAuth resource URL names it.
+    let config = &Config {
+        mcp_addr: mcp_addr.unwrap_or(config.mcp_addr),
+        ..config.clone()
+    };
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -157,10 +163,15 @@ pub fn check(config: &Config) -> Result<Sources, AppError> {
 /// Refuses settings that would expose events: MCP beyond loopback without a token, and URLs
 /// that are not http(s).
 fn check_policy(config: &Config, mode: Mode) -> Result<(), AppError> {
-    if mode == Mode::Serve && !config.mcp_addr.ip().is_loopback() && config.mcp_token.is_none() {
+    if mode == Mode::Serve
+        && !config.mcp_addr.ip().is_loopback()
+        && config.mcp_token.is_none()
+        && config.mcp_authorization_server.is_none()
+    {
         return Err(AppError::Policy(format!(
-            "the MCP address {} is not loopback: set HOOKD_MCP_TOKEN (or --mcp-token) so only \
-             your clients can read your events",
+            "the MCP address {} is not loopback: set HOOKD_MCP_TOKEN (or --mcp-token), or an \
+             identity provider (--mcp-authorization-server), so only your clients can read your \
+             events",
             config.mcp_addr
         )));
     }
@@ -293,7 +304,9 @@ impl Http {
                 .then(|| config.data_dir.clone()),
         };
         // Like the dashboard's API: behind the token, and only for a Host this listener serves.
-        let metrics = mcp::auth::guard(crate::scrape::routes(scrape), config);
+        // One identity provider (and one cache of its keys) for every route.
+        let issuer = config.identity_provider();
+        let metrics = mcp::auth::guard(crate::scrape::routes(scrape), config, issuer.clone());
         let metrics = mcp::auth::known_hosts_only(metrics, config);
         let waiters = config.limits.waiters();
         let dashboard = crate::dashboard::Dashboard {
@@ -305,13 +318,15 @@ impl Http {
             heartbeat: config.heartbeat(),
             max_answer: config.limits.max_answer_bytes,
         };
-        let dashboard =
-            crate::dashboard::routes(dashboard, config, |r| mcp::auth::guard(r, config));
+        let dashboard = crate::dashboard::routes(dashboard, config, |r| {
+            mcp::auth::guard(r, config, issuer.clone())
+        });
         let (mcp, kept) = mcp::router(
             store.clone(),
             sources.clone(),
             config,
             waiters,
+            issuer,
             shutdown.clone(),
         );
         let routes = mcp

@@ -384,6 +384,24 @@ impl Config {
         hosts
     }
 
+    /// hookd's MCP URL as clients reach it (the OAuth resource): `--mcp-public-url`, else the
+    /// listener's own.
+    pub fn mcp_resource(&self) -> String {
+        self.mcp_public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}/mcp", self.mcp_addr))
+    }
+
+    /// The identity provider whose access tokens the MCP listener accepts
+    /// (`--mcp-authorization-server`), for the resource [`Config::mcp_resource`].
+    pub fn identity_provider(&self) -> Option<std::sync::Arc<crate::mcp::idp::Issuer>> {
+        let issuer = self.mcp_authorization_server.clone()?;
+        Some(std::sync::Arc::new(crate::mcp::idp::Issuer::new(
+            issuer,
+            self.mcp_resource(),
+        )))
+    }
+
     pub fn require_signatures(&self) -> bool {
         self.require_signatures
             .unwrap_or(!self.webhook_addr.ip().is_loopback())

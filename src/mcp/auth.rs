@@ -6,14 +6,16 @@
 //! [`known_host`] is the same Host check for what hookd answers itself (the dashboard's API,
 //! `/metrics`, a sessionless `server/discover`, the Server Card).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
+use super::scope::{self, Grant};
 use crate::secret::Secret;
 
 /// Who an HTTP client is, for the limits held per credential and for webhook subscriptions:
@@ -65,10 +67,21 @@ fn host_name(host: &str) -> &str {
     host.rsplit_once(':').map_or(host, |(name, _)| name)
 }
 
-/// What the bearer check needs: the token, and the metadata URL to point clients to (if any).
+/// What the bearer check needs: the static token and the identity provider (either may be
+/// absent, not both), the metadata URL to point clients to (if any), and what needs `hookd:write`.
 pub struct Guard {
-    pub token: Secret,
+    pub token: Option<Secret>,
+    pub issuer: Option<Arc<super::idp::Issuer>>,
     pub resource_metadata: Option<String>,
+    pub writes: Writes,
+}
+
+/// What a grant without `hookd:write` may not do behind a guard.
+pub enum Writes {
+    /// Call these MCP tools (those not annotated read-only).
+    Tools(Arc<HashSet<String>>),
+    /// Send a POST (the dashboard's replay).
+    Posts,
 }
 
 /// The protected-resource metadata document (RFC 9728 §2).
@@ -76,6 +89,7 @@ pub fn resource_metadata(resource: &str, authorization_server: &str) -> serde_js
     serde_json::json!({
         "resource": resource,
         "authorization_servers": [authorization_server],
+        "scopes_supported": scope::SUPPORTED,
         "bearer_methods_supported": ["header"],
         "resource_name": "hookd",
     })
@@ -90,39 +104,83 @@ pub fn metadata_url(resource: &reqwest::Url) -> String {
     url.to_string()
 }
 
-/// `routes` behind the MCP token when one is set (what `/metrics` and the dashboard use).
-pub fn guard(routes: axum::Router, settings: &crate::config::Config) -> axum::Router {
-    match &settings.mcp_token {
-        Some(token) => routes.layer(axum::middleware::from_fn_with_state(
-            Arc::new(Guard {
-                token: token.clone(),
-                resource_metadata: None,
-            }),
-            require_bearer,
-        )),
-        None => routes,
+/// `routes` behind the MCP credentials when any are required (what `/metrics` and the dashboard
+/// use): the token, or a token of the identity provider; a POST needs `hookd:write`.
+pub fn guard(
+    routes: axum::Router,
+    settings: &crate::config::Config,
+    issuer: Option<Arc<super::idp::Issuer>>,
+) -> axum::Router {
+    if settings.mcp_token.is_none() && issuer.is_none() {
+        return routes;
     }
+    routes.layer(axum::middleware::from_fn_with_state(
+        Arc::new(Guard {
+            token: settings.mcp_token.clone(),
+            issuer,
+            resource_metadata: None,
+            writes: Writes::Posts,
+        }),
+        require_bearer,
+    ))
 }
 
-/// Lets a request through only with `Authorization: Bearer <token>`.
+/// Lets a request through only with `Authorization: Bearer <credential>` that the guard
+/// accepts, with the [`Grant`] it holds in the request's extensions; a grant without
+/// `hookd:write` that asks for a write is refused with 403 `insufficient_scope`.
 pub async fn require_bearer(
     State(guard): State<Arc<Guard>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let token = &guard.token;
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_credentials);
-    match presented {
-        Some(t) if bool::from(t.as_bytes().ct_eq(token.expose().as_bytes())) => {
-            next.run(request).await
+    let Some(presented) = presented else {
+        return unauthorized(&guard, None);
+    };
+    let is_token = guard
+        .token
+        .as_ref()
+        .is_some_and(|t| bool::from(presented.as_bytes().ct_eq(t.expose().as_bytes())));
+    let grant = match (&guard.issuer, is_token) {
+        (_, true) => Grant::full("bearer-token"),
+        (Some(issuer), false) => match issuer.check(presented).await {
+            Ok(grant) => grant,
+            Err(super::idp::Refusal::NoScope) => {
+                return insufficient_scope(&guard, scope::READ, "this token holds no hookd scope");
+            }
+            Err(refusal) => return unauthorized(&guard, Some(&refusal.to_string())),
+        },
+        (None, false) => return unauthorized(&guard, Some("the token is not valid")),
+    };
+    let (mut parts, body) = request.into_parts();
+    let body = if grant.write {
+        body
+    } else {
+        match &guard.writes {
+            Writes::Posts if parts.method == Method::POST => {
+                return insufficient_scope(&guard, scope::WRITE, "this needs hookd:write");
+            }
+            Writes::Posts => body,
+            Writes::Tools(tools) if parts.method == Method::POST => {
+                // Already bounded by the MCP body limit in front of this layer.
+                let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+                    return StatusCode::BAD_REQUEST.into_response();
+                };
+                if let Some(tool) = scope::write_tool_called(&bytes, tools) {
+                    let why = format!("{tool} changes things: it needs hookd:write");
+                    return insufficient_scope(&guard, scope::WRITE, &why);
+                }
+                axum::body::Body::from(bytes)
+            }
+            Writes::Tools(_) => body,
         }
-        Some(_) => unauthorized(&guard, r#", error="invalid_token""#),
-        None => unauthorized(&guard, ""),
-    }
+    };
+    parts.extensions.insert(grant);
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// The credentials of a `Bearer` authorization; the scheme name is case-insensitive (RFC 7235).
@@ -133,20 +191,68 @@ fn bearer_credentials(value: &str) -> Option<&str> {
         .then(|| credentials.trim())
 }
 
-fn unauthorized(guard: &Guard, error: &str) -> Response {
-    let metadata = guard
-        .resource_metadata
-        .as_ref()
-        .map(|url| format!(r#", resource_metadata="{url}""#))
+/// 401, with the challenge a client needs to get a token: the metadata and the scopes
+/// (RFC 9728 §5.1, RFC 6750 §3).
+fn unauthorized(guard: &Guard, error: Option<&str>) -> Response {
+    let error = error
+        .map(|e| {
+            format!(
+                r#", error="invalid_token", error_description="{}""#,
+                quoted(e)
+            )
+        })
         .unwrap_or_default();
-    let challenge = format!(r#"Bearer realm="hookd"{error}{metadata}"#);
-    let body = axum::Json(serde_json::json!({
-        "error": "unauthorized: send Authorization: Bearer <HOOKD_MCP_TOKEN>"
-    }));
-    let mut response = (StatusCode::UNAUTHORIZED, body).into_response();
+    let challenge = format!(
+        r#"Bearer realm="hookd"{error}{}"#,
+        oauth_parameters(guard, &scope::SUPPORTED.join(" "))
+    );
+    let message = if guard.issuer.is_some() {
+        "unauthorized: send Authorization: Bearer <an access token of the identity provider, or HOOKD_MCP_TOKEN>"
+    } else {
+        "unauthorized: send Authorization: Bearer <HOOKD_MCP_TOKEN>"
+    };
+    challenged(StatusCode::UNAUTHORIZED, &challenge, message)
+}
+
+/// 403 for a credential that lacks `needed` (the MCP specification's step-up).
+fn insufficient_scope(guard: &Guard, needed: &str, why: &str) -> Response {
+    let challenge = format!(
+        r#"Bearer realm="hookd", error="insufficient_scope", error_description="{}"{}"#,
+        quoted(why),
+        oauth_parameters(guard, needed)
+    );
+    challenged(
+        StatusCode::FORBIDDEN,
+        &challenge,
+        &format!("forbidden: {why}"),
+    )
+}
+
+/// `, scope="…", resource_metadata="…"` when OAuth is on; nothing with the static token alone.
+fn oauth_parameters(guard: &Guard, scope: &str) -> String {
+    let mut out = String::new();
+    if guard.issuer.is_some() || guard.resource_metadata.is_some() {
+        out.push_str(&format!(r#", scope="{scope}""#));
+    }
+    if let Some(url) = &guard.resource_metadata {
+        out.push_str(&format!(r#", resource_metadata="{url}""#));
+    }
+    out
+}
+
+/// A quoted-string's content: no quote, backslash or control character.
+fn quoted(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+        .collect()
+}
+
+fn challenged(status: StatusCode, challenge: &str, message: &str) -> Response {
+    let body = axum::Json(serde_json::json!({ "error": message }));
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_str(&challenge)
+        header::HeaderValue::from_str(challenge)
             .unwrap_or_else(|_| header::HeaderValue::from_static("Bearer realm=\"hookd\"")),
     );
     response

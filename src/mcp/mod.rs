@@ -11,10 +11,12 @@ mod deploy_tools;
 mod era;
 mod events;
 mod github_tools;
+pub mod idp;
 mod notify;
 mod redis_tools;
 mod resources;
 mod schema;
+pub mod scope;
 mod sessions;
 mod snippet;
 mod stripe_tools;
@@ -172,7 +174,28 @@ impl Hookd {
 
     /// A place to wait for events, for this client's credential.
     pub(in crate::mcp) fn wait_place(&self) -> Result<crate::waiters::Place, crate::waiters::Full> {
-        self.waiters.enter(self.principal.as_deref())
+        self.waiters.enter(self.caller().as_deref())
+    }
+
+    /// Who the request being served comes from: its token's holder (a token of the identity
+    /// provider names its own), the local user over stdio, or `None` over HTTP without a token.
+    pub(in crate::mcp) fn caller(&self) -> Option<String> {
+        scope::caller().or_else(|| self.principal.clone())
+    }
+
+    /// The tools a grant without `hookd:write` may not call: those not annotated read-only.
+    fn write_tools(&self) -> std::collections::HashSet<String> {
+        self.tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| {
+                t.annotations
+                    .as_ref()
+                    .and_then(|a| a.read_only_hint)
+                    .is_none_or(|read_only| !read_only)
+            })
+            .map(|t| t.name.to_string())
+            .collect()
     }
 
     /// Delivers the store's no-expiry webhook subscriptions (taken over from before a restart,
@@ -307,6 +330,15 @@ impl ServerHandler for Hookd {
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
         let name = request.name.to_string();
+        if !scope::may_call(&context, &self.write_tools(), &name) {
+            return Err(ErrorData::invalid_request(
+                format!(
+                    "{name} changes things: it needs a token with {}",
+                    scope::WRITE
+                ),
+                None,
+            ));
+        }
         let answer = async {
             if tasks::wanted(&context)
                 && let Some(answer) = self.call_as_task(&request).await
@@ -324,7 +356,35 @@ impl ServerHandler for Hookd {
             }
             Ok(answer)
         };
-        trace::traced(&context, "tools/call", &name, answer).await
+        let answer = trace::traced(&context, "tools/call", &name, answer);
+        scope::as_caller(&context, answer).await
+    }
+
+    /// The tools this request's credential may call: without `hookd:write`, the read-only ones.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, ErrorData> {
+        let mut tools = self.tool_router.list_all();
+        let read_only = scope::of(&context).is_some_and(|g| !g.write);
+        if read_only {
+            let writes = self.write_tools();
+            tools.retain(|t| !writes.contains(t.name.as_ref()));
+        }
+        let hints = context
+            .protocol_version()
+            .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        let mut result = rmcp::model::ListToolsResult::with_all_items(tools);
+        result.result_type = Some(rmcp::model::ResultType::COMPLETE);
+        result.ttl_ms = hints.then_some(0);
+        // What a token sees depends on its scopes: no cache may hand one token's list to another.
+        result.cache_scope = hints.then_some(if scope::of(&context).is_some() {
+            rmcp::model::CacheScope::Private
+        } else {
+            rmcp::model::CacheScope::Public
+        });
+        Ok(result)
     }
 
     async fn get_task(
@@ -333,7 +393,8 @@ impl ServerHandler for Hookd {
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
         let answer = self.task_status(&request.task_id);
-        trace::traced(&context, "tasks/get", &request.task_id, answer).await
+        let answer = trace::traced(&context, "tasks/get", &request.task_id, answer);
+        scope::as_caller(&context, answer).await
     }
 
     async fn cancel_task(
@@ -342,15 +403,16 @@ impl ServerHandler for Hookd {
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         let answer = self.cancel_task_by_id(&request.task_id);
-        trace::traced(&context, "tasks/cancel", &request.task_id, answer).await
+        let answer = trace::traced(&context, "tasks/cancel", &request.task_id, answer);
+        scope::as_caller(&context, answer).await
     }
 
     async fn update_task(
         &self,
         request: rmcp::model::UpdateTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.update_task_by_id(&request.task_id).await
+        scope::as_caller(&context, self.update_task_by_id(&request.task_id)).await
     }
 
     async fn on_custom_request(
@@ -358,7 +420,8 @@ impl ServerHandler for Hookd {
         request: rmcp::model::CustomRequest,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CustomResult, ErrorData> {
-        events::handle(self, request, context).await
+        let principal = scope::of(&context).map(|g| g.principal.clone());
+        scope::as_caller_named(principal, events::handle(self, request, context)).await
     }
 
     #[allow(deprecated)]
@@ -529,6 +592,7 @@ pub fn router(
     sources: Arc<Sources>,
     settings: &crate::config::Config,
     waiters: Arc<crate::waiters::Waiters>,
+    issuer: Option<Arc<idp::Issuer>>,
     shutdown: CancellationToken,
 ) -> (Router, Kept) {
     let hosts = settings.mcp_hosts();
@@ -584,6 +648,7 @@ pub fn router(
             needs_token: settings.mcp_token.is_some(),
         },
     );
+    let write_tools = server.write_tools();
     let service =
         StreamableHttpService::new(move || Ok(server.for_session()), sessions.clone(), config);
     let mcp = Router::new()
@@ -597,10 +662,7 @@ pub fn router(
             events::stream::held_until_sent,
         ))
         .layer(axum::middleware::from_fn_with_state(sessions, gone_is_404));
-    let resource = settings
-        .mcp_public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}/mcp", settings.mcp_addr));
+    let resource = settings.mcp_resource();
     let metadata = match (
         &settings.mcp_authorization_server,
         reqwest::Url::parse(&resource),
@@ -611,15 +673,18 @@ pub fn router(
         )),
         _ => None,
     };
-    let mcp = match &settings.mcp_token {
-        Some(token) => mcp.layer(axum::middleware::from_fn_with_state(
+    let mcp = if settings.mcp_token.is_some() || issuer.is_some() {
+        mcp.layer(axum::middleware::from_fn_with_state(
             Arc::new(auth::Guard {
-                token: token.clone(),
+                token: settings.mcp_token.clone(),
+                issuer,
                 resource_metadata: metadata.as_ref().map(|(url, _)| url.clone()),
+                writes: auth::Writes::Tools(Arc::new(write_tools)),
             }),
             auth::require_bearer,
-        )),
-        None => mcp,
+        ))
+    } else {
+        mcp
     };
     let routes = match metadata {
         Some((url, document)) => {

@@ -23,6 +23,7 @@ mod mcp_stdio;
 mod migrate_to;
 mod modern_era;
 mod multi_instance;
+mod oauth_idp;
 mod operations;
 mod postgres_writer;
 mod properties;

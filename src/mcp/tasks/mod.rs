@@ -42,9 +42,7 @@ impl Hookd {
     /// Who tasks belong to: the bearer-token holder, the local user over stdio, or everyone who
     /// can reach an MCP listener that has no token.
     fn task_owner(&self) -> String {
-        self.principal
-            .clone()
-            .unwrap_or_else(|| "anonymous".to_owned())
+        self.caller().unwrap_or_else(|| "anonymous".to_owned())
     }
 
     /// Stores a task for `watch`, starts following it here, and answers its handle.

@@ -203,7 +203,7 @@ impl Webhooks {
     }
 
     pub async fn subscribe(&self, hookd: &Hookd, params: Value) -> Result<Value, ErrorData> {
-        let principal = hookd.principal.clone().ok_or_else(|| {
+        let principal = hookd.caller().ok_or_else(|| {
             error(
                 FORBIDDEN,
                 "events/subscribe needs an authenticated client: start hookd with HOOKD_MCP_TOKEN, or use stdio",
@@ -306,7 +306,7 @@ impl Webhooks {
     }
 
     pub async fn unsubscribe(&self, hookd: &Hookd, params: Value) -> Result<Value, ErrorData> {
-        let principal = hookd.principal.clone().ok_or_else(|| {
+        let principal = hookd.caller().ok_or_else(|| {
             error(
                 FORBIDDEN,
                 "events/unsubscribe needs an authenticated client",
