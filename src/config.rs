@@ -151,8 +151,9 @@ pub struct Config {
     )]
     pub events_error_codes: EventsErrorCodes,
 
-    /// An OAuth authorization server for the MCP endpoint: when set, hookd publishes
-    /// protected-resource metadata (RFC 9728) at /.well-known/oauth-protected-resource naming it.
+    /// The issuer URL of an identity provider whose JWT access tokens (scopes hookd:read,
+    /// hookd:write; audience --mcp-public-url) the MCP endpoint accepts, named in its
+    /// protected-resource metadata (RFC 9728) at /.well-known/oauth-protected-resource.
     #[arg(long, env = "HOOKD_MCP_AUTHORIZATION_SERVER")]
     pub mcp_authorization_server: Option<String>,
 

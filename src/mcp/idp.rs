@@ -120,6 +120,11 @@ impl Issuer {
         }
     }
 
+    /// The issuer URL, as configured.
+    pub fn name(&self) -> &str {
+        &self.issuer
+    }
+
     /// Checks a bearer token; what it may do, or why not.
     pub async fn check(&self, token: &str) -> Result<Grant, Refusal> {
         if token.len() > MAX_TOKEN {

@@ -673,6 +673,14 @@ pub fn router(
         )),
         _ => None,
     };
+    if let Some(issuer) = &issuer {
+        tracing::info!(
+            issuer = issuer.name(),
+            resource = %resource,
+            "MCP clients may sign in with the identity provider: its access tokens need this \
+             resource in aud and hookd:read or hookd:write in scope"
+        );
+    }
     let mcp = if settings.mcp_token.is_some() || issuer.is_some() {
         mcp.layer(axum::middleware::from_fn_with_state(
             Arc::new(auth::Guard {
