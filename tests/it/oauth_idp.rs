@@ -458,3 +458,119 @@ async fn an_unreachable_identity_provider_refuses_tokens_and_says_why() {
     assert_eq!(metrics.status(), 401);
     app.stop().await;
 }
+
+/// A key set of one ES256 key served over HTTP (RFC 8414 metadata and the JWKS), and a checker
+/// that trusts it: for the property test, which checks many tokens without a provider process.
+struct Forger {
+    issuer: String,
+    key: EncodingKey,
+    checker: hookd::mcp::idp::Issuer,
+}
+
+const RESOURCE: &str = "https://hookd.example.com/mcp";
+
+fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| tokio::runtime::Runtime::new().unwrap())
+}
+
+fn forger() -> &'static Forger {
+    static FORGER: std::sync::OnceLock<Forger> = std::sync::OnceLock::new();
+    FORGER.get_or_init(|| {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        let point = pair.public_key().as_ref();
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "p1", "alg": "ES256",
+            "use": "sig", "x": b64(&point[1..33]), "y": b64(&point[33..])}]});
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let metadata = json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks")});
+        let routes = axum::Router::new()
+            .route(
+                "/.well-known/oauth-authorization-server",
+                axum::routing::get(move || async move { axum::Json(metadata) }),
+            )
+            .route(
+                "/jwks",
+                axum::routing::get(move || async move { axum::Json(jwks) }),
+            );
+        rt().spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, routes).await.unwrap();
+        });
+        Forger {
+            checker: hookd::mcp::idp::Issuer::new(issuer.clone(), RESOURCE.to_owned()),
+            issuer,
+            key: EncodingKey::from_ec_der(pkcs8.as_ref()),
+        }
+    })
+}
+
+#[derive(Debug, Clone)]
+enum Aud {
+    Ours,
+    Other,
+    Both,
+    Missing,
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// A token is accepted exactly when its issuer is the issuer, its audience holds hookd's
+    /// resource URL, it has not expired and is valid already (within 30 s), and it holds a hookd
+    /// scope; and it may write exactly when it holds `hookd:write`. Times stay 10 s clear of
+    /// the edges, so the clock's progress during a case changes nothing.
+    #[test]
+    fn a_token_is_accepted_exactly_when_every_check_holds(
+        right_issuer in any::<bool>(),
+        aud in prop_oneof![Just(Aud::Ours), Just(Aud::Other), Just(Aud::Both), Just(Aud::Missing)],
+        exp in prop::option::of(prop_oneof![-900i64..-40, -20i64..0, 0i64..900]),
+        nbf in prop::option::of(prop_oneof![-900i64..0, 0i64..20, 40i64..900]),
+        scopes in prop::sample::subsequence(vec!["hookd:read", "hookd:write", "openid"], 0..=3),
+        as_list in any::<bool>(),
+    ) {
+        let f = forger();
+        let now = chrono::Utc::now().timestamp();
+        let mut claims = json!({"sub": "prop", "iat": now});
+        claims["iss"] = json!(if right_issuer { f.issuer.clone() } else { format!("{}/other", f.issuer) });
+        match aud {
+            Aud::Ours => claims["aud"] = json!(RESOURCE),
+            Aud::Other => claims["aud"] = json!("https://other.example.com/mcp"),
+            Aud::Both => claims["aud"] = json!(["https://other.example.com/mcp", RESOURCE]),
+            Aud::Missing => {}
+        }
+        if let Some(exp) = exp {
+            claims["exp"] = json!(now + exp);
+        }
+        if let Some(nbf) = nbf {
+            claims["nbf"] = json!(now + nbf);
+        }
+        if as_list {
+            claims["scp"] = json!(scopes);
+        } else {
+            claims["scope"] = json!(scopes.join(" "));
+        }
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("p1".into());
+        let token = jsonwebtoken::encode(&header, &claims, &f.key).unwrap();
+        let answer = rt().block_on(f.checker.check(&token));
+
+        let hookd_scope = scopes.iter().any(|s| s.starts_with("hookd:"));
+        let expected = right_issuer
+            && matches!(aud, Aud::Ours | Aud::Both)
+            && exp.is_some_and(|e| e > -30)
+            && nbf.is_none_or(|n| n < 30)
+            && hookd_scope;
+        prop_assert_eq!(answer.is_ok(), expected, "{:?} for {}", answer, claims);
+        if let Ok(grant) = answer {
+            prop_assert_eq!(grant.write, scopes.contains(&"hookd:write"));
+        }
+    }
+}
