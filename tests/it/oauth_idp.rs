@@ -277,9 +277,11 @@ async fn tokens_of_a_real_openid_provider_are_accepted_with_their_scopes_and_bad
     let elsewhere = provider
         .token("hookd:read", "http://elsewhere.example/mcp")
         .await;
-    let mut broken = full.clone();
-    let last = broken.pop().unwrap();
-    broken.push(if last == 'A' { 'B' } else { 'A' });
+    // One character well inside the signature (the last one carries padding bits too).
+    let mut broken = full.clone().into_bytes();
+    let at = broken.len() - 10;
+    broken[at] = if broken[at] == b'A' { b'B' } else { b'A' };
+    let broken = String::from_utf8(broken).unwrap();
     let header = |h: Value| b64(h.to_string().as_bytes());
     let claims = b64(json!({"iss": provider.issuer, "aud": resource, "sub": "x",
         "exp": now + 300, "scope": "hookd:read hookd:write"})
