@@ -175,6 +175,19 @@ fn check_policy(config: &Config, mode: Mode) -> Result<(), AppError> {
             config.mcp_addr
         )));
     }
+    let introspection = (
+        config.mcp_introspection_client_id.is_some(),
+        config.mcp_introspection_client_secret.is_some(),
+    );
+    if introspection.0 != introspection.1
+        || (introspection.0 && config.mcp_authorization_server.is_none())
+    {
+        return Err(AppError::Policy(
+            "--mcp-introspection-client-id and --mcp-introspection-client-secret go together, \
+             with --mcp-authorization-server"
+                .into(),
+        ));
+    }
     for (flag, value) in [
         (
             "--mcp-authorization-server",

@@ -60,6 +60,8 @@ pub enum Command {
         mut_arg("mcp_token", hide),
         mut_arg("mcp_allowed_hosts", hide),
         mut_arg("mcp_authorization_server", hide),
+        mut_arg("mcp_introspection_client_id", hide),
+        mut_arg("mcp_introspection_client_secret", hide),
         mut_arg("mcp_public_url", hide),
         mut_arg("max_sessions", hide)
     )]

@@ -157,6 +157,15 @@ pub struct Config {
     #[arg(long, env = "HOOKD_MCP_AUTHORIZATION_SERVER")]
     pub mcp_authorization_server: Option<String>,
 
+    /// The client id hookd authenticates as at the identity provider's introspection endpoint
+    /// (RFC 7662), to accept its opaque (non-JWT) access tokens too.
+    #[arg(long, env = "HOOKD_MCP_INTROSPECTION_CLIENT_ID")]
+    pub mcp_introspection_client_id: Option<String>,
+
+    /// That client's secret.
+    #[arg(long, env = "HOOKD_MCP_INTROSPECTION_CLIENT_SECRET", hide_env_values = true, value_parser = crate::config::parse_secret)]
+    pub mcp_introspection_client_secret: Option<crate::secret::Secret>,
+
     /// The public URL of the MCP endpoint, as clients reach it (for RFC 9728 metadata).
     /// Default: http://{mcp address}/mcp.
     #[arg(long, env = "HOOKD_MCP_PUBLIC_URL")]
@@ -397,9 +406,17 @@ impl Config {
     /// (`--mcp-authorization-server`), for the resource [`Config::mcp_resource`].
     pub fn identity_provider(&self) -> Option<std::sync::Arc<crate::mcp::idp::Issuer>> {
         let issuer = self.mcp_authorization_server.clone()?;
+        let introspection = match (
+            &self.mcp_introspection_client_id,
+            &self.mcp_introspection_client_secret,
+        ) {
+            (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+            _ => None,
+        };
         Some(std::sync::Arc::new(crate::mcp::idp::Issuer::new(
             issuer,
             self.mcp_resource(),
+            introspection,
         )))
     }
 
@@ -434,6 +451,8 @@ impl Config {
             claude_channel: false,
             events_error_codes: EventsErrorCodes::Deployed,
             mcp_authorization_server: None,
+            mcp_introspection_client_id: None,
+            mcp_introspection_client_secret: None,
             mcp_public_url: None,
             redis_url: None,
             redis_channels: vec!["events:*".into()],

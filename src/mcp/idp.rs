@@ -49,6 +49,10 @@ pub enum Refusal {
     NoScope,
     #[error("the identity provider cannot be reached; try again shortly")]
     Unavailable,
+    #[error("the token is not active (revoked, expired or unknown to the identity provider)")]
+    Inactive,
+    #[error("the token is not a JWT, and the identity provider offers no introspection endpoint")]
+    NoIntrospection,
 }
 
 /// The identity provider hookd trusts, and the keys it has read from it.
@@ -57,20 +61,24 @@ pub struct Issuer {
     resource: String,
     client: reqwest::Client,
     keys: Mutex<Keys>,
+    /// Opaque tokens: how hookd authenticates to the introspection endpoint, and what it said.
+    introspection: Option<super::introspect::Introspection>,
 }
 
 #[derive(Default)]
 struct Keys {
-    jwks_uri: Option<String>,
+    metadata: Option<Metadata>,
     set: Vec<Jwk>,
     fetched: Option<Instant>,
     tried: Option<Instant>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct Metadata {
     issuer: String,
     jwks_uri: String,
+    #[serde(default)]
+    introspection_endpoint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -89,7 +97,7 @@ struct Claims {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum ScopeList {
+pub(super) enum ScopeList {
     Many(Vec<String>),
     One(String),
 }
@@ -104,8 +112,13 @@ impl std::fmt::Debug for Issuer {
 }
 
 impl Issuer {
-    /// `issuer` as configured (compared with `iss` exactly), `resource` hookd's MCP URL.
-    pub fn new(issuer: String, resource: String) -> Self {
+    /// `issuer` as configured (compared with `iss` exactly), `resource` hookd's MCP URL, and the
+    /// client id and secret to introspect opaque tokens with, if any.
+    pub fn new(
+        issuer: String,
+        resource: String,
+        introspection: Option<(String, crate::secret::Secret)>,
+    ) -> Self {
         crate::outbound::install_tls();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
@@ -117,6 +130,8 @@ impl Issuer {
             resource,
             client,
             keys: Mutex::new(Keys::default()),
+            introspection: introspection
+                .map(|(id, secret)| super::introspect::Introspection::new(id, secret)),
         }
     }
 
@@ -130,7 +145,11 @@ impl Issuer {
         if token.len() > MAX_TOKEN {
             return Err(Refusal::Malformed);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
+        let header = match jsonwebtoken::decode_header(token) {
+            Ok(header) => header,
+            // Not a JWT: an opaque token, which only the provider can describe.
+            Err(_) => return self.introspect(token).await,
+        };
         let family = asymmetric(header.alg)?;
         let key = self.key(header.kid.as_deref(), header.alg, family).await?;
         let mut validation = Validation::new(header.alg);
@@ -156,14 +175,96 @@ impl Issuer {
             }
         })?;
         let claims = data.claims;
-        let scopes: Vec<String> = match (claims.scope, claims.scp) {
+        self.grant(claims.sub.or(claims.client_id), claims.scope, claims.scp)
+    }
+
+    /// What a token's subject may do with its scopes (`scope`, space-separated, or `scp`).
+    fn grant(
+        &self,
+        who: Option<String>,
+        scope: Option<String>,
+        scp: Option<ScopeList>,
+    ) -> Result<Grant, Refusal> {
+        let scopes: Vec<String> = match (scope, scp) {
             (Some(s), _) => s.split_whitespace().map(str::to_owned).collect(),
             (None, Some(ScopeList::Many(list))) => list,
             (None, Some(ScopeList::One(s))) => s.split_whitespace().map(str::to_owned).collect(),
             (None, None) => Vec::new(),
         };
-        let who = claims.sub.or(claims.client_id).unwrap_or_default();
+        let who = who.unwrap_or_default();
         Grant::from_scopes(format!("{}#{who}", self.issuer), &scopes).ok_or(Refusal::NoScope)
+    }
+
+    /// An opaque token, as the provider's introspection endpoint (RFC 7662) describes it: active,
+    /// from this issuer, for this resource, unexpired, with a hookd scope. Answers are kept
+    /// briefly (`introspect::KEPT`).
+    async fn introspect(&self, token: &str) -> Result<Grant, Refusal> {
+        let Some(introspection) = &self.introspection else {
+            return Err(Refusal::Malformed);
+        };
+        if let Some(kept) = introspection.kept(token) {
+            return kept;
+        }
+        let endpoint = self
+            .metadata()
+            .await?
+            .introspection_endpoint
+            .ok_or(Refusal::NoIntrospection)?;
+        let said = introspection
+            .ask(&self.client, &endpoint, token)
+            .await
+            .map_err(|e| {
+                tracing::warn!(issuer = %self.issuer, error = %e, "cannot introspect a token");
+                Refusal::Unavailable
+            })?;
+        let answer = self.judge(said);
+        introspection.keep(token, &answer);
+        answer
+    }
+
+    fn judge(&self, said: super::introspect::Said) -> Result<Grant, Refusal> {
+        if !said.active {
+            return Err(Refusal::Inactive);
+        }
+        if said.iss.as_ref().is_some_and(|iss| *iss != self.issuer) {
+            return Err(Refusal::Issuer);
+        }
+        if !said.audiences().iter().any(|a| *a == self.resource) {
+            return Err(Refusal::Audience);
+        }
+        let now = chrono::Utc::now().timestamp();
+        let skew = SKEW.as_secs() as i64;
+        if said.exp.is_some_and(|exp| exp < now - skew)
+            || said.nbf.is_some_and(|nbf| nbf > now + skew)
+        {
+            return Err(Refusal::Expired);
+        }
+        self.grant(said.sub.or(said.client_id), said.scope, said.scp)
+    }
+
+    /// The issuer's metadata, read once (a failure is retried at most every [`REFETCH_EVERY`]).
+    async fn metadata(&self) -> Result<Metadata, Refusal> {
+        {
+            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(m) = &keys.metadata {
+                return Ok(m.clone());
+            }
+            if keys.tried.is_some_and(|at| at.elapsed() < REFETCH_EVERY) {
+                return Err(Refusal::Unavailable);
+            }
+            keys.tried = Some(Instant::now());
+        }
+        match self.read_metadata().await {
+            Ok(m) => {
+                let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                keys.metadata = Some(m.clone());
+                Ok(m)
+            }
+            Err(e) => {
+                tracing::warn!(issuer = %self.issuer, error = %e, "cannot read the identity provider's metadata");
+                Err(Refusal::Unavailable)
+            }
+        }
     }
 
     /// The published key for `kid` (or, without one, the only key that fits the algorithm),
@@ -191,15 +292,15 @@ impl Issuer {
                 // Old keys are still better than none while a fetch is not due.
                 found = pick(&keys.set, kid, family);
             }
-            (found, fetch, keys.jwks_uri.clone())
+            (found, fetch, keys.metadata.clone())
         };
         if fetch {
             match self.fetch(jwks_uri).await {
-                Ok((uri, set)) => {
+                Ok((metadata, set)) => {
                     tracing::info!(issuer = %self.issuer, keys = set.len(), "read the identity provider's keys");
                     found = pick(&set, kid, family);
                     let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-                    keys.jwks_uri = Some(uri);
+                    keys.metadata = Some(metadata);
                     keys.set = set;
                     keys.fetched = Some(Instant::now());
                 }
@@ -222,12 +323,13 @@ impl Issuer {
         DecodingKey::from_jwk(&jwk).map_err(|_| Refusal::UnknownKey)
     }
 
-    /// The key set (and where it is), reading the metadata first when its place is not known.
-    async fn fetch(&self, jwks_uri: Option<String>) -> Result<(String, Vec<Jwk>), String> {
-        let jwks_uri = match jwks_uri {
-            Some(uri) => uri,
-            None => self.metadata().await?.jwks_uri,
+    /// The key set (and the metadata naming it), reading the metadata first when not known.
+    async fn fetch(&self, metadata: Option<Metadata>) -> Result<(Metadata, Vec<Jwk>), String> {
+        let metadata = match metadata {
+            Some(m) => m,
+            None => self.read_metadata().await?,
         };
+        let jwks_uri = metadata.jwks_uri.clone();
         #[derive(Deserialize)]
         struct Set {
             keys: Vec<serde_json::Value>,
@@ -246,12 +348,12 @@ impl Issuer {
                     .is_none_or(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Signature)
             })
             .collect();
-        Ok((jwks_uri, usable))
+        Ok((metadata, usable))
     }
 
     /// The issuer's metadata: RFC 8414's well-known place first, then OpenID discovery's. Its
     /// `issuer` must be the configured one exactly (RFC 8414 §3.3).
-    async fn metadata(&self) -> Result<Metadata, String> {
+    async fn read_metadata(&self) -> Result<Metadata, String> {
         let mut last = String::new();
         for url in metadata_urls(&self.issuer)? {
             match self.get_json::<Metadata>(&url).await {

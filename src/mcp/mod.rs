@@ -12,6 +12,7 @@ mod era;
 mod events;
 mod github_tools;
 pub mod idp;
+mod introspect;
 mod notify;
 mod redis_tools;
 mod resources;

@@ -81,11 +81,16 @@ impl Provider {
         self.command("count")["jwks"].as_u64().unwrap()
     }
 
-    /// A token from the provider by the client credentials grant.
+    /// A JWT access token from the provider by the client credentials grant.
     async fn token(&self, scope: &str, resource: &str) -> String {
+        self.token_of("hookd-test", scope, resource).await
+    }
+
+    /// A token of `client` (`hookd-opaque`'s are opaque).
+    async fn token_of(&self, client: &str, scope: &str, resource: &str) -> String {
         let answer: Value = common::http()
             .post(format!("{}/token", self.issuer))
-            .basic_auth("hookd-test", Some("hookd-test-secret"))
+            .basic_auth(client, Some(format!("{client}-secret")))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form(&[
                 ("grant_type", "client_credentials"),
@@ -440,6 +445,68 @@ async fn tokens_of_a_real_openid_provider_are_accepted_with_their_scopes_and_bad
     app.stop().await;
 }
 
+/// Opaque tokens go to the provider's introspection endpoint (RFC 7662) when hookd has a client
+/// to ask with; the answer is judged as a JWT's claims are.
+#[tokio::test]
+async fn opaque_tokens_are_accepted_as_the_providers_introspection_describes_them() {
+    let test =
+        "oauth_idp::opaque_tokens_are_accepted_as_the_providers_introspection_describes_them";
+    let Some(provider) = Provider::start(test) else {
+        return;
+    };
+    let app = TestApp::start_with(|c| {
+        c.mcp_authorization_server = Some(provider.issuer.clone());
+        c.mcp_introspection_client_id = Some("hookd-test".into());
+        c.mcp_introspection_client_secret = Some(Secret::new("hookd-test-secret"));
+    })
+    .await;
+    let resource = app.mcp_url();
+    let read = provider
+        .token_of("hookd-opaque", "hookd:read", &resource)
+        .await;
+    assert_eq!(read.matches('.').count(), 0, "an opaque token: {read}");
+    let (status, _, list) = list_with(&app, &read).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(!names(&list).contains(&"ack_events".to_owned()));
+    let refused = Modern::new(&resource)
+        .token(&read)
+        .request(
+            "tools/call",
+            json!({"name": "ack_events", "arguments": {"consumer": "c1", "up_to_id": 0}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let write = provider
+        .token_of("hookd-opaque", "hookd:read hookd:write", &resource)
+        .await;
+    let (status, _, list) = list_with(&app, &write).await;
+    assert_eq!(status, 200);
+    assert!(names(&list).contains(&"ack_events".to_owned()));
+
+    let elsewhere = provider
+        .token_of("hookd-opaque", "hookd:read", "http://elsewhere.example/mcp")
+        .await;
+    for (token, why) in [
+        (elsewhere.as_str(), "not meant for this server"),
+        ("invented-opaque-token", "not active"),
+    ] {
+        let (status, challenge, _) = list_with(&app, token).await;
+        assert_eq!(status, 401, "{challenge}");
+        assert!(challenge.contains(why), "{challenge}");
+    }
+    app.stop().await;
+
+    // Without a client to introspect with, an opaque token is refused as not a JWT.
+    let app =
+        TestApp::start_with(|c| c.mcp_authorization_server = Some(provider.issuer.clone())).await;
+    let (status, challenge, _) = list_with(&app, &read).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("not a JWT"), "{challenge}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_unreachable_identity_provider_refuses_tokens_and_says_why() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -505,7 +572,7 @@ fn forger() -> &'static Forger {
             axum::serve(listener, routes).await.unwrap();
         });
         Forger {
-            checker: hookd::mcp::idp::Issuer::new(issuer.clone(), RESOURCE.to_owned()),
+            checker: hookd::mcp::idp::Issuer::new(issuer.clone(), RESOURCE.to_owned(), None),
             issuer,
             key: EncodingKey::from_ec_der(pkcs8.as_ref()),
         }

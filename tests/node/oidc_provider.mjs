@@ -1,6 +1,8 @@
 // A real OpenID provider (npm `oidc-provider`) on 127.0.0.1, for hookd's tests of an external
 // identity provider. It issues JWT access tokens by the client credentials grant, with the
-// audience the `resource` asked for (RFC 8707) and the scopes `hookd:read` and `hookd:write`.
+// audience the `resource` asked for (RFC 8707) and the scopes `hookd:read` and `hookd:write`;
+// the client `hookd-opaque` gets opaque tokens instead, which its introspection endpoint
+// (RFC 7662) describes to any authenticated client.
 //
 // Prints one JSON line when it listens: {"issuer", "kid", "pem", "publicPem"} (the signing key,
 // PKCS#8 PEM, so a test can also sign tokens with the published key that are wrong in one way
@@ -37,6 +39,16 @@ function provider(issuer, jwk) {
         scope: 'hookd:read hookd:write',
         id_token_signed_response_alg: 'ES256',
       },
+      {
+        // Its tokens are opaque: hookd introspects them (RFC 7662) as `hookd-test`.
+        client_id: 'hookd-opaque',
+        client_secret: 'hookd-opaque-secret',
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        scope: 'hookd:read hookd:write',
+        id_token_signed_response_alg: 'ES256',
+      },
     ],
     scopes: ['hookd:read', 'hookd:write'],
     jwks: { keys: [jwk] },
@@ -48,12 +60,13 @@ function provider(issuer, jwk) {
         enabled: true,
         defaultResource: () => undefined,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => ({
+        getResourceServerInfo: (_ctx, resource, client) => ({
           scope: 'hookd:read hookd:write',
           audience: resource,
           accessTokenTTL: 300,
-          accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'ES256' } },
+          ...(client.clientId === 'hookd-opaque'
+            ? { accessTokenFormat: 'opaque' }
+            : { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
         }),
       },
     },
