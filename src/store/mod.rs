@@ -10,6 +10,7 @@
 
 mod callbacks;
 pub mod migrate;
+pub mod oauth;
 mod postgres;
 mod row;
 pub mod search_text;
@@ -17,6 +18,7 @@ mod sqlite;
 mod tasks;
 
 pub use callbacks::{Callbacks, Progress, SavedSubscription};
+pub use oauth::OauthStore;
 pub use postgres::{Postgres, WakeUps};
 pub use sqlite::Sqlite;
 pub use tasks::{TaskEnd, TaskRecord, TaskState, Tasks};
@@ -271,6 +273,7 @@ pub trait Store:
     + Search
     + Callbacks
     + Tasks
+    + OauthStore
 {
 }
 
@@ -285,14 +288,15 @@ impl<T> Store for T where
         + Search
         + Callbacks
         + Tasks
+        + OauthStore
 {
 }
 
 /// The store's traits, to call their methods on a `dyn Store`.
 pub mod prelude {
     pub use super::{
-        Actions, Callbacks, Consumers, Deploys, EventRows, Events, Rejections, RepoActivity,
-        Search, Store, Tasks,
+        Actions, Callbacks, Consumers, Deploys, EventRows, Events, OauthStore, Rejections,
+        RepoActivity, Search, Store, Tasks,
     };
 }
 

@@ -9,6 +9,7 @@ mod callbacks;
 mod derived;
 mod event_rows;
 mod listen;
+mod oauth;
 mod reader;
 pub(super) mod schema;
 mod search_pending;

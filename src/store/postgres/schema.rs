@@ -215,6 +215,43 @@ const MIGRATIONS: &[&str] = &[
     -- guide asks servers to persist subscriptions): when it lapses, with its granted lifetime.
     ALTER TABLE callback_subscriptions ADD COLUMN expires_at TEXT;
 "#,
+    r#"
+    -- hookd as its own OAuth authorization server: clients, consented grants (token families),
+    -- single-use codes and tokens, the last two only as their SHA-256.
+    CREATE TABLE oauth_clients (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        redirect_uris TEXT NOT NULL,
+        metadata      TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT
+    );
+    CREATE TABLE oauth_grants (
+        family     TEXT PRIMARY KEY,
+        client_id  TEXT NOT NULL,
+        scope      TEXT NOT NULL,
+        resource   TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE oauth_codes (
+        hash         TEXT PRIMARY KEY,
+        family       TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        challenge    TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+    );
+    CREATE TABLE oauth_tokens (
+        hash       TEXT PRIMARY KEY,
+        family     TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at    TEXT
+    );
+    CREATE INDEX oauth_codes_family ON oauth_codes (family);
+    CREATE INDEX oauth_tokens_family ON oauth_tokens (family);
+    CREATE INDEX oauth_tokens_expiry ON oauth_tokens (expires_at);
+"#,
 ];
 
 /// Brings the database to the newest schema, once, however many instances start together.

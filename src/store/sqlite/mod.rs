@@ -11,6 +11,7 @@ mod consumers;
 mod derived;
 mod event_rows;
 mod index;
+mod oauth;
 mod reader;
 mod schema;
 mod search;
