@@ -163,6 +163,13 @@ pub fn check(config: &Config) -> Result<Sources, AppError> {
 /// Refuses settings that would expose events: MCP beyond loopback without a token, and URLs
 /// that are not http(s).
 fn check_policy(config: &Config, mode: Mode) -> Result<(), AppError> {
+    if config.own_authorization_server() && config.mcp_token.is_none() {
+        return Err(AppError::Policy(
+            "--mcp-authorization-server self asks for the operator's secret on its consent page: \
+             set HOOKD_MCP_TOKEN (or --mcp-token)"
+                .into(),
+        ));
+    }
     if mode == Mode::Serve
         && !config.mcp_addr.ip().is_loopback()
         && config.mcp_token.is_none()
@@ -196,6 +203,7 @@ fn check_policy(config: &Config, mode: Mode) -> Result<(), AppError> {
         ("--mcp-public-url", &config.mcp_public_url),
     ] {
         if let Some(v) = value
+            && !(flag == "--mcp-authorization-server" && v == "self")
             && !v.starts_with("http") | reqwest::Url::parse(v).is_err()
         {
             return Err(AppError::Policy(format!(
@@ -317,9 +325,9 @@ impl Http {
                 .then(|| config.data_dir.clone()),
         };
         // Like the dashboard's API: behind the token, and only for a Host this listener serves.
-        // One identity provider (and one cache of its keys) for every route.
-        let issuer = config.identity_provider();
-        let metrics = mcp::auth::guard(crate::scrape::routes(scrape), config, issuer.clone());
+        // One set of credentials (one cache of the identity provider's keys) for every route.
+        let credentials = mcp::auth::Credentials::from_config(config, store);
+        let metrics = mcp::auth::guard(crate::scrape::routes(scrape), &credentials);
         let metrics = mcp::auth::known_hosts_only(metrics, config);
         let waiters = config.limits.waiters();
         let dashboard = crate::dashboard::Dashboard {
@@ -331,15 +339,14 @@ impl Http {
             heartbeat: config.heartbeat(),
             max_answer: config.limits.max_answer_bytes,
         };
-        let dashboard = crate::dashboard::routes(dashboard, config, |r| {
-            mcp::auth::guard(r, config, issuer.clone())
-        });
+        let dashboard =
+            crate::dashboard::routes(dashboard, config, |r| mcp::auth::guard(r, &credentials));
         let (mcp, kept) = mcp::router(
             store.clone(),
             sources.clone(),
             config,
             waiters,
-            issuer,
+            credentials.clone(),
             shutdown.clone(),
         );
         let routes = mcp

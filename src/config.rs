@@ -394,6 +394,11 @@ impl Config {
         hosts
     }
 
+    /// Whether hookd is its own authorization server (`--mcp-authorization-server self`).
+    pub fn own_authorization_server(&self) -> bool {
+        self.mcp_authorization_server.as_deref() == Some("self")
+    }
+
     /// hookd's MCP URL as clients reach it (the OAuth resource): `--mcp-public-url`, else the
     /// listener's own.
     pub fn mcp_resource(&self) -> String {
@@ -406,6 +411,9 @@ impl Config {
     /// (`--mcp-authorization-server`), for the resource [`Config::mcp_resource`].
     pub fn identity_provider(&self) -> Option<std::sync::Arc<crate::mcp::idp::Issuer>> {
         let issuer = self.mcp_authorization_server.clone()?;
+        if self.own_authorization_server() {
+            return None;
+        }
         let introspection = match (
             &self.mcp_introspection_client_id,
             &self.mcp_introspection_client_secret,

@@ -50,6 +50,7 @@ pub mod health;
 pub mod ingest;
 pub mod listener;
 pub mod mcp;
+pub mod oauth;
 pub mod outbound;
 pub mod payload;
 pub mod per_ip;

@@ -70,10 +70,59 @@ fn host_name(host: &str) -> &str {
 /// What the bearer check needs: the static token and the identity provider (either may be
 /// absent, not both), the metadata URL to point clients to (if any), and what needs `hookd:write`.
 pub struct Guard {
-    pub token: Option<Secret>,
-    pub issuer: Option<Arc<super::idp::Issuer>>,
+    pub credentials: Credentials,
     pub resource_metadata: Option<String>,
     pub writes: Writes,
+}
+
+/// The credentials the MCP listener accepts: the static token, an identity provider's tokens,
+/// and the tokens hookd issues as its own authorization server.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    pub token: Option<Secret>,
+    pub issuer: Option<Arc<super::idp::Issuer>>,
+    pub authority: Option<Arc<crate::oauth::Authority>>,
+}
+
+impl Credentials {
+    /// What `settings` configure; hookd's own authorization server keeps its grants in `store`.
+    pub fn from_config(
+        settings: &crate::config::Config,
+        store: &Arc<dyn crate::store::Store>,
+    ) -> Self {
+        let authority = match (&settings.mcp_token, settings.own_authorization_server()) {
+            (Some(operator), true) => Some(Arc::new(crate::oauth::Authority::new(
+                store.clone(),
+                settings.mcp_resource(),
+                operator.clone(),
+            ))),
+            _ => None,
+        };
+        Self {
+            token: settings.mcp_token.clone(),
+            issuer: settings.identity_provider(),
+            authority,
+        }
+    }
+
+    /// Whether a request must present one.
+    pub fn required(&self) -> bool {
+        self.token.is_some() || self.issuer.is_some() || self.authority.is_some()
+    }
+
+    /// Whether OAuth is on (an identity provider or hookd's own server).
+    pub fn oauth(&self) -> bool {
+        self.issuer.is_some() || self.authority.is_some()
+    }
+
+    /// The authorization server clients are sent to, for the protected-resource metadata.
+    pub fn authorization_server(&self) -> Option<String> {
+        match (&self.authority, &self.issuer) {
+            (Some(a), _) => Some(a.issuer.clone()),
+            (None, Some(i)) => Some(i.name().to_owned()),
+            (None, None) => None,
+        }
+    }
 }
 
 /// What a grant without `hookd:write` may not do behind a guard.
@@ -106,18 +155,13 @@ pub fn metadata_url(resource: &reqwest::Url) -> String {
 
 /// `routes` behind the MCP credentials when any are required (what `/metrics` and the dashboard
 /// use): the token, or a token of the identity provider; a POST needs `hookd:write`.
-pub fn guard(
-    routes: axum::Router,
-    settings: &crate::config::Config,
-    issuer: Option<Arc<super::idp::Issuer>>,
-) -> axum::Router {
-    if settings.mcp_token.is_none() && issuer.is_none() {
+pub fn guard(routes: axum::Router, credentials: &Credentials) -> axum::Router {
+    if !credentials.required() {
         return routes;
     }
     routes.layer(axum::middleware::from_fn_with_state(
         Arc::new(Guard {
-            token: settings.mcp_token.clone(),
-            issuer,
+            credentials: credentials.clone(),
             resource_metadata: None,
             writes: Writes::Posts,
         }),
@@ -141,20 +185,33 @@ pub async fn require_bearer(
     let Some(presented) = presented else {
         return unauthorized(&guard, None);
     };
-    let is_token = guard
+    let credentials = &guard.credentials;
+    let is_token = credentials
         .token
         .as_ref()
         .is_some_and(|t| bool::from(presented.as_bytes().ct_eq(t.expose().as_bytes())));
-    let grant = match (&guard.issuer, is_token) {
-        (_, true) => Grant::full("bearer-token"),
-        (Some(issuer), false) => match issuer.check(presented).await {
+    let own = match &credentials.authority {
+        Some(a) if !is_token && presented.starts_with(crate::oauth::ACCESS_PREFIX) => {
+            match crate::oauth::access_grant(a, presented).await {
+                Some(grant) => Some(grant),
+                None => {
+                    return unauthorized(&guard, Some("the token is unknown, expired or revoked"));
+                }
+            }
+        }
+        _ => None,
+    };
+    let grant = match (own, &credentials.issuer, is_token) {
+        (Some(grant), _, _) => grant,
+        (None, _, true) => Grant::full("bearer-token"),
+        (None, Some(issuer), false) => match issuer.check(presented).await {
             Ok(grant) => grant,
             Err(super::idp::Refusal::NoScope) => {
                 return insufficient_scope(&guard, scope::READ, "this token holds no hookd scope");
             }
             Err(refusal) => return unauthorized(&guard, Some(&refusal.to_string())),
         },
-        (None, false) => return unauthorized(&guard, Some("the token is not valid")),
+        (None, None, false) => return unauthorized(&guard, Some("the token is not valid")),
     };
     let (mut parts, body) = request.into_parts();
     let body = if grant.write {
@@ -206,7 +263,7 @@ fn unauthorized(guard: &Guard, error: Option<&str>) -> Response {
         r#"Bearer realm="hookd"{error}{}"#,
         oauth_parameters(guard, &scope::SUPPORTED.join(" "))
     );
-    let message = if guard.issuer.is_some() {
+    let message = if guard.credentials.oauth() {
         "unauthorized: send Authorization: Bearer <an access token of the identity provider, or HOOKD_MCP_TOKEN>"
     } else {
         "unauthorized: send Authorization: Bearer <HOOKD_MCP_TOKEN>"
@@ -231,7 +288,7 @@ fn insufficient_scope(guard: &Guard, needed: &str, why: &str) -> Response {
 /// `, scope="…", resource_metadata="…"` when OAuth is on; nothing with the static token alone.
 fn oauth_parameters(guard: &Guard, scope: &str) -> String {
     let mut out = String::new();
-    if guard.issuer.is_some() || guard.resource_metadata.is_some() {
+    if guard.credentials.oauth() || guard.resource_metadata.is_some() {
         out.push_str(&format!(r#", scope="{scope}""#));
     }
     if let Some(url) = &guard.resource_metadata {

@@ -593,7 +593,7 @@ pub fn router(
     sources: Arc<Sources>,
     settings: &crate::config::Config,
     waiters: Arc<crate::waiters::Waiters>,
-    issuer: Option<Arc<idp::Issuer>>,
+    credentials: auth::Credentials,
     shutdown: CancellationToken,
 ) -> (Router, Kept) {
     let hosts = settings.mcp_hosts();
@@ -665,16 +665,16 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(sessions, gone_is_404));
     let resource = settings.mcp_resource();
     let metadata = match (
-        &settings.mcp_authorization_server,
+        credentials.authorization_server(),
         reqwest::Url::parse(&resource),
     ) {
         (Some(server), Ok(url)) => Some((
             auth::metadata_url(&url),
-            auth::resource_metadata(&resource, server),
+            auth::resource_metadata(&resource, &server),
         )),
         _ => None,
     };
-    if let Some(issuer) = &issuer {
+    if let Some(issuer) = &credentials.issuer {
         tracing::info!(
             issuer = issuer.name(),
             resource = %resource,
@@ -682,11 +682,20 @@ pub fn router(
              resource in aud and hookd:read or hookd:write in scope"
         );
     }
-    let mcp = if settings.mcp_token.is_some() || issuer.is_some() {
+    if let Some(authority) = &credentials.authority {
+        tracing::info!(
+            issuer = %authority.issuer,
+            resource = %resource,
+            "hookd is its own OAuth authorization server: clients register, and the operator \
+             consents with HOOKD_MCP_TOKEN at {}/oauth/authorize",
+            authority.issuer
+        );
+    }
+    let authority = credentials.authority.clone();
+    let mcp = if credentials.required() {
         mcp.layer(axum::middleware::from_fn_with_state(
             Arc::new(auth::Guard {
-                token: settings.mcp_token.clone(),
-                issuer,
+                credentials,
                 resource_metadata: metadata.as_ref().map(|(url, _)| url.clone()),
                 writes: auth::Writes::Tools(Arc::new(write_tools)),
             }),
@@ -710,6 +719,10 @@ pub fn router(
             )
         }
         None => mcp,
+    };
+    let routes = match authority {
+        Some(authority) => routes.merge(authority.routes()),
+        None => routes,
     };
     (routes.merge(cards), kept)
 }

@@ -86,6 +86,16 @@ pub enum Rotation {
     Refused,
 }
 
+/// `next`, filed under `family` (a rotation's new tokens go to the spent token's family).
+pub fn in_family(next: Vec<OauthToken>, family: &str) -> Vec<OauthToken> {
+    next.into_iter()
+        .map(|t| OauthToken {
+            family: family.to_owned(),
+            ..t
+        })
+        .collect()
+}
+
 /// The SHA-256 of a code or token, as stored (hex).
 pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -113,7 +123,8 @@ pub trait OauthStore {
     /// The grant of an access token that has not expired and whose family stands.
     async fn access_grant(&self, hash: String) -> Result<Option<OauthGrant>, StoreError>;
 
-    /// Spends a refresh token and issues `next` in its place, atomically (see [`Rotation`]).
+    /// Spends a refresh token and issues `next` in its place, atomically (see [`Rotation`]);
+    /// `next` is filed under the spent token's family, whatever family it names.
     async fn rotate(
         &self,
         refresh_hash: String,

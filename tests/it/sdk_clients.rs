@@ -56,6 +56,17 @@ fn official_python_sdk_listen_and_legacy_subscribe() {
     }
 }
 
+/// hookd as its own authorization server, signed into by the Python SDK's OAuth client
+/// (registration, the consent page answered over HTTP, PKCE, refresh, reuse detection, scopes,
+/// revocation).
+#[test]
+fn official_python_sdk_oauth_client_with_hookd_as_authorization_server() {
+    let test = "official_python_sdk_oauth_client_with_hookd_as_authorization_server";
+    if let Some(py) = python(test) {
+        run(test, script(&py, "tests/python/oauth_client.py"));
+    }
+}
+
 #[test]
 fn official_typescript_sdk_client() {
     let test = "official_typescript_sdk_client";

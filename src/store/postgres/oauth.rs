@@ -10,7 +10,9 @@ use tokio_postgres::Row;
 
 use super::Postgres;
 use crate::store::StoreError;
-use crate::store::oauth::{OauthClient, OauthCode, OauthGrant, OauthStore, OauthToken, Rotation};
+use crate::store::oauth::{
+    OauthClient, OauthCode, OauthGrant, OauthStore, OauthToken, Rotation, in_family,
+};
 use crate::time::format_time;
 
 const GRANT: &str = "g.family, g.client_id, g.scope, g.resource, g.created_at";
@@ -231,7 +233,7 @@ impl OauthStore for Postgres {
                     &[&hash, &now],
                 )
                 .await?;
-                insert_tokens(&tx, &next).await?;
+                insert_tokens(&tx, &in_family(next, &g.family)).await?;
                 Rotation::Rotated(g)
             }
         };

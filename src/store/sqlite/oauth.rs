@@ -7,7 +7,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::Sqlite;
 use crate::store::StoreError;
-use crate::store::oauth::{OauthClient, OauthCode, OauthGrant, OauthStore, OauthToken, Rotation};
+use crate::store::oauth::{
+    OauthClient, OauthCode, OauthGrant, OauthStore, OauthToken, Rotation, in_family,
+};
 use crate::time::format_time;
 
 const GRANT: &str = "g.family, g.client_id, g.scope, g.resource, g.created_at";
@@ -239,7 +241,7 @@ impl OauthStore for Sqlite {
                 Some((None, _, g)) => {
                     tx.prepare_cached("UPDATE oauth_tokens SET used_at = ?2 WHERE hash = ?1")?
                         .execute(params![hash, now])?;
-                    insert_tokens(&tx, &next)?;
+                    insert_tokens(&tx, &in_family(next, &g.family))?;
                     Rotation::Rotated(g)
                 }
             };
