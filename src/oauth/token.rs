@@ -139,6 +139,10 @@ pub async fn access_grant(a: &Authority, token: &str) -> Option<Grant> {
         return None;
     }
     let grant = a.store.access_grant(hash(token)).await.ok()??;
+    // Issued for this hookd (all instances of one deployment share its public URL).
+    if grant.resource != a.resource {
+        return None;
+    }
     let scopes: Vec<String> = grant.scope.split(' ').map(str::to_owned).collect();
     Grant::from_scopes(format!("hookd-client#{}", grant.client_id), &scopes)
 }

@@ -24,6 +24,7 @@ mod migrate_to;
 mod modern_era;
 mod multi_instance;
 mod oauth_idp;
+mod oauth_server;
 mod oauth_store;
 mod operations;
 mod postgres_writer;

@@ -1,0 +1,355 @@
+//! hookd as its own authorization server, from the outside, where a client or a page could go
+//! wrong on purpose: an unregistered redirect URI is never redirected to, PKCE is required and a
+//! code dies on its first use (a wrong verifier included), a code is bound to its client and
+//! redirect URI, the consent form is bound to the browser that loaded it, and on PostgreSQL a
+//! token one instance issued works on another.
+
+use crate::common;
+
+use base64::Engine;
+use common::TestApp;
+use common::modern::Modern;
+use hookd::secret::Secret;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const OPERATOR: &str = "operator-secret-9d2c";
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+async fn start(db: Option<&str>) -> TestApp {
+    let db = db.map(str::to_owned);
+    TestApp::start_with(move |c| {
+        c.mcp_token = Some(Secret::new(OPERATOR));
+        c.mcp_authorization_server = Some("self".into());
+        // Instances of one deployment share its public URL, the resource their tokens name.
+        if db.is_some() {
+            c.mcp_public_url = Some("http://hookd.test/mcp".into());
+        }
+        c.database_url = db.map(Secret::new);
+    })
+    .await
+}
+
+fn no_redirects() -> reqwest::Client {
+    hookd::outbound::install_tls();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn base(app: &TestApp) -> String {
+    format!("http://{}", app.mcp)
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut url = reqwest::Url::parse("http://form.invalid/").unwrap();
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap_or_default().to_owned()
+}
+
+async fn register(app: &TestApp, redirect: &str) -> (u16, Value) {
+    let r = no_redirects()
+        .post(format!("{}/oauth/register", base(app)))
+        .json(&json!({"client_name": "Tests <b>bold</b>", "redirect_uris": [redirect]}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+fn challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn authorize_url(app: &TestApp, client: &str, redirect: &str, challenge: &str) -> String {
+    format!(
+        "{}/oauth/authorize?{}",
+        base(app),
+        form(&[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", redirect),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "st-1"),
+        ])
+    )
+}
+
+/// Loads the consent page and answers it with the operator's secret: the redirect's query.
+async fn consent(app: &TestApp, url: &str, with_cookie: bool) -> (u16, Vec<(String, String)>) {
+    let http = no_redirects();
+    let page = http.get(url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let text = page.text().await.unwrap();
+    let csrf = text
+        .split("name=csrf value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let query: Vec<(String, String)> = reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let mut fields: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    fields.extend([
+        ("csrf", csrf.as_str()),
+        ("secret", OPERATOR),
+        ("decision", "allow"),
+        ("grant_scope", "hookd:read"),
+        ("grant_scope", "hookd:write"),
+    ]);
+    let mut post = http
+        .post(format!("{}/oauth/authorize", base(app)))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&fields));
+    if with_cookie {
+        post = post.header("cookie", cookie);
+    }
+    let answer = post.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let back = answer
+        .headers()
+        .get("location")
+        .and_then(|l| reqwest::Url::parse(l.to_str().ok()?).ok())
+        .map(|u| u.query_pairs().into_owned().collect())
+        .unwrap_or_default();
+    (status, back)
+}
+
+fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+async fn token(app: &TestApp, pairs: &[(&str, &str)]) -> (u16, Value) {
+    let r = no_redirects()
+        .post(format!("{}/oauth/token", base(app)))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_authorization_server_refuses_what_a_hostile_client_or_page_tries() {
+    let app = start(None).await;
+    let issuer = base(&app);
+    let metadata: Value = no_redirects()
+        .get(format!("{issuer}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+    let prm: Value = no_redirects()
+        .get(format!("{issuer}/.well-known/oauth-protected-resource/mcp"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prm["authorization_servers"], json!([issuer]));
+
+    // Registration: only https or loopback http redirect URIs.
+    assert_eq!(register(&app, "http://evil.example/cb").await.0, 400);
+    assert_eq!(register(&app, "javascript:alert(1)").await.0, 400);
+    let (status, client) = register(&app, REDIRECT).await;
+    assert_eq!(status, 201, "{client}");
+    let id = client["client_id"].as_str().unwrap().to_owned();
+    assert_eq!(client["token_endpoint_auth_method"], "none");
+
+    // A redirect URI the client did not register is refused here, never redirected to.
+    let verifier = "v".repeat(50);
+    let open = no_redirects()
+        .get(authorize_url(
+            &app,
+            &id,
+            "https://evil.example/cb",
+            &challenge(&verifier),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.status(), 400);
+    assert!(open.headers().get("location").is_none());
+    let unknown = no_redirects()
+        .get(authorize_url(
+            &app,
+            "no-such-client",
+            REDIRECT,
+            &challenge(&verifier),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    // Without PKCE: back to the client with invalid_request (and iss).
+    let plain = authorize_url(&app, &id, REDIRECT, "short").replace("S256", "plain");
+    let answer = no_redirects().get(plain).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(REDIRECT)
+            && location.contains("error=invalid_request")
+            && location.contains("iss="),
+        "{location}"
+    );
+
+    // The page names the client with its markup escaped, and cannot be framed.
+    let url = authorize_url(&app, &id, REDIRECT, &challenge(&verifier));
+    let page = no_redirects().get(&url).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let text = page.text().await.unwrap();
+    assert!(text.contains("Tests &lt;b&gt;bold&lt;/b&gt;") && !text.contains("<b>bold"));
+
+    // The form is bound to the browser that loaded it.
+    let (status, back) = consent(&app, &url, false).await;
+    assert_eq!((status, param(&back, "code")), (400, None));
+
+    // A code: wrong verifier, then the right one: both refused, the code died on first use.
+    let (status, back) = consent(&app, &url, true).await;
+    assert_eq!(status, 303);
+    assert_eq!(param(&back, "state"), Some("st-1"));
+    assert_eq!(param(&back, "iss"), Some(issuer.as_str()));
+    let code = param(&back, "code").unwrap().to_owned();
+    let exchange = |code: String, verifier: String, client: String, redirect: &'static str| {
+        let app = &app;
+        async move {
+            token(
+                app,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("code_verifier", &verifier),
+                    ("client_id", &client),
+                    ("redirect_uri", redirect),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, wrong) = exchange(code.clone(), "w".repeat(50), id.clone(), REDIRECT).await;
+    assert_eq!(
+        (status, wrong["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _) = exchange(code, verifier.clone(), id.clone(), REDIRECT).await;
+    assert_eq!(status, 400, "a code is spent by its first use");
+
+    // A code is bound to its client and its redirect URI.
+    let (_, other) = register(&app, "http://127.0.0.1:10/cb").await;
+    let other = other["client_id"].as_str().unwrap().to_owned();
+    let (_, back) = consent(&app, &url, true).await;
+    let code = param(&back, "code").unwrap().to_owned();
+    assert_eq!(
+        exchange(
+            code,
+            verifier.clone(),
+            other.clone(),
+            "http://127.0.0.1:10/cb"
+        )
+        .await
+        .0,
+        400
+    );
+    let (_, back) = consent(&app, &url, true).await;
+    let code = param(&back, "code").unwrap().to_owned();
+    assert_eq!(
+        exchange(
+            code,
+            verifier.clone(),
+            id.clone(),
+            "http://127.0.0.1:9/other"
+        )
+        .await
+        .0,
+        400
+    );
+
+    // And the right exchange works: the token reads through MCP.
+    let (_, back) = consent(&app, &url, true).await;
+    let code = param(&back, "code").unwrap().to_owned();
+    let (status, pair) = exchange(code, verifier, id, REDIRECT).await;
+    assert_eq!(status, 200, "{pair}");
+    let access = pair["access_token"].as_str().unwrap();
+    let listed = Modern::new(&app.mcp_url())
+        .token(access)
+        .send("tools/list", json!({}))
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.raw);
+    app.stop().await;
+}
+
+/// On PostgreSQL, what one instance issued every instance honours.
+#[tokio::test]
+async fn a_token_issued_by_one_instance_works_on_another() {
+    let Some(db) = common::pg::database("a_token_issued_by_one_instance_works_on_another").await
+    else {
+        return;
+    };
+    let a = start(Some(&db.url)).await;
+    let b = start(Some(&db.url)).await;
+    let (_, client) = register(&a, REDIRECT).await;
+    let id = client["client_id"].as_str().unwrap().to_owned();
+    let verifier = "x".repeat(64);
+    // Consent on A, exchange on B.
+    let (_, back) = consent(
+        &a,
+        &authorize_url(&a, &id, REDIRECT, &challenge(&verifier)),
+        true,
+    )
+    .await;
+    let code = param(&back, "code").unwrap().to_owned();
+    let (status, pair) = token(
+        &b,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &verifier),
+            ("client_id", &id),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{pair}");
+    let access = pair["access_token"].as_str().unwrap();
+    for app in [&a, &b] {
+        let listed = Modern::new(&app.mcp_url())
+            .token(access)
+            .send("tools/list", json!({}))
+            .await;
+        assert_eq!(listed.status, 200, "{}", listed.raw);
+    }
+    a.stop().await;
+    b.stop().await;
+}
