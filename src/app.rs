@@ -579,5 +579,9 @@ async fn retention(
             Ok(n) => tracing::info!(deleted = n, "retention removed old events"),
             Err(e) => tracing::warn!(error = %e, "retention failed; will retry"),
         }
+        // Expired OAuth codes and tokens, and registrations that never got a grant.
+        if let Err(e) = store.forget_expired_oauth().await {
+            tracing::warn!(error = %e, "cannot forget expired OAuth codes and tokens; will retry");
+        }
     }
 }

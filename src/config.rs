@@ -151,9 +151,10 @@ pub struct Config {
     )]
     pub events_error_codes: EventsErrorCodes,
 
-    /// The issuer URL of an identity provider whose JWT access tokens (scopes hookd:read,
-    /// hookd:write; audience --mcp-public-url) the MCP endpoint accepts, named in its
-    /// protected-resource metadata (RFC 9728) at /.well-known/oauth-protected-resource.
+    /// OAuth for the MCP endpoint: `self` (hookd is the authorization server; the operator
+    /// consents with --mcp-token), or the issuer URL of an identity provider whose JWT access
+    /// tokens (scopes hookd:read, hookd:write; audience --mcp-public-url) are accepted. Named in
+    /// the protected-resource metadata (RFC 9728) at /.well-known/oauth-protected-resource.
     #[arg(long, env = "HOOKD_MCP_AUTHORIZATION_SERVER")]
     pub mcp_authorization_server: Option<String>,
 

@@ -49,7 +49,13 @@ pub struct Authority {
     pub operator: Secret,
     /// At most this many consent answers are judged at once; a wrong secret costs a second.
     pub judging: tokio::sync::Semaphore,
+    /// Registrations: one a second, twenty at once ([`REGISTRATIONS`]).
+    pub registrations: governor::DefaultDirectRateLimiter,
 }
+
+/// How fast clients may register (per second, and at once): a day of registrations that never
+/// get a grant is at most about 86,000 rows before they are forgotten.
+pub const REGISTRATIONS: (u32, u32) = (1, 20);
 
 impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,6 +77,14 @@ impl Authority {
             resource,
             operator,
             judging: tokio::sync::Semaphore::new(4),
+            registrations: governor::RateLimiter::direct(
+                governor::Quota::per_second(
+                    std::num::NonZeroU32::new(REGISTRATIONS.0).unwrap_or(std::num::NonZeroU32::MIN),
+                )
+                .allow_burst(
+                    std::num::NonZeroU32::new(REGISTRATIONS.1).unwrap_or(std::num::NonZeroU32::MIN),
+                ),
+            ),
         }
     }
 

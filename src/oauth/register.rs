@@ -38,6 +38,18 @@ struct Registration {
 }
 
 pub async fn register(State(a): State<Arc<Authority>>, body: Bytes) -> Response {
+    if a.registrations.check().is_err() {
+        let mut response = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            "too many registrations at once; try again in a second",
+        );
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        return response;
+    }
     if body.len() > super::MAX_BODY {
         return oauth_error(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -307,6 +307,29 @@ async fn the_authorization_server_refuses_what_a_hostile_client_or_page_tries() 
         .send("tools/list", json!({}))
         .await;
     assert_eq!(listed.status, 200, "{}", listed.raw);
+
+    // Registrations are paced: twenty at once, then one a second.
+    let mut paced = None;
+    for _ in 0..25 {
+        let r = no_redirects()
+            .post(format!("{}/oauth/register", base(&app)))
+            .json(&json!({"redirect_uris": [REDIRECT]}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            paced = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            break;
+        }
+    }
+    assert_eq!(
+        paced.as_deref(),
+        Some("1"),
+        "a burst of registrations is paced"
+    );
     app.stop().await;
 }
 
