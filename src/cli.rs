@@ -76,6 +76,9 @@ pub enum Command {
     Forward(crate::commands::forward::ForwardArgs),
     /// Send one stored event again, re-signed as its provider would sign it.
     Replay(crate::commands::replay::ReplayArgs),
+    /// The clients let in through hookd's own OAuth authorization server; `--revoke ID` shuts
+    /// one out.
+    Grants(crate::commands::grants::GrantsArgs),
     /// Check the configuration: what `serve` would use, secrets redacted, and what each source
     /// expects.
     #[command(subcommand)]
@@ -127,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Tail(a) => return crate::commands::tail::run(a).await,
             Command::Forward(a) => return crate::commands::forward::run(a).await,
             Command::Replay(a) => return crate::commands::replay::run(a).await,
+            Command::Grants(a) => return crate::commands::grants::run(a).await,
             Command::MigrateTo(a) => return migrate_to(a).await,
         };
         // Signals are caught from here on, so one that arrives while hookd is still starting

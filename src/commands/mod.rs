@@ -5,6 +5,7 @@
 pub mod config_check;
 pub mod events;
 pub mod forward;
+pub mod grants;
 pub mod replay;
 pub mod tail;
 

@@ -308,6 +308,53 @@ async fn the_authorization_server_refuses_what_a_hostile_client_or_page_tries() 
         .await;
     assert_eq!(listed.status, 200, "{}", listed.raw);
 
+    // `hookd grants` lists it by the client's name; `hookd grants --revoke` shuts it out at once.
+    let data = app.dir.path().join("data");
+    let grants = std::process::Command::new(common::bin())
+        .args(["grants", "--json", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(grants.status.success(), "{grants:?}");
+    let listed: Vec<Value> = String::from_utf8_lossy(&grants.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ours = listed
+        .iter()
+        .find(|g| g["client_name"] == "Tests <b>bold</b>")
+        .unwrap_or_else(|| panic!("{listed:?}"));
+    let revoke = std::process::Command::new(common::bin())
+        .args([
+            "grants",
+            "--revoke",
+            ours["id"].as_str().unwrap(),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(revoke.status.success(), "{revoke:?}");
+    let refused = Modern::new(&app.mcp_url())
+        .token(access)
+        .send("tools/list", json!({}))
+        .await;
+    assert_eq!(refused.status, 401, "a revoked grant's token");
+    let again = std::process::Command::new(common::bin())
+        .args([
+            "grants",
+            "--revoke",
+            ours["id"].as_str().unwrap(),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "revoking twice says there is no such grant"
+    );
+
     // Registrations are paced: twenty at once, then one a second.
     let mut paced = None;
     for _ in 0..25 {
