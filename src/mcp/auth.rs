@@ -95,6 +95,7 @@ impl Credentials {
                 store.clone(),
                 settings.mcp_resource(),
                 operator.clone(),
+                settings.allow_private_callbacks,
             ))),
             _ => None,
         };

@@ -231,9 +231,13 @@ pub async fn decide(State(a): State<Arc<Authority>>, headers: HeaderMap, body: B
         challenge: ask.challenge.clone(),
         expires_at: now + chrono::TimeDelta::from_std(CODE_TTL).unwrap_or_default(),
     };
-    // A client with a grant is kept for as long as the grant stands.
+    // A registered client with a grant is kept for as long as the grant stands; a metadata
+    // document's copy keeps its expiry (it is read again when it lapses).
     let kept = OauthClient {
-        expires_at: None,
+        expires_at: ask
+            .client
+            .expires_at
+            .filter(|_| super::metadata_document::is_document(&ask.client.id)),
         ..ask.client.clone()
     };
     let saved = match a.store.save_client(kept).await {

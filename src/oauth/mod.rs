@@ -8,11 +8,13 @@
 //!
 //! - `metadata.rs`: RFC 8414's document;
 //! - `register.rs`: registration and the clients' checks;
+//! - `metadata_document.rs`: clients known by the URL of their metadata document;
 //! - `consent.rs`: the authorization endpoint and its page;
 //! - `token.rs`: the token and revocation endpoints, and the access-token check.
 
 mod consent;
 mod metadata;
+mod metadata_document;
 mod register;
 mod token;
 
@@ -49,6 +51,8 @@ pub struct Authority {
     pub operator: Secret,
     /// At most this many consent answers are judged at once; a wrong secret costs a second.
     pub judging: tokio::sync::Semaphore,
+    /// Client metadata documents may be on private addresses (`--allow-private-callbacks`).
+    pub allow_private: bool,
     /// Registrations: one a second, twenty at once ([`REGISTRATIONS`]).
     pub registrations: governor::DefaultDirectRateLimiter,
 }
@@ -67,7 +71,12 @@ impl std::fmt::Debug for Authority {
 }
 
 impl Authority {
-    pub fn new(store: Arc<dyn Store>, resource: String, operator: Secret) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        resource: String,
+        operator: Secret,
+        allow_private: bool,
+    ) -> Self {
         let issuer = reqwest::Url::parse(&resource)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_else(|_| resource.clone());
@@ -77,6 +86,7 @@ impl Authority {
             resource,
             operator,
             judging: tokio::sync::Semaphore::new(4),
+            allow_private,
             registrations: governor::RateLimiter::direct(
                 governor::Quota::per_second(
                     std::num::NonZeroU32::new(REGISTRATIONS.0).unwrap_or(std::num::NonZeroU32::MIN),

@@ -167,10 +167,14 @@ pub async fn client_with(
     id: &str,
     redirect_uri: &str,
 ) -> Result<OauthClient, String> {
-    let client = match a.store.client(id.to_owned()).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err("this client is not registered here".into()),
-        Err(e) => return Err(format!("the store cannot be read: {e}")),
+    let client = if super::metadata_document::is_document(id) {
+        super::metadata_document::client(a, id).await?
+    } else {
+        match a.store.client(id.to_owned()).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Err("this client is not registered here".into()),
+            Err(e) => return Err(format!("the store cannot be read: {e}")),
+        }
     };
     let uris: Vec<String> = serde_json::from_str(&client.redirect_uris).unwrap_or_default();
     if !uris.iter().any(|u| u == redirect_uri) {

@@ -141,6 +141,7 @@ pub trait OauthStore {
     /// Revokes a grant and every token of it; `false` when unknown or revoked already.
     async fn revoke_grant(&self, family: String) -> Result<bool, StoreError>;
 
-    /// Deletes expired codes and tokens and lapsed client copies; how many rows went.
+    /// Deletes expired codes and tokens, and lapsed clients no standing grant names; how many
+    /// rows went.
     async fn forget_expired_oauth(&self) -> Result<u64, StoreError>;
 }

@@ -423,3 +423,120 @@ async fn a_token_issued_by_one_instance_works_on_another() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Serves `documents` (path → JSON) on 127.0.0.1 for as long as the runtime lives: the base URL.
+async fn serve_documents(documents: Vec<(&'static str, Value)>) -> String {
+    let mut routes = axum::Router::new();
+    for (path, doc) in documents {
+        routes = routes.route(
+            path,
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc) }
+            }),
+        );
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    base
+}
+
+/// A client known by the URL of its metadata document signs in without registering; a document
+/// that names another client, is too large, or sits on a private address (without
+/// `--allow-private-callbacks`) is refused on hookd's own page.
+#[tokio::test]
+async fn a_client_id_metadata_document_stands_in_for_registration() {
+    let docs = serve_documents(vec![
+        (
+            "/liar.json",
+            json!({"client_id": "https://elsewhere.example/client.json",
+            "redirect_uris": [REDIRECT]}),
+        ),
+        (
+            "/huge.json",
+            json!({"client_id": "x", "redirect_uris": [REDIRECT],
+            "padding": "x".repeat(70_000)}),
+        ),
+    ])
+    .await;
+    // A document names its own URL, so it is served once the port is known.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client_id = format!("http://{}/client.json", listener.local_addr().unwrap());
+    let doc = json!({"client_id": client_id, "client_name": "Metadata Client",
+        "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
+    let routes = axum::Router::new().route(
+        "/client.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    let app = TestApp::start_with(|c| {
+        c.mcp_token = Some(Secret::new(OPERATOR));
+        c.mcp_authorization_server = Some("self".into());
+        c.allow_private_callbacks = true;
+    })
+    .await;
+    let metadata: Value = no_redirects()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            base(&app)
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["client_id_metadata_document_supported"], true);
+
+    let verifier = "m".repeat(60);
+    let url = authorize_url(&app, &client_id, REDIRECT, &challenge(&verifier));
+    let page = no_redirects().get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Metadata Client"));
+    let (_, back) = consent(&app, &url, true).await;
+    let code = param(&back, "code").unwrap().to_owned();
+    let (status, pair) = token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &verifier),
+            ("client_id", &client_id),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{pair}");
+
+    for (path, why) in [
+        ("/liar.json", "names another client_id"),
+        ("/huge.json", "larger than"),
+        ("/missing.json", "HTTP 404"),
+    ] {
+        let url = authorize_url(
+            &app,
+            &format!("{docs}{path}"),
+            REDIRECT,
+            &challenge(&verifier),
+        );
+        let refused = no_redirects().get(&url).send().await.unwrap();
+        assert_eq!(refused.status(), 400, "{path}");
+        assert!(refused.headers().get("location").is_none());
+        let text = refused.text().await.unwrap();
+        assert!(text.contains(why), "{path}: {text}");
+    }
+    app.stop().await;
+
+    // Without --allow-private-callbacks, a document on a loopback address is not fetched.
+    let app = start(None).await;
+    let url = authorize_url(&app, &client_id, REDIRECT, &challenge(&verifier));
+    let refused = no_redirects().get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("https"), "{text}");
+    app.stop().await;
+}

@@ -81,7 +81,10 @@ fn official_typescript_sdk_client() {
 fn official_typescript_sdk_oauth_client_with_hookd_as_authorization_server() {
     let test = "official_typescript_sdk_oauth_client_with_hookd_as_authorization_server";
     if node_package(test, "@modelcontextprotocol/sdk") {
-        run(test, script(Path::new("node"), "tests/node/oauth_client.mjs"));
+        run(
+            test,
+            script(Path::new("node"), "tests/node/oauth_client.mjs"),
+        );
     }
 }
 

@@ -320,7 +320,9 @@ impl OauthStore for Sqlite {
             for sql in [
                 "DELETE FROM oauth_codes WHERE expires_at <= ?1",
                 "DELETE FROM oauth_tokens WHERE expires_at <= ?1",
-                "DELETE FROM oauth_clients WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                // A metadata document's copy stays while a grant of its client stands: it names it.
+                "DELETE FROM oauth_clients WHERE expires_at IS NOT NULL AND expires_at <= ?1
+                 AND id NOT IN (SELECT client_id FROM oauth_grants WHERE revoked_at IS NULL)",
             ] {
                 n += tx.prepare_cached(sql)?.execute([&now])?;
             }
