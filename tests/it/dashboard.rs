@@ -470,3 +470,87 @@ async fn the_list_is_bounded_by_what_it_shows_and_says_when_more_exist() {
     assert!(exact.headers().get("x-hookd-more").is_none(), "none more");
     app.stop().await;
 }
+
+/// With hookd as its own authorization server, the dashboard signs in through it (no token
+/// pasted): the consent page, back to the dashboard with the events, the code gone from the
+/// address bar; an access token that stops working is refreshed without asking again.
+#[tokio::test]
+async fn with_oauth_on_the_dashboard_signs_in_through_hookd_and_refreshes() {
+    let test = "dashboard::with_oauth_on_the_dashboard_signs_in_through_hookd_and_refreshes";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hookd.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let hookd = Process::serve(
+        &dir.path().join("data"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--mcp-token",
+            "operator-secret-dash",
+            "--mcp-authorization-server",
+            "self",
+        ],
+    );
+    let id = push(&hookd, "signin-0").await;
+    let home = format!("http://127.0.0.1:{}/", hookd.mcp.port());
+    browser.open(&home).await;
+    browser
+        .until("const b = document.querySelector('#signin'); return b !== null && !b.hidden")
+        .await;
+    browser
+        .run("document.querySelector('#signin').click()")
+        .await;
+    browser
+        .until(
+            "return location.pathname === '/oauth/authorize' \
+             && document.querySelector('input[name=secret]') !== null",
+        )
+        .await;
+    let named = browser
+        .run("return document.querySelector('h1').textContent")
+        .await;
+    assert!(
+        named.as_str().unwrap().contains("hookd's dashboard"),
+        "{named}"
+    );
+    browser
+        .run(
+            "document.querySelector('input[name=secret]').value = 'operator-secret-dash'; \
+             document.querySelector('button[value=allow]').click()",
+        )
+        .await;
+    browser
+        .until(&format!(
+            "return document.querySelector('tr[data-id=\"{id}\"]') !== null"
+        ))
+        .await;
+    assert_eq!(browser.run("return location.search").await, json!(""));
+    let first = browser
+        .run("return sessionStorage.getItem('hookd-token')")
+        .await;
+    let first = first.as_str().unwrap().to_owned();
+
+    // The access token stops working (revoked, as when it expires): the page refreshes it.
+    let revoked = common::http()
+        .post(format!("{home}oauth/revoke"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={first}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    browser.run("location.hash = '#/sources'").await;
+    browser
+        .until(&format!(
+            "const t = sessionStorage.getItem('hookd-token'); \
+             return t !== null && t !== '{first}' && document.querySelector('#sources').hidden === false"
+        ))
+        .await;
+    let asks = browser
+        .run("return document.querySelector('#token').hidden")
+        .await;
+    assert_eq!(asks, json!(true), "no token was asked for");
+}

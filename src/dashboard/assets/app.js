@@ -15,8 +15,9 @@ const el = (tag, attrs = {}, ...children) => {
 const token = () => sessionStorage.getItem("hookd-token");
 const authHeaders = () => (token() ? { Authorization: "Bearer " + token() } : {});
 
-async function api(path, options = {}) {
+async function api(path, options = {}, again = true) {
   const r = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
+  if (r.status === 401 && again && await refreshed()) return api(path, options, false);
   if (r.status === 401) { askToken(); throw new Error("token needed"); }
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(body.error || r.statusText);
@@ -27,7 +28,73 @@ async function api(path, options = {}) {
 function askToken() {
   $("#token").hidden = false;
   $("main").hidden = true;
+  ownServer().then((m) => { $("#signin").hidden = !m; });
 }
+
+// ---- Signing in through hookd's own authorization server (--mcp-authorization-server self) -------
+// The dashboard is a public OAuth client (`hookd-dashboard`) redirected back to this page: the
+// authorization code flow with PKCE, the consent on hookd's page, tokens kept for this browser
+// session; an access token that stops working is refreshed once before asking again.
+
+const DASHBOARD = "hookd-dashboard";
+const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
+  .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+async function ownServer() {
+  try {
+    const r = await fetch("/.well-known/oauth-authorization-server");
+    if (!r.ok) return null;
+    const m = await r.json();
+    return new URL(m.authorization_endpoint).origin === location.origin ? m : null;
+  } catch { return null; }
+}
+
+async function signIn() {
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  sessionStorage.setItem("hookd-signin", JSON.stringify({ verifier, state, back: location.hash }));
+  const p = new URLSearchParams({ response_type: "code", client_id: DASHBOARD, redirect_uri: location.origin + "/",
+    code_challenge: challenge, code_challenge_method: "S256", state, scope: "hookd:read hookd:write" });
+  location.assign("/oauth/authorize?" + p);
+}
+
+async function tokens(form) {
+  const r = await fetch("/oauth/token", { method: "POST", body: new URLSearchParams(form) });
+  if (!r.ok) return false;
+  const t = await r.json();
+  sessionStorage.setItem("hookd-token", t.access_token);
+  sessionStorage.setItem("hookd-refresh", t.refresh_token);
+  return true;
+}
+
+async function finishSignIn() {
+  const q = new URLSearchParams(location.search);
+  if (!q.has("code") && !q.has("error")) return;
+  const saved = JSON.parse(sessionStorage.getItem("hookd-signin") || "{}");
+  sessionStorage.removeItem("hookd-signin");
+  history.replaceState(null, "", "/" + (saved.back || ""));
+  if (!q.has("code") || !saved.state || q.get("state") !== saved.state) return;
+  await tokens({ grant_type: "authorization_code", code: q.get("code"), code_verifier: saved.verifier,
+    client_id: DASHBOARD, redirect_uri: location.origin + "/" });
+}
+
+// One refresh at a time: requests refused together share it (a refresh token presented twice
+// would end the sign-in, by design).
+let refreshing = null;
+function refreshed() {
+  if (!refreshing) {
+    const refresh = sessionStorage.getItem("hookd-refresh");
+    sessionStorage.removeItem("hookd-refresh");
+    refreshing = (refresh
+      ? tokens({ grant_type: "refresh_token", refresh_token: refresh, client_id: DASHBOARD })
+      : Promise.resolve(false))
+      .finally(() => setTimeout(() => { refreshing = null; }, 1000));
+  }
+  return refreshing;
+}
+
+$("#signin").addEventListener("click", () => signIn().catch(show));
 
 $("#token").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -98,7 +165,7 @@ async function startLive() {
   try {
     const r = await fetch("/api/stream?" + query({ source: f.source, type: f.type }),
       { headers: authHeaders(), signal: liveAbort.signal });
-    if (r.status === 401) return askToken();
+    if (r.status === 401) return (await refreshed()) ? startLive() : askToken();
     status.textContent = "live"; status.classList.add("on");
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
@@ -273,5 +340,7 @@ function route() {
 }
 
 window.addEventListener("hashchange", route);
-route();
-startLive();
+finishSignIn().catch(show).finally(() => {
+  route();
+  startLive();
+});
