@@ -310,7 +310,7 @@ pub async fn replay(
 
 /// A write is accepted only as JSON (which a cross-site form cannot send) and, when the browser
 /// names an origin, from this host's own.
-fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
+pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -327,7 +327,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
             if Some(origin.to_owned()) == own || Some(origin.to_owned()) == own_tls {
                 Ok(())
             } else {
-                Err("replay is accepted only from the dashboard's own page")
+                Err("this is accepted only from the dashboard's own page")
             }
         }
     }

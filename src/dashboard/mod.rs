@@ -9,6 +9,7 @@
 //! send one).
 
 pub mod api;
+mod grants;
 mod stream;
 
 use std::sync::Arc;
@@ -56,6 +57,8 @@ pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> R
         .route("/api/consumers", get(api::consumers))
         .route("/api/actions", get(api::actions))
         .route("/api/deployments", get(api::deployments))
+        .route("/api/grants", get(grants::list))
+        .route("/api/grants/{id}/revoke", post(grants::revoke))
         .with_state(Arc::new(dashboard));
     let api = crate::mcp::auth::known_hosts_only(guard(api), config);
     Router::new()

@@ -553,4 +553,29 @@ async fn with_oauth_on_the_dashboard_signs_in_through_hookd_and_refreshes() {
         .run("return document.querySelector('#token').hidden")
         .await;
     assert_eq!(asks, json!(true), "no token was asked for");
+
+    // The Access tab lists the dashboard's own grant; revoking it signs the page out.
+    browser.run("location.hash = '#/access'").await;
+    let listed = browser
+        .until(
+            "const r = document.querySelector('#grant-rows tr[data-grant]');              return r && r.cells[0].textContent",
+        )
+        .await;
+    assert_eq!(listed, json!("hookd's dashboard"));
+    browser
+        .run("document.querySelector('#grant-rows button').click()")
+        .await;
+    browser
+        .until("const b = document.querySelector('#signin'); return b !== null && !b.hidden")
+        .await;
+    let grants = common::http()
+        .get(format!("{home}api/grants"))
+        .bearer_auth("operator-secret-dash")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(grants, json!([]), "the grant is gone");
 }

@@ -322,6 +322,25 @@ async function showDeployments() {
   if (!list.length) $("#deployment-list").replaceChildren(el("p", { class: "muted" }, "No deployments yet (Vercel and GitHub deployment events make them)."));
 }
 
+// ---- Access: the clients let in through hookd's own authorization server ------------------------
+
+async function showAccess() {
+  const grants = await api("/api/grants");
+  $("#grant-rows").replaceChildren(...grants.map((g) => {
+    const revoke = el("button", { "data-grant": g.id }, "Revoke");
+    revoke.addEventListener("click", async () => {
+      await api(`/api/grants/${encodeURIComponent(g.id)}/revoke`, { method: "POST",
+        headers: { "content-type": "application/json" }, body: "{}" }).catch(show);
+      showAccess().catch(show);
+    });
+    return el("tr", { "data-grant": g.id }, el("td", {}, g.client_name || g.client_id), el("td", {}, g.scope),
+      el("td", { class: "time" }, time(g.granted_at)), el("td", {}, revoke));
+  }));
+  if (!grants.length) $("#grant-rows").replaceChildren(el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No client has been let in.")));
+}
+
+ownServer().then((m) => { $("#access-tab").hidden = !m; });
+
 // ---- Routing -----------------------------------------------------------------------------------
 
 function show(err) { console.error(err); }
@@ -330,11 +349,11 @@ function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/event\/(\d+)/);
   const tab = m ? "event" : { "#/sources": "sources", "#/rejected": "rejected", "#/consumers": "consumers",
-    "#/actions": "actions", "#/deployments": "deployments" }[hash] || "events";
+    "#/actions": "actions", "#/deployments": "deployments", "#/access": "access" }[hash] || "events";
   for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== tab;
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.tab === tab || (tab === "event" && a.dataset.tab === "events"));
   const load = { event: () => showEvent(m[1]), sources: showSources, rejected: showRejected, consumers: showConsumers,
-    actions: showActions, deployments: showDeployments,
+    actions: showActions, deployments: showDeployments, access: showAccess,
     events: () => Promise.all([loadEvents(), loadSourceChoices()]) }[tab];
   load().catch(show);
 }
