@@ -74,6 +74,8 @@ pub struct Hookd {
     sources: Arc<Sources>,
     shutdown: CancellationToken,
     tool_router: Arc<ToolRouter<Self>>,
+    /// The routed tools not annotated read-only (what `hookd:write` is needed for).
+    write_tools: Arc<std::collections::HashSet<String>>,
     subscriptions: Arc<notify::Subscriptions>,
     webhooks: Arc<events::webhooks::Webhooks>,
     /// Open `events/stream` requests (shared by all sessions).
@@ -150,6 +152,7 @@ impl Hookd {
             sources,
             // Shared by every session and request: a request's copy of `Hookd` must not copy
             // every tool's definition.
+            write_tools: Arc::new(write_tools(&tool_router)),
             tool_router: Arc::new(tool_router),
             subscriptions: Default::default(),
             webhooks: Arc::new(events::webhooks::Webhooks::new(
@@ -185,18 +188,8 @@ impl Hookd {
     }
 
     /// The tools a grant without `hookd:write` may not call: those not annotated read-only.
-    fn write_tools(&self) -> std::collections::HashSet<String> {
-        self.tool_router
-            .list_all()
-            .into_iter()
-            .filter(|t| {
-                t.annotations
-                    .as_ref()
-                    .and_then(|a| a.read_only_hint)
-                    .is_none_or(|read_only| !read_only)
-            })
-            .map(|t| t.name.to_string())
-            .collect()
+    fn write_tools(&self) -> Arc<std::collections::HashSet<String>> {
+        self.write_tools.clone()
     }
 
     /// Delivers the store's no-expiry webhook subscriptions (taken over from before a restart,
@@ -218,6 +211,21 @@ impl Hookd {
             ..self.clone()
         }
     }
+}
+
+/// The tools of `router` not annotated read-only.
+fn write_tools(router: &ToolRouter<Hookd>) -> std::collections::HashSet<String> {
+    router
+        .list_all()
+        .into_iter()
+        .filter(|t| {
+            t.annotations
+                .as_ref()
+                .and_then(|a| a.read_only_hint)
+                .is_none_or(|read_only| !read_only)
+        })
+        .map(|t| t.name.to_string())
+        .collect()
 }
 
 #[tool_handler(router = self.tool_router)]
@@ -697,7 +705,7 @@ pub fn router(
             Arc::new(auth::Guard {
                 credentials,
                 resource_metadata: metadata.as_ref().map(|(url, _)| url.clone()),
-                writes: auth::Writes::Tools(Arc::new(write_tools)),
+                writes: auth::Writes::Tools(write_tools),
             }),
             auth::require_bearer,
         ))
