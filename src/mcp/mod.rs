@@ -694,9 +694,9 @@ pub fn router(
         tracing::info!(
             issuer = %authority.issuer,
             resource = %resource,
-            "hookd is its own OAuth authorization server: clients register, and the operator \
-             consents with HOOKD_MCP_TOKEN at {}/oauth/authorize",
-            authority.issuer
+            "hookd is its own OAuth authorization server: a client that signs in opens its \
+             consent page in your browser, where HOOKD_MCP_TOKEN approves it; `hookd grants` lists \
+             who is in"
         );
     }
     let authority = credentials.authority.clone();
