@@ -215,7 +215,7 @@ pub async fn decide(State(a): State<Arc<Authority>>, headers: HeaderMap, body: B
     }
     let granted = granted.join(" ");
     let now = Utc::now();
-    let family = random(16);
+    let family = super::grant_id();
     let code = random(32);
     let grant = OauthGrant {
         family: family.clone(),

@@ -125,6 +125,14 @@ pub fn random(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// A grant's id: 128 random bits in hex, so that it never starts with `-` (a command line would
+/// take it for a flag).
+pub fn grant_id() -> String {
+    let mut buf = [0u8; 16];
+    getrandom::fill(&mut buf).expect("the operating system provides randomness");
+    hex::encode(buf)
+}
+
 /// `text/plain`-free JSON error of RFC 6749 §5.2, with no-store.
 pub fn oauth_error(
     status: axum::http::StatusCode,
