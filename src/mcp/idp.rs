@@ -15,6 +15,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
+pub use super::claims::Refusal;
+use super::claims::ScopeList;
 use super::scope::Grant;
 
 /// How far `exp` and `nbf` may be off: the two clocks' difference.
@@ -27,33 +29,6 @@ pub const REFETCH_EVERY: Duration = Duration::from_secs(10);
 const MAX_DOCUMENT: usize = 256 * 1024;
 /// The longest an access token may be.
 pub const MAX_TOKEN: usize = 16 * 1024;
-
-/// Why a token was refused, said to the client as `error_description` (no secret in it).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("the token is not a JWT this server can read")]
-    Malformed,
-    #[error("the token's algorithm {0} is not accepted (asymmetric signatures only)")]
-    Algorithm(String),
-    #[error("the token is signed with a key the issuer does not publish")]
-    UnknownKey,
-    #[error("the token's signature does not verify")]
-    Signature,
-    #[error("the token is expired or not yet valid")]
-    Expired,
-    #[error("the token was issued by another issuer")]
-    Issuer,
-    #[error("the token is not meant for this server (aud)")]
-    Audience,
-    #[error("the token carries no hookd scope")]
-    NoScope,
-    #[error("the identity provider cannot be reached; try again shortly")]
-    Unavailable,
-    #[error("the token is not active (revoked, expired or unknown to the identity provider)")]
-    Inactive,
-    #[error("the token is not a JWT, and the identity provider offers no introspection endpoint")]
-    NoIntrospection,
-}
 
 /// The identity provider hookd trusts, and the keys it has read from it.
 pub struct Issuer {
@@ -93,13 +68,6 @@ struct Claims {
     /// Okta, Microsoft: a list.
     #[serde(default)]
     scp: Option<ScopeList>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-pub(super) enum ScopeList {
-    Many(Vec<String>),
-    One(String),
 }
 
 impl std::fmt::Debug for Issuer {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use super::idp::{Refusal, ScopeList};
+use super::claims::{Refusal, ScopeList};
 use super::scope::Grant;
 use crate::secret::Secret;
 

@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod card;
+mod claims;
 mod consumer_tools;
 mod deploy_tools;
 mod era;

@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use subtle::ConstantTimeEq;
 
-use super::register::client_with;
+use super::clients::client_with;
 use super::{Authority, CODE_TTL, random};
 use crate::mcp::scope;
 use crate::store::oauth::{OauthClient, OauthCode, OauthGrant, hash};

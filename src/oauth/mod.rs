@@ -7,11 +7,13 @@
 //! restart keeps it.
 //!
 //! - `metadata.rs`: RFC 8414's document;
-//! - `register.rs`: registration and the clients' checks;
+//! - `register.rs`: registration and the redirect URIs' checks;
+//! - `clients.rs`: which client a request names;
 //! - `metadata_document.rs`: clients known by the URL of their metadata document;
 //! - `consent.rs`: the authorization endpoint and its page;
 //! - `token.rs`: the token and revocation endpoints, and the access-token check.
 
+mod clients;
 mod consent;
 mod metadata;
 mod metadata_document;
