@@ -540,3 +540,76 @@ async fn a_client_id_metadata_document_stands_in_for_registration() {
     assert!(text.contains("https"), "{text}");
     app.stop().await;
 }
+
+/// What an unauthenticated client sends the authorization server is bounded: an oversized
+/// registration, control characters in a client's name, an oversized `state`, an oversized
+/// code or refresh token each get a clear refusal and leave nothing behind.
+#[tokio::test]
+async fn hostile_values_sent_to_the_authorization_server_are_refused_clearly() {
+    let app = start(None).await;
+    let huge = no_redirects()
+        .post(format!("{}/oauth/register", base(&app)))
+        .json(&json!({"redirect_uris": [REDIRECT], "client_name": "x".repeat(20_000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    let many: Vec<String> = (0..11)
+        .map(|i| format!("http://127.0.0.1:{i}/cb"))
+        .collect();
+    let (status, body) = {
+        let r = no_redirects()
+            .post(format!("{}/oauth/register", base(&app)))
+            .json(&json!({"redirect_uris": many}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_redirect_uri"))
+    );
+
+    let (status, client) = no_redirects()
+        .post(format!("{}/oauth/register", base(&app)))
+        .json(&json!({"redirect_uris": [REDIRECT], "client_name": "evil\n\u{1b}[2Jname"}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 201);
+    let client: Value = client.json().await.unwrap();
+    assert_eq!(
+        client["client_name"], "evil[2Jname",
+        "control characters dropped"
+    );
+    let id = client["client_id"].as_str().unwrap();
+
+    let long_state = authorize_url(&app, id, REDIRECT, &challenge(&"s".repeat(50)))
+        .replace("state=st-1", &format!("state={}", "a".repeat(2000)));
+    let answer = no_redirects().get(long_state).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    let location = answer.headers()["location"].to_str().unwrap();
+    assert!(location.contains("error=invalid_request"), "{location}");
+
+    for (grant, field) in [
+        ("authorization_code", "code"),
+        ("refresh_token", "refresh_token"),
+    ] {
+        let long = "c".repeat(10_000);
+        let (status, body) = token(
+            &app,
+            &[("grant_type", grant), (field, &long), ("client_id", id)],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{field}"
+        );
+    }
+    let (status, _) = token(&app, &[("grant_type", "password")]).await;
+    assert_eq!(status, 400);
+    app.stop().await;
+}
