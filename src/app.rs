@@ -195,6 +195,15 @@ fn check_policy(config: &Config, mode: Mode) -> Result<(), AppError> {
                 .into(),
         ));
     }
+    if config.dashboard_client_id.is_some()
+        && (config.mcp_authorization_server.is_none() || config.own_authorization_server())
+    {
+        return Err(AppError::Policy(
+            "--dashboard-client-id names the dashboard's client at an identity provider: set \
+             --mcp-authorization-server to that provider's issuer URL"
+                .into(),
+        ));
+    }
     for (flag, value) in [
         (
             "--mcp-authorization-server",
@@ -339,8 +348,15 @@ impl Http {
             heartbeat: config.heartbeat(),
             max_answer: config.limits.max_answer_bytes,
         };
-        let dashboard =
-            crate::dashboard::routes(dashboard, config, |r| mcp::auth::guard(r, &credentials));
+        let signin = crate::dashboard::signin::SignIn::new(
+            credentials.authority.clone(),
+            credentials.issuer.clone(),
+            config.dashboard_client_id.clone(),
+            config.mcp_resource(),
+        );
+        let dashboard = crate::dashboard::routes(dashboard, signin, config, |r| {
+            mcp::auth::guard(r, &credentials)
+        });
         let (mcp, kept) = mcp::router(
             store.clone(),
             sources.clone(),

@@ -62,6 +62,7 @@ pub enum Command {
         mut_arg("mcp_authorization_server", hide),
         mut_arg("mcp_introspection_client_id", hide),
         mut_arg("mcp_introspection_client_secret", hide),
+        mut_arg("dashboard_client_id", hide),
         mut_arg("mcp_public_url", hide),
         mut_arg("max_sessions", hide)
     )]

@@ -167,6 +167,12 @@ pub struct Config {
     #[arg(long, env = "HOOKD_MCP_INTROSPECTION_CLIENT_SECRET", hide_env_values = true, value_parser = crate::config::parse_secret)]
     pub mcp_introspection_client_secret: Option<crate::secret::Secret>,
 
+    /// The dashboard's client id at the identity provider (a public client using PKCE, whose
+    /// redirect URI is the dashboard's own address, e.g. https://hookd.example.com/): the
+    /// dashboard then offers "Sign in" there instead of asking for a pasted token.
+    #[arg(long, env = "HOOKD_DASHBOARD_CLIENT_ID")]
+    pub dashboard_client_id: Option<String>,
+
     /// The public URL of the MCP endpoint, as clients reach it (for RFC 9728 metadata).
     /// Default: http://{mcp address}/mcp.
     #[arg(long, env = "HOOKD_MCP_PUBLIC_URL")]
@@ -461,6 +467,7 @@ impl Config {
             events_error_codes: EventsErrorCodes::Deployed,
             mcp_authorization_server: None,
             mcp_introspection_client_id: None,
+            dashboard_client_id: None,
             mcp_introspection_client_secret: None,
             mcp_public_url: None,
             redis_url: None,

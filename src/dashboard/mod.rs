@@ -10,6 +10,7 @@
 
 pub mod api;
 mod grants;
+pub mod signin;
 mod stream;
 
 use std::sync::Arc;
@@ -44,8 +45,14 @@ const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
 const STYLE: &str = include_str!("assets/app.css");
 
-/// `/`, its assets, and `/api/*` (guarded by `guard`, the MCP token check).
-pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> Router) -> Router {
+/// `/`, its assets, and `/api/*` (guarded by `guard`, the MCP token check, except where to sign
+/// in).
+pub fn routes(
+    dashboard: Dashboard,
+    signin: signin::SignIn,
+    config: &Config,
+    guard: impl Fn(Router) -> Router,
+) -> Router {
     let api = Router::new()
         .route("/api/events", get(api::events))
         .route("/api/events/{id}", get(api::event))
@@ -60,30 +67,69 @@ pub fn routes(dashboard: Dashboard, config: &Config, guard: impl Fn(Router) -> R
         .route("/api/grants", get(grants::list))
         .route("/api/grants/{id}/revoke", post(grants::revoke))
         .with_state(Arc::new(dashboard));
-    let api = crate::mcp::auth::known_hosts_only(guard(api), config);
+    let signin = Arc::new(signin);
+    let place = Router::new()
+        .route("/api/signin", get(signin::describe))
+        .with_state(signin.clone());
+    let api = crate::mcp::auth::known_hosts_only(guard(api).merge(place), config);
     Router::new()
-        .route("/", get(|| asset("text/html; charset=utf-8", INDEX)))
+        .route("/", get(index).with_state(signin))
         .route(
             "/app.js",
-            get(|| asset("text/javascript; charset=utf-8", SCRIPT)),
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    SCRIPT,
+                    content_security_policy(""),
+                )
+            }),
         )
-        .route("/app.css", get(|| asset("text/css; charset=utf-8", STYLE)))
+        .route(
+            "/app.css",
+            get(|| async {
+                asset(
+                    "text/css; charset=utf-8",
+                    STYLE,
+                    content_security_policy(""),
+                )
+            }),
+        )
         .merge(api)
 }
 
-/// What the page may load and do: only its own script, style and API, nothing inline, no frame
-/// around it, no form posting elsewhere.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
-     frame-ancestors 'none'";
+/// What the page may load and do: only its own script, style and API (and the identity
+/// provider's token endpoint, `{connect}`), nothing inline, no frame around it, no form posting
+/// elsewhere.
+fn content_security_policy(connect: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'{connect}; \
+         img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
 
-async fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// The page, allowed to reach where the dashboard signs in.
+async fn index(
+    axum::extract::State(signin): axum::extract::State<Arc<signin::SignIn>>,
+) -> Response {
+    let connect = signin
+        .token_origin()
+        .await
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    asset(
+        "text/html; charset=utf-8",
+        INDEX,
+        content_security_policy(&connect),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str, policy: String) -> Response {
     let headers = [
-        (header::CONTENT_TYPE, content_type),
-        (header::CACHE_CONTROL, "no-cache"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::CONTENT_TYPE, content_type.to_owned()),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (header::X_FRAME_OPTIONS, "DENY".to_owned()),
+        (header::CONTENT_SECURITY_POLICY, policy),
     ];
     (headers, body).into_response()
 }

@@ -45,7 +45,11 @@ struct Keys {
     metadata: Option<Metadata>,
     set: Vec<Jwk>,
     fetched: Option<Instant>,
+    /// The last fetch of the key set.
     tried: Option<Instant>,
+    /// The last read of the metadata alone (a failed one is not repeated for a while; it does
+    /// not delay fetching the keys).
+    metadata_tried: Option<Instant>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -54,6 +58,20 @@ struct Metadata {
     jwks_uri: String,
     #[serde(default)]
     introspection_endpoint: Option<String>,
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint: Option<String>,
+    #[serde(default)]
+    scopes_supported: Vec<String>,
+}
+
+/// Where a browser signs in at the provider (the dashboard, as a public client with PKCE).
+pub struct Endpoints {
+    pub authorization: reqwest::Url,
+    pub token: reqwest::Url,
+    /// Whether it lists `offline_access`, the scope that asks for a refresh token.
+    pub offline_access: bool,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +228,26 @@ impl Issuer {
         self.grant(said.sub.or(said.client_id), said.scope, said.scp)
     }
 
+    /// Its authorization and token endpoints, from its metadata; http(s) URLs only.
+    pub async fn endpoints(&self) -> Result<Endpoints, String> {
+        let m = self
+            .metadata()
+            .await
+            .map_err(|_| format!("cannot read {}'s metadata", self.issuer))?;
+        let url = |name: &str, value: Option<String>| {
+            value
+                .as_deref()
+                .and_then(|v| reqwest::Url::parse(v).ok())
+                .filter(|u| matches!(u.scheme(), "https" | "http"))
+                .ok_or_else(|| format!("{}'s metadata has no http(s) {name}", self.issuer))
+        };
+        Ok(Endpoints {
+            authorization: url("authorization_endpoint", m.authorization_endpoint)?,
+            token: url("token_endpoint", m.token_endpoint)?,
+            offline_access: m.scopes_supported.iter().any(|s| s == "offline_access"),
+        })
+    }
+
     /// The issuer's metadata, read once (a failure is retried at most every [`REFETCH_EVERY`]).
     async fn metadata(&self) -> Result<Metadata, Refusal> {
         {
@@ -217,10 +255,13 @@ impl Issuer {
             if let Some(m) = &keys.metadata {
                 return Ok(m.clone());
             }
-            if keys.tried.is_some_and(|at| at.elapsed() < REFETCH_EVERY) {
+            if keys
+                .metadata_tried
+                .is_some_and(|at| at.elapsed() < REFETCH_EVERY)
+            {
                 return Err(Refusal::Unavailable);
             }
-            keys.tried = Some(Instant::now());
+            keys.metadata_tried = Some(Instant::now());
         }
         match self.read_metadata().await {
             Ok(m) => {

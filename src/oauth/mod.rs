@@ -14,6 +14,7 @@
 //! - `token.rs`: the token and revocation endpoints, and the access-token check.
 
 mod clients;
+pub use clients::DASHBOARD;
 mod consent;
 mod metadata;
 mod metadata_document;

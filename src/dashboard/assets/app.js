@@ -28,43 +28,57 @@ async function api(path, options = {}, again = true) {
 function askToken() {
   $("#token").hidden = false;
   $("main").hidden = true;
-  ownServer().then((m) => { $("#signin").hidden = !m; });
+  signInPlace().then((at) => {
+    $("#signin").hidden = !at;
+    if (at) $("#signin").textContent = "Sign in with " + at.name;
+  });
 }
 
-// ---- Signing in through hookd's own authorization server (--mcp-authorization-server self) -------
-// The dashboard is a public OAuth client (`hookd-dashboard`) redirected back to this page: the
-// authorization code flow with PKCE, the consent on hookd's page, tokens kept for this browser
-// session; an access token that stops working is refreshed once before asking again.
+// ---- Signing in: at hookd's own authorization server (--mcp-authorization-server self), or at the
+// identity provider (--dashboard-client-id) --------------------------------------------------------
+// The dashboard is a public OAuth client redirected back to this page: the authorization code flow
+// with PKCE, tokens kept for this browser session; an access token that stops working is refreshed
+// once before asking again. /api/signin says where, and for which client.
 
-const DASHBOARD = "hookd-dashboard";
 const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
   .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
-async function ownServer() {
+let place = null;
+async function signInPlace() {
+  if (place) return place;
   try {
-    const r = await fetch("/.well-known/oauth-authorization-server");
+    const r = await fetch("/api/signin");
     if (!r.ok) return null;
-    const m = await r.json();
-    return new URL(m.authorization_endpoint).origin === location.origin ? m : null;
+    const at = await r.json();
+    // Sent back to another address, this page would not find what it saved: offer the token.
+    return new URL(at.redirect_uri).origin === location.origin ? (place = at) : null;
   } catch { return null; }
 }
 
 async function signIn() {
+  const at = await signInPlace();
   const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
   const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
   const challenge = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
   sessionStorage.setItem("hookd-signin", JSON.stringify({ verifier, state, back: location.hash }));
-  const p = new URLSearchParams({ response_type: "code", client_id: DASHBOARD, redirect_uri: location.origin + "/",
-    code_challenge: challenge, code_challenge_method: "S256", state, scope: "hookd:read hookd:write" });
-  location.assign("/oauth/authorize?" + p);
+  const u = new URL(at.authorization_endpoint);
+  const p = { response_type: "code", client_id: at.client_id, redirect_uri: at.redirect_uri,
+    code_challenge: challenge, code_challenge_method: "S256", state, scope: at.scope };
+  if (at.resource) p.resource = at.resource;
+  if (at.prompt) p.prompt = at.prompt;
+  for (const [k, v] of Object.entries(p)) u.searchParams.set(k, v);
+  location.assign(u.href);
 }
 
 async function tokens(form) {
-  const r = await fetch("/oauth/token", { method: "POST", body: new URLSearchParams(form) });
+  const at = await signInPlace();
+  if (!at) return false;
+  const r = await fetch(at.token_endpoint, { method: "POST", body: new URLSearchParams({ ...form, client_id: at.client_id }) });
   if (!r.ok) return false;
   const t = await r.json();
   sessionStorage.setItem("hookd-token", t.access_token);
-  sessionStorage.setItem("hookd-refresh", t.refresh_token);
+  if (t.refresh_token) sessionStorage.setItem("hookd-refresh", t.refresh_token);
+  else sessionStorage.removeItem("hookd-refresh");
   return true;
 }
 
@@ -74,9 +88,17 @@ async function finishSignIn() {
   const saved = JSON.parse(sessionStorage.getItem("hookd-signin") || "{}");
   sessionStorage.removeItem("hookd-signin");
   history.replaceState(null, "", "/" + (saved.back || ""));
-  if (!q.has("code") || !saved.state || q.get("state") !== saved.state) return;
+  const at = await signInPlace();
+  if (!at || !saved.state || q.get("state") !== saved.state) return;
+  // RFC 9207: an answer naming another issuer is not this sign-in's.
+  if (q.has("iss") && q.get("iss") !== at.issuer) return;
+  if (q.has("error")) {
+    $("#signin-error").textContent = "Sign-in refused: " + (q.get("error_description") || q.get("error"));
+    $("#signin-error").hidden = false;
+    return;
+  }
   await tokens({ grant_type: "authorization_code", code: q.get("code"), code_verifier: saved.verifier,
-    client_id: DASHBOARD, redirect_uri: location.origin + "/" });
+    redirect_uri: at.redirect_uri });
 }
 
 // One refresh at a time: requests refused together share it (a refresh token presented twice
@@ -86,9 +108,7 @@ function refreshed() {
   if (!refreshing) {
     const refresh = sessionStorage.getItem("hookd-refresh");
     sessionStorage.removeItem("hookd-refresh");
-    refreshing = (refresh
-      ? tokens({ grant_type: "refresh_token", refresh_token: refresh, client_id: DASHBOARD })
-      : Promise.resolve(false))
+    refreshing = (refresh ? tokens({ grant_type: "refresh_token", refresh_token: refresh }) : Promise.resolve(false))
       .finally(() => setTimeout(() => { refreshing = null; }, 1000));
   }
   return refreshing;
@@ -339,7 +359,7 @@ async function showAccess() {
   if (!grants.length) $("#grant-rows").replaceChildren(el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No client has been let in.")));
 }
 
-ownServer().then((m) => { $("#access-tab").hidden = !m; });
+signInPlace().then((at) => { $("#access-tab").hidden = !at?.own; });
 
 // ---- Routing -----------------------------------------------------------------------------------
 
