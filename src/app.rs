@@ -82,6 +82,7 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     check_policy(config, mode)?;
     let redis = redis_client(config)?;
     let sources = Arc::new(load_sources(config)?);
+    let triggers = load_triggers(config)?;
     let (webhook_listener, mcp_listener) = bind_listeners(config, mode).await?;
     let webhook_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
     let mcp_addr = mcp_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -137,6 +138,16 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         Ok(())
     });
     spawn_redis(&mut tasks, redis, postgres, &store, config, &shutdown);
+    if !triggers.is_empty() {
+        let engine = crate::triggers::engine::Engine::new(store.clone(), config.mcp_resource());
+        let triggers = triggers.into_iter().map(Arc::new).collect();
+        let grace = config.limits.listener().shutdown;
+        let run = engine.run(triggers, shutdown.clone(), grace);
+        tasks.spawn(async move {
+            run.await;
+            Ok(())
+        });
+    }
 
     tracing::info!(
         webhook_addr = %webhook_addr.map_or("-".into(), |a| a.to_string()),
@@ -157,7 +168,14 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
 /// sources `serve` would use.
 pub fn check(config: &Config) -> Result<Sources, AppError> {
     check_policy(config, Mode::Serve)?;
+    load_triggers(config)?;
     load_sources(config)
+}
+
+/// The `[[triggers]]` of `hookd.toml`, checked.
+pub fn load_triggers(config: &Config) -> Result<Vec<crate::triggers::Trigger>, AppError> {
+    crate::triggers::spec::load(config.config_path().as_deref(), |v| std::env::var(v).ok())
+        .map_err(AppError::Policy)
 }
 
 /// Refuses settings that would expose events: MCP beyond loopback without a token, and URLs
@@ -590,6 +608,7 @@ async fn retention(
             dedupe_after: chrono::Utc::now()
                 - Duration::from_secs(u64::from(config.dedupe_window_hours) * 3600),
         };
+        let runs_before = policy.received_before;
         match store.prune(policy).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "retention removed old events"),
@@ -598,6 +617,10 @@ async fn retention(
         // Expired OAuth codes and tokens, and registrations that never got a grant.
         if let Err(e) = store.forget_expired_oauth().await {
             tracing::warn!(error = %e, "cannot forget expired OAuth codes and tokens; will retry");
+        }
+        // Finished trigger runs are kept as long as events are.
+        if let Err(e) = store.forget_trigger_runs(runs_before).await {
+            tracing::warn!(error = %e, "cannot forget old trigger runs; will retry");
         }
     }
 }

@@ -530,22 +530,9 @@ impl serde::Serialize for Delays {
 /// Parses `10s,40s,2m,500ms` (at most 10 waits, each at most an hour).
 fn parse_delays(s: &str) -> Result<Delays, String> {
     let one = |part: &str| -> Result<Duration, String> {
-        let part = part.trim();
-        let split = part
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(part.len());
-        let (digits, unit) = part.split_at(split);
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| format!("{part:?} is not a wait such as 10s, 500ms or 2m"))?;
-        let d = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            _ => return Err(format!("{part:?} needs a unit: ms, s or m")),
-        };
+        let d = crate::time::parse_duration(part)?;
         if d > Duration::from_secs(3600) {
-            return Err(format!("{part:?} is longer than an hour"));
+            return Err(format!("{:?} is longer than an hour", part.trim()));
         }
         Ok(d)
     };

@@ -69,5 +69,6 @@ pub mod sources;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod triggers;
 pub mod wait;
 pub mod waiters;

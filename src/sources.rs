@@ -79,6 +79,10 @@ struct FileSpec {
     sources: BTreeMap<String, SourceSpec>,
     #[serde(default)]
     stripe: StripeSpec,
+    /// Read by `triggers::spec`.
+    #[serde(default)]
+    #[allow(dead_code)]
+    triggers: Vec<toml::Table>,
 }
 
 /// `[stripe.actions]`: event type = action type ("" removes a default rule).

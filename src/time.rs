@@ -64,6 +64,28 @@ pub fn stored(s: &str) -> DateTime<Utc> {
     })
 }
 
+/// Parses a length of time as written in flags and `hookd.toml`: `500ms`, `30s`, `10m`, `2h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let part = s.trim();
+    let split = part
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(part.len());
+    let (digits, unit) = part.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{part:?} is not a length of time such as 10s, 500ms or 2m"))?;
+    let seconds = |k: u64| n.checked_mul(k).map(Duration::from_secs);
+    match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        _ => return Err(format!("{part:?} needs a unit: ms, s, m or h")),
+    }
+    .ok_or_else(|| format!("{part:?} is too long"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,12 +16,14 @@ mod row;
 pub mod search_text;
 mod sqlite;
 mod tasks;
+pub mod triggers;
 
 pub use callbacks::{Callbacks, Progress, SavedSubscription};
 pub use oauth::OauthStore;
 pub use postgres::{Postgres, WakeUps};
 pub use sqlite::Sqlite;
 pub use tasks::{TaskEnd, TaskRecord, TaskState, Tasks};
+pub use triggers::Triggers;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -274,6 +276,7 @@ pub trait Store:
     + Callbacks
     + Tasks
     + OauthStore
+    + Triggers
 {
 }
 
@@ -289,6 +292,7 @@ impl<T> Store for T where
         + Callbacks
         + Tasks
         + OauthStore
+        + Triggers
 {
 }
 
@@ -296,7 +300,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         Actions, Callbacks, Consumers, Deploys, EventRows, Events, OauthStore, Rejections,
-        RepoActivity, Search, Store, Tasks,
+        RepoActivity, Search, Store, Tasks, Triggers,
     };
 }
 

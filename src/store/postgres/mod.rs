@@ -14,6 +14,7 @@ mod reader;
 pub(super) mod schema;
 mod search_pending;
 mod tasks;
+mod triggers;
 pub(super) mod tsvector;
 mod upkeep;
 pub(super) mod writer;

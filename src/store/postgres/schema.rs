@@ -252,6 +252,35 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX oauth_tokens_family ON oauth_tokens (family);
     CREATE INDEX oauth_tokens_expiry ON oauth_tokens (expires_at);
 "#,
+    r#"
+    -- Triggers ([[triggers]] in hookd.toml): each one's cursor and lease, and its runs.
+    CREATE TABLE trigger_state (
+        name        TEXT PRIMARY KEY,
+        position    BIGINT NOT NULL,
+        disabled    TEXT,
+        owner       TEXT,
+        lease_until TEXT,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE trigger_runs (
+        id          BIGSERIAL PRIMARY KEY,
+        "trigger"       TEXT NOT NULL,
+        event_ids       TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        exit_code       INTEGER,
+        http_status     INTEGER,
+        duration_ms     BIGINT,
+        output          TEXT NOT NULL DEFAULT '',
+        error           TEXT,
+        created_at      TEXT NOT NULL,
+        started_at      TEXT,
+        finished_at     TEXT
+    );
+    CREATE INDEX trigger_runs_due ON trigger_runs ("trigger", status, id);
+    CREATE INDEX trigger_runs_created ON trigger_runs (created_at);
+"#,
 ];
 
 /// Brings the database to the newest schema, once, however many instances start together.

@@ -16,6 +16,7 @@ mod reader;
 mod schema;
 mod search;
 mod tasks;
+mod triggers;
 mod watcher;
 mod writer;
 

@@ -1,0 +1,369 @@
+//! Running triggers. The engine holds a lease on each trigger it runs (renewed every 5 s, lapsing
+//! after 15 s: with several instances on PostgreSQL, each trigger, and so each run, belongs to
+//! one). For a trigger it holds, a worker follows the store from the trigger's cursor, queues a
+//! run for the events that match (one each, or a batch per debounce window), and starts due runs
+//! in id order, at most `concurrency` at once. Every step is recorded before it is taken, so a
+//! run interrupted by a crash is queued again, with the same id, when its trigger is next taken.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::spec::{Action, Trigger};
+use super::{attempt, post};
+use crate::event::Page;
+use crate::store::Store;
+use crate::store::triggers::TriggerState;
+use crate::wait::Follow;
+
+/// How long a lease lasts without renewal; renewed every third of it.
+const LEASE: Duration = Duration::from_secs(15);
+
+/// How often a worker moves its stored cursor over events that matched nothing.
+const CURSOR_EVERY: Duration = Duration::from_secs(5);
+
+/// What the workers share.
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub owner: String,
+    /// `HOOKD_MCP_URL` for the runs.
+    pub mcp_url: String,
+    pub client: reqwest::Client,
+    /// A run was queued again by hand on this instance: look for due runs now.
+    pub retried: Notify,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, mcp_url: String) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            owner: format!("hookd-{}", crate::oauth::random(12)),
+            mcp_url,
+            client: post::client(),
+            retried: Notify::new(),
+        })
+    }
+
+    /// Runs `triggers` until `shutdown`; then starts nothing more, lets running runs finish
+    /// within `grace`, kills what is left (its runs are retried after a restart), and gives up
+    /// the leases.
+    pub async fn run(
+        self: Arc<Self>,
+        triggers: Vec<Arc<Trigger>>,
+        shutdown: CancellationToken,
+        grace: Duration,
+    ) {
+        let newest = match self.store.query(Default::default(), Page::Newest(1)).await {
+            Ok(events) => events.last().map_or(0, |e| e.id),
+            Err(e) => {
+                tracing::error!(error = %e, "triggers cannot start: the store cannot be read");
+                return;
+            }
+        };
+        let wanted: Vec<(String, i64)> = triggers
+            .iter()
+            .map(|t| (t.name.clone(), if t.from_beginning { 0 } else { newest }))
+            .collect();
+        let stop = CancellationToken::new();
+        let mut workers: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+        let mut tick = tokio::time::interval(LEASE / 3);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.cancelled() => break,
+            }
+            let until = Utc::now() + LEASE;
+            let held = match (self.store)
+                .claim_triggers(wanted.clone(), self.owner.clone(), until)
+                .await
+            {
+                Ok(held) => held,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot renew the triggers' leases; will retry");
+                    continue;
+                }
+            };
+            let names: HashSet<&str> = held.iter().map(|s| s.name.as_str()).collect();
+            workers.retain(|name, w| {
+                let keep = names.contains(name.as_str()) && !w.is_finished();
+                if !keep {
+                    w.abort();
+                }
+                keep
+            });
+            for state in held {
+                let Some(trigger) = triggers.iter().find(|t| t.name == state.name) else {
+                    continue;
+                };
+                if workers.contains_key(&state.name) {
+                    continue;
+                }
+                let worker = Worker {
+                    engine: self.clone(),
+                    trigger: trigger.clone(),
+                    stop: stop.child_token(),
+                };
+                workers.insert(state.name.clone(), tokio::spawn(worker.work(state)));
+            }
+        }
+        stop.cancel();
+        let all = futures_util::future::join_all(workers.values_mut());
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!(
+                "trigger runs still going at shutdown were killed; they run again after the restart"
+            );
+            for w in workers.values() {
+                w.abort();
+            }
+        }
+        if let Err(e) = self.store.release_triggers(self.owner.clone()).await {
+            tracing::warn!(error = %e, "cannot give up the triggers' leases");
+        }
+    }
+}
+
+/// One trigger's loop, on the instance holding it.
+struct Worker {
+    engine: Arc<Engine>,
+    trigger: Arc<Trigger>,
+    stop: CancellationToken,
+}
+
+/// A matched event not yet in a run.
+struct Pending {
+    id: i64,
+    /// When its debounce window closes.
+    due: Instant,
+}
+
+impl Worker {
+    async fn work(self, state: TriggerState) {
+        let t = &self.trigger;
+        if !self.enabled(&state).await {
+            // Holds the lease, doing nothing, until hookd stops.
+            self.stop.cancelled().await;
+            return;
+        }
+        let store = &self.engine.store;
+        let mut follow = Follow::new(store.clone(), t.filter(), state.cursor).batches_of(100);
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut saved = state.cursor;
+        let mut saved_at = Instant::now();
+        let mut runs: JoinSet<attempt::Done> = JoinSet::new();
+        let mut active: HashSet<i64> = HashSet::new();
+        let mut started: VecDeque<Instant> = VecDeque::new();
+        // The next attempt of a run that failed here.
+        let mut retry_at: Option<Instant> = None;
+        loop {
+            if self.stop.is_cancelled() {
+                break;
+            }
+            retry_at = retry_at.filter(|at| *at > Instant::now());
+            if let Err(e) = self.read(&mut follow, &mut pending).await {
+                tracing::warn!(trigger = %t.name, error = %e, "a trigger cannot read events; will retry");
+            }
+            match self.enqueue(&follow, &mut pending).await {
+                Ok(Some(cursor)) => (saved, saved_at) = (cursor, Instant::now()),
+                Ok(None) => {}
+                Err(Lost) => break,
+            }
+            if pending.is_empty() && follow.cursor() > saved && saved_at.elapsed() >= CURSOR_EVERY {
+                let (name, owner) = (t.name.clone(), self.engine.owner.clone());
+                match store.trigger_cursor(name, owner, follow.cursor()).await {
+                    Ok(true) => (saved, saved_at) = (follow.cursor(), Instant::now()),
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!(trigger = %t.name, error = %e, "cannot save a trigger's cursor")
+                    }
+                }
+            }
+            let capped = self.start_due(&mut runs, &mut active, &mut started).await;
+            let next = [
+                pending.front().map(|p| p.due),
+                capped,
+                Some(Instant::now() + LEASE / 3),
+                retry_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(Instant::now);
+            tokio::select! {
+                _ = follow.changed(), if pending.len() < t.batch_max => {}
+                Some(done) = runs.join_next(), if !runs.is_empty() => {
+                    let Ok(done) = done else { continue };
+                    active.remove(&done.run);
+                    if let Some(at) = done.retry_at {
+                        retry_at = Some(retry_at.map_or(at, |r| r.min(at)));
+                    }
+                    if done.gone {
+                        self.stop.cancel();
+                    }
+                }
+                _ = self.engine.retried.notified() => {}
+                _ = tokio::time::sleep_until(next) => {}
+                _ = self.stop.cancelled() => {}
+            }
+        }
+        // Stopping: what runs finishes (the engine bounds how long it may take).
+        while runs.join_next().await.is_some() {}
+    }
+
+    /// A trigger stopped by a 410 stays stopped while its URL is the same; a new URL starts it
+    /// again.
+    async fn enabled(&self, state: &TriggerState) -> bool {
+        let Some(why) = &state.disabled else {
+            return true;
+        };
+        let same = match &self.trigger.action {
+            Action::Post { url, .. } => why.contains(url.as_str()),
+            Action::Run(_) => false,
+        };
+        if same {
+            tracing::warn!(trigger = %state.name, why = %why, "trigger stays disabled: change its url to start it again");
+            return false;
+        }
+        let cleared = (self.engine.store)
+            .disable_trigger(state.name.clone(), None)
+            .await;
+        cleared.is_ok()
+    }
+
+    /// Reads what committed after the cursor, keeping the events this trigger takes.
+    async fn read(
+        &self,
+        follow: &mut Follow,
+        pending: &mut VecDeque<Pending>,
+    ) -> Result<(), crate::store::StoreError> {
+        let t = &self.trigger;
+        for _ in 0..10 {
+            if pending.len() >= t.batch_max {
+                break;
+            }
+            let batch = follow.next_batch().await?;
+            let Some(last) = batch.last().map(|e| e.id) else {
+                break;
+            };
+            let now = Instant::now();
+            for e in batch.iter().filter(|e| t.takes(e)) {
+                // A backlog (events older than the window, as after a restart) is due at once.
+                let age = (Utc::now() - e.received_at).to_std().unwrap_or_default();
+                let window = t.debounce.unwrap_or_default();
+                pending.push_back(Pending {
+                    id: e.id,
+                    due: now + window.saturating_sub(age),
+                });
+            }
+            follow.handled(last);
+        }
+        Ok(())
+    }
+
+    /// Queues runs for the pending events that are due; the cursor stored with the last one.
+    async fn enqueue(
+        &self,
+        follow: &Follow,
+        pending: &mut VecDeque<Pending>,
+    ) -> Result<Option<i64>, Lost> {
+        let t = &self.trigger;
+        let mut cursor = None;
+        while let Some(first) = pending.front() {
+            if pending.len() < t.batch_max && first.due > Instant::now() {
+                break;
+            }
+            let n = pending.len().min(t.batch_max);
+            let ids: Vec<i64> = pending.iter().take(n).map(|p| p.id).collect();
+            let after = pending.get(n).map_or(follow.cursor(), |p| p.id - 1);
+            let queued = (self.engine.store)
+                .enqueue_trigger_run(
+                    t.name.clone(),
+                    self.engine.owner.clone(),
+                    ids.clone(),
+                    after,
+                )
+                .await;
+            match queued {
+                Ok(Some(run)) => {
+                    tracing::debug!(trigger = %t.name, run, events = ?ids, "trigger run queued");
+                    metrics::counter!("hookd_trigger_runs_queued_total", "trigger" => t.name.clone())
+                        .increment(1);
+                    pending.drain(..n);
+                    cursor = Some(after);
+                }
+                Ok(None) => return Err(Lost),
+                Err(e) => {
+                    tracing::warn!(trigger = %t.name, error = %e, "cannot queue a trigger run; will retry");
+                    break;
+                }
+            }
+        }
+        Ok(cursor)
+    }
+
+    /// Starts due runs up to `concurrency` (and `max_per_hour`); when the hourly cap holds one
+    /// back, the instant it allows the next.
+    async fn start_due(
+        &self,
+        runs: &mut JoinSet<attempt::Done>,
+        active: &mut HashSet<i64>,
+        started: &mut VecDeque<Instant>,
+    ) -> Option<Instant> {
+        let t = &self.trigger;
+        if self.stop.is_cancelled() || active.len() >= t.concurrency {
+            return None;
+        }
+        let store = &self.engine.store;
+        let due = match store
+            .due_trigger_runs(t.name.clone(), Utc::now(), t.concurrency * 2)
+            .await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(trigger = %t.name, error = %e, "cannot read a trigger's runs");
+                return None;
+            }
+        };
+        let hour = Duration::from_secs(3600);
+        for run in due {
+            if active.contains(&run.id) {
+                continue;
+            }
+            if active.len() >= t.concurrency {
+                break;
+            }
+            while started.front().is_some_and(|s| s.elapsed() >= hour) {
+                started.pop_front();
+            }
+            if let Some(cap) = t.max_per_hour
+                && started.len() >= cap as usize
+            {
+                return started.front().map(|s| *s + hour);
+            }
+            let attempt = match store
+                .start_trigger_run(run.id, self.engine.owner.clone())
+                .await
+            {
+                Ok(Some(n)) => n,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(trigger = %t.name, error = %e, "cannot start a trigger run");
+                    return None;
+                }
+            };
+            started.push_back(Instant::now());
+            active.insert(run.id);
+            let (engine, trigger) = (self.engine.clone(), t.clone());
+            runs.spawn(async move { attempt::attempt(&engine, &trigger, run, attempt).await });
+        }
+        None
+    }
+}
+
+/// This instance no longer holds the trigger.
+struct Lost;
