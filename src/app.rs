@@ -83,6 +83,15 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     let redis = redis_client(config)?;
     let sources = Arc::new(load_sources(config)?);
     let triggers = load_triggers(config)?;
+    let newest = match triggers.is_empty() {
+        true => 0,
+        false => crate::triggers::engine::newest(store.as_ref())
+            .await
+            .map_err(|source| AppError::Store {
+                dir: store_name(config),
+                source,
+            })?,
+    };
     let (webhook_listener, mcp_listener) = bind_listeners(config, mode).await?;
     let webhook_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
     let mcp_addr = mcp_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -142,7 +151,7 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         let engine = crate::triggers::engine::Engine::new(store.clone(), config.mcp_resource());
         let triggers = triggers.into_iter().map(Arc::new).collect();
         let grace = config.limits.listener().shutdown;
-        let run = engine.run(triggers, shutdown.clone(), grace);
+        let run = engine.run(triggers, newest, shutdown.clone(), grace);
         tasks.spawn(async move {
             run.await;
             Ok(())

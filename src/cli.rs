@@ -80,6 +80,9 @@ pub enum Command {
     /// The clients let in through hookd's own OAuth authorization server; `--revoke ID` shuts
     /// one out.
     Grants(crate::commands::grants::GrantsArgs),
+    /// The triggers hookd.toml declares and what they did: `runs`, `retry ID`, `test NAME
+    /// --event ID`.
+    Triggers(crate::commands::triggers::TriggersArgs),
     /// Check the configuration: what `serve` would use, secrets redacted, and what each source
     /// expects.
     #[command(subcommand)]
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Forward(a) => return crate::commands::forward::run(a).await,
             Command::Replay(a) => return crate::commands::replay::run(a).await,
             Command::Grants(a) => return crate::commands::grants::run(a).await,
+            Command::Triggers(a) => return crate::commands::triggers::run(a).await,
             Command::MigrateTo(a) => return migrate_to(a).await,
         };
         // Signals are caught from here on, so one that arrives while hookd is still starting

@@ -8,6 +8,7 @@ pub mod forward;
 pub mod grants;
 pub mod replay;
 pub mod tail;
+pub mod triggers;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -25,6 +25,7 @@ mod stripe_tools;
 mod tasks;
 mod tools;
 mod trace;
+mod trigger_tools;
 
 use std::sync::Arc;
 
@@ -138,6 +139,14 @@ impl Hookd {
             .and_then(|url| redis::Client::open(url.expose()).ok());
         if redis.is_some() && toolsets.contains(&Toolset::Events) {
             tool_router += Self::redis_router();
+        }
+        // What triggers did, where hookd.toml declares some (checked at start).
+        let triggered = crate::triggers::spec::load(settings.config_path().as_deref(), |v| {
+            std::env::var(v).ok()
+        })
+        .is_ok_and(|t| !t.is_empty());
+        if triggered && toolsets.contains(&Toolset::Events) {
+            tool_router += Self::trigger_router();
         }
         for route in tool_router.map.values_mut() {
             let tool = &mut route.attr;

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -35,8 +34,6 @@ pub struct Engine {
     /// `HOOKD_MCP_URL` for the runs.
     pub mcp_url: String,
     pub client: reqwest::Client,
-    /// A run was queued again by hand on this instance: look for due runs now.
-    pub retried: Notify,
 }
 
 impl Engine {
@@ -46,26 +43,19 @@ impl Engine {
             owner: format!("hookd-{}", crate::oauth::random(12)),
             mcp_url,
             client: post::client(),
-            retried: Notify::new(),
         })
     }
 
     /// Runs `triggers` until `shutdown`; then starts nothing more, lets running runs finish
     /// within `grace`, kills what is left (its runs are retried after a restart), and gives up
-    /// the leases.
+    /// the leases. A trigger new to the store starts after `newest` (see [`newest`]).
     pub async fn run(
         self: Arc<Self>,
         triggers: Vec<Arc<Trigger>>,
+        newest: i64,
         shutdown: CancellationToken,
         grace: Duration,
     ) {
-        let newest = match self.store.query(Default::default(), Page::Newest(1)).await {
-            Ok(events) => events.last().map_or(0, |e| e.id),
-            Err(e) => {
-                tracing::error!(error = %e, "triggers cannot start: the store cannot be read");
-                return;
-            }
-        };
         let wanted: Vec<(String, i64)> = triggers
             .iter()
             .map(|t| (t.name.clone(), if t.from_beginning { 0 } else { newest }))
@@ -126,6 +116,13 @@ impl Engine {
             tracing::warn!(error = %e, "cannot give up the triggers' leases");
         }
     }
+}
+
+/// The newest stored event's id: read before hookd takes webhooks, so a trigger configured now
+/// starts with the first event this hookd stores.
+pub async fn newest(store: &dyn Store) -> Result<i64, crate::store::StoreError> {
+    let events = store.query(Default::default(), Page::Newest(1)).await?;
+    Ok(events.last().map_or(0, |e| e.id))
 }
 
 /// One trigger's loop, on the instance holding it.
@@ -206,7 +203,6 @@ impl Worker {
                         self.stop.cancel();
                     }
                 }
-                _ = self.engine.retried.notified() => {}
                 _ = tokio::time::sleep_until(next) => {}
                 _ = self.stop.cancelled() => {}
             }

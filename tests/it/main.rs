@@ -38,6 +38,7 @@ mod store_contract;
 mod stripe_actions;
 mod tasks;
 mod tasks_store;
+mod triggers;
 mod verify;
 mod waits;
 mod webhook_delivery;

@@ -1,0 +1,448 @@
+//! Triggers (`[[triggers]]` in hookd.toml) with real programs: `sh` scripts that write what they
+//! were given into a folder the test reads. Matching and non-matching events, a debounced burst,
+//! `concurrency = 1`, retries then dead then a retry by the MCP tool, a timeout that kills a
+//! process group, kill -9 of hookd mid-run, and two instances on PostgreSQL.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::mcp::{call_err, call_ok, connect_http};
+use common::{Process, TestApp, post_json, post_signed};
+use hookd::store::Triggers;
+use hookd::store::triggers::{RunQuery, RunStatus, TriggerRun};
+use serde_json::{Value, json};
+
+/// A folder with a hookd.toml (its `{OUT}` replaced by the folder) where the runs write.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(toml: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let text = toml.replace("{OUT}", dir.path().to_str().unwrap());
+        std::fs::write(dir.path().join("hookd.toml"), text).unwrap();
+        Self { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("hookd.toml")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The lines of a file the runs append to (none yet: empty).
+    fn lines(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.path(name))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    async fn start(&self) -> TestApp {
+        let config = self.config();
+        TestApp::start_with(|c| c.config = Some(config)).await
+    }
+}
+
+/// Polls `check` every 50 ms until it gives a value, for at most `secs` seconds.
+async fn until<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn runs(app: &TestApp, trigger: &str) -> Vec<TriggerRun> {
+    let mut runs = app
+        .store()
+        .trigger_runs(RunQuery {
+            trigger: Some(trigger.into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    runs.reverse();
+    runs
+}
+
+/// Waits until `trigger` has `n` runs, all in a final status; returns them oldest first.
+async fn settled(app: &TestApp, trigger: &str, n: usize) -> Vec<TriggerRun> {
+    until(30, &format!("{n} settled runs of {trigger}"), || async {
+        let r = runs(app, trigger).await;
+        let done = r
+            .iter()
+            .all(|r| matches!(r.status, RunStatus::Succeeded | RunStatus::Dead));
+        (r.len() == n && done).then_some(r)
+    })
+    .await
+}
+
+async fn post_ci(app_webhook: std::net::SocketAddr, body: Value) -> i64 {
+    let r = post_json(&common::http(), app_webhook, "ci", None, &body.to_string()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["event_id"].as_i64().unwrap()
+}
+
+async fn post_github(addr: std::net::SocketAddr, event: &str, body: Value) -> i64 {
+    let extra = [("x-github-event", event)];
+    let now = chrono::Utc::now().timestamp();
+    let body = body.to_string().into_bytes();
+    let r = post_signed(addr, "github", ("github", "gh-secret"), now, &extra, body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["event_id"].as_i64().unwrap()
+}
+
+const LOG: &str = r#"run = ["sh", "-c", "cat > \"$OUT/$HOOKD_TRIGGER-$HOOKD_RUN_ID.json\"; env > \"$OUT/$HOOKD_TRIGGER-$HOOKD_RUN_ID.env\""]
+env = { OUT = "{OUT}" }"#;
+
+/// Each trigger runs for exactly the events it matches (source, type glob, `where`, verified or
+/// not), once each, with the event on stdin and only the environment it names; events stored
+/// before a trigger was configured are left alone unless it says `start = "beginning"`.
+#[tokio::test]
+async fn triggers_run_for_the_events_they_match_and_no_others() {
+    let toml = format!(
+        "[sources.github]\nprovider = \"github\"\nsecret = \"gh-secret\"\n\n\
+         [[triggers]]\nname = \"prs\"\nsource = \"github\"\ntypes = [\"pull_request*\"]\n\
+         where = {{ \"payload.action\" = \"opened\" }}\n{LOG}\n\n\
+         [[triggers]]\nname = \"ci\"\nsource = \"ci\"\nallow_unverified = true\n{LOG}\n\n\
+         [[triggers]]\nname = \"verified\"\n{LOG}\n\n\
+         [[triggers]]\nname = \"history\"\nsource = \"ci\"\nallow_unverified = true\n\
+         start = \"beginning\"\n{LOG}\n"
+    );
+    let setup = Setup::new(&toml);
+    let before = TestApp::start().await;
+    let _earlier = post_ci(before.webhook, json!({"type": "build", "n": 0})).await;
+    let app = before
+        .restart_with(|c| c.config = Some(setup.config()))
+        .await;
+
+    let opened = post_github(app.webhook, "pull_request", json!({"action": "opened"})).await;
+    let closed = post_github(app.webhook, "pull_request", json!({"action": "closed"})).await;
+    let review = post_github(
+        app.webhook,
+        "pull_request_review",
+        json!({"action": "opened"}),
+    )
+    .await;
+    let push = post_github(app.webhook, "push", json!({"ref": "refs/heads/main"})).await;
+    let build = post_ci(app.webhook, json!({"type": "build", "n": 1})).await;
+
+    let ids = |runs: Vec<TriggerRun>| -> Vec<i64> {
+        runs.iter()
+            .inspect(|r| assert_eq!(r.status, RunStatus::Succeeded, "{r:?}"))
+            .flat_map(|r| r.event_ids.clone())
+            .collect()
+    };
+    assert_eq!(ids(settled(&app, "prs", 2).await), [opened, review]);
+    assert_eq!(ids(settled(&app, "ci", 1).await), [build]);
+    assert_eq!(
+        ids(settled(&app, "verified", 4).await),
+        [opened, closed, review, push],
+        "unverified events are left to triggers that allow them"
+    );
+    assert_eq!(ids(settled(&app, "history", 2).await), [1, build]);
+
+    // The run got the event on stdin, and its environment is what hookd gives and nothing else.
+    let first = &runs(&app, "prs").await[0];
+    let stdin: Value = serde_json::from_slice(
+        &std::fs::read(setup.path(&format!("prs-{}.json", first.id))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stdin["id"], opened);
+    assert_eq!(stdin["payload"]["action"], "opened");
+    let env: BTreeMap<String, String> =
+        std::fs::read_to_string(setup.path(&format!("prs-{}.env", first.id)))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    assert_eq!(env["HOOKD_TRIGGER"], "prs");
+    assert_eq!(env["HOOKD_RUN_ID"], first.id.to_string());
+    assert_eq!(env["HOOKD_EVENT_IDS"], opened.to_string());
+    assert_eq!(env["HOOKD_SOURCE"], "github");
+    assert_eq!(env["HOOKD_TYPE"], "pull_request");
+    assert_eq!(env["HOOKD_ATTEMPT"], "1");
+    assert_eq!(env["HOOKD_MCP_URL"], app.mcp_url());
+    let shell = ["PWD", "SHLVL", "_", "OLDPWD"];
+    let strays: Vec<&String> = env
+        .keys()
+        .filter(|k| !k.starts_with("HOOKD_") && !shell.contains(&k.as_str()))
+        .filter(|k| !["PATH", "HOME", "OUT"].contains(&k.as_str()))
+        .collect();
+    assert!(strays.is_empty(), "hookd's environment leaked: {strays:?}");
+    app.stop().await;
+}
+
+/// With `debounce`, a burst of events goes to one run, as a JSON array in id order.
+#[tokio::test]
+async fn a_debounced_burst_goes_to_one_run() {
+    let setup = Setup::new(&format!(
+        "[[triggers]]\nname = \"burst\"\nsource = \"ci\"\nallow_unverified = true\n\
+         debounce = \"2s\"\nbatch_max = 50\n{LOG}\n"
+    ));
+    let app = setup.start().await;
+    let posts = (0..20).map(|n| post_ci(app.webhook, json!({"type": "deploy", "n": n})));
+    let mut ids = futures_util::future::join_all(posts).await;
+    ids.sort();
+    let run = settled(&app, "burst", 1).await.remove(0);
+    assert_eq!(run.event_ids, ids);
+    let stdin: Value = serde_json::from_slice(
+        &std::fs::read(setup.path(&format!("burst-{}.json", run.id))).unwrap(),
+    )
+    .unwrap();
+    let given: Vec<i64> = stdin
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(given, ids);
+
+    let later = post_ci(app.webhook, json!({"type": "deploy", "n": 20})).await;
+    let runs = settled(&app, "burst", 2).await;
+    assert_eq!(runs[1].event_ids, [later], "the next window is another run");
+    app.stop().await;
+}
+
+/// `concurrency = 1`: one run at a time, in event order.
+#[tokio::test]
+async fn concurrency_one_never_overlaps_and_keeps_event_order() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"one\"\nsource = \"ci\"\nallow_unverified = true\n\
+         run = [\"sh\", \"-c\", \"mkdir \\\"$OUT/lock\\\" || echo overlap >> \\\"$OUT/overlap\\\"; \
+         sleep 0.2; echo $HOOKD_EVENT_IDS >> \\\"$OUT/order\\\"; rmdir \\\"$OUT/lock\\\"\"]\n\
+         env = { OUT = \"{OUT}\" }\n",
+    );
+    let app = setup.start().await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(post_ci(app.webhook, json!({"n": n})).await);
+    }
+    settled(&app, "one", 5).await;
+    let order: Vec<i64> = setup
+        .lines("order")
+        .iter()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(order, ids);
+    assert!(setup.lines("overlap").is_empty(), "two runs overlapped");
+    app.stop().await;
+}
+
+/// A failing run is retried after its wait, then dead with its output kept; the MCP tool runs
+/// it again (the same run id, one more attempt) and it succeeds. No tool makes or changes a
+/// trigger.
+#[tokio::test]
+async fn a_failing_run_is_retried_then_dead_then_retried_by_the_tool() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"flaky\"\nsource = \"ci\"\nallow_unverified = true\n\
+         retries = [\"1s\"]\n\
+         run = [\"sh\", \"-c\", \"echo attempt $HOOKD_ATTEMPT of run $HOOKD_RUN_ID; \
+         [ -e \\\"$OUT/ok\\\" ] && exit 0; echo failing >&2; exit 3\"]\n\
+         env = { OUT = \"{OUT}\" }\n",
+    );
+    let app = setup.start().await;
+    post_ci(app.webhook, json!({"n": 1})).await;
+    let dead = settled(&app, "flaky", 1).await.remove(0);
+    assert_eq!(dead.status, RunStatus::Dead);
+    assert_eq!(dead.attempts, 2, "one retry, then dead");
+    assert_eq!(dead.exit_code, Some(3));
+    assert!(
+        dead.output
+            .contains(&format!("attempt 2 of run {}", dead.id))
+            && dead.output.contains("failing"),
+        "{:?}",
+        dead.output
+    );
+
+    let client = connect_http(&app.mcp_url(), common::mcp::ERAS[1].clone()).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let named: Vec<&str> = tools
+        .iter()
+        .map(|t| t.name.as_ref())
+        .filter(|n| n.contains("trigger"))
+        .collect();
+    assert_eq!(named, ["list_trigger_runs", "retry_trigger_run"]);
+    let listed = call_ok(&client, "list_trigger_runs", json!({"status": "dead"})).await;
+    assert_eq!(listed["runs"][0]["id"], dead.id);
+    assert_eq!(listed["runs"][0]["exit_code"], 3);
+
+    std::fs::write(setup.path("ok"), "").unwrap();
+    let retried = call_ok(&client, "retry_trigger_run", json!({"run_id": dead.id})).await;
+    assert_eq!(retried["status"], "queued");
+    let done = until(30, "the retried run succeeds", || async {
+        let r = app.store().trigger_run(dead.id).await.unwrap().unwrap();
+        (r.status == RunStatus::Succeeded).then_some(r)
+    })
+    .await;
+    assert_eq!(done.attempts, 3);
+    assert!(
+        done.output
+            .contains(&format!("attempt 3 of run {}", dead.id))
+    );
+    let again = call_err(&client, "retry_trigger_run", json!({"run_id": dead.id})).await;
+    assert!(again.contains("only a failed or dead run"), "{again}");
+    let none = call_err(&client, "retry_trigger_run", json!({"run_id": 999})).await;
+    assert!(none.contains("no trigger run 999"), "{none}");
+    client.cancel().await.unwrap();
+    app.stop().await;
+}
+
+/// A run past its timeout is killed with its whole process group (a child it started in the
+/// background too), and recorded dead, saying so.
+#[tokio::test]
+async fn a_run_past_its_timeout_is_killed_with_its_process_group() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"slow\"\nsource = \"ci\"\nallow_unverified = true\n\
+         timeout = \"1s\"\nretries = []\n\
+         run = [\"sh\", \"-c\", \"sleep 300 & echo $! > \\\"$OUT/child\\\"; sleep 300\"]\n\
+         env = { OUT = \"{OUT}\" }\n",
+    );
+    let app = setup.start().await;
+    post_ci(app.webhook, json!({"n": 1})).await;
+    let dead = settled(&app, "slow", 1).await.remove(0);
+    assert_eq!(dead.status, RunStatus::Dead);
+    assert!(
+        dead.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("timed out after 1s"),
+        "{dead:?}"
+    );
+    assert!(dead.duration_ms.unwrap() < 10_000, "{dead:?}");
+    let child: u32 = setup.lines("child")[0].parse().unwrap();
+    until(10, "the background child is gone", || async {
+        gone(child).then_some(())
+    })
+    .await;
+    app.stop().await;
+}
+
+/// Whether process `pid` has ended (no longer there, or a zombie waiting to be reaped).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// hookd killed (-9) while a run is going: after the restart that run goes again, with the same
+/// `HOOKD_RUN_ID` and the next attempt number, and every event gets its run.
+#[tokio::test]
+async fn after_kill_9_mid_run_every_event_runs_after_the_restart() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"steady\"\nsource = \"ci\"\nallow_unverified = true\n\
+         run = [\"sh\", \"-c\", \"echo $HOOKD_RUN_ID $HOOKD_ATTEMPT >> \\\"$OUT/started\\\"; \
+         sleep 1; echo $HOOKD_EVENT_IDS >> \\\"$OUT/done\\\"\"]\n\
+         env = { OUT = \"{OUT}\" }\n",
+    );
+    let data = setup.path("data");
+    let config = setup.config();
+    let args = ["--config", config.to_str().unwrap()];
+    let mut hookd = Process::serve(&data, &args);
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(post_ci(hookd.webhook, json!({"n": n})).await);
+    }
+    until(30, "a run has started", || async {
+        (!setup.lines("started").is_empty()).then_some(())
+    })
+    .await;
+    hookd.kill9();
+    let interrupted = setup.lines("started").last().unwrap().clone();
+    let run_id = interrupted.split(' ').next().unwrap().to_owned();
+
+    let hookd = Process::serve(&data, &args);
+    let done = until(60, "every event ran", || async {
+        let done: Vec<i64> = setup
+            .lines("done")
+            .iter()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        ids.iter().all(|id| done.contains(id)).then_some(done)
+    })
+    .await;
+    assert!(done.len() >= ids.len());
+    let started = setup.lines("started");
+    assert!(
+        started.contains(&format!("{run_id} 2")),
+        "run {run_id} went again as attempt 2: {started:?}"
+    );
+    drop(hookd);
+}
+
+/// Two instances on one PostgreSQL: each event's run happens once, on one of them.
+#[tokio::test]
+async fn two_instances_on_postgresql_run_each_event_once() {
+    let test = "triggers::two_instances_on_postgresql_run_each_event_once";
+    let Some(db) = common::pg::database(test).await else {
+        return;
+    };
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"shared\"\nsource = \"ci\"\nallow_unverified = true\n\
+         concurrency = 4\n\
+         run = [\"sh\", \"-c\", \"echo $HOOKD_EVENT_IDS $HOOKD_MCP_URL >> \\\"$OUT/done\\\"\"]\n\
+         env = { OUT = \"{OUT}\" }\n",
+    );
+    let config = setup.config();
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--database-url",
+        &db.url,
+    ];
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Process::serve(a_dir.path(), &args);
+    let b = Process::serve(b_dir.path(), &args);
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        let to = if n % 2 == 0 { a.webhook } else { b.webhook };
+        ids.push(post_ci(to, json!({"n": n})).await);
+    }
+    let done = until(30, "every event ran", || async {
+        let done = setup.lines("done");
+        (done.len() >= ids.len()).then_some(done)
+    })
+    .await;
+    let mut ran: Vec<i64> = done
+        .iter()
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    ran.sort();
+    assert_eq!(ran, ids, "each event once: {done:?}");
+    let store = hookd::store::Postgres::open(&db.url, hookd::store::WakeUps::ListenNotify)
+        .await
+        .unwrap();
+    let runs = store
+        .trigger_runs(RunQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), ids.len(), "one run per event");
+    assert!(
+        runs.iter()
+            .all(|r| r.attempts == 1 && r.status == RunStatus::Succeeded)
+    );
+    drop((a, b));
+}
