@@ -214,7 +214,7 @@ async fn test(
     let declared = triggers(sources)?;
     let Some(trigger) = declared.into_iter().find(|t| t.name == name) else {
         anyhow::bail!(
-            "hookd.toml declares no trigger {} (see `hookd triggers`)",
+            "hookd.toml declares no trigger \"{}\" (see `hookd triggers`)",
             printable(name)
         );
     };

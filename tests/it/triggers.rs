@@ -446,3 +446,136 @@ async fn two_instances_on_postgresql_run_each_event_once() {
     );
     drop((a, b));
 }
+
+/// A `url` trigger POSTs the event signed as Standard Webhooks (checked by the reference
+/// library): a refusal is retried with the same `webhook-id`; a URL that answers 410 Gone stops
+/// its trigger, which then sends nothing more.
+#[tokio::test]
+async fn a_url_trigger_posts_signed_retries_and_stops_at_410() {
+    let test = "triggers::a_url_trigger_posts_signed_retries_and_stops_at_410";
+    let Some(py) = common::python(test) else {
+        return;
+    };
+    use crate::webhook_delivery::{Receiver, secret};
+    let mut refusing = Receiver::start(&py, 1).await;
+    let mut gone = Receiver::answering(&py, 0, "gone").await;
+    let setup = Setup::new(&format!(
+        "[[triggers]]\nname = \"hook\"\nsource = \"ci\"\nallow_unverified = true\n\
+         url = \"{}\"\nsecret = \"{}\"\nretries = [\"1s\"]\n\n\
+         [[triggers]]\nname = \"gone\"\nsource = \"ci\"\nallow_unverified = true\n\
+         url = \"{}\"\nsecret = \"{}\"\n\n\
+         [[triggers]]\nname = \"witness\"\nsource = \"ci\"\nallow_unverified = true\n{LOG}\n",
+        refusing.url,
+        secret(),
+        gone.url,
+        secret()
+    ));
+    let app = setup.start().await;
+    let id = post_ci(app.webhook, json!({"type": "build", "n": 1})).await;
+
+    let refused = refusing.next().await;
+    assert_eq!(refused["kind"], "refused");
+    let delivered = refusing.next().await;
+    assert_eq!(delivered["kind"], "event", "{delivered}");
+    assert_eq!(delivered["body"]["id"], id);
+    let run = settled(&app, "hook", 1).await.remove(0);
+    assert_eq!(run.status, RunStatus::Succeeded);
+    assert_eq!(run.attempts, 2);
+    assert_eq!(run.http_status, Some(200));
+    let run_id = format!("run_{}", run.id);
+    assert_eq!(
+        refused["webhook_id"],
+        run_id.as_str(),
+        "the same id at every attempt"
+    );
+    assert_eq!(delivered["webhook_id"], run_id.as_str());
+
+    assert_eq!(gone.next().await["kind"], "gone");
+    let dead = settled(&app, "gone", 1).await.remove(0);
+    assert_eq!(
+        (dead.status, dead.http_status),
+        (RunStatus::Dead, Some(410))
+    );
+    let states = app.store().trigger_states().await.unwrap();
+    let (state, _) = states.iter().find(|(s, _)| s.name == "gone").unwrap();
+    assert!(
+        state.disabled.as_deref().unwrap_or("").contains("410"),
+        "{state:?}"
+    );
+    // Another event: the witness runs for it, the stopped trigger does not.
+    let next = post_ci(app.webhook, json!({"type": "build", "n": 2})).await;
+    let witnessed = settled(&app, "witness", 2).await;
+    assert_eq!(witnessed[1].event_ids, [next]);
+    assert_eq!(refusing.next().await["body"]["id"], next);
+    assert_eq!(
+        runs(&app, "gone").await.len(),
+        1,
+        "nothing more was sent to it"
+    );
+    app.stop().await;
+}
+
+/// SIGTERM: a run going finishes (within the shutdown timeout) and is recorded; nothing new
+/// starts.
+#[tokio::test]
+async fn sigterm_lets_a_running_run_finish() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"finishing\"\nsource = \"ci\"\nallow_unverified = true\n\
+         run = [\"sh\", \"-c\", \"touch \\\"$OUT/began\\\"; sleep 1; echo finished\"]\n\
+         env = { OUT = \"{OUT}\" }\n",
+    );
+    let data = setup.path("data");
+    let config = setup.config();
+    let args = ["--config", config.to_str().unwrap()];
+    let mut hookd = Process::serve(&data, &args);
+    post_ci(hookd.webhook, json!({"n": 1})).await;
+    until(30, "the run began", || async {
+        setup.path("began").exists().then_some(())
+    })
+    .await;
+    assert!(hookd.terminate().success());
+    let out = common::bin();
+    let listed = std::process::Command::new(out)
+        .args(["triggers", "runs", "--json", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let runs: Vec<Value> = String::from_utf8(listed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["status"], "succeeded");
+    assert_eq!(runs[0]["output"], "finished\n");
+
+    // `hookd triggers` lists it with its runs; `test` runs it once more, recording nothing.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(common::bin())
+            .arg("triggers")
+            .args(args)
+            .args(["--config", config.to_str().unwrap(), "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let listed = cli(&[]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.starts_with("finishing  run sh -c"), "{listed}");
+    assert!(listed.trim_end().ends_with("(1 succeeded)"), "{listed}");
+    let tested = cli(&["test", "finishing", "--event", "1"]);
+    assert!(tested.status.success());
+    assert_eq!(String::from_utf8(tested.stdout).unwrap(), "finished\n");
+    let unknown = cli(&["test", "nope", "--event", "1"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("declares no trigger \"nope\""));
+    let store = hookd::store::Sqlite::open_existing(&data).unwrap();
+    let all = store
+        .trigger_runs(RunQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "a test run is not recorded");
+}

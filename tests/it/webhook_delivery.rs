@@ -16,7 +16,7 @@ use tokio::process::{Child, ChildStdout, Command};
 
 const TOKEN: &str = "delivery-test-token";
 
-fn secret() -> String {
+pub(crate) fn secret() -> String {
     use base64::Engine;
     format!(
         "whsec_{}",
@@ -36,20 +36,28 @@ async fn call(client: &common::mcp::Client, method: &str, params: Value) -> Valu
     }
 }
 
-struct Receiver {
+/// `tests/python/webhook_receiver.py`: verifies every request with the Standard Webhooks library
+/// and reports it as a JSON line.
+pub(crate) struct Receiver {
     _child: Child,
     lines: Lines<BufReader<ChildStdout>>,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Receiver {
-    async fn start(python: &std::path::Path, refuse_first: u32) -> Self {
+    /// Refuses the first `refuse_first` event deliveries with 503.
+    pub(crate) async fn start(python: &std::path::Path, refuse_first: u32) -> Self {
+        Self::answering(python, refuse_first, "ok").await
+    }
+
+    /// `then`: `ok` answers 200 after the refusals, `gone` 410.
+    pub(crate) async fn answering(python: &std::path::Path, refuse_first: u32, then: &str) -> Self {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/python/webhook_receiver.py"
         );
         let mut child = Command::new(python)
-            .args([script, &secret(), &refuse_first.to_string()])
+            .args([script, &secret(), &refuse_first.to_string(), then])
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -68,7 +76,7 @@ impl Receiver {
         }
     }
 
-    async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
         let line = tokio::time::timeout(Duration::from_secs(30), self.lines.next_line())
             .await
             .expect("the receiver reports a request")

@@ -1,10 +1,11 @@
 """A webhook receiver for hookd's `events/subscribe`, verifying every delivery with the Standard
 Webhooks reference library (`standardwebhooks` on PyPI).
 
-Usage: python webhook_receiver.py <whsec_ secret> <how many event deliveries to refuse first>
+Usage: python webhook_receiver.py <whsec_ secret> <how many event deliveries to refuse first> [ok|gone]
 Prints "listening <port>", then one JSON line per request: {"kind": "verification" | "event" |
 "refused" | "bad_signature", ...}. Answers the verification challenge by echoing it; refuses the
-first N event deliveries with 503 (to exercise retries); answers 401 to a bad signature.
+first N event deliveries with 503 (to exercise retries), then answers 200, or 410 Gone with
+`gone`; answers 401 to a bad signature.
 """
 
 import json
@@ -15,6 +16,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 hook = Webhook(sys.argv[1])
 refuse = int(sys.argv[2])
+gone = len(sys.argv) > 3 and sys.argv[3] == "gone"
 
 
 def emit(record):
@@ -49,6 +51,9 @@ class Receiver(BaseHTTPRequestHandler):
             refuse -= 1
             emit({"kind": "refused", **meta})
             return self.answer(503)
+        if gone:
+            emit({"kind": "gone", **meta})
+            return self.answer(410)
         emit({"kind": "event", **meta, "body": payload})
         self.answer(200)
 
