@@ -579,3 +579,43 @@ async fn sigterm_lets_a_running_run_finish() {
         .unwrap();
     assert_eq!(all.len(), 1, "a test run is not recorded");
 }
+
+/// The README's Python recipe: a run that calls back into hookd with the official MCP SDK
+/// (`HOOKD_MCP_URL`) for the whole event. `/metrics` counts the run.
+#[tokio::test]
+async fn a_run_calls_back_into_hookd_with_the_python_sdk() {
+    let test = "triggers::a_run_calls_back_into_hookd_with_the_python_sdk";
+    let Some(py) = common::python(test) else {
+        return;
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/trigger_agent.py");
+    let setup = Setup::new(&format!(
+        "[[triggers]]\nname = \"agent\"\nsource = \"ci\"\nallow_unverified = true\n\
+         run = [\"{}\", \"{script}\"]\n",
+        py.display()
+    ));
+    let app = setup.start().await;
+    let id = post_ci(app.webhook, json!({"type": "deploy", "state": "failed"})).await;
+    let run = settled(&app, "agent", 1).await.remove(0);
+    assert_eq!(run.status, RunStatus::Succeeded, "{}", run.output);
+    assert_eq!(
+        run.output,
+        format!(
+            "event {id} (ci deploy): {{\"state\": \"failed\", \"type\": \"deploy\"}}; stdin had id {id}\n"
+        )
+    );
+    let metrics = common::http()
+        .get(format!("http://{}/metrics", app.mcp))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hookd_trigger_runs_total{trigger=\"agent\",status=\"succeeded\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("hookd_trigger_run_seconds_count{trigger=\"agent\"} 1"));
+    app.stop().await;
+}
