@@ -82,7 +82,8 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     check_policy(config, mode)?;
     let redis = redis_client(config)?;
     let sources = Arc::new(load_sources(config)?);
-    let triggers = load_triggers(config)?;
+    let triggers: Vec<Arc<crate::triggers::Trigger>> =
+        load_triggers(config)?.into_iter().map(Arc::new).collect();
     let newest = match triggers.is_empty() {
         true => 0,
         false => crate::triggers::engine::newest(store.as_ref())
@@ -117,7 +118,7 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
         ));
     }
     if let Some(listener) = mcp_listener {
-        let (routes, kept) = http.mcp_routes(config, &store, &sources, &shutdown);
+        let (routes, kept) = http.mcp_routes(config, &store, &sources, &triggers, &shutdown);
         let per_ip = config.limits.per_ip();
         tasks.spawn(serve_http(
             listener,
@@ -149,7 +150,6 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     spawn_redis(&mut tasks, redis, postgres, &store, config, &shutdown);
     if !triggers.is_empty() {
         let engine = crate::triggers::engine::Engine::new(store.clone(), config.mcp_resource());
-        let triggers = triggers.into_iter().map(Arc::new).collect();
         let grace = config.limits.listener().shutdown;
         let run = engine.run(triggers, newest, shutdown.clone(), grace);
         tasks.spawn(async move {
@@ -350,6 +350,7 @@ impl Http {
         config: &Config,
         store: &Arc<dyn Store>,
         sources: &Arc<Sources>,
+        triggers: &[Arc<crate::triggers::Trigger>],
         shutdown: &CancellationToken,
     ) -> (axum::Router, mcp::Kept) {
         let bodies = self.bodies(config, MAX_MCP_BODY);
@@ -374,6 +375,10 @@ impl Http {
             shutdown: shutdown.clone(),
             heartbeat: config.heartbeat(),
             max_answer: config.limits.max_answer_bytes,
+            triggers: triggers
+                .iter()
+                .map(|t| (t.name.clone(), t.describe()))
+                .collect(),
         };
         let signin = crate::dashboard::signin::SignIn::new(
             credentials.authority.clone(),

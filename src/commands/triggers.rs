@@ -7,7 +7,7 @@ use std::io::Write;
 use super::{SourcesArgs, StoreArgs};
 use crate::printable::printable;
 use crate::store::triggers::{RunQuery, RunStatus, TriggerRun};
-use crate::triggers::spec::{Action, Trigger};
+use crate::triggers::spec::Trigger;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -127,10 +127,7 @@ async fn list(json: bool, store: &StoreArgs, sources: &SourcesArgs) -> anyhow::R
                     .collect()
             })
             .unwrap_or_default();
-        let does = match &t.action {
-            Action::Run(argv) => format!("run {}", printable(&argv.join(" "))),
-            Action::Post { url, .. } => format!("POST {url}"),
-        };
+        let does = t.describe();
         let disabled = state.and_then(|(s, _)| s.disabled.clone());
         let line = if json {
             serde_json::json!({

@@ -12,6 +12,7 @@ pub mod api;
 mod grants;
 pub mod signin;
 mod stream;
+mod triggers;
 
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub struct Dashboard {
     pub waiters: Arc<crate::waiters::Waiters>,
     /// Who the API's clients are (the MCP token's holder, or `None` without a token).
     pub credential: Option<String>,
+    /// The triggers `hookd.toml` declares: name, and what it does in words.
+    pub triggers: Vec<(String, String)>,
 }
 
 const INDEX: &str = include_str!("assets/index.html");
@@ -66,6 +69,9 @@ pub fn routes(
         .route("/api/deployments", get(api::deployments))
         .route("/api/grants", get(grants::list))
         .route("/api/grants/{id}/revoke", post(grants::revoke))
+        .route("/api/triggers", get(triggers::list))
+        .route("/api/triggers/runs", get(triggers::runs))
+        .route("/api/triggers/runs/{id}/retry", post(triggers::retry))
         .with_state(Arc::new(dashboard));
     let signin = Arc::new(signin);
     let place = Router::new()

@@ -26,6 +26,7 @@ mod tasks;
 mod tools;
 mod trace;
 mod trigger_tools;
+pub use trigger_tools::LISTED_OUTPUT;
 
 use std::sync::Arc;
 

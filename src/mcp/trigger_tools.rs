@@ -12,7 +12,7 @@ use crate::store::triggers::{RunQuery, RunStatus, TriggerRun};
 use crate::time::parse_time;
 
 /// How much of each run's output a list shows (one run asked by id shows all that is kept).
-const LISTED_OUTPUT: usize = 2048;
+pub const LISTED_OUTPUT: usize = 2048;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListRunsArgs {
@@ -46,17 +46,6 @@ pub struct Retried {
     pub run_id: i64,
     /// `queued`: it runs again within a few seconds, with the same HOOKD_RUN_ID.
     pub status: String,
-}
-
-/// The last `max` bytes of `text`, cut at a character boundary.
-fn tail(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut at = text.len() - max;
-        while !text.is_char_boundary(at) {
-            at += 1;
-        }
-        text.drain(..at);
-    }
 }
 
 #[tool_router(router = trigger_router, vis = "pub(super)")]
@@ -98,7 +87,7 @@ impl Hookd {
         };
         let mut runs = self.store.trigger_runs(query).await.map_err(storage)?;
         for r in &mut runs {
-            tail(&mut r.output, LISTED_OUTPUT);
+            r.shorten_output(LISTED_OUTPUT);
         }
         Ok(Json(RunList { runs }))
     }
@@ -130,15 +119,5 @@ impl Hookd {
                 r.status.as_str()
             )),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_tail_is_cut_at_a_character() {
-        let mut s = "ééé".to_string();
-        super::tail(&mut s, 3);
-        assert_eq!(s, "é");
     }
 }

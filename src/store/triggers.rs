@@ -87,6 +87,19 @@ pub struct TriggerRun {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+impl TriggerRun {
+    /// Keeps only the last `max` bytes of the output (cut at a character), for lists.
+    pub fn shorten_output(&mut self, max: usize) {
+        if self.output.len() > max {
+            let mut at = self.output.len() - max;
+            while !self.output.is_char_boundary(at) {
+                at += 1;
+            }
+            self.output.drain(..at);
+        }
+    }
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunEnd {
@@ -188,4 +201,29 @@ pub trait Triggers {
 
     /// Forgets finished runs (succeeded or dead) created before `before`; how many.
     async fn forget_trigger_runs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn output_is_shortened_at_a_character() {
+        let mut run = super::TriggerRun {
+            id: 1,
+            trigger: "t".into(),
+            event_ids: vec![1],
+            status: super::RunStatus::Dead,
+            attempts: 1,
+            next_attempt_at: None,
+            exit_code: None,
+            http_status: None,
+            duration_ms: None,
+            output: "ééé".into(),
+            error: None,
+            created_at: chrono::Utc::now(),
+            started_at: None,
+            finished_at: None,
+        };
+        run.shorten_output(3);
+        assert_eq!(run.output, "é");
+    }
 }

@@ -252,6 +252,19 @@ impl Trigger {
         typed && (self.allow_unverified || event.verified != Some(false))
     }
 
+    /// What it does, in words: `run claude -p …` or `POST https://…` (the URL without its query,
+    /// which may hold a token).
+    pub fn describe(&self) -> String {
+        match &self.action {
+            Action::Run(argv) => format!("run {}", crate::printable::printable(&argv.join(" "))),
+            Action::Post { url, .. } => {
+                let mut shown = url.clone();
+                shown.set_query(None);
+                format!("POST {shown}")
+            }
+        }
+    }
+
     /// What the store can filter on: the source and the `where` conditions.
     pub fn filter(&self) -> crate::event::EventFilter {
         crate::event::EventFilter {

@@ -685,3 +685,71 @@ async fn with_an_identity_provider_the_dashboard_signs_in_there_and_refreshes() 
         .await;
     assert_eq!(asks, json!(true), "no token was asked for");
 }
+
+/// The Triggers tab: each trigger with its runs by status, the runs with their output, and Retry
+/// on a dead run running it again.
+#[tokio::test]
+async fn the_triggers_tab_shows_runs_and_retries_a_dead_one() {
+    let test = "dashboard::the_triggers_tab_shows_runs_and_retries_a_dead_one";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let config = dir.path().join("hookd.toml");
+    let script = "echo checked $HOOKD_EVENT_IDS; [ -e \\\"$OUT/ok\\\" ] || exit 7";
+    std::fs::write(
+        &config,
+        format!(
+            "{CONFIG}\n[[triggers]]\nname = \"check\"\nsource = \"github\"\nretries = []\n\
+             run = [\"sh\", \"-c\", \"{script}\"]\nenv = {{ OUT = \"{out}\" }}\n"
+        ),
+    )
+    .unwrap();
+    let hookd = Process::serve(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let id = push(&hookd, "trigger-0").await;
+    let home = format!("http://127.0.0.1:{}/", hookd.mcp.port());
+    browser.open(&format!("{home}#/triggers")).await;
+    let does = browser
+        .until(
+            "const r = document.querySelector('#trigger-rows tr[data-trigger=\"check\"]'); \
+             return r && r.cells[2].textContent === '1 dead' && r.cells[1].textContent",
+        )
+        .await;
+    assert!(
+        does.as_str().unwrap().starts_with("run sh -c echo checked"),
+        "{does}"
+    );
+    let row = browser
+        .until(
+            "const r = document.querySelector('#run-rows tr'); \
+             return r && [r.cells[3].textContent, r.cells[4].textContent, r.cells[6].textContent, \
+                          r.querySelector('pre').textContent]",
+        )
+        .await;
+    assert_eq!(row[0], "dead");
+    assert_eq!(row[1], format!("#{id}"));
+    assert!(row[2].as_str().unwrap().starts_with("exit 7"), "{row}");
+    assert_eq!(row[3], format!("checked {id}\n"));
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#triggers-tab').hidden")
+            .await,
+        json!(false)
+    );
+    std::fs::write(dir.path().join("ok"), "").unwrap();
+    browser
+        .run("document.querySelector('#run-rows button[data-retry]').click()")
+        .await;
+    // The run goes again within the trigger's next look (every 5 s); the open tab follows.
+    let status = browser
+        .until(
+            "const r = document.querySelector('#run-rows tr'); \
+             return r && r.cells[3].textContent === 'succeeded' && r.cells[5].textContent",
+        )
+        .await;
+    assert_eq!(status, json!("2"), "a second attempt");
+}

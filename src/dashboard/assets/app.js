@@ -123,6 +123,7 @@ $("#token").addEventListener("submit", (e) => {
   $("main").hidden = false;
   route();
   startLive();
+  revealTriggers();
 });
 
 const time = (t) => (t ? t.replace("T", " ").slice(0, 19) : "");
@@ -342,6 +343,51 @@ async function showDeployments() {
   if (!list.length) $("#deployment-list").replaceChildren(el("p", { class: "muted" }, "No deployments yet (Vercel and GitHub deployment events make them)."));
 }
 
+// ---- Triggers: what [[triggers]] in hookd.toml ran ----------------------------------------------
+
+async function showTriggers() {
+  const triggers = await api("/api/triggers");
+  $("#trigger-rows").replaceChildren(...triggers.map((t) => el("tr", { "data-trigger": t.name },
+    el("td", {}, t.name), el("td", {}, el("code", {}, t.does)),
+    el("td", {}, t.disabled ? el("span", { class: "bad" }, "disabled: " + t.disabled)
+      : Object.entries(t.runs).map(([status, n]) => `${n} ${status}`).join(", ") || "none yet"))));
+  const choice = $("#run-filters").trigger;
+  const chosen = choice.value;
+  choice.replaceChildren(el("option", { value: "" }, "all triggers"), ...triggers.map((t) => el("option", {}, t.name)));
+  choice.value = chosen;
+  await loadRuns();
+}
+
+async function loadRuns() {
+  const f = new FormData($("#run-filters"));
+  const runs = await api("/api/triggers/runs?" + query({ trigger: f.get("trigger"), status: f.get("status") }));
+  $("#run-rows").replaceChildren(...runs.map((r) => {
+    const events = el("td", {}, ...r.event_ids.flatMap((id, i) => [i ? ", " : "", el("a", { href: "#/event/" + id }, "#" + id)]));
+    const ended = r.exit_code != null ? "exit " + r.exit_code : r.http_status != null ? "HTTP " + r.http_status : "";
+    const took = r.duration_ms != null ? ` (${r.duration_ms} ms)` : "";
+    const output = r.output || r.error ? el("details", {}, el("summary", {}, r.error || "output"), el("pre", {}, r.output)) : "";
+    const retry = ["failed", "dead"].includes(r.status) ? el("button", { "data-retry": r.id }, "Retry") : "";
+    if (retry) retry.addEventListener("click", async () => {
+      await api(`/api/triggers/runs/${r.id}/retry`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch(show);
+      await loadRuns();
+    });
+    return el("tr", { "data-run": r.id },
+      el("td", {}, String(r.id)), el("td", { class: "time" }, time(r.created_at)), el("td", {}, r.trigger),
+      el("td", {}, el("span", { class: ["failed", "dead"].includes(r.status) ? "bad" : "" }, r.status)),
+      events, el("td", {}, String(r.attempts)), el("td", {}, ended + took), el("td", {}, output), el("td", {}, retry));
+  }));
+  $("#no-runs").hidden = runs.length > 0;
+}
+
+$("#run-filters").addEventListener("change", () => loadRuns().catch(show));
+
+// While the tab is open, it looks again every 2 s (runs change without new events).
+let triggersTimer = null;
+function followTriggers(open) {
+  clearInterval(triggersTimer);
+  triggersTimer = open ? setInterval(() => showTriggers().catch(show), 2000) : null;
+}
+
 // ---- Access: the clients let in through hookd's own authorization server ------------------------
 
 async function showAccess() {
@@ -361,6 +407,11 @@ async function showAccess() {
 
 signInPlace().then((at) => { $("#access-tab").hidden = !at?.own; });
 
+// The Triggers tab, where hookd.toml declares some.
+function revealTriggers() {
+  api("/api/triggers").then((t) => { $("#triggers-tab").hidden = t.length === 0; }).catch(() => {});
+}
+
 // ---- Routing -----------------------------------------------------------------------------------
 
 function show(err) { console.error(err); }
@@ -369,17 +420,19 @@ function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/event\/(\d+)/);
   const tab = m ? "event" : { "#/sources": "sources", "#/rejected": "rejected", "#/consumers": "consumers",
-    "#/actions": "actions", "#/deployments": "deployments", "#/access": "access" }[hash] || "events";
+    "#/actions": "actions", "#/deployments": "deployments", "#/access": "access", "#/triggers": "triggers" }[hash] || "events";
   for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== tab;
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.tab === tab || (tab === "event" && a.dataset.tab === "events"));
   const load = { event: () => showEvent(m[1]), sources: showSources, rejected: showRejected, consumers: showConsumers,
-    actions: showActions, deployments: showDeployments, access: showAccess,
+    actions: showActions, deployments: showDeployments, access: showAccess, triggers: showTriggers,
     events: () => Promise.all([loadEvents(), loadSourceChoices()]) }[tab];
   load().catch(show);
+  followTriggers(tab === "triggers");
 }
 
 window.addEventListener("hashchange", route);
 finishSignIn().catch(show).finally(() => {
   route();
   startLive();
+  revealTriggers();
 });
