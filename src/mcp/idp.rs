@@ -36,6 +36,8 @@ pub struct Issuer {
     resource: String,
     client: reqwest::Client,
     keys: Mutex<Keys>,
+    /// Held while the key set is fetched: one fetch at a time.
+    fetching: tokio::sync::Mutex<()>,
     /// Opaque tokens: how hookd authenticates to the introspection endpoint, and what it said.
     introspection: Option<super::introspect::Introspection>,
 }
@@ -116,6 +118,7 @@ impl Issuer {
             resource,
             client,
             keys: Mutex::new(Keys::default()),
+            fetching: tokio::sync::Mutex::new(()),
             introspection: introspection
                 .map(|(id, secret)| super::introspect::Introspection::new(id, secret)),
         }
@@ -277,50 +280,56 @@ impl Issuer {
     }
 
     /// The published key for `kid` (or, without one, the only key that fits the algorithm),
-    /// fetching the set when it is missing, old, or lacks `kid`. No lock is held while fetching,
-    /// so tokens with known keys are checked meanwhile.
+    /// fetching the set when it is missing, old, or lacks `kid`. Tokens with known keys never
+    /// wait; one fetch happens at a time, and a token that needs it waits for the one in flight
+    /// (so the first tokens after a start or a rotation are not refused while it runs).
     async fn key(
         &self,
         kid: Option<&str>,
         alg: Algorithm,
         family: KeyFamily,
     ) -> Result<DecodingKey, Refusal> {
-        let (mut found, fetch, jwks_uri) = {
-            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = |keys: &Keys| {
             let stale = keys.fetched.is_none_or(|at| at.elapsed() > KEYS_KEPT);
-            let mut found = if stale {
-                None
-            } else {
-                pick(&keys.set, kid, family)
-            };
-            let fetch =
-                found.is_none() && keys.tried.is_none_or(|at| at.elapsed() >= REFETCH_EVERY);
-            if fetch {
-                keys.tried = Some(Instant::now());
-            } else if found.is_none() && stale {
-                // Old keys are still better than none while a fetch is not due.
-                found = pick(&keys.set, kid, family);
-            }
-            (found, fetch, keys.metadata.clone())
+            (!stale).then(|| pick(&keys.set, kid, family)).flatten()
         };
-        if fetch {
-            match self.fetch(jwks_uri).await {
-                Ok((metadata, set)) => {
-                    tracing::info!(issuer = %self.issuer, keys = set.len(), "read the identity provider's keys");
-                    found = pick(&set, kid, family);
-                    let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-                    keys.metadata = Some(metadata);
-                    keys.set = set;
-                    keys.fetched = Some(Instant::now());
+        let mut found = fresh(&self.keys.lock().unwrap_or_else(|e| e.into_inner()));
+        if found.is_none() {
+            let _one_fetch = self.fetching.lock().await;
+            let (known, fetch, jwks_uri) = {
+                let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                let known = fresh(&keys);
+                let fetch =
+                    known.is_none() && keys.tried.is_none_or(|at| at.elapsed() >= REFETCH_EVERY);
+                if fetch {
+                    keys.tried = Some(Instant::now());
                 }
-                Err(e) => {
-                    tracing::warn!(issuer = %self.issuer, error = %e, "cannot read the identity provider's keys");
-                    let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-                    if keys.set.is_empty() {
-                        return Err(Refusal::Unavailable);
+                (known, fetch, keys.metadata.clone())
+            };
+            found = known;
+            if fetch {
+                match self.fetch(jwks_uri).await {
+                    Ok((metadata, set)) => {
+                        tracing::info!(issuer = %self.issuer, keys = set.len(), "read the identity provider's keys");
+                        found = pick(&set, kid, family);
+                        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                        keys.metadata = Some(metadata);
+                        keys.set = set;
+                        keys.fetched = Some(Instant::now());
                     }
-                    found = pick(&keys.set, kid, family);
+                    Err(e) => {
+                        tracing::warn!(issuer = %self.issuer, error = %e, "cannot read the identity provider's keys");
+                        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                        if keys.set.is_empty() {
+                            return Err(Refusal::Unavailable);
+                        }
+                    }
                 }
+            }
+            if found.is_none() {
+                // Old keys are still better than none while a fetch is not due or failed.
+                let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                found = pick(&keys.set, kid, family);
             }
         }
         let jwk = found.ok_or(Refusal::UnknownKey)?;

@@ -109,7 +109,7 @@ impl Browser {
             return v;
         }
         let at = self
-            .run("return [location.href, document.body ? document.body.innerText.slice(0, 2000) : '']")
+            .run("return [location.href, document.body ? document.body.innerText.slice(0, 2000) : '', Object.keys(sessionStorage)]")
             .await;
         panic!("the page never satisfied: {script}\nthe page: {at}")
     }

@@ -175,6 +175,30 @@ fn names(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The first tokens after a start arrive together: all wait for the one key fetch and are
+/// accepted (none is refused while it is in flight), and the provider is asked once.
+#[tokio::test]
+async fn tokens_that_arrive_together_share_the_first_key_fetch() {
+    let test = "oauth_idp::tokens_that_arrive_together_share_the_first_key_fetch";
+    let Some(mut provider) = Provider::start(test) else {
+        return;
+    };
+    let app =
+        TestApp::start_with(|c| c.mcp_authorization_server = Some(provider.issuer.clone())).await;
+    let token = provider.token("hookd:read", &app.mcp_url()).await;
+    let before = provider.jwks_fetches();
+    let together = (0..8).map(|_| list_with(&app, &token));
+    for (status, challenge, _) in futures_util::future::join_all(together).await {
+        assert_eq!(status, 200, "{challenge}");
+    }
+    assert_eq!(
+        provider.jwks_fetches() - before,
+        1,
+        "one fetch for all eight"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn tokens_of_a_real_openid_provider_are_accepted_with_their_scopes_and_bad_ones_refused() {
     let test = "oauth_idp::tokens_of_a_real_openid_provider";
