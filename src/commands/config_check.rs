@@ -44,6 +44,19 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             config.limits.max_open_sources
         );
     }
+    let triggers = crate::app::load_triggers(config)?;
+    if !triggers.is_empty() {
+        println!();
+        println!("Triggers (see `hookd triggers` for their runs):");
+        for t in &triggers {
+            let types = match t.types.as_slice() {
+                [] => "any type".to_owned(),
+                globs => globs.join(","),
+            };
+            let source = t.source.as_deref().unwrap_or("any source");
+            println!("  {}: {} for {source}, {types}", t.name, t.describe());
+        }
+    }
     Ok(())
 }
 

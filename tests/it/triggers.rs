@@ -619,3 +619,34 @@ async fn a_run_calls_back_into_hookd_with_the_python_sdk() {
     assert!(metrics.contains("hookd_trigger_run_seconds_count{trigger=\"agent\"} 1"));
     app.stop().await;
 }
+
+/// `hookd config check` lists the triggers, and `hookd serve` refuses one it cannot run, saying
+/// which and why.
+#[test]
+fn a_trigger_hookd_cannot_run_is_refused_at_start() {
+    let good = Setup::new(
+        "[[triggers]]\nname = \"ok\"\nsource = \"github\"\ntypes = [\"pull_request*\"]\n\
+         url = \"https://example.com/hook?token=s3cret\"\n",
+    );
+    let out = std::process::Command::new(common::bin())
+        .args(["config", "check", "--config"])
+        .arg(good.config())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("  ok: POST https://example.com/hook for github, pull_request*"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "a URL's query may hold a token");
+    let bad = Setup::new("[[triggers]]\nname = \"x\"\nrun = [\"true\"]\nshell = \"bash\"\n");
+    let data = bad.path("data");
+    let out = common::serve_command(&data)
+        .arg("--config")
+        .arg(bad.config())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field `shell`"), "{err}");
+}
