@@ -1111,3 +1111,116 @@ async fn payloads_are_read_as_stored_for_many_ids_at_once() {
         );
     }
 }
+
+/// Triggers' leases and runs: one owner holds a trigger; only it queues and starts runs; a
+/// takeover after the lease lapsed queues the runs the old owner left running; only failed or
+/// dead runs are retried; the cursor only moves forward.
+#[tokio::test]
+async fn a_trigger_is_held_by_one_owner_and_its_interrupted_runs_go_again() {
+    use hookd::store::triggers::{RunEnd, RunQuery, RunStatus};
+    let test = "a_trigger_is_held_by_one_owner_and_its_interrupted_runs_go_again";
+    for (name, store, _keep) in backends(test).await {
+        let soon = Utc::now() + chrono::Duration::seconds(15);
+        let wanted = vec![("t".to_owned(), 7)];
+        let a = store
+            .claim_triggers(wanted.clone(), "a".into(), soon)
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.len(), a[0].cursor),
+            (1, 7),
+            "{name}: starts at the given cursor"
+        );
+        let b = store
+            .claim_triggers(wanted.clone(), "b".into(), soon)
+            .await
+            .unwrap();
+        assert!(b.is_empty(), "{name}: held by a");
+        let none = store
+            .enqueue_trigger_run("t".into(), "b".into(), vec![8], 8)
+            .await
+            .unwrap();
+        assert_eq!(none, None, "{name}: b cannot queue");
+        let run = store
+            .enqueue_trigger_run("t".into(), "a".into(), vec![8, 9], 9)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store.start_trigger_run(run, "b".into()).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.start_trigger_run(run, "a".into()).await.unwrap(),
+            Some(1)
+        );
+        assert!(
+            !store.retry_trigger_run(run).await.unwrap(),
+            "{name}: running"
+        );
+        assert!(
+            store
+                .trigger_cursor("t".into(), "a".into(), 3)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .trigger_cursor("t".into(), "b".into(), 20)
+                .await
+                .unwrap()
+        );
+        let again = store
+            .claim_triggers(wanted.clone(), "a".into(), soon)
+            .await
+            .unwrap();
+        assert_eq!(again[0].cursor, 9, "{name}: the cursor never moves back");
+
+        // a stops renewing; once its lease lapsed, b takes the trigger and the run goes again.
+        let lapsed = Utc::now() - chrono::Duration::seconds(1);
+        store
+            .claim_triggers(wanted.clone(), "a".into(), lapsed)
+            .await
+            .unwrap();
+        let b = store
+            .claim_triggers(wanted.clone(), "b".into(), soon)
+            .await
+            .unwrap();
+        assert_eq!((b.len(), b[0].cursor), (1, 9), "{name}: b holds it from 9");
+        let due = store
+            .due_trigger_runs("t".into(), Utc::now(), 10)
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 1, "{name}: the interrupted run is due");
+        assert_eq!((due[0].id, due[0].status), (run, RunStatus::Queued));
+        assert_eq!(due[0].event_ids, [8, 9]);
+        assert_eq!(
+            store.start_trigger_run(run, "b".into()).await.unwrap(),
+            Some(2),
+            "{name}: its second attempt"
+        );
+        let end = RunEnd {
+            status: RunStatus::Dead,
+            next_attempt_at: None,
+            exit_code: Some(1),
+            http_status: None,
+            duration_ms: 5,
+            output: "out".into(),
+            error: None,
+        };
+        store.finish_trigger_run(run, end).await.unwrap();
+        assert!(store.retry_trigger_run(run).await.unwrap());
+        let listed = store
+            .trigger_runs(RunQuery {
+                status: Some(RunStatus::Queued),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1, "{name}");
+        assert_eq!((listed[0].attempts, listed[0].exit_code), (2, Some(1)));
+        let states = store.trigger_states().await.unwrap();
+        assert_eq!(states[0].1, [(RunStatus::Queued, 1)], "{name}");
+    }
+}
