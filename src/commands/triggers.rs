@@ -226,9 +226,9 @@ async fn test(
             trigger.name
         );
     }
-    let engine = crate::triggers::engine::Engine::new(store, mcp_url);
+    let context = crate::triggers::attempt::Context::new(store, mcp_url);
     let (ended, http_status, _) =
-        crate::triggers::attempt::execute(&engine, &trigger, 0, 1, &[found]).await;
+        crate::triggers::attempt::execute(&context, &trigger, 0, 1, &[found]).await;
     print!("{}", ended.output);
     let how = match (ended.exit_code, http_status, &ended.error) {
         (_, _, Some(e)) => e.clone(),

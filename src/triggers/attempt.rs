@@ -8,11 +8,28 @@ use chrono::Utc;
 use tokio::time::Instant;
 
 use super::command::{self, Ended};
-use super::engine::Engine;
 use super::post;
 use super::spec::{Action, Trigger};
 use crate::event::Event;
 use crate::store::triggers::{RunEnd, RunStatus, TriggerRun};
+
+/// What an attempt needs from hookd: the store, the MCP URL runs are told, an HTTP client.
+pub struct Context {
+    pub store: std::sync::Arc<dyn crate::store::Store>,
+    /// `HOOKD_MCP_URL` for the runs.
+    pub mcp_url: String,
+    pub client: reqwest::Client,
+}
+
+impl Context {
+    pub fn new(store: std::sync::Arc<dyn crate::store::Store>, mcp_url: String) -> Self {
+        Self {
+            store,
+            mcp_url,
+            client: post::client(),
+        }
+    }
+}
 
 /// What the worker learns when an attempt ends.
 pub struct Done {
@@ -83,7 +100,7 @@ pub fn environment(
 
 /// Hands the events to the trigger's program or URL once.
 pub async fn execute(
-    engine: &Engine,
+    context: &Context,
     trigger: &Trigger,
     run: i64,
     attempt: i32,
@@ -92,13 +109,13 @@ pub async fn execute(
     let body = input(trigger, events);
     match &trigger.action {
         Action::Run(argv) => {
-            let env = environment(trigger, run, attempt, events, &engine.mcp_url);
+            let env = environment(trigger, run, attempt, events, &context.mcp_url);
             let ended = command::run(argv, &env, body, trigger.timeout).await;
             (ended, None, false)
         }
         Action::Post { url, secret } => {
             let p = post::post(
-                &engine.client,
+                &context.client,
                 url,
                 secret.as_ref(),
                 run,
@@ -111,9 +128,9 @@ pub async fn execute(
     }
 }
 
-pub async fn attempt(engine: &Engine, trigger: &Trigger, run: TriggerRun, attempt: i32) -> Done {
+pub async fn attempt(context: &Context, trigger: &Trigger, run: TriggerRun, attempt: i32) -> Done {
     let clock = Instant::now();
-    let (ended, http_status, gone) = match events_of(engine.store.as_ref(), &run.event_ids).await {
+    let (ended, http_status, gone) = match events_of(context.store.as_ref(), &run.event_ids).await {
         Ok(events) if events.is_empty() => (
             Ended {
                 success: false,
@@ -124,7 +141,7 @@ pub async fn attempt(engine: &Engine, trigger: &Trigger, run: TriggerRun, attemp
             None,
             false,
         ),
-        Ok(events) => execute(engine, trigger, run.id, attempt, &events).await,
+        Ok(events) => execute(context, trigger, run.id, attempt, &events).await,
         Err(e) => (
             Ended {
                 success: false,
@@ -155,7 +172,7 @@ pub async fn attempt(engine: &Engine, trigger: &Trigger, run: TriggerRun, attemp
         error: ended.error,
     };
     log(trigger, &run, attempt, &end, wait);
-    if let Err(e) = engine.store.finish_trigger_run(run.id, end).await {
+    if let Err(e) = context.store.finish_trigger_run(run.id, end).await {
         tracing::warn!(trigger = %trigger.name, run = run.id, error = %e, "cannot record a trigger run's end; it runs again");
     }
     if gone {
@@ -164,7 +181,7 @@ pub async fn attempt(engine: &Engine, trigger: &Trigger, run: TriggerRun, attemp
             Action::Run(_) => String::new(),
         };
         tracing::warn!(trigger = %trigger.name, why = %why, "trigger disabled: nothing more is sent to its url until it changes");
-        let _ = (engine.store)
+        let _ = (context.store)
             .disable_trigger(trigger.name.clone(), Some(why))
             .await;
     }

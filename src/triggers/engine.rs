@@ -14,8 +14,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::attempt;
 use super::spec::{Action, Trigger};
-use super::{attempt, post};
 use crate::event::Page;
 use crate::store::Store;
 use crate::store::triggers::TriggerState;
@@ -29,21 +29,21 @@ const CURSOR_EVERY: Duration = Duration::from_secs(5);
 
 /// What the workers share.
 pub struct Engine {
-    pub store: Arc<dyn Store>,
+    /// What each attempt needs (the store among it).
+    pub context: Arc<attempt::Context>,
     pub owner: String,
-    /// `HOOKD_MCP_URL` for the runs.
-    pub mcp_url: String,
-    pub client: reqwest::Client,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, mcp_url: String) -> Arc<Self> {
         Arc::new(Self {
-            store,
+            context: Arc::new(attempt::Context::new(store, mcp_url)),
             owner: format!("hookd-{}", crate::oauth::random(12)),
-            mcp_url,
-            client: post::client(),
         })
+    }
+
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.context.store
     }
 
     /// Runs `triggers` until `shutdown`; then starts nothing more, lets running runs finish
@@ -69,7 +69,8 @@ impl Engine {
                 _ = shutdown.cancelled() => break,
             }
             let until = Utc::now() + LEASE;
-            let held = match (self.store)
+            let held = match self
+                .store()
                 .claim_triggers(wanted.clone(), self.owner.clone(), until)
                 .await
             {
@@ -112,7 +113,7 @@ impl Engine {
                 w.abort();
             }
         }
-        if let Err(e) = self.store.release_triggers(self.owner.clone()).await {
+        if let Err(e) = self.store().release_triggers(self.owner.clone()).await {
             tracing::warn!(error = %e, "cannot give up the triggers' leases");
         }
     }
@@ -147,7 +148,7 @@ impl Worker {
             self.stop.cancelled().await;
             return;
         }
-        let store = &self.engine.store;
+        let store = self.engine.store();
         let mut follow = Follow::new(store.clone(), t.filter(), state.cursor).batches_of(100);
         let mut pending: VecDeque<Pending> = VecDeque::new();
         let mut saved = state.cursor;
@@ -225,7 +226,7 @@ impl Worker {
             tracing::warn!(trigger = %state.name, why = %why, "trigger stays disabled: change its url to start it again");
             return false;
         }
-        let cleared = (self.engine.store)
+        let cleared = (self.engine.store())
             .disable_trigger(state.name.clone(), None)
             .await;
         cleared.is_ok()
@@ -276,7 +277,7 @@ impl Worker {
             let n = pending.len().min(t.batch_max);
             let ids: Vec<i64> = pending.iter().take(n).map(|p| p.id).collect();
             let after = pending.get(n).map_or(follow.cursor(), |p| p.id - 1);
-            let queued = (self.engine.store)
+            let queued = (self.engine.store())
                 .enqueue_trigger_run(
                     t.name.clone(),
                     self.engine.owner.clone(),
@@ -314,7 +315,7 @@ impl Worker {
         if self.stop.is_cancelled() || active.len() >= t.concurrency {
             return None;
         }
-        let store = &self.engine.store;
+        let store = self.engine.store();
         let due = match store
             .due_trigger_runs(t.name.clone(), Utc::now(), t.concurrency * 2)
             .await
@@ -354,8 +355,8 @@ impl Worker {
             };
             started.push_back(Instant::now());
             active.insert(run.id);
-            let (engine, trigger) = (self.engine.clone(), t.clone());
-            runs.spawn(async move { attempt::attempt(&engine, &trigger, run, attempt).await });
+            let (context, trigger) = (self.engine.context.clone(), t.clone());
+            runs.spawn(async move { attempt::attempt(&context, &trigger, run, attempt).await });
         }
         None
     }
