@@ -650,3 +650,54 @@ fn a_trigger_hookd_cannot_run_is_refused_at_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown field `shell`"), "{err}");
 }
+
+/// SIGTERM with a run that outlasts `--shutdown-timeout`: hookd still ends in time, the run's
+/// process group is killed, and after the restart the run goes again (the same id, attempt 2).
+#[tokio::test]
+async fn sigterm_kills_a_run_past_the_shutdown_timeout_and_it_runs_again() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"long\"\nsource = \"ci\"\nallow_unverified = true\n\
+         run = [\"sh\", \"-c\", \"echo $HOOKD_RUN_ID $HOOKD_ATTEMPT $$ >> \\\"$OUT/started\\\"; \
+         [ $HOOKD_ATTEMPT -gt 1 ] || sleep 300\"]\n\
+         env = { OUT = \"{OUT}\" }\n",
+    );
+    let data = setup.path("data");
+    let config = setup.config();
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--shutdown-timeout",
+        "1",
+    ];
+    let mut hookd = Process::serve(&data, &args);
+    post_ci(hookd.webhook, json!({"n": 1})).await;
+    until(30, "the run started", || async {
+        (!setup.lines("started").is_empty()).then_some(())
+    })
+    .await;
+    let began = std::time::Instant::now();
+    assert!(hookd.terminate().success());
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "hookd ended in time"
+    );
+    let first = setup.lines("started")[0].clone();
+    let mut parts = first.split(' ');
+    let (run, pid) = (parts.next().unwrap().to_owned(), parts.nth(1).unwrap());
+    let pid: u32 = pid.parse().unwrap();
+    until(10, "the run's program was killed", || async {
+        gone(pid).then_some(())
+    })
+    .await;
+
+    let hookd = Process::serve(&data, &args);
+    until(30, "the run went again", || async {
+        setup
+            .lines("started")
+            .iter()
+            .any(|l| l.starts_with(&format!("{run} 2 ")))
+            .then_some(())
+    })
+    .await;
+    drop(hookd);
+}
