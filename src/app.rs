@@ -177,14 +177,25 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
 /// sources `serve` would use.
 pub fn check(config: &Config) -> Result<Sources, AppError> {
     check_policy(config, Mode::Serve)?;
-    load_triggers(config)?;
+    read_triggers(config)?;
     load_sources(config)
 }
 
 /// The `[[triggers]]` of `hookd.toml`, checked.
-pub fn load_triggers(config: &Config) -> Result<Vec<crate::triggers::Trigger>, AppError> {
+fn read_triggers(config: &Config) -> Result<Vec<crate::triggers::Trigger>, AppError> {
     crate::triggers::spec::load(config.config_path().as_deref(), |v| std::env::var(v).ok())
         .map_err(AppError::Policy)
+}
+
+/// The triggers, with a warning for each whose program is not installed here.
+fn load_triggers(config: &Config) -> Result<Vec<crate::triggers::Trigger>, AppError> {
+    let triggers = read_triggers(config)?;
+    for t in &triggers {
+        if let Some(why) = t.missing_program() {
+            tracing::warn!(trigger = %t.name, "{why}: its runs will fail until it is installed");
+        }
+    }
+    Ok(triggers)
 }
 
 /// Refuses settings that would expose events: MCP beyond loopback without a token, and URLs

@@ -44,7 +44,9 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             config.limits.max_open_sources
         );
     }
-    let triggers = crate::app::load_triggers(config)?;
+    let file = config.config_path();
+    let triggers = crate::triggers::spec::load(file.as_deref(), |v| std::env::var(v).ok())
+        .map_err(anyhow::Error::msg)?;
     if !triggers.is_empty() {
         println!();
         println!("Triggers (see `hookd triggers` for their runs):");
@@ -54,7 +56,14 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
                 globs => globs.join(","),
             };
             let source = t.source.as_deref().unwrap_or("any source");
-            println!("  {}: {} for {source}, {types}", t.name, t.describe());
+            let warning = t
+                .missing_program()
+                .map_or(String::new(), |why| format!(" (WARNING: {why})"));
+            println!(
+                "  {}: {} for {source}, {types}{warning}",
+                t.name,
+                t.describe()
+            );
         }
     }
     Ok(())

@@ -265,6 +265,22 @@ impl Trigger {
         }
     }
 
+    /// Why its program cannot be started from here, if it cannot: not found in `PATH`, or no
+    /// such file (a warning at start: the run would fail until it is installed).
+    pub fn missing_program(&self) -> Option<String> {
+        let Action::Run(argv) = &self.action else {
+            return None;
+        };
+        let program = std::path::Path::new(&argv[0]);
+        if program.components().count() > 1 {
+            return (!program.is_file())
+                .then(|| format!("its program {:?} does not exist", argv[0]));
+        }
+        let found = std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()));
+        (!found).then(|| format!("its program {:?} is not in PATH", argv[0]))
+    }
+
     /// What the store can filter on: the source and the `where` conditions.
     pub fn filter(&self) -> crate::event::EventFilter {
         crate::event::EventFilter {
@@ -311,6 +327,18 @@ mod tests {
         assert!(glob("a*b*c", "aXbYc"));
         assert!(!glob("a*b*c", "aXcYb"));
         assert!(!glob("ab*ba", "aba"), "the two ends may not overlap");
+    }
+
+    #[test]
+    fn a_program_that_is_not_installed_is_named() {
+        let with = |program: &str| {
+            let text = format!("[[triggers]]\nname = \"a\"\nrun = [\"{program}\"]\n");
+            parse(&text, |_| None).unwrap().remove(0).missing_program()
+        };
+        assert_eq!(with("sh"), None);
+        assert_eq!(with("/bin/sh"), None);
+        assert!(with("no-such-program-7f3").unwrap().contains("not in PATH"));
+        assert!(with("/no/such/program").unwrap().contains("does not exist"));
     }
 
     #[test]
