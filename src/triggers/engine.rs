@@ -158,6 +158,8 @@ impl Worker {
         let mut started: VecDeque<Instant> = VecDeque::new();
         // The next attempt of a run that failed here.
         let mut retry_at: Option<Instant> = None;
+        // When max_per_hour lets the next run start, while it holds one back.
+        let mut held_back: Option<Instant> = None;
         loop {
             if self.stop.is_cancelled() {
                 break;
@@ -182,6 +184,11 @@ impl Worker {
                 }
             }
             let capped = self.start_due(&mut runs, &mut active, &mut started).await;
+            if capped.is_some() && capped != held_back {
+                let wait = capped.map_or(0, |at| (at - Instant::now()).as_secs());
+                tracing::info!(trigger = %t.name, next_in_s = wait, "trigger reached its max_per_hour: its next run waits");
+            }
+            held_back = capped;
             let next = [
                 pending.front().map(|p| p.due),
                 capped,

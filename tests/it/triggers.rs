@@ -701,3 +701,42 @@ async fn sigterm_kills_a_run_past_the_shutdown_timeout_and_it_runs_again() {
     .await;
     drop(hookd);
 }
+
+/// `max_per_hour`: once that many runs started within the hour, the next waits (and the log says
+/// so); it stays queued.
+#[tokio::test]
+async fn max_per_hour_holds_the_next_run_back() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"rare\"\nsource = \"ci\"\nallow_unverified = true\n\
+         max_per_hour = 1\nrun = [\"true\"]\n",
+    );
+    let data = setup.path("data");
+    let config = setup.config();
+    let hookd = common::Logging::serve_with(&data, "info", &["--config", config.to_str().unwrap()]);
+    let first = post_ci(hookd.webhook, json!({"n": 1})).await;
+    let second = post_ci(hookd.webhook, json!({"n": 2})).await;
+    let said = loop {
+        let line = hookd
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the cap is logged");
+        if line.contains("trigger reached its max_per_hour") {
+            break line;
+        }
+    };
+    assert!(said.contains("trigger=rare"), "{said}");
+    let store = hookd::store::Sqlite::open_existing(&data).unwrap();
+    let mut runs = store
+        .trigger_runs(RunQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    runs.reverse();
+    let seen: Vec<(Vec<i64>, RunStatus)> =
+        runs.into_iter().map(|r| (r.event_ids, r.status)).collect();
+    assert_eq!(seen[1], (vec![second], RunStatus::Queued), "{seen:?}");
+    assert_eq!(seen[0].0, [first]);
+    assert_ne!(seen[0].1, RunStatus::Queued);
+}

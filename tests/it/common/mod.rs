@@ -263,7 +263,13 @@ pub struct Logging {
 
 impl Logging {
     pub fn serve(data_dir: &Path, filter: &str) -> Self {
+        Self::serve_with(data_dir, filter, &[])
+    }
+
+    /// With `extra` arguments to `hookd serve`.
+    pub fn serve_with(data_dir: &Path, filter: &str, extra: &[&str]) -> Self {
         let mut child = serve_command(data_dir)
+            .args(extra)
             .env("HOOKD_LOG", filter)
             .env_remove("HOOKD_LOG_FORMAT")
             .stdin(Stdio::null())
