@@ -24,6 +24,11 @@ use crate::wait::Follow;
 /// How long a lease lasts without renewal; renewed every third of it.
 const LEASE: Duration = Duration::from_secs(15);
 
+/// The least time between two reads of new events by one trigger: under a stream of webhooks a
+/// trigger reads them in batches, a few times a second, not once per commit (runs start at most
+/// this much later; docs/PERFORMANCE.md has what it saves).
+const READ_GAP: Duration = Duration::from_millis(100);
+
 /// How often a worker moves its stored cursor over events that matched nothing.
 const CURSOR_EVERY: Duration = Duration::from_secs(5);
 
@@ -165,6 +170,7 @@ impl Worker {
                 break;
             }
             retry_at = retry_at.filter(|at| *at > Instant::now());
+            let read_at = Instant::now();
             if let Err(e) = self.read(&mut follow, &mut pending).await {
                 tracing::warn!(trigger = %t.name, error = %e, "a trigger cannot read events; will retry");
             }
@@ -200,7 +206,12 @@ impl Worker {
             .min()
             .unwrap_or_else(Instant::now);
             tokio::select! {
-                _ = follow.changed(), if pending.len() < t.batch_max => {}
+                _ = follow.changed(), if pending.len() < t.batch_max => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(read_at + READ_GAP) => {}
+                        _ = self.stop.cancelled() => {}
+                    }
+                }
                 Some(done) = runs.join_next(), if !runs.is_empty() => {
                     let Ok(done) = done else { continue };
                     active.remove(&done.run);
