@@ -165,17 +165,23 @@ impl Worker {
         let mut retry_at: Option<Instant> = None;
         // When max_per_hour lets the next run start, while it holds one back.
         let mut held_back: Option<Instant> = None;
+        // Due runs are looked for when something may have changed (a run queued or ended, a
+        // timer), and every 5 s for what other instances and commands did; not at every read.
+        let mut look = true;
+        let mut look_at = Instant::now();
         loop {
             if self.stop.is_cancelled() {
                 break;
             }
-            retry_at = retry_at.filter(|at| *at > Instant::now());
+            if retry_at.is_some_and(|at| at <= Instant::now()) {
+                (retry_at, look) = (None, true);
+            }
             let read_at = Instant::now();
             if let Err(e) = self.read(&mut follow, &mut pending).await {
                 tracing::warn!(trigger = %t.name, error = %e, "a trigger cannot read events; will retry");
             }
             match self.enqueue(&follow, &mut pending).await {
-                Ok(Some(cursor)) => (saved, saved_at) = (cursor, Instant::now()),
+                Ok(Some(cursor)) => (saved, saved_at, look) = (cursor, Instant::now(), true),
                 Ok(None) => {}
                 Err(Lost) => break,
             }
@@ -189,22 +195,24 @@ impl Worker {
                     }
                 }
             }
-            let capped = self.start_due(&mut runs, &mut active, &mut started).await;
-            if capped.is_some() && capped != held_back {
-                let wait = capped.map_or(0, |at| (at - Instant::now()).as_secs());
-                tracing::info!(trigger = %t.name, next_in_s = wait, "trigger reached its max_per_hour: its next run waits");
+            if look || Instant::now() >= look_at {
+                let capped = self.start_due(&mut runs, &mut active, &mut started).await;
+                if capped.is_some() && capped != held_back {
+                    let wait = capped.map_or(0, |at| (at - Instant::now()).as_secs());
+                    tracing::info!(trigger = %t.name, next_in_s = wait, "trigger reached its max_per_hour: its next run waits");
+                }
+                held_back = capped;
+                look = false;
+                look_at = Instant::now() + LEASE / 3;
+                if let Some(at) = capped {
+                    look_at = look_at.min(at);
+                }
             }
-            held_back = capped;
-            let next = [
-                pending.front().map(|p| p.due),
-                capped,
-                Some(Instant::now() + LEASE / 3),
-                retry_at,
-            ]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or_else(Instant::now);
+            let next = [pending.front().map(|p| p.due), Some(look_at), retry_at]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or_else(Instant::now);
             tokio::select! {
                 _ = follow.changed(), if pending.len() < t.batch_max => {
                     tokio::select! {
@@ -213,6 +221,7 @@ impl Worker {
                     }
                 }
                 Some(done) = runs.join_next(), if !runs.is_empty() => {
+                    look = true;
                     let Ok(done) = done else { continue };
                     active.remove(&done.run);
                     if let Some(at) = done.retry_at {
@@ -222,7 +231,7 @@ impl Worker {
                         self.stop.cancel();
                     }
                 }
-                _ = tokio::time::sleep_until(next) => {}
+                _ = tokio::time::sleep_until(next) => look = true,
                 _ = self.stop.cancelled() => {}
             }
         }
