@@ -224,14 +224,16 @@ mod tests {
         assert!(h("host").is_empty());
         let sig = h("x-hub-signature-256");
         assert_eq!(sig.len(), 1);
-        let want = crate::signature::github::sign(
-            &Secret::new("s3"),
-            &ToSign {
-                body: raw.as_bytes(),
-                now: 0,
-                delivery_id: "",
-            },
-        );
+        let want = crate::providers::build("github", Default::default())
+            .unwrap()
+            .sign(
+                &Secret::new("s3"),
+                &ToSign {
+                    body: raw.as_bytes(),
+                    now: 0,
+                    delivery_id: "",
+                },
+            );
         assert_eq!(sig[0], want[0].1);
 
         let renamed = request(&e, raw, Some(&github()), Some("d-2"), 0).unwrap();

@@ -4,7 +4,8 @@
 use super::{Incoming, Normalized, Provider};
 use crate::payload::text;
 use crate::secret::Secret;
-use crate::signature::{self, Delivery, Rejection, ToSign};
+use crate::signature::{Delivery, Rejection, ToSign, standard};
+use subtle::ConstantTimeEq;
 
 #[derive(Debug)]
 pub struct GitLab;
@@ -14,12 +15,20 @@ impl Provider for GitLab {
         "gitlab"
     }
 
+    fn timed(&self) -> bool {
+        false
+    }
+
+    fn signs_body(&self) -> bool {
+        false
+    }
+
     fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        signature::token::verify_gitlab(secrets, d)
+        verify_gitlab(secrets, d)
     }
 
     fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        signature::token::sign_gitlab(secret, d)
+        sign_gitlab(secret, d)
     }
 
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
@@ -33,6 +42,29 @@ impl Provider for GitLab {
             n.subject.as_deref().unwrap_or("?")
         ));
     }
+}
+
+// ---- The signature ----
+// GitLab: a shared token in `X-Gitlab-Token`, compared in constant time; or, for webhooks with
+// a signing token, GitLab's Standard Webhooks signature (`webhook-signature`).
+
+const HEADER: &str = "x-gitlab-token";
+
+fn verify_gitlab(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+    if d.headers.contains_key("webhook-signature") {
+        return standard::verify(secrets, d);
+    }
+    let token = d.header(HEADER)?.as_bytes();
+    secrets
+        .iter()
+        .any(|s| bool::from(s.expose().as_bytes().ct_eq(token)))
+        .then_some(())
+        .ok_or(Rejection::BadSignature)
+}
+
+/// The header GitLab would send: the token itself.
+fn sign_gitlab(secret: &Secret, _d: &ToSign<'_>) -> Vec<(String, String)> {
+    vec![("X-Gitlab-Token".into(), secret.expose().to_owned())]
 }
 
 #[cfg(test)]
@@ -53,5 +85,44 @@ mod tests {
         assert!(n.subject.is_some());
         let mr = include_str!("../../tests/fixtures/gitlab/merge_request.json");
         assert_eq!(read("gitlab", &h, mr).event_type, "merge_request");
+    }
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::*;
+    use crate::signature::test_support::{headers, secrets};
+
+    #[test]
+    fn the_token_must_match_one_secret() {
+        let h = headers(&[(HEADER, "glwt-token-1")]);
+        let d = Delivery {
+            headers: &h,
+            body: b"{}",
+            now: 0,
+        };
+        assert_eq!(verify_gitlab(&secrets(&["glwt-token-1"]), &d), Ok(()));
+        assert_eq!(
+            verify_gitlab(&secrets(&["old", "glwt-token-1"]), &d),
+            Ok(())
+        );
+        assert_eq!(
+            verify_gitlab(&secrets(&["glwt-token-2"]), &d),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            verify_gitlab(&secrets(&["glwt-token-1x"]), &d),
+            Err(Rejection::BadSignature)
+        );
+        let none = headers(&[]);
+        let d = Delivery {
+            headers: &none,
+            body: b"{}",
+            now: 0,
+        };
+        assert_eq!(
+            verify_gitlab(&secrets(&["t"]), &d),
+            Err(Rejection::MissingHeader(HEADER.into()))
+        );
     }
 }

@@ -26,6 +26,11 @@ impl Provider for Hmac {
         "hmac"
     }
 
+    /// Timed when the table names a timestamp header.
+    fn timed(&self) -> bool {
+        self.0.timestamp_header.is_some()
+    }
+
     fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
         self.0.verify(secrets, d)
     }

@@ -16,6 +16,10 @@ impl Provider for Linear {
         "linear"
     }
 
+    fn timed(&self) -> bool {
+        false
+    }
+
     fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
         LINEAR.verify(secrets, d)
     }

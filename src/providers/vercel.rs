@@ -7,7 +7,7 @@ use super::{Incoming, Normalized, Provider, unix};
 use crate::derive::{Derived, deploy};
 use crate::payload::{at, str_at, text};
 use crate::secret::Secret;
-use crate::signature::{self, Delivery, Rejection, ToSign};
+use crate::signature::{Delivery, HmacSha1, Rejection, ToSign, body_signed_by_any, mac};
 
 #[derive(Debug)]
 pub struct Vercel;
@@ -17,12 +17,16 @@ impl Provider for Vercel {
         "vercel"
     }
 
+    fn timed(&self) -> bool {
+        false
+    }
+
     fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        signature::vercel::verify(secrets, d)
+        verify(secrets, d)
     }
 
     fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        signature::vercel::sign(secret, d)
+        sign(secret, d)
     }
 
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
@@ -52,6 +56,23 @@ impl Provider for Vercel {
         let deployment = deploy::vercel(&n.event_type, v, d.received_at);
         n.derived.extend(deployment.map(Derived::Deployment));
     }
+}
+
+// ---- The signature ----
+// Vercel: `x-vercel-signature: <hex HMAC-SHA1(secret, body)>`.
+
+const HEADER: &str = "x-vercel-signature";
+
+fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+    let sig =
+        hex::decode(d.header(HEADER)?).map_err(|_| Rejection::Malformed(HEADER.to_owned()))?;
+    body_signed_by_any::<HmacSha1>(secrets, d.body, &sig)
+}
+
+/// The header Vercel would send for `d`.
+fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+    let sig = mac::<HmacSha1>(secret.expose().as_bytes(), &[d.body]);
+    vec![("x-vercel-signature".into(), hex::encode(sig))]
 }
 
 #[cfg(test)]
@@ -84,5 +105,46 @@ mod tests {
         let json = r#"{"type":"deployment.created","payload":{"deployment":{"meta":{"githubCommitSha":"ééééé"}}}}"#;
         let n = read("vercel", &HeaderMap::new(), json);
         assert!(n.summary.unwrap().ends_with("(ééééé)"));
+    }
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::*;
+    use crate::signature::test_support;
+
+    // getsentry/sentry's Vercel integration tests: both payload formats, exact bytes.
+    const SECRET: &str = "AiK52QASLJXmCXX3X9gO2Zyh";
+    const OLD: &[u8] =
+        include_bytes!("../../tests/fixtures/vercel/sentry.deployment.old-format.body");
+    const NEW: &[u8] =
+        include_bytes!("../../tests/fixtures/vercel/sentry.deployment.created.new-format.body");
+
+    fn check(secret: &str, sig: &str, body: &[u8]) -> Result<(), Rejection> {
+        test_support::check(verify, &[secret], &[(HEADER, sig)], body, 0)
+    }
+
+    #[test]
+    fn both_published_vectors_verify_and_tampering_does_not() {
+        assert_eq!(
+            check(SECRET, "74b587857986545361e8a4253b74cd6224d34869", OLD),
+            Ok(())
+        );
+        assert_eq!(
+            check(SECRET, "cecad6333f8652af7d4e9c7b6ad87f1c922a76d3", NEW),
+            Ok(())
+        );
+        assert_eq!(
+            check(SECRET, "cecad6333f8652af7d4e9c7b6ad87f1c922a76d3", OLD),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            check("other", "74b587857986545361e8a4253b74cd6224d34869", OLD),
+            Err(Rejection::BadSignature)
+        );
+        assert_eq!(
+            check(SECRET, "zz", OLD),
+            Err(Rejection::Malformed(HEADER.into()))
+        );
     }
 }

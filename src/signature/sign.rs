@@ -12,7 +12,7 @@ pub struct ToSign<'a> {
 }
 
 /// `HMAC-<alg>(key, parts…)`.
-pub(super) fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+pub fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut m = <M as hmac::digest::KeyInit>::new_from_slice(key).expect("HMAC takes any key");
     for p in parts {
         m.update(p);
