@@ -254,24 +254,18 @@ impl Sources {
     /// provider that has a configured source (a secret, or a section in `hookd.toml`), so that a
     /// newcomer's assistant is shown the event tools and each provider's tools appear with it.
     pub fn toolsets(&self, asked: &[Toolset]) -> Vec<Toolset> {
-        let configured = |provider: &str| {
-            self.iter()
-                .any(|s| s.provider.name() == provider && (s.from_file || !s.secrets.is_empty()))
-        };
+        let wanted: Vec<Toolset> = self
+            .iter()
+            .filter(|s| s.from_file || !s.secrets.is_empty())
+            .flat_map(|s| s.provider.toolsets().iter().copied())
+            .collect();
         let mut sets = Vec::new();
         for set in asked {
             let add: Vec<Toolset> = match set {
                 Toolset::Auto => {
+                    let order = [Toolset::Github, Toolset::Stripe, Toolset::Deployments];
                     let mut auto = vec![Toolset::Events];
-                    if configured("github") {
-                        auto.push(Toolset::Github);
-                    }
-                    if configured("stripe") {
-                        auto.push(Toolset::Stripe);
-                    }
-                    if configured("github") || configured("vercel") {
-                        auto.push(Toolset::Deployments);
-                    }
+                    auto.extend(order.into_iter().filter(|t| wanted.contains(t)));
                     auto
                 }
                 other => vec![*other],

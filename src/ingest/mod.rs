@@ -178,7 +178,7 @@ async fn receivers(State(ingest): State<Arc<Ingest>>) -> Response {
     let paths: Vec<String> = ingest
         .sources
         .iter()
-        .filter(|s| s.provider.name() == "mcp-events")
+        .filter(|s| s.provider.receives_mcp_events())
         .map(|s| format!("/webhook/{}", s.name))
         .collect();
     if paths.is_empty() {

@@ -87,7 +87,7 @@ impl Hookd {
         for s in self
             .sources
             .iter()
-            .filter(|s| s.provider.name() == "stripe")
+            .filter(|s| (s.provider.toolsets()).contains(&crate::config::Toolset::Stripe))
         {
             let f = EventFilter {
                 sources: vec![s.name.clone()],

@@ -16,6 +16,13 @@ impl Provider for GitHub {
         "github"
     }
 
+    fn toolsets(&self) -> &'static [crate::config::Toolset] {
+        &[
+            crate::config::Toolset::Github,
+            crate::config::Toolset::Deployments,
+        ]
+    }
+
     fn timed(&self) -> bool {
         false
     }

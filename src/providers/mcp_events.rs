@@ -23,6 +23,10 @@ impl Provider for McpEvents {
         "mcp-events"
     }
 
+    fn receives_mcp_events(&self) -> bool {
+        true
+    }
+
     fn requires_secret(&self) -> bool {
         true
     }

@@ -56,6 +56,18 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         true
     }
 
+    /// The toolsets a configured source of this provider turns on under `--toolsets auto`, and
+    /// whose tools read its events.
+    fn toolsets(&self) -> &'static [crate::config::Toolset] {
+        &[]
+    }
+
+    /// Whether its deliveries are MCP Events from another server (the paths listed at
+    /// `/.well-known/mcp-events-receivers` for servers that verify a callback that way).
+    fn receives_mcp_events(&self) -> bool {
+        false
+    }
+
     /// Whether a source of this provider must have a secret (one that answers a verification
     /// challenge must not answer it for anyone).
     fn requires_secret(&self) -> bool {

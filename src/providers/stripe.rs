@@ -18,6 +18,10 @@ impl Provider for Stripe {
         "stripe"
     }
 
+    fn toolsets(&self) -> &'static [crate::config::Toolset] {
+        &[crate::config::Toolset::Stripe]
+    }
+
     fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
         verify(secrets, d)
     }

@@ -17,6 +17,10 @@ impl Provider for Vercel {
         "vercel"
     }
 
+    fn toolsets(&self) -> &'static [crate::config::Toolset] {
+        &[crate::config::Toolset::Deployments]
+    }
+
     fn timed(&self) -> bool {
         false
     }
