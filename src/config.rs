@@ -300,25 +300,10 @@ pub struct Limits {
     pub shutdown_timeout_secs: u64,
 }
 
+/// The limits' defaults are their flags' (see [`Config::defaults`]).
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            header_timeout_secs: 10,
-            body_timeout_secs: 30,
-            idle_timeout_secs: 60,
-            max_connections: 4096,
-            max_pending_bytes: 256 << 20,
-            rate_limit: DefaultRate(Some(crate::rate::RateLimit::DEFAULT)),
-            max_answer_bytes: 1 << 20,
-            max_sessions: 1000,
-            max_open_sources: 100,
-            max_open_tasks: 32,
-            max_waits: 1024,
-            max_waits_per_credential: 256,
-            max_connections_per_ip: 128,
-            trusted_proxies: parse_nets("127.0.0.0/8,::1").expect("networks"),
-            shutdown_timeout_secs: 10,
-        }
+        Config::defaults().limits
     }
 }
 
@@ -448,42 +433,38 @@ impl Config {
         Duration::from_secs(self.retention_interval_secs)
     }
 
-    /// A config for tests and embedding: a data dir, both listeners on free loopback ports.
+    /// A config for tests and embedding: the shipped defaults ([`Config::defaults`]), with a data
+    /// dir, both listeners on free loopback ports and every toolset offered.
     pub fn ephemeral(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
-            database_url: None,
             webhook_addr: ([127, 0, 0, 1], 0).into(),
             mcp_addr: ([127, 0, 0, 1], 0).into(),
-            max_body: 1 << 20,
-            max_events_per_source: 100_000,
-            retention_days: 30,
-            dedupe_window_hours: 72,
-            retention_interval_secs: 60,
-            heartbeat_secs: 15,
-            allow_private_callbacks: false,
-            callback_retries: parse_delays(DEFAULT_CALLBACK_RETRIES).expect("the default parses"),
-            claude_channel: false,
-            events_error_codes: EventsErrorCodes::Deployed,
-            mcp_authorization_server: None,
-            mcp_introspection_client_id: None,
-            dashboard_client_id: None,
-            mcp_introspection_client_secret: None,
-            mcp_public_url: None,
-            redis_url: None,
-            redis_channels: vec!["events:*".into()],
-            config: None,
-            require_signatures: None,
-            mcp_token: None,
-            mcp_allowed_hosts: Vec::new(),
             toolsets: vec![
                 Toolset::Events,
                 Toolset::Github,
                 Toolset::Stripe,
                 Toolset::Deployments,
             ],
-            limits: Limits::default(),
+            ..Self::defaults()
         }
+    }
+
+    /// Every setting at its flag's default, as `hookd serve` runs with no flags and no `HOOKD_*`
+    /// variables: the flags' attributes are the one place a default is written.
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            config: Config,
+        }
+        let command = <Flags as clap::CommandFactory>::command().mut_args(|a| a.env(None::<&str>));
+        let matches = command
+            .try_get_matches_from(["hookd"])
+            .expect("the flags' defaults parse");
+        <Flags as clap::FromArgMatches>::from_arg_matches(&matches)
+            .expect("the flags' defaults are settings")
+            .config
     }
 }
 
