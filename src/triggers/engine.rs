@@ -143,6 +143,27 @@ struct Pending {
     id: i64,
     /// When its debounce window closes.
     due: Instant,
+    /// Its JSON's length, as the run's input will hold it.
+    size: usize,
+}
+
+/// The most input one batched run gets (a single event may be larger: it goes alone), so a
+/// sender of large events cannot make one run hold `batch_max` of them in memory.
+pub const MAX_RUN_INPUT: usize = 16 << 20;
+
+/// How many of the first `pending` go to the next run: up to `batch_max`, and up to
+/// [`MAX_RUN_INPUT`] bytes (at least one).
+fn batch_len(pending: &VecDeque<Pending>, batch_max: usize) -> usize {
+    let mut bytes = 0;
+    let mut n = 0;
+    for p in pending.iter().take(batch_max) {
+        if n > 0 && bytes + p.size > MAX_RUN_INPUT {
+            break;
+        }
+        bytes += p.size;
+        n += 1;
+    }
+    n
 }
 
 impl Worker {
@@ -279,9 +300,11 @@ impl Worker {
                 // A backlog (events older than the window, as after a restart) is due at once.
                 let age = (Utc::now() - e.received_at).to_std().unwrap_or_default();
                 let window = t.debounce.unwrap_or_default();
+                let size = serde_json::to_vec(e).map_or(0, |json| json.len());
                 pending.push_back(Pending {
                     id: e.id,
                     due: now + window.saturating_sub(age),
+                    size,
                 });
             }
             follow.handled(last);
@@ -298,10 +321,10 @@ impl Worker {
         let t = &self.trigger;
         let mut cursor = None;
         while let Some(first) = pending.front() {
-            if pending.len() < t.batch_max && first.due > Instant::now() {
+            let n = batch_len(pending, t.batch_max);
+            if n == pending.len() && n < t.batch_max && first.due > Instant::now() {
                 break;
             }
-            let n = pending.len().min(t.batch_max);
             let ids: Vec<i64> = pending.iter().take(n).map(|p| p.id).collect();
             let after = pending.get(n).map_or(follow.cursor(), |p| p.id - 1);
             let queued = (self.engine.store())
@@ -391,3 +414,28 @@ impl Worker {
 
 /// This instance no longer holds the trigger.
 struct Lost;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_stops_at_its_count_or_its_bytes_and_takes_at_least_one() {
+        let of = |sizes: &[usize]| -> VecDeque<Pending> {
+            let now = Instant::now();
+            (sizes.iter().enumerate())
+                .map(|(i, &size)| Pending {
+                    id: i as i64,
+                    due: now,
+                    size,
+                })
+                .collect()
+        };
+        assert_eq!(batch_len(&of(&[10, 10, 10]), 2), 2);
+        assert_eq!(batch_len(&of(&[10, 10, 10]), 100), 3);
+        let big = MAX_RUN_INPUT / 2 + 1;
+        assert_eq!(batch_len(&of(&[big, big, big]), 100), 1);
+        assert_eq!(batch_len(&of(&[MAX_RUN_INPUT * 2, 1]), 100), 1, "alone");
+        assert_eq!(batch_len(&of(&[]), 100), 0);
+    }
+}

@@ -740,3 +740,30 @@ async fn max_per_hour_holds_the_next_run_back() {
     assert_eq!(seen[0].0, [first]);
     assert_ne!(seen[0].1, RunStatus::Queued);
 }
+
+/// A batch is cut at 16 MiB of input however many events `batch_max` allows: large events go to
+/// more runs, none is held back.
+#[tokio::test]
+async fn large_events_are_split_across_batched_runs() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"big\"\nsource = \"ci\"\nallow_unverified = true\n\
+         debounce = \"10s\"\nbatch_max = 100\nrun = [\"true\"]\n",
+    );
+    // The window is long enough for all three to arrive: the first run is closed by its bytes.
+    let config = setup.config();
+    let app = TestApp::start_with(|c| {
+        c.config = Some(config);
+        c.max_body = 8 << 20;
+    })
+    .await;
+    let blob = "x".repeat(6 << 20);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(post_ci(app.webhook, json!({"n": n, "blob": blob})).await);
+    }
+    let mut runs = settled(&app, "big", 2).await;
+    runs.sort_by_key(|r| r.id);
+    assert_eq!(runs[0].event_ids, ids[..2]);
+    assert_eq!(runs[1].event_ids, ids[2..]);
+    app.stop().await;
+}
