@@ -165,7 +165,7 @@ pub enum Outcome {
 /// The webhook listener's routes.
 pub fn router(ingest: Arc<Ingest>) -> Router {
     Router::new()
-        .route("/webhook/{source}", post(receive))
+        .route("/webhook/{source}", post(receive).get(verify_url))
         .route("/.well-known/mcp-webhook-receiver.json", get(receivers))
         .fallback(|| async { IngestError::NotFound })
         .method_not_allowed_fallback(|| async { IngestError::MethodNotAllowed })
@@ -185,6 +185,37 @@ async fn receivers(State(ingest): State<Arc<Ingest>>) -> Response {
         return IngestError::NotFound.into_response();
     }
     Json(json!({ "receivers": paths })).into_response()
+}
+
+/// `GET /webhook/{source}`: a provider's URL verification (Dropbox's `?challenge=`), answered by
+/// the source's provider; 405 for a source whose provider answers no GET, or that is not
+/// configured. Nothing is stored.
+async fn verify_url(
+    State(ingest): State<Arc<Ingest>>,
+    Path(source): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let answer =
+        (ingest.sources.get(&source)).and_then(|s| s.provider.answer_get(query.as_deref()));
+    match answer {
+        None => IngestError::MethodNotAllowed.into_response(),
+        Some(Ok(text)) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8",
+                ),
+                (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            text,
+        )
+            .into_response(),
+        Some(Err(why)) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"status": "error", "error": why})),
+        )
+            .into_response(),
+    }
 }
 
 async fn receive(

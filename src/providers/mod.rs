@@ -10,6 +10,7 @@
 //! it signs, refuses what it did not sign, and reads any JSON without failing.
 
 mod describe;
+mod dropbox;
 pub mod generic;
 mod github;
 mod gitlab;
@@ -105,6 +106,13 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The answer to a GET on a source of this provider (a URL verification before any delivery,
+    /// such as Dropbox's `?challenge=`): `None` when it answers no GET (405), `Ok(text)` for a
+    /// `200 text/plain` answer, `Err(why)` for a `400`. Nothing is stored either way.
+    fn answer_get(&self, _query: Option<&str>) -> Option<Result<String, String>> {
+        None
+    }
+
     /// A URL handshake to answer instead of storing the delivery (Slack's `url_verification`).
     fn challenge(&self, _d: &Incoming<'_>) -> Option<String> {
         None
@@ -176,6 +184,7 @@ pub const REGISTRY: &[(&str, Build)] = &[
     ("shopify", |o| plain(o, shopify::Shopify)),
     ("gitlab", |o| plain(o, gitlab::GitLab)),
     ("linear", |o| plain(o, linear::Linear)),
+    ("dropbox", |o| plain(o, dropbox::Dropbox)),
     ("mcp-events", |o| plain(o, mcp_events::McpEvents)),
     ("hmac", hmac::build),
     ("none", |o| plain(o, none::Unsigned)),

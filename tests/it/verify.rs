@@ -41,6 +41,10 @@ tolerance_seconds = 300
 
 [sources.internal]
 provider = "none"
+
+[sources.dbx]
+provider = "dropbox"
+secret = "dbx-app-secret"
 "#;
 
 fn write_config(dir: &Path) -> PathBuf {
@@ -470,4 +474,71 @@ async fn serve_and_send_share_a_secrets_file() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Dropbox verifies the URL with a GET `?challenge=` before it sends anything: hookd answers the
+/// challenge as plain text and stores nothing; a source whose provider has no such handshake
+/// answers 405 to a GET; a notification signed as Dropbox signs is stored.
+#[tokio::test]
+async fn dropbox_s_url_check_is_answered_and_its_notifications_verify() {
+    let (app, dir) = app_with_config().await;
+    let http = common::http();
+    let get = |path: &str| http.get(format!("http://{}{path}", app.webhook)).send();
+    let ok = get("/webhook/dbx?challenge=eEcUPXmcz1").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(ok.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(ok.text().await.unwrap(), "eEcUPXmcz1");
+    let missing = get("/webhook/dbx").await.unwrap();
+    assert_eq!(missing.status(), 400);
+    let script = get("/webhook/dbx?challenge=%3Cscript%3E%20x")
+        .await
+        .unwrap();
+    assert_eq!(
+        script.status(),
+        400,
+        "only printable characters without spaces"
+    );
+    assert_eq!(
+        get("/webhook/github?challenge=x").await.unwrap().status(),
+        405
+    );
+    assert_eq!(
+        get("/webhook/nowhere?challenge=x").await.unwrap().status(),
+        405
+    );
+    let stored = app.store().count(EventFilter::default()).await.unwrap();
+    assert_eq!(stored, 0, "a GET stores nothing");
+
+    let config = dir.path().join("hookd.toml");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dropbox/list_folder.json"
+    );
+    // Not a blocking wait: this hookd runs on the test's own runtime.
+    let out = tokio::process::Command::new(common::bin())
+        .args(["send", "dbx", fixture, "--config", config.to_str().unwrap()])
+        .args(["--webhook-addr", &app.webhook.to_string()])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.starts_with("200 "),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = app
+        .store()
+        .query(EventFilter::default(), Page::Oldest(10))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "list_folder");
+    assert_eq!(events[0].verified, Some(true));
+    assert_eq!(
+        events[0].subject.as_deref(),
+        Some("dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc")
+    );
+    app.stop().await;
 }
