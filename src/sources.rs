@@ -53,6 +53,9 @@ pub struct Sources {
     by_name: BTreeMap<String, Source>,
     /// What `hookd.toml` configures for providers beyond one source (`[stripe.actions]`).
     pub settings: providers::Settings,
+    /// Whether `hookd.toml` declares `[[triggers]]` (which `triggers::spec` reads and checks):
+    /// the tools that show their runs are offered then.
+    pub declares_triggers: bool,
 }
 
 /// `secret = "…"` or `secret = ["new", "old"]`; a value `env:NAME` reads the variable NAME.
@@ -79,9 +82,8 @@ struct FileSpec {
     sources: BTreeMap<String, SourceSpec>,
     #[serde(default)]
     stripe: StripeSpec,
-    /// Read by `triggers::spec`.
+    /// Read and checked by `triggers::spec`; here only whether there are any.
     #[serde(default)]
-    #[allow(dead_code)]
     triggers: Vec<toml::Table>,
 }
 
@@ -160,6 +162,7 @@ impl Sources {
         })?;
         let file: FileSpec = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         sources.settings.stripe_actions = crate::derive::stripe::Rules::with(file.stripe.actions);
+        sources.declares_triggers = !file.triggers.is_empty();
         for (name, spec) in file.sources {
             crate::source_name::SourceName::parse(&name).map_err(|e| invalid(e.to_string()))?;
             let secrets = resolve(&name, spec.secret, &env).map_err(&invalid)?;

@@ -89,17 +89,11 @@ pub async fn run(a: TriggersArgs) -> anyhow::Result<()> {
         Some(TriggerCommand::Runs(r)) => runs(r).await,
         Some(TriggerCommand::Retry { id, store }) => {
             let store = store.open().await?;
-            if store.retry_trigger_run(id).await? {
-                eprintln!("hookd triggers: run {id} is queued again");
-                return Ok(());
-            }
-            match store.trigger_run(id).await? {
-                None => anyhow::bail!("there is no trigger run {id}"),
-                Some(r) => anyhow::bail!(
-                    "run {id} is {}: only a failed or dead run is retried",
-                    r.status.as_str()
-                ),
-            }
+            crate::triggers::retry(store.as_ref(), id)
+                .await?
+                .map_err(anyhow::Error::msg)?;
+            eprintln!("hookd triggers: run {id} is queued again");
+            Ok(())
         }
         Some(TriggerCommand::Test {
             name,

@@ -142,11 +142,7 @@ impl Hookd {
             tool_router += Self::redis_router();
         }
         // What triggers did, where hookd.toml declares some (checked at start).
-        let triggered = crate::triggers::spec::load(settings.config_path().as_deref(), |v| {
-            std::env::var(v).ok()
-        })
-        .is_ok_and(|t| !t.is_empty());
-        if triggered && toolsets.contains(&Toolset::Events) {
+        if sources.declares_triggers && toolsets.contains(&Toolset::Events) {
             tool_router += Self::trigger_router();
         }
         for route in tool_router.map.values_mut() {

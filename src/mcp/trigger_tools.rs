@@ -100,24 +100,12 @@ impl Hookd {
         &self,
         Parameters(a): Parameters<RetryArgs>,
     ) -> Result<Json<Retried>, String> {
-        if self
-            .store
-            .retry_trigger_run(a.run_id)
+        crate::triggers::retry(self.store.as_ref(), a.run_id)
             .await
-            .map_err(storage)?
-        {
-            return Ok(Json(Retried {
-                run_id: a.run_id,
-                status: "queued".into(),
-            }));
-        }
-        match self.store.trigger_run(a.run_id).await.map_err(storage)? {
-            None => Err(format!("there is no trigger run {}", a.run_id)),
-            Some(r) => Err(format!(
-                "run {} is {}: only a failed or dead run is retried",
-                a.run_id,
-                r.status.as_str()
-            )),
-        }
+            .map_err(storage)??;
+        Ok(Json(Retried {
+            run_id: a.run_id,
+            status: "queued".into(),
+        }))
     }
 }

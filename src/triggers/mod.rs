@@ -8,3 +8,21 @@ pub mod post;
 pub mod spec;
 
 pub use spec::Trigger;
+
+/// Queues a failed or dead run again (the tool, `hookd triggers retry` and the dashboard's Retry);
+/// when it cannot be, why, in words.
+pub async fn retry(
+    store: &dyn crate::store::Store,
+    id: i64,
+) -> Result<Result<(), String>, crate::store::StoreError> {
+    if store.retry_trigger_run(id).await? {
+        return Ok(Ok(()));
+    }
+    Ok(Err(match store.trigger_run(id).await? {
+        None => format!("there is no trigger run {id}"),
+        Some(r) => format!(
+            "run {id} is {}: only a failed or dead run is retried",
+            r.status.as_str()
+        ),
+    }))
+}

@@ -9,6 +9,9 @@ use std::time::Duration;
 use super::command::{Ended, Tail};
 use crate::secret::Secret;
 
+/// How much of an answer's body is read (its last 64 KiB are kept).
+const MAX_ANSWER_READ: usize = 1 << 20;
+
 /// What a POST gave.
 pub struct Posted {
     pub ended: Ended,
@@ -68,10 +71,15 @@ pub async fn post(
     };
     let status = response.status();
     let mut tail = Tail::default();
-    // The answer's body is read only as far as the run's timeout allows.
+    // The answer's body is read only as far as the run's timeout allows, and at most 1 MiB of it.
     let _ = tokio::time::timeout(timeout, async {
+        let mut read = 0;
         while let Ok(Some(chunk)) = response.chunk().await {
             tail.push(&chunk);
+            read += chunk.len();
+            if read >= MAX_ANSWER_READ {
+                break;
+            }
         }
     })
     .await;
