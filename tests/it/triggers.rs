@@ -767,3 +767,71 @@ async fn large_events_are_split_across_batched_runs() {
     assert_eq!(runs[1].event_ids, ids[2..]);
     app.stop().await;
 }
+
+/// What a client sends about runs may be hostile: out-of-range limits, unknown statuses, huge or
+/// control-character names, negative or absurd ids. Each gets a clear error or an empty answer,
+/// and nothing changes.
+#[tokio::test]
+async fn hostile_run_queries_get_clear_errors_and_change_nothing() {
+    let setup = Setup::new(
+        "[[triggers]]\nname = \"t\"\nsource = \"ci\"\nallow_unverified = true\nrun = [\"true\"]\n",
+    );
+    let app = setup.start().await;
+    post_ci(app.webhook, json!({"n": 1})).await;
+    settled(&app, "t", 1).await;
+    let client = connect_http(&app.mcp_url(), common::mcp::ERAS[1].clone()).await;
+    for (args, says) in [
+        (json!({"limit": 0}), "limit must be between 1 and 100"),
+        (
+            json!({"limit": 4_000_000_000u64}),
+            "limit must be between 1 and 100",
+        ),
+        (
+            json!({"status": "dead\nforged"}),
+            "status is queued, running",
+        ),
+        (json!({"since": "yesterday"}), "since \"yesterday\""),
+    ] {
+        let e = call_err(&client, "list_trigger_runs", args.clone()).await;
+        assert!(e.contains(says), "{args}: {e}");
+    }
+    let huge = "x".repeat(100_000);
+    let none = call_ok(&client, "list_trigger_runs", json!({"trigger": huge})).await;
+    assert_eq!(none["runs"], json!([]));
+    let none = call_ok(&client, "list_trigger_runs", json!({"run_id": -1})).await;
+    assert_eq!(none["runs"], json!([]));
+    for id in [-1i64, i64::MAX] {
+        let e = call_err(&client, "retry_trigger_run", json!({"run_id": id})).await;
+        assert!(e.contains(&format!("no trigger run {id}")), "{e}");
+    }
+    client.cancel().await.unwrap();
+
+    let http = common::http();
+    let api = |q: &str| {
+        http.get(format!("http://{}/api/triggers/runs{q}", app.mcp))
+            .send()
+    };
+    assert_eq!(api("?status=bogus").await.unwrap().status(), 400);
+    assert_eq!(api("?limit=-1").await.unwrap().status(), 400);
+    let clamped: Vec<Value> = api("?limit=999999999").await.unwrap().json().await.unwrap();
+    assert_eq!(clamped.len(), 1);
+    let nothing: Vec<Value> = api(&format!("?trigger={}", "y".repeat(4000)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(nothing.is_empty());
+    let retry = |id: &str| {
+        http.post(format!("http://{}/api/triggers/runs/{id}/retry", app.mcp))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+    };
+    assert_eq!(retry("abc").await.unwrap().status(), 400);
+    assert_eq!(retry("-5").await.unwrap().status(), 409);
+    let runs = runs(&app, "t").await;
+    assert_eq!(runs.len(), 1, "nothing was queued");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    app.stop().await;
+}
