@@ -352,6 +352,7 @@ impl Http {
                 sources.clone(),
                 config.limits.max_open_sources as usize,
             ),
+            public_url: config.webhook_public_url.clone(),
         };
         ingest::router(Arc::new(ingest)).merge(self.health.clone())
     }

@@ -62,6 +62,12 @@ pub struct Config {
     #[arg(long, env = "HOOKD_WEBHOOK_ADDR", default_value = "127.0.0.1:8080")]
     pub webhook_addr: SocketAddr,
 
+    /// The webhook listener's URL as providers call it, when hookd sits behind a tunnel or proxy
+    /// (e.g. https://hooks.example.com): providers that sign the URL (Twilio, Square, Trello,
+    /// HubSpot) are checked against it plus /webhook/{source}. Default: http://{Host}.
+    #[arg(long, env = "HOOKD_WEBHOOK_PUBLIC_URL", value_parser = crate::config::parse_public_url)]
+    pub webhook_public_url: Option<String>,
+
     /// Address of the MCP listener (Streamable HTTP at /mcp). Port 0 picks a free port.
     #[arg(long, env = "HOOKD_MCP_ADDR", default_value = "127.0.0.1:8765")]
     pub mcp_addr: SocketAddr,
@@ -528,6 +534,20 @@ fn parse_delays(s: &str) -> Result<Delays, String> {
 /// `hide_env_values` so `--help` does not print it either).
 pub fn parse_secret(s: &str) -> Result<crate::secret::Secret, String> {
     Ok(crate::secret::Secret::new(s))
+}
+
+/// An http(s) URL with no query or fragment, without its trailing `/`.
+pub fn parse_public_url(s: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "{s:?} must be an http(s) URL with no query, such as https://hooks.example.com"
+        ));
+    }
+    Ok(s.trim_end_matches('/').to_owned())
 }
 
 /// Parses `1048576`, `512KiB`, `512K`, `2MiB`, `2M` (binary units).

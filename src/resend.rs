@@ -44,13 +44,14 @@ pub enum ResendError {
 
 /// The request that sends `event` again. `raw` is its payload as stored; `source` its configured
 /// source (`None`: sent unsigned); `delivery_id` the id to send it under (its own, or a new one);
-/// `now` the Unix time to sign at.
+/// `now` the Unix time to sign at; `url` where it goes (some providers sign it).
 pub fn request(
     event: &Event,
     raw: &str,
     source: Option<&Source>,
     delivery_id: Option<&str>,
     now: i64,
+    url: &str,
 ) -> Result<Outgoing, ResendError> {
     let body = body(event.payload_encoding, raw).ok_or(ResendError::Payload(event.id))?;
     let renamed = delivery_id.is_some() && delivery_id != event.delivery_id.as_deref();
@@ -68,7 +69,7 @@ pub fn request(
             headers.push((k, v));
         }
     };
-    let secret = source.and_then(|s| s.secrets.first());
+    let secret = source.and_then(|s| s.signing_key.as_ref());
     let mut body = body;
     if let Some(s) = source {
         if renamed {
@@ -83,6 +84,7 @@ pub fn request(
                 body: &body,
                 now,
                 delivery_id: id,
+                url,
             };
             set(s.provider.sign(secret, &d));
         }
@@ -196,6 +198,7 @@ mod tests {
             name: "gh".into(),
             provider,
             secrets: vec![Secret::new("s3")],
+            signing_key: Some(Secret::new("s3")),
             from_file: true,
             rate_limit: None,
         }
@@ -210,7 +213,7 @@ mod tests {
         });
         let e = event(PayloadEncoding::Json, stored);
         let raw = r#"{"ref":"refs/heads/main",  "n":1}"#;
-        let out = request(&e, raw, Some(&github()), None, 0).unwrap();
+        let out = request(&e, raw, Some(&github()), None, 0, "").unwrap();
         assert_eq!(out.body, raw.as_bytes(), "byte for byte");
         let h = |name: &str| {
             out.headers
@@ -232,11 +235,12 @@ mod tests {
                     body: raw.as_bytes(),
                     now: 0,
                     delivery_id: "",
+                    url: "",
                 },
             );
         assert_eq!(sig[0], want[0].1);
 
-        let renamed = request(&e, raw, Some(&github()), Some("d-2"), 0).unwrap();
+        let renamed = request(&e, raw, Some(&github()), Some("d-2"), 0, "").unwrap();
         let ids: Vec<_> = renamed
             .headers
             .iter()

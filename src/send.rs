@@ -45,15 +45,34 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
         .delivery_id
         .clone()
         .unwrap_or_else(|| format!("hookd-send-{}", now.as_nanos()));
+    let url = a
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}/webhook/{}", a.webhook_addr, a.source));
+    let mut body = body;
+    let mut url = url;
     let mut headers: Vec<(String, String)> = Vec::new();
-    match source.and_then(|s| s.secrets.first().map(|secret| (s, secret))) {
-        Some((s, secret)) => {
+    match source.and_then(|s| s.signing_key.as_ref().map(|key| (s, key))) {
+        Some((s, key)) => {
+            let at = now.as_secs() as i64;
             let d = ToSign {
                 body: &body,
-                now: now.as_secs() as i64,
+                now: at,
                 delivery_id: &delivery_id,
+                url: &url,
             };
-            headers.extend(s.provider.sign(secret, &d));
+            // Where the provider signs in the body or the URL, they are sent as it would.
+            let signed_body = s.provider.sign_body(key, &d);
+            let sent_to = s.provider.send_url(&url, &body);
+            body = signed_body.unwrap_or(body);
+            url = sent_to.unwrap_or(url);
+            let d = ToSign {
+                body: &body,
+                now: at,
+                delivery_id: &delivery_id,
+                url: &url,
+            };
+            headers.extend(s.provider.sign(key, &d));
         }
         None => eprintln!(
             "hookd send: source {:?} has no secret here; sending unsigned ({})",
@@ -87,10 +106,6 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
         .content_type
         .clone()
         .unwrap_or_else(|| guess_content_type(&body).into());
-    let url = a
-        .url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}/webhook/{}", a.webhook_addr, a.source));
     let client = crate::outbound::client_builder()
         .build()
         .context("cannot build an HTTP client")?;

@@ -21,8 +21,12 @@ pub struct Source {
     pub name: String,
     /// Verifies, signs and reads its deliveries.
     pub provider: Arc<dyn Provider>,
-    /// Several secrets allow rotation: a delivery signed with any of them verifies.
+    /// What verifies its deliveries: shared secrets, or the public keys of a provider that signs
+    /// with a private key. Several allow rotation: a delivery signed with any of them verifies.
     pub secrets: Vec<Secret>,
+    /// What `hookd send` and replays sign with: the first secret (for a provider that signs with
+    /// a private key, the private key given as `secret`).
+    pub signing_key: Option<Secret>,
     /// Configured in `hookd.toml` (not one of the preconfigured four).
     pub from_file: bool,
     /// Its own `rate_limit`, if `hookd.toml` gives one (else `--rate-limit` applies).
@@ -71,6 +75,10 @@ enum SecretSpec {
 struct SourceSpec {
     provider: String,
     secret: Option<SecretSpec>,
+    /// For a provider that signs with a private key (Discord, SendGrid): what verifies.
+    public_key: Option<SecretSpec>,
+    /// Meta's verify token (answered in its `hub.challenge` handshake).
+    verify_token: Option<String>,
     hmac: Option<HmacScheme>,
     rate_limit: Option<crate::rate::RateSetting>,
 }
@@ -166,11 +174,21 @@ impl Sources {
         for (name, spec) in file.sources {
             crate::source_name::SourceName::parse(&name).map_err(|e| invalid(e.to_string()))?;
             let secrets = resolve(&name, spec.secret, &env).map_err(&invalid)?;
+            let public_keys = resolve(&name, spec.public_key, &env).map_err(&invalid)?;
+            let verify_token = match spec.verify_token {
+                Some(t) => resolve(&name, Some(SecretSpec::One(t)), &env)
+                    .map_err(&invalid)?
+                    .pop(),
+                None => None,
+            };
             let options = providers::Options {
                 source: &name,
                 hmac: spec.hmac,
+                verify_token,
             };
             let provider = providers::build(&spec.provider, options)
+                .map_err(|e| invalid(format!("source {name}: {e}")))?;
+            let (secrets, signing_key) = keys(&provider, secrets, public_keys)
                 .map_err(|e| invalid(format!("source {name}: {e}")))?;
             if !provider.signs() && !secrets.is_empty() {
                 return Err(invalid(format!(
@@ -192,6 +210,7 @@ impl Sources {
             sources.insert(&name, provider, secrets, true);
             if let Some(s) = sources.by_name.get_mut(&name) {
                 s.rate_limit = spec.rate_limit;
+                s.signing_key = signing_key;
             }
         }
         Ok(sources)
@@ -207,6 +226,7 @@ impl Sources {
         let source = Source {
             name: name.to_owned(),
             provider,
+            signing_key: secrets.first().cloned(),
             secrets,
             from_file,
             rate_limit: None,
@@ -281,6 +301,45 @@ impl Sources {
         }
         sets
     }
+}
+
+/// What verifies a source's deliveries, and what signs them: its secrets for a shared-secret
+/// provider; for one that signs with a private key, the `public_key`s and those of the private
+/// keys given as `secret`, which sign.
+fn keys(
+    provider: &Arc<dyn Provider>,
+    secrets: Vec<Secret>,
+    public_keys: Vec<Secret>,
+) -> Result<(Vec<Secret>, Option<Secret>), String> {
+    let name = provider.name();
+    if provider.parse_public_key("").is_none() {
+        if !public_keys.is_empty() {
+            return Err(format!(
+                "provider \"{name}\" verifies with a shared `secret`, not a `public_key`"
+            ));
+        }
+        let first = secrets.first().cloned();
+        return Ok((secrets, first));
+    }
+    let mut verifying = Vec::new();
+    for key in public_keys {
+        if let Some(Err(why)) = provider.parse_public_key(key.expose()) {
+            return Err(format!("its public_key is not a {name} public key: {why}"));
+        }
+        verifying.push(key);
+    }
+    for private in &secrets {
+        match provider.public_key(private) {
+            Some(Ok(public)) => verifying.push(Secret::new(public)),
+            _ => {
+                return Err(format!(
+                    "its secret must be a {name} private key (base64 PKCS#8, which only hookd \
+                     send and replays sign with); the key {name} shows you goes in public_key"
+                ));
+            }
+        }
+    }
+    Ok((verifying, secrets.into_iter().next()))
 }
 
 fn resolve(
@@ -362,6 +421,7 @@ mod tests {
             body: b"{}",
             now: 0,
             delivery_id: "d",
+            url: "",
         };
         let signed = acme.provider.sign(&acme.secrets[0], &d);
         assert_eq!(signed[0].0, "X-Acme-Signature", "the table's header");

@@ -127,6 +127,7 @@ fn describe(s: &Source) -> String {
         body: b"",
         now: 0,
         delivery_id: "",
+        url: "",
     };
     let headers: Vec<String> = s
         .provider

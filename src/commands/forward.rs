@@ -100,7 +100,7 @@ async fn deliver(
     let mut wait = Duration::from_secs(1);
     for attempt in 1..=a.attempts {
         let now = chrono::Utc::now().timestamp();
-        let out = match resend::request(e, &raw, sources.get(&e.source), None, now) {
+        let out = match resend::request(e, &raw, sources.get(&e.source), None, now, &a.to) {
             Ok(out) => out,
             Err(err) => return Err(format!("#{} not forwarded: {err}", e.id)),
         };

@@ -37,15 +37,15 @@ pub async fn run(a: ReplayArgs) -> anyhow::Result<()> {
     let fresh = a
         .new_delivery_id
         .then(|| format!("hookd-replay-{}", uuid_ish()));
+    let url =
+        a.to.unwrap_or_else(|| format!("http://{}/webhook/{}", a.webhook_addr, event.source));
     let now = chrono::Utc::now().timestamp();
-    let out = resend::request(&event, &raw, source, fresh.as_deref(), now)?;
+    let out = resend::request(&event, &raw, source, fresh.as_deref(), now, &url)?;
     if !out.signed
         && let Some(why) = crate::sources::unsigned_here(&sources, &event.source)
     {
         eprintln!("hookd replay: warning: {why}");
     }
-    let url =
-        a.to.unwrap_or_else(|| format!("http://{}/webhook/{}", a.webhook_addr, event.source));
     let client = crate::outbound::client_builder()
         .build()
         .context("cannot build an HTTP client")?;

@@ -285,7 +285,7 @@ pub async fn replay(
     };
     let now = Utc::now().timestamp();
     let source = d.sources.get(&event.source);
-    let out = match crate::resend::request(&event, &raw, source, None, now) {
+    let out = match crate::resend::request(&event, &raw, source, None, now, url.as_str()) {
         Ok(out) => out,
         Err(e) => return failed(StatusCode::UNPROCESSABLE_ENTITY, e),
     };

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -50,6 +50,8 @@ pub enum IngestError {
     DeliveryIdTooLong,
     #[error("signature verification failed: {0}")]
     Rejected(Rejection),
+    #[error("{0}")]
+    Handshake(String),
     #[error(
         "unknown source {0:?}: signatures are required and no source of that name is configured"
     )]
@@ -77,7 +79,9 @@ impl IngestError {
             Self::NotFound | Self::BadSource(_) | Self::UnknownSource(_) => StatusCode::NOT_FOUND,
             Self::Rejected(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::BadBody(_) | Self::DeliveryIdTooLong => StatusCode::BAD_REQUEST,
+            Self::BadBody(_) | Self::DeliveryIdTooLong | Self::Handshake(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Read(e) => e.status(),
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::TooManyOpenSources { .. } => StatusCode::FORBIDDEN,
@@ -151,6 +155,8 @@ pub struct Ingest {
     pub writes: Arc<crate::health::WriteHealth>,
     /// The sources accepted without being configured, capped.
     pub open: open_sources::OpenSources,
+    /// `--webhook-public-url`: the listener's URL as providers call it.
+    pub public_url: Option<String>,
 }
 
 /// What a delivery turned into.
@@ -158,8 +164,8 @@ pub struct Ingest {
 pub enum Outcome {
     /// Stored (or found stored), and whether its signature was checked.
     Stored(Appended, bool),
-    /// Slack's Events API URL handshake: answered with its challenge, not stored.
-    Challenge(String),
+    /// A handshake (a URL verification, Slack's `url_verification`): answered, not stored.
+    Answer(providers::Answer),
 }
 
 /// The webhook listener's routes.
@@ -187,47 +193,70 @@ async fn receivers(State(ingest): State<Arc<Ingest>>) -> Response {
     Json(json!({ "receivers": paths })).into_response()
 }
 
-/// `GET /webhook/{source}`: a provider's URL verification (Dropbox's `?challenge=`), answered by
-/// the source's provider; 405 for a source whose provider answers no GET, or that is not
-/// configured. Nothing is stored.
+/// `GET` (or `HEAD`) `/webhook/{source}`: a provider's URL verification (Dropbox's
+/// `?challenge=`, Trello's HEAD), answered by the source's provider; 405 for a source whose
+/// provider answers none, or that is not configured. Nothing is stored.
 async fn verify_url(
     State(ingest): State<Arc<Ingest>>,
     Path(source): Path<String>,
-    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
-    let answer =
-        (ingest.sources.get(&source)).and_then(|s| s.provider.answer_get(query.as_deref()));
-    match answer {
+    let Some(s) = ingest.sources.get(&source) else {
+        return IngestError::MethodNotAllowed.into_response();
+    };
+    let url = ingest.url(&uri, &headers);
+    let delivery = Delivery {
+        headers: &headers,
+        body: b"",
+        now: Utc::now().timestamp(),
+        url: &url,
+    };
+    match s.provider.handshake(&method, &delivery, &s.secrets) {
         None => IngestError::MethodNotAllowed.into_response(),
-        Some(Ok(text)) => (
-            [
-                (
-                    axum::http::header::CONTENT_TYPE,
-                    "text/plain; charset=utf-8",
-                ),
-                (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            text,
-        )
-            .into_response(),
-        Some(Err(why)) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"status": "error", "error": why})),
-        )
-            .into_response(),
+        Some(Ok(answer)) => answered(answer),
+        Some(Err(why)) => IngestError::Handshake(why).into_response(),
     }
+}
+
+/// A handshake's answer as the provider expects it.
+fn answered(a: providers::Answer) -> Response {
+    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, a.body).into_response();
+    let h = response.headers_mut();
+    if a.content_type.is_empty() {
+        h.remove(header::CONTENT_TYPE);
+    } else {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(a.content_type),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    for (name, value) in a.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    response
 }
 
 async fn receive(
     State(ingest): State<Arc<Ingest>>,
     source: Result<Path<String>, PathRejection>,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = std::time::Instant::now();
     let name = source.as_ref().map(|Path(s)| s.as_str()).unwrap_or("");
     let label = ingest.sources.metric_label(name);
-    let response = match handle(&ingest, source, label, headers, body).await {
+    let url = ingest.url(&uri, &headers);
+    let response = match handle(&ingest, source, label, &url, headers, body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
@@ -239,6 +268,7 @@ async fn handle(
     ingest: &Ingest,
     source: Result<Path<String>, PathRejection>,
     label: &str,
+    url: &str,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, IngestError> {
@@ -255,28 +285,56 @@ async fn handle(
     }
     // Held until the answer: its bytes count against the shared budget while queued for the store.
     let body = read::read(body, &headers, &ingest.bodies).await?;
-    Ok(match ingest.accept(&source, &headers, &body.bytes).await? {
-        Outcome::Stored(appended, verified) => Json(Receipt {
-            status: "received",
-            event_id: appended.id,
-            duplicate: appended.duplicate,
-            verified,
-        })
-        .into_response(),
-        Outcome::Challenge(challenge) => Json(json!({ "challenge": challenge })).into_response(),
-    })
+    Ok(
+        match ingest.accept(&source, url, &headers, &body.bytes).await? {
+            Outcome::Stored(appended, verified) => Json(Receipt {
+                status: "received",
+                event_id: appended.id,
+                duplicate: appended.duplicate,
+                verified,
+            })
+            .into_response(),
+            Outcome::Answer(answer) => answered(answer),
+        },
+    )
 }
 
 impl Ingest {
-    /// Verifies, normalizes and durably stores one delivery.
+    /// The URL a request was sent to, as its sender called it: `--webhook-public-url` and the
+    /// path, else `http://` and the request's `Host`.
+    fn url(&self, uri: &Uri, headers: &HeaderMap) -> String {
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        match &self.public_url {
+            Some(base) => format!("{base}{path}"),
+            None => {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+                format!("http://{}{path}", host.unwrap_or("localhost"))
+            }
+        }
+    }
+
+    /// Verifies, normalizes and durably stores one delivery sent to `url`, or answers the
+    /// handshake it is.
     pub async fn accept(
         &self,
         source: &SourceName,
+        url: &str,
         request_headers: &HeaderMap,
         raw_body: &[u8],
     ) -> Result<Outcome, IngestError> {
         let source = source.as_str();
         let configured = self.sources.get(source);
+        let delivery = Delivery {
+            headers: request_headers,
+            body: raw_body,
+            now: Utc::now().timestamp(),
+            url,
+        };
+        if let Some(s) = configured
+            && let Some(answer) = s.provider.handshake(&Method::POST, &delivery, &s.secrets)
+        {
+            return answer.map(Outcome::Answer).map_err(IngestError::Handshake);
+        }
         let verified = match configured {
             None if self.require_signatures => {
                 return Err(IngestError::UnknownSource(source.to_owned()));
@@ -286,14 +344,10 @@ impl Ingest {
                 false
             }
             Some(s) if !s.secrets.is_empty() => {
-                let now = Utc::now();
-                let delivery = Delivery {
-                    headers: request_headers,
-                    body: raw_body,
-                    now: now.timestamp(),
-                };
                 if let Err(why) = s.provider.verify(&s.secrets, &delivery) {
-                    self.record(source, request_headers, raw_body, &why, now)
+                    // Behind a proxy the URL signed is not the one hookd sees unless told.
+                    let url = s.provider.signs_url().then_some(url);
+                    self.record(source, request_headers, raw_body, &why, url)
                         .await?;
                     return Err(IngestError::Rejected(why));
                 }
@@ -315,8 +369,10 @@ impl Ingest {
             settings: &self.sources.settings,
         };
         let provider = configured.map(|s| s.provider.as_ref());
-        if let Some(challenge) = provider.and_then(|p| p.challenge(&incoming)) {
-            return Ok(Outcome::Challenge(challenge));
+        if let Some(s) = configured
+            && let Some(answer) = s.provider.challenge(&incoming, &s.secrets)
+        {
+            return Ok(Outcome::Answer(answer));
         }
         let n = providers::normalize(provider, &incoming);
         if n.delivery_id
@@ -369,16 +425,23 @@ impl Ingest {
         request_headers: &HeaderMap,
         raw_body: &[u8],
         why: &Rejection,
-        now: chrono::DateTime<Utc>,
+        signed_url: Option<&str>,
     ) -> Result<(), StoreError> {
         use sha2::Digest;
-        tracing::warn!(source, reason = why.class(), detail = %why, "webhook refused");
+        let detail = match signed_url {
+            Some(url) => format!(
+                "{why} (checked as sent to {url}; behind a tunnel or proxy, set \
+                 --webhook-public-url to the URL the provider calls)"
+            ),
+            None => why.to_string(),
+        };
+        tracing::warn!(source, reason = why.class(), %detail, "webhook refused");
         crate::telemetry::rejected(source, why.class());
         let rejected = Rejected {
             source: source.to_owned(),
-            received_at: now,
+            received_at: Utc::now(),
             reason: why.class().to_owned(),
-            detail: why.to_string(),
+            detail,
             headers: headers::safe_headers(request_headers),
             body_size: raw_body.len() as u64,
             body_sha256: hex::encode(sha2::Sha256::digest(raw_body)),

@@ -6,7 +6,9 @@
 
 use std::sync::LazyLock;
 
-use super::{Incoming, Normalized, Provider};
+use axum::http::Method;
+
+use super::{Answer, Incoming, Normalized, Provider};
 use crate::payload::{Json, at};
 use crate::secret::Secret;
 use crate::signature::hmac_generic::{Algorithm, Encoding, HmacScheme};
@@ -47,15 +49,20 @@ impl Provider for Dropbox {
         SCHEME.sign(secret, d)
     }
 
-    fn answer_get(&self, query: Option<&str>) -> Option<Result<String, String>> {
-        let challenge = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .find(|(k, _)| k == "challenge")
-            .map(|(_, v)| v.into_owned());
+    fn handshake(
+        &self,
+        method: &Method,
+        d: &Delivery<'_>,
+        _secrets: &[Secret],
+    ) -> Option<Result<Answer, String>> {
+        if method == Method::POST {
+            return None;
+        }
         let usable = |c: &str| {
             !c.is_empty() && c.len() <= MAX_CHALLENGE && c.bytes().all(|b| b.is_ascii_graphic())
         };
-        Some(match challenge {
-            Some(c) if usable(&c) => Ok(c),
+        Some(match d.query("challenge") {
+            Some(c) if usable(&c) => Ok(Answer::text(c)),
             Some(_) => Err(format!(
                 "the challenge must be 1 to {MAX_CHALLENGE} printable characters"
             )),
@@ -88,20 +95,25 @@ mod tests {
 
     #[test]
     fn the_challenge_is_echoed_and_nothing_else() {
-        let p = Dropbox;
-        assert_eq!(
-            p.answer_get(Some("challenge=Ab3-x_9")),
-            Some(Ok("Ab3-x_9".into()))
-        );
-        assert_eq!(
-            p.answer_get(Some("a=1&challenge=%41%42")),
-            Some(Ok("AB".into()))
-        );
-        for bad in [None, Some(""), Some("challenge="), Some("challenge=a%0Ab")] {
-            assert!(matches!(p.answer_get(bad), Some(Err(_))), "{bad:?}");
+        let get = |url: &str| {
+            let h = HeaderMap::new();
+            let d = Delivery {
+                headers: &h,
+                body: b"",
+                now: 0,
+                url,
+            };
+            Dropbox.handshake(&Method::GET, &d, &[])
+        };
+        let text = |t: &str| Some(Ok(Answer::text(t)));
+        assert_eq!(get("http://h/webhook/d?challenge=Ab3-x_9"), text("Ab3-x_9"));
+        assert_eq!(get("http://h/webhook/d?a=1&challenge=%41%42"), text("AB"));
+        for bad in ["", "?", "?challenge=", "?challenge=a%0Ab"] {
+            let got = get(&format!("http://h/webhook/d{bad}"));
+            assert!(matches!(got, Some(Err(_))), "{bad:?}");
         }
-        let long = format!("challenge={}", "a".repeat(MAX_CHALLENGE + 1));
-        assert!(matches!(p.answer_get(Some(&long)), Some(Err(_))));
+        let long = format!("http://h/?challenge={}", "a".repeat(MAX_CHALLENGE + 1));
+        assert!(matches!(get(&long), Some(Err(_))));
     }
 
     /// Dropbox's documented notification body; the signature is its documented scheme (a hex
@@ -132,6 +144,7 @@ mod tests {
             headers: &headers,
             body,
             now: 0,
+            url: "",
         };
         assert_eq!(Dropbox.verify(&[Secret::new("app-secret")], &d), Ok(()));
         assert_eq!(

@@ -100,6 +100,7 @@ mod signature_tests {
             headers: &h,
             body: b"{}",
             now: 0,
+            url: "",
         };
         assert_eq!(verify_gitlab(&secrets(&["glwt-token-1"]), &d), Ok(()));
         assert_eq!(
@@ -119,6 +120,7 @@ mod signature_tests {
             headers: &none,
             body: b"{}",
             now: 0,
+            url: "",
         };
         assert_eq!(
             verify_gitlab(&secrets(&["t"]), &d),

@@ -9,7 +9,7 @@
 use chrono::DateTime;
 
 use super::standard_webhooks::StandardWebhooks;
-use super::{Incoming, Normalized, Provider, header};
+use super::{Answer, Incoming, Normalized, Provider, header};
 use crate::event::PayloadEncoding;
 use crate::payload::{str_at, text};
 use crate::secret::Secret;
@@ -44,13 +44,14 @@ impl Provider for McpEvents {
         StandardWebhooks.identify(event_type, delivery_id)
     }
 
-    fn challenge(&self, d: &Incoming<'_>) -> Option<String> {
+    fn challenge(&self, d: &Incoming<'_>, _secrets: &[Secret]) -> Option<Answer> {
         if d.encoding != PayloadEncoding::Json {
             return None;
         }
         (str_at(d.body, "type") == Some("verification"))
             .then(|| text(d.body, "challenge"))
             .flatten()
+            .map(|c| Answer::json(serde_json::json!({ "challenge": c })))
     }
 
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {

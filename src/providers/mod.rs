@@ -26,7 +26,7 @@ mod vercel;
 
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use chrono::{DateTime, Utc};
 
 use crate::derive::Derived;
@@ -106,20 +106,106 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// The answer to a GET on a source of this provider (a URL verification before any delivery,
-    /// such as Dropbox's `?challenge=`): `None` when it answers no GET (405), `Ok(text)` for a
-    /// `200 text/plain` answer, `Err(why)` for a `400`. Nothing is stored either way.
-    fn answer_get(&self, _query: Option<&str>) -> Option<Result<String, String>> {
+    /// Whether its signature covers the URL the sender called (Twilio, Square, Trello, HubSpot):
+    /// behind a tunnel or proxy that URL is `--webhook-public-url`'s.
+    fn signs_url(&self) -> bool {
+        false
+    }
+
+    /// A handshake answered before any signature is checked: a URL verification the provider
+    /// makes before it sends anything (Dropbox's `GET ?challenge=`, Meta's `hub.challenge`, X's
+    /// CRC, Microsoft Graph's `validationToken`), which it signs differently or not at all.
+    /// `None` when this request is not one (a GET is then answered 405, a POST is a delivery);
+    /// `Err(why)` is answered `400`. Nothing is stored either way.
+    fn handshake(
+        &self,
+        _method: &Method,
+        _d: &Delivery<'_>,
+        _secrets: &[Secret],
+    ) -> Option<Result<Answer, String>> {
         None
     }
 
-    /// A URL handshake to answer instead of storing the delivery (Slack's `url_verification`).
-    fn challenge(&self, _d: &Incoming<'_>) -> Option<String> {
+    /// A handshake inside a verified POST, answered instead of stored (Slack's
+    /// `url_verification`, Zoom's `endpoint.url_validation`, Discord's PING). `secrets` are the
+    /// source's (Zoom answers with an HMAC of its token).
+    fn challenge(&self, _d: &Incoming<'_>, _secrets: &[Secret]) -> Option<Answer> {
+        None
+    }
+
+    /// For a provider that signs with a private key (`secret` is then that key, which only
+    /// `hookd send` and replays use, and `public_key` in the source's table verifies): the public
+    /// key of `private` as `public_key` is written, or why `private` is not a key. `None` for a
+    /// shared-secret provider.
+    fn public_key(&self, _private: &Secret) -> Option<Result<String, String>> {
+        None
+    }
+
+    /// For a provider that signs with a private key: `Ok` if `key` is a public key as
+    /// `public_key` takes it, else why not. `None` for a shared-secret provider.
+    fn parse_public_key(&self, _key: &str) -> Option<Result<(), String>> {
+        None
+    }
+
+    /// For a provider that signs with a private key: a new one, in the form `secret` takes.
+    fn new_private_key(&self) -> Option<Secret> {
+        None
+    }
+
+    /// For a provider that carries its signature in the body (Mailgun's `signature` object): the
+    /// body `d` is sent as, signed. `None` when the signature travels in headers.
+    fn sign_body(&self, _secret: &Secret, _d: &ToSign<'_>) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// The URL a body is sent to, for a provider that puts something of it there (Twilio's
+    /// `bodySHA256` for a JSON body); `None` when `url` is used as it is.
+    fn send_url(&self, _url: &str, _body: &[u8]) -> Option<String> {
         None
     }
 
     /// Fills in what this provider's deliveries say, on top of the generic reading in `n`.
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized);
+}
+
+/// What a handshake is answered with (a `200` unless `status` says otherwise).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    /// `text/plain; charset=utf-8`, `application/json`, or empty for no body.
+    pub content_type: &'static str,
+    pub body: String,
+    /// Headers the provider expects back (Asana's `X-Hook-Secret`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    pub fn text(body: impl Into<String>) -> Self {
+        Self {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn json(value: serde_json::Value) -> Self {
+        Self {
+            status: 200,
+            content_type: "application/json",
+            body: value.to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            content_type: "",
+            body: String::new(),
+            headers: Vec::new(),
+        }
+    }
 }
 
 /// A JSON object `body` with its top-level `field` (which it must have) set to `value`.
@@ -167,6 +253,8 @@ pub struct Options<'a> {
     pub source: &'a str,
     /// Its `[sources.NAME.hmac]` table.
     pub hmac: Option<HmacScheme>,
+    /// Its `verify_token` (Meta's handshake).
+    pub verify_token: Option<Secret>,
 }
 
 /// How a provider is made from a source's options.
@@ -204,6 +292,12 @@ pub fn build(name: &str, options: Options<'_>) -> Result<Arc<dyn Provider>, Stri
 
 /// A provider that takes no options.
 fn plain(options: Options<'_>, p: impl Provider + 'static) -> Result<Arc<dyn Provider>, String> {
+    if options.verify_token.is_some() {
+        return Err(format!(
+            "source {}: verify_token is Meta's: it needs provider = \"meta\"",
+            options.source
+        ));
+    }
     match options.hmac {
         Some(_) => Err(format!(
             "source {}: an hmac table needs provider = \"hmac\"",
@@ -299,68 +393,96 @@ mod tests {
             .iter()
             .map(|(name, build)| {
                 let hmac = (*name == "hmac").then(|| table.clone());
-                let p = build(Options { source: "x", hmac }).unwrap();
+                let options = Options {
+                    source: "x",
+                    hmac,
+                    ..Default::default()
+                };
+                let p = build(options).unwrap();
                 assert_eq!(p.name(), *name);
                 p
             })
             .collect()
     }
 
+    /// The request `p` sends `body` as, signed with `key` at `d`: its URL, body and headers.
+    fn signed(p: &dyn Provider, key: &Secret, d: &ToSign<'_>) -> (String, Vec<u8>, HeaderMap) {
+        let url = p
+            .send_url(d.url, d.body)
+            .unwrap_or_else(|| d.url.to_owned());
+        let body = p.sign_body(key, d).unwrap_or_else(|| d.body.to_vec());
+        let to_sign = ToSign {
+            body: &body,
+            url: &url,
+            ..*d
+        };
+        let pairs = p.sign(key, &to_sign);
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        (url, body.clone(), headers(&refs))
+    }
+
     /// Every provider verifies what it signs (the published vectors pin down each side alone),
-    /// under rotation, and refuses another secret, a stale or future time, no headers, and a
-    /// changed body.
+    /// under rotation, and refuses another key, a stale or future time, no signature, and a
+    /// changed body or URL. A provider that signs with a private key is checked with a new key
+    /// pair, verified by its public key.
     #[test]
     fn every_provider_verifies_its_own_signature() {
-        let secret = Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let whsec = Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let other_whsec = Secret::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         let d = ToSign {
             body: br#"{"a":1}"#,
             now: 1_800_000_000,
             delivery_id: "msg_1",
+            url: "https://hooks.example.com/webhook/x?k=v",
         };
         for p in every_provider().into_iter().filter(|p| p.signs()) {
             let name = p.name();
-            let pairs = p.sign(&secret, &d);
-            let refs: Vec<(&str, &str)> = pairs
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let h = headers(&refs);
-            let at = |now: i64, body: &'static [u8], h: &HeaderMap| {
+            let (key, verifier, other) = match p.new_private_key() {
+                Some(key) => {
+                    let public = |k: &Secret| Secret::new(p.public_key(k).unwrap().unwrap());
+                    let other = public(&p.new_private_key().unwrap());
+                    (key.clone(), public(&key), other)
+                }
+                None => (whsec.clone(), whsec.clone(), other_whsec.clone()),
+            };
+            let (url, body, h) = signed(p.as_ref(), &key, &d);
+            let check = |now: i64, body: &[u8], url: &str, h: &HeaderMap, keys: &[Secret]| {
                 let delivery = Delivery {
                     headers: h,
                     body,
                     now,
+                    url,
                 };
-                (
-                    p.verify(std::slice::from_ref(&secret), &delivery),
-                    delivery.now,
-                )
+                p.verify(keys, &delivery)
             };
-            assert_eq!(at(d.now, br#"{"a":1}"#, &h).0, Ok(()), "{name}");
-            let other = Secret::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-            let delivery = Delivery {
-                headers: &h,
-                body: d.body,
-                now: d.now,
-            };
-            let rotated = [other.clone(), secret.clone()];
-            assert_eq!(p.verify(&rotated, &delivery), Ok(()), "{name}");
-            let wrong = p.verify(&[other], &delivery);
+            let good = std::slice::from_ref(&verifier);
+            assert_eq!(check(d.now, &body, &url, &h, good), Ok(()), "{name}");
+            let rotated = [other.clone(), verifier.clone()];
+            assert_eq!(check(d.now, &body, &url, &h, &rotated), Ok(()), "{name}");
+            let wrong = check(d.now, &body, &url, &h, &[other]);
             assert_eq!(wrong, Err(Rejection::BadSignature), "{name}");
             // Timed schemes: too old and too new are both refused.
             for shift in [100_000, -100_000] {
-                let got = at(d.now + shift, br#"{"a":1}"#, &h).0;
+                let got = check(d.now + shift, &body, &url, &h, good);
                 let expected = p.timed().then_some("stale_timestamp");
                 assert_eq!(got.err().map(|r| r.class()), expected, "{name}");
             }
-            let missing = at(d.now, br#"{"a":1}"#, &headers(&[])).0;
+            let unsigned = check(d.now, d.body, d.url, &headers(&[]), good);
             assert_eq!(
-                missing.map_err(|r| r.class()),
+                unsigned.map_err(|r| r.class()),
                 Err("missing_header"),
                 "{name}"
             );
             if p.signs_body() {
-                assert!(at(d.now, b"{}", &h).0.is_err(), "{name}");
+                let changed = [&body[..], b" "].concat();
+                assert!(check(d.now, &changed, &url, &h, good).is_err(), "{name}");
+            }
+            if p.signs_url() {
+                let moved = url.replace("/x", "/y");
+                assert!(check(d.now, &body, &moved, &h, good).is_err(), "{name}");
             }
         }
     }
@@ -396,12 +518,13 @@ mod tests {
         let options = Options {
             source: "x",
             hmac: Some(table),
+            ..Default::default()
         };
         let err = build("stripe", options).unwrap_err();
         assert!(err.contains("needs provider = \"hmac\""), "{err}");
         let options = Options {
             source: "x",
-            hmac: None,
+            ..Default::default()
         };
         let err = build("hmac", options).unwrap_err();
         assert!(err.contains("needs an [sources.x.hmac] table"), "{err}");

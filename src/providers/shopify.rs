@@ -99,6 +99,7 @@ mod signature_tests {
             headers: &h,
             body,
             now: 0,
+            url: "",
         };
         assert_eq!(verify(&secrets(&["shpss_secret"]), &ok), Ok(()));
         assert_eq!(
@@ -109,6 +110,7 @@ mod signature_tests {
             headers: &h,
             body: b"{}",
             now: 0,
+            url: "",
         };
         assert_eq!(
             verify(&secrets(&["shpss_secret"]), &tampered),

@@ -3,7 +3,7 @@
 //! interactive posts (form bodies), and the Events API URL handshake. Slack's retries
 //! (`X-Slack-Retry-Num`) carry the same `event_id`, so they dedupe to the first delivery.
 
-use super::{Incoming, Normalized, Provider, unix};
+use super::{Answer, Incoming, Normalized, Provider, unix};
 use crate::event::PayloadEncoding;
 use crate::payload::{Json, at, str_at, text};
 use crate::secret::Secret;
@@ -28,13 +28,14 @@ impl Provider for Slack {
     }
 
     /// `{"type":"url_verification","challenge":…}` → the challenge.
-    fn challenge(&self, d: &Incoming<'_>) -> Option<String> {
+    fn challenge(&self, d: &Incoming<'_>, _secrets: &[Secret]) -> Option<Answer> {
         if d.encoding != PayloadEncoding::Json {
             return None;
         }
         (str_at(d.body, "type") == Some("url_verification"))
             .then(|| text(d.body, "challenge"))
             .flatten()
+            .map(|c| Answer::json(serde_json::json!({ "challenge": c })))
     }
 
     /// Events API deliveries carry `event_id`; slash commands and interactions name theirs by a
@@ -156,7 +157,7 @@ mod tests {
             received_at: chrono::Utc::now(),
             settings: &settings,
         };
-        assert!(Slack.challenge(&d).is_some());
+        assert!(Slack.challenge(&d, &[]).is_some());
     }
 }
 

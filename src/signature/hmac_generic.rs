@@ -220,6 +220,7 @@ mod tests {
             headers: &h,
             body: body.as_bytes(),
             now,
+            url: "",
         };
         assert_eq!(s.verify(&secret, &at(1_531_420_618)), Ok(()));
         assert_eq!(
@@ -242,6 +243,7 @@ mod tests {
             headers: &h,
             body: b"Hello, World!",
             now: 0,
+            url: "",
         };
         assert_eq!(
             gh.verify(&secrets(&["It's a Secret to Everybody"]), &d),
@@ -265,6 +267,7 @@ mod tests {
             headers: &h,
             body,
             now: 0,
+            url: "",
         };
         assert_eq!(
             vercel.verify(&secrets(&["AiK52QASLJXmCXX3X9gO2Zyh"]), &d),

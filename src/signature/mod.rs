@@ -53,6 +53,10 @@ pub struct Delivery<'a> {
     pub body: &'a [u8],
     /// Now, in Unix seconds (injected so tests can check timestamp windows).
     pub now: i64,
+    /// The URL as the sender called it, query included: `--webhook-public-url` and the path
+    /// when that is set (hookd usually sits behind a tunnel or proxy), else the request's own.
+    /// Twilio, Square, Trello and HubSpot sign it.
+    pub url: &'a str,
 }
 
 impl Delivery<'_> {
@@ -64,6 +68,14 @@ impl Delivery<'_> {
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Rejection::MissingHeader(name.to_owned()))
+    }
+
+    /// The first value of the query parameter `name`, decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        let (_, query) = self.url.split_once('?')?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 }
 
@@ -155,6 +167,7 @@ pub(crate) mod test_support {
             headers: &h,
             body,
             now,
+            url: "",
         };
         verify(&secrets(secret_values), &d)
     }

@@ -9,6 +9,8 @@ pub struct ToSign<'a> {
     /// Unix seconds.
     pub now: i64,
     pub delivery_id: &'a str,
+    /// Where it is sent (for schemes that sign the URL).
+    pub url: &'a str,
 }
 
 /// `HMAC-<alg>(key, parts…)`.

@@ -47,6 +47,7 @@ pub async fn post(
             body: &body,
             now: chrono::Utc::now().timestamp(),
             delivery_id: &id,
+            url: url.as_str(),
         };
         for (k, v) in crate::signature::standard::sign(secret, &to_sign) {
             request = request.header(k, v);

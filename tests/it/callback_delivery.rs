@@ -141,6 +141,7 @@ fn verifies(headers: &HeaderMap, raw: &str, with: &str) -> bool {
         headers,
         body: raw.as_bytes(),
         now: chrono::Utc::now().timestamp(),
+        url: "",
     };
     hookd::signature::standard::verify(&[Secret::new(with)], &delivery).is_ok()
 }

@@ -149,6 +149,7 @@ async fn as_chatgpt(app: &TestApp, client: &Modern, capabilities: &Value, era: &
         headers: &headers,
         body: raw.as_bytes(),
         now: chrono::Utc::now().timestamp(),
+        url: "",
     };
     assert!(
         hookd::signature::standard::verify(&[Secret::new(secret())], &signed).is_ok(),

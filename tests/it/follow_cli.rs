@@ -214,6 +214,7 @@ async fn forward_delivers_signed_as_github_and_resumes_after_a_kill() {
         headers: &headers,
         body: &body,
         now: 0,
+        url: "",
     };
     let secret = hookd::secret::Secret::new("gh-secret");
     assert_eq!(github.verify(&[secret], &delivery), Ok(()));

@@ -90,6 +90,7 @@ async fn one_hookd_receives_anothers_events() {
                 body: body.as_bytes(),
                 now: chrono::Utc::now().timestamp(),
                 delivery_id: "msg_verification_1",
+                url: "",
             },
         );
         let mut req = http.post(&url).header("content-type", "application/json");

@@ -115,6 +115,7 @@ pub fn sign(provider: &str, secret: &str, body: &[u8], now: i64) -> Vec<(String,
         body,
         now,
         delivery_id: "",
+        url: "",
     };
     p.sign(&hookd::secret::Secret::new(secret), &d)
 }

@@ -106,6 +106,7 @@ pub async fn post(
                 body: &body,
                 now,
                 delivery_id: msg_id,
+                url: url.as_str(),
             },
         );
         for (name, value) in signed {
