@@ -11,19 +11,18 @@ use axum::http::Method;
 use super::{Answer, Incoming, Normalized, Provider};
 use crate::payload::{Json, at};
 use crate::secret::Secret;
-use crate::signature::hmac_generic::{Algorithm, Encoding, HmacScheme};
+use crate::signature::{Algorithm, Encoding, HmacScheme};
 use crate::signature::{Delivery, Rejection, ToSign};
 
 /// `X-Dropbox-Signature: <hex HMAC-SHA256(app secret, body)>`.
-static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| HmacScheme {
-    header: "x-dropbox-signature".into(),
-    prefix: String::new(),
-    algorithm: Algorithm::Sha256,
-    encoding: Encoding::Hex,
-    signed: "{body}".into(),
-    timestamp_header: None,
-    delivery_id_header: None,
-    tolerance_seconds: None,
+static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
+    HmacScheme::new(
+        "X-Dropbox-Signature",
+        "",
+        Algorithm::Sha256,
+        Encoding::Hex,
+        "{body}",
+    )
 });
 
 /// The longest challenge answered (Dropbox's are short random strings).

@@ -5,8 +5,20 @@
 use super::{Incoming, Normalized, Provider, generic, header};
 use crate::payload::{str_at, text};
 use crate::secret::Secret;
-use crate::signature::hmac_generic::LINEAR;
-use crate::signature::{Delivery, Rejection, ToSign};
+use std::sync::LazyLock;
+
+use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Rejection, ToSign};
+
+/// `Linear-Signature: <hex HMAC-SHA256(secret, body)>`.
+static LINEAR: LazyLock<HmacScheme> = LazyLock::new(|| {
+    HmacScheme::new(
+        "Linear-Signature",
+        "",
+        Algorithm::Sha256,
+        Encoding::Hex,
+        "{body}",
+    )
+});
 
 #[derive(Debug)]
 pub struct Linear;

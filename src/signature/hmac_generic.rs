@@ -1,6 +1,6 @@
-//! A configurable HMAC scheme for providers without a built-in one (and Linear, which is one
-//! instance of it): which header, an optional prefix, the algorithm, the encoding, what is signed,
-//! and an optional timestamp tolerance.
+//! A configurable HMAC scheme for providers without a built-in one (and the built-in providers
+//! that are one instance of it): which header, an optional prefix, the algorithm, the encoding,
+//! what is signed, and an optional timestamp tolerance.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -39,8 +39,8 @@ pub struct HmacScheme {
     pub algorithm: Algorithm,
     #[serde(default = "hex")]
     pub encoding: Encoding,
-    /// What is signed: `{body}`, `{timestamp}`, `{delivery_id}` and literal text, e.g.
-    /// `v0:{timestamp}:{body}`. Default `{body}`.
+    /// What is signed: `{body}`, `{timestamp}`, `{delivery_id}`, `{url}` (as the sender called
+    /// it) and literal text, e.g. `v0:{timestamp}:{body}`. Default `{body}`.
     #[serde(default = "body")]
     pub signed: String,
     /// The header holding the Unix timestamp that `{timestamp}` stands for.
@@ -61,19 +61,27 @@ fn body() -> String {
     "{body}".into()
 }
 
-/// Linear: `Linear-Signature: <hex HMAC-SHA256(secret, body)>`.
-pub static LINEAR: std::sync::LazyLock<HmacScheme> = std::sync::LazyLock::new(|| HmacScheme {
-    header: "linear-signature".into(),
-    prefix: String::new(),
-    algorithm: Algorithm::Sha256,
-    encoding: Encoding::Hex,
-    signed: body(),
-    timestamp_header: None,
-    delivery_id_header: None,
-    tolerance_seconds: None,
-});
-
 impl HmacScheme {
+    /// A built-in provider's scheme with no timestamp or delivery id headers.
+    pub fn new(
+        header: &str,
+        prefix: &str,
+        algorithm: Algorithm,
+        encoding: Encoding,
+        signed: &str,
+    ) -> Self {
+        Self {
+            header: header.into(),
+            prefix: prefix.into(),
+            algorithm,
+            encoding,
+            signed: signed.into(),
+            timestamp_header: None,
+            delivery_id_header: None,
+            tolerance_seconds: None,
+        }
+    }
+
     /// Checks the configuration once, at start-up.
     pub fn validate(&self) -> Result<(), String> {
         let header = &self.header;
@@ -116,7 +124,7 @@ impl HmacScheme {
             .as_deref()
             .map(|h| d.header(&h.to_ascii_lowercase()))
             .transpose()?;
-        let parts = self.parts(ts.unwrap_or(""), id.unwrap_or(""), d.body);
+        let parts = self.parts(ts.unwrap_or(""), id.unwrap_or(""), d.body, d.url);
         let signed = secrets.iter().any(|s| {
             let key = s.expose().as_bytes();
             match self.algorithm {
@@ -137,7 +145,13 @@ impl HmacScheme {
     }
 
     /// The signed message as pieces: the template with its placeholders filled in.
-    pub(super) fn parts<'a>(&'a self, ts: &'a str, id: &'a str, body: &'a [u8]) -> Vec<&'a [u8]> {
+    pub(super) fn parts<'a>(
+        &'a self,
+        ts: &'a str,
+        id: &'a str,
+        body: &'a [u8],
+        url: &'a str,
+    ) -> Vec<&'a [u8]> {
         let mut parts = Vec::new();
         let mut rest = self.signed.as_str();
         while let Some(start) = rest.find('{') {
@@ -149,6 +163,8 @@ impl HmacScheme {
                 (ts.as_bytes(), 11)
             } else if tail.starts_with("{delivery_id}") {
                 (id.as_bytes(), 13)
+            } else if tail.starts_with("{url}") {
+                (url.as_bytes(), 5)
             } else {
                 (b"{", 1)
             };
@@ -172,7 +188,7 @@ impl HmacScheme {
         if let Some(i) = &self.delivery_id_header {
             headers.push((i.clone(), d.delivery_id.to_owned()));
         }
-        let parts = self.parts(&ts, d.delivery_id, d.body);
+        let parts = self.parts(&ts, d.delivery_id, d.body, d.url);
         let sig = match self.algorithm {
             Algorithm::Sha1 => mac::<HmacSha1>(key, &parts),
             Algorithm::Sha256 => mac::<HmacSha256>(key, &parts),

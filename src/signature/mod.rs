@@ -1,6 +1,6 @@
 //! What several providers' signatures share: the rejection type, HMAC and timestamp helpers,
-//! Standard Webhooks (`standard.rs`, used by several providers and by hookd's own deliveries) and
-//! the configurable HMAC (`hmac_generic.rs`). A scheme only one provider uses lives in that
+//! Standard Webhooks (`standard.rs`, used by several providers and by hookd's own deliveries),
+//! the configurable HMAC (`hmac_generic.rs`) and the `t=…,v1=…` header (`pairs.rs`). A scheme only one provider uses lives in that
 //! provider's file (`crate::providers`), which both verifies (ingest, on the raw body bytes
 //! before anything is parsed or stored) and signs (`hookd send`, replays, deliveries).
 //!
@@ -8,6 +8,7 @@
 //! no error carries a secret or an expected value: only which check failed.
 
 pub mod hmac_generic;
+pub mod pairs;
 mod sign;
 pub mod standard;
 
