@@ -53,6 +53,11 @@ pub fn at<'a>(v: &'a Json<'a>, path: &str) -> Option<&'a Json<'a>> {
         .try_fold(v, |v, key| v.as_object()?.get(key))
 }
 
+/// The first item of the array at `path`.
+pub fn first<'a>(v: &'a Json<'a>, path: &str) -> Option<&'a Json<'a>> {
+    at(v, path)?.as_array()?.first()
+}
+
 /// The string at `path`, borrowed.
 pub fn str_at<'a>(v: &'a Json<'a>, path: &str) -> Option<&'a str> {
     at(v, path)?.as_str()
@@ -61,6 +66,15 @@ pub fn str_at<'a>(v: &'a Json<'a>, path: &str) -> Option<&'a str> {
 /// The string at `path`, owned.
 pub fn text(v: &Json<'_>, path: &str) -> Option<String> {
     str_at(v, path).map(str::to_owned)
+}
+
+/// The string or integer at `path`, as text (ids some providers send as numbers).
+pub fn id_at(v: &Json<'_>, path: &str) -> Option<String> {
+    let value = at(v, path)?;
+    value
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| value.as_i64().map(|n| n.to_string()))
 }
 
 /// The integer at `path`.

@@ -9,20 +9,39 @@
 //! is adding its file and one line there; the registry's tests then check that it verifies what
 //! it signs, refuses what it did not sign, and reads any JSON without failing.
 
+mod airtable;
+mod bitbucket;
+mod cal;
+mod calendly;
+mod circleci;
 mod describe;
 mod dropbox;
 pub mod generic;
+mod gitea;
 mod github;
 mod gitlab;
 mod hmac;
+mod intercom;
+mod jira;
+mod lemonsqueezy;
 mod linear;
 mod mcp_events;
+mod mux;
+mod netlify;
 mod none;
+mod paddle;
+mod pagerduty;
+mod postmark;
+mod resend;
+mod sentry;
 mod shopify;
 mod slack;
 mod standard_webhooks;
 mod stripe;
+mod telegram;
+mod typeform;
 mod vercel;
+mod zendesk;
 
 use std::sync::Arc;
 
@@ -273,6 +292,27 @@ pub const REGISTRY: &[(&str, Build)] = &[
     ("gitlab", |o| plain(o, gitlab::GitLab)),
     ("linear", |o| plain(o, linear::Linear)),
     ("dropbox", |o| plain(o, dropbox::Dropbox)),
+    ("gitea", |o| plain(o, gitea::GITEA_PROVIDER)),
+    ("forgejo", |o| plain(o, gitea::FORGEJO_PROVIDER)),
+    ("bitbucket", |o| plain(o, bitbucket::Bitbucket)),
+    ("jira", |o| plain(o, jira::Jira)),
+    ("sentry", |o| plain(o, sentry::Sentry)),
+    ("circleci", |o| plain(o, circleci::CircleCi)),
+    ("netlify", |o| plain(o, netlify::Netlify)),
+    ("pagerduty", |o| plain(o, pagerduty::PagerDuty)),
+    ("intercom", |o| plain(o, intercom::Intercom)),
+    ("zendesk", |o| plain(o, zendesk::Zendesk)),
+    ("airtable", |o| plain(o, airtable::Airtable)),
+    ("typeform", |o| plain(o, typeform::Typeform)),
+    ("calendly", |o| plain(o, calendly::Calendly)),
+    ("cal", |o| plain(o, cal::Cal)),
+    ("paddle", |o| plain(o, paddle::Paddle)),
+    ("lemonsqueezy", |o| plain(o, lemonsqueezy::LemonSqueezy)),
+    ("mux", |o| plain(o, mux::Mux)),
+    ("resend", |o| plain(o, resend::RESEND)),
+    ("clerk", |o| plain(o, resend::CLERK)),
+    ("postmark", |o| plain(o, postmark::Postmark)),
+    ("telegram", |o| plain(o, telegram::Telegram)),
     ("mcp-events", |o| plain(o, mcp_events::McpEvents)),
     ("hmac", hmac::build),
     ("none", |o| plain(o, none::Unsigned)),

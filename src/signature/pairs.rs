@@ -70,7 +70,12 @@ impl Pairs {
             Some(t) => {
                 let ts = d.now.to_string();
                 let sig = mac::<HmacSha256>(key, &[ts.as_bytes(), self.joiner.as_bytes(), d.body]);
-                format!("{t}={ts}{}{}={}", self.separator, self.signature, hex::encode(sig))
+                format!(
+                    "{t}={ts}{}{}={}",
+                    self.separator,
+                    self.signature,
+                    hex::encode(sig)
+                )
             }
             None => format!(
                 "{}={}",
