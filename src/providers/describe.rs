@@ -83,6 +83,25 @@ pub fn summary(body: &Json<'_>) -> Option<String> {
     })
 }
 
+/// How many of each kind, in order of first appearance: `delivered ×2, open`.
+pub fn tally<'a>(kinds: impl Iterator<Item = &'a str>) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for kind in kinds {
+        match counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((kind, 1)),
+        }
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(k, c)| match c {
+            1 => (*k).to_owned(),
+            c => format!("{k} ×{c}"),
+        })
+        .collect();
+    parts.join(", ")
+}
+
 /// The first field that says what the event is about (a repository object by its full name).
 pub fn subject(body: &Json<'_>) -> Option<String> {
     scopes(body).find_map(|scope| {

@@ -15,17 +15,22 @@ mod cal;
 mod calendly;
 mod circleci;
 mod describe;
+mod discord;
 mod dropbox;
 pub mod generic;
 mod gitea;
 mod github;
 mod gitlab;
 mod hmac;
+mod hubspot;
 mod intercom;
 mod jira;
 mod lemonsqueezy;
 mod linear;
+mod mailgun;
 mod mcp_events;
+mod meta;
+mod microsoft_graph;
 mod mux;
 mod netlify;
 mod none;
@@ -33,15 +38,22 @@ mod paddle;
 mod pagerduty;
 mod postmark;
 mod resend;
+mod sendgrid;
 mod sentry;
 mod shopify;
 mod slack;
+mod square;
 mod standard_webhooks;
 mod stripe;
 mod telegram;
+mod trello;
+mod twilio;
+mod twitch;
 mod typeform;
 mod vercel;
+mod x;
 mod zendesk;
+mod zoom;
 
 use std::sync::Arc;
 
@@ -313,6 +325,20 @@ pub const REGISTRY: &[(&str, Build)] = &[
     ("clerk", |o| plain(o, resend::CLERK)),
     ("postmark", |o| plain(o, postmark::Postmark)),
     ("telegram", |o| plain(o, telegram::Telegram)),
+    ("twilio", |o| plain(o, twilio::Twilio)),
+    ("square", |o| plain(o, square::Square)),
+    ("trello", |o| plain(o, trello::Trello)),
+    ("hubspot", |o| plain(o, hubspot::HubSpot)),
+    ("discord", |o| plain(o, discord::Discord)),
+    ("sendgrid", |o| plain(o, sendgrid::SendGrid)),
+    ("mailgun", |o| plain(o, mailgun::Mailgun)),
+    ("zoom", |o| plain(o, zoom::Zoom)),
+    ("twitch", |o| plain(o, twitch::Twitch)),
+    ("microsoft-graph", |o| {
+        plain(o, microsoft_graph::MicrosoftGraph)
+    }),
+    ("meta", meta::build),
+    ("x", |o| plain(o, x::X)),
     ("mcp-events", |o| plain(o, mcp_events::McpEvents)),
     ("hmac", hmac::build),
     ("none", |o| plain(o, none::Unsigned)),

@@ -26,6 +26,9 @@ use crate::secret::Secret;
 pub enum Rejection {
     #[error("missing header {0}")]
     MissingHeader(String),
+    /// A provider that signs in the body (Mailgun, Microsoft Graph's `clientState`).
+    #[error("missing {0} in the body")]
+    MissingField(String),
     #[error("malformed signature header {0}")]
     Malformed(String),
     #[error("bad signature")]
@@ -40,7 +43,7 @@ impl Rejection {
     /// The reason class: `missing_header`, `malformed_header`, `bad_signature`, `stale_timestamp`.
     pub fn class(&self) -> &'static str {
         match self {
-            Self::MissingHeader(_) => "missing_header",
+            Self::MissingHeader(_) | Self::MissingField(_) => "missing_header",
             Self::Malformed(_) => "malformed_header",
             Self::BadSignature => "bad_signature",
             Self::StaleTimestamp(_) | Self::FutureTimestamp(_) => "stale_timestamp",
