@@ -353,6 +353,7 @@ impl Http {
                 config.limits.max_open_sources as usize,
             ),
             public_url: config.webhook_public_url.clone(),
+            learned: Default::default(),
         };
         ingest::router(Arc::new(ingest)).merge(self.health.clone())
     }

@@ -83,6 +83,9 @@ pub enum Command {
     /// The triggers hookd.toml declares and what they did: `runs`, `retry ID`, `test NAME
     /// --event ID`.
     Triggers(crate::commands::triggers::TriggersArgs),
+    /// Let a source whose provider gives its secret in a handshake (Asana) enrol: its next
+    /// handshake, within `--for` (10m), is answered and its secret kept.
+    Enrol(crate::commands::enrol::EnrolArgs),
     /// Check the configuration: what `serve` would use, secrets redacted, and what each source
     /// expects.
     #[command(subcommand)]
@@ -136,6 +139,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Replay(a) => return crate::commands::replay::run(a).await,
             Command::Grants(a) => return crate::commands::grants::run(a).await,
             Command::Triggers(a) => return crate::commands::triggers::run(a).await,
+            Command::Enrol(a) => return crate::commands::enrol::run(a).await,
             Command::MigrateTo(a) => return migrate_to(a).await,
         };
         // Signals are caught from here on, so one that arrives while hookd is still starting

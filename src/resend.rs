@@ -34,6 +34,9 @@ pub struct Outgoing {
     pub body: Vec<u8>,
     /// Whether it carries a signature (the source has a secret).
     pub signed: bool,
+    /// Where it goes instead of the URL asked, when the provider puts part of its signature in
+    /// the URL (Twilio's `bodySHA256`).
+    pub url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +74,7 @@ pub fn request(
     };
     let secret = source.and_then(|s| s.signing_key.as_ref());
     let mut body = body;
+    let mut moved_to = None;
     if let Some(s) = source {
         if renamed {
             set(s.provider.identify(Some(&event.event_type), id));
@@ -80,11 +84,20 @@ pub fn request(
             }
         }
         if let Some(secret) = secret {
+            // Where the provider signs in the body or the URL, they change as it would.
             let d = ToSign {
                 body: &body,
                 now,
                 delivery_id: id,
                 url,
+            };
+            body = s.provider.sign_body(secret, &d).unwrap_or(body);
+            moved_to = s.provider.send_url(url, &body);
+            let d = ToSign {
+                body: &body,
+                now,
+                delivery_id: id,
+                url: moved_to.as_deref().unwrap_or(url),
             };
             set(s.provider.sign(secret, &d));
         }
@@ -102,6 +115,7 @@ pub fn request(
         headers,
         body,
         signed: secret.is_some(),
+        url: moved_to,
     })
 }
 
@@ -152,6 +166,7 @@ pub async fn post(
     out: &Outgoing,
 ) -> Result<Answer, reqwest::Error> {
     let started = Instant::now();
+    let url = out.url.as_deref().unwrap_or(url);
     let mut req = client.post(url).body(out.body.clone());
     for (k, v) in &out.headers {
         req = req.header(k, v);

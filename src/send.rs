@@ -62,10 +62,8 @@ pub async fn run(a: SendArgs) -> anyhow::Result<()> {
                 url: &url,
             };
             // Where the provider signs in the body or the URL, they are sent as it would.
-            let signed_body = s.provider.sign_body(key, &d);
-            let sent_to = s.provider.send_url(&url, &body);
-            body = signed_body.unwrap_or(body);
-            url = sent_to.unwrap_or(url);
+            body = s.provider.sign_body(key, &d).unwrap_or(body);
+            url = s.provider.send_url(&url, &body).unwrap_or(url);
             let d = ToSign {
                 body: &body,
                 now: at,

@@ -34,9 +34,10 @@ pub struct Source {
 }
 
 impl Source {
-    /// A signed provider with no secret configured: deliveries are stored unverified.
+    /// A signed provider with no secret configured (nor learned in a handshake): deliveries
+    /// are stored unverified.
     pub fn is_unsigned(&self) -> bool {
-        self.provider.signs() && self.secrets.is_empty()
+        self.provider.signs() && self.secrets.is_empty() && self.provider.enrols().is_none()
     }
 }
 

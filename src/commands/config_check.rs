@@ -116,30 +116,44 @@ fn settings(config: &Config) -> anyhow::Result<Vec<(String, String)>> {
 
 /// `NAME: provider P, secret …; expects …`.
 fn describe(s: &Source) -> String {
-    let secret = match (s.provider.signs(), s.secrets.len()) {
+    let p = &s.provider;
+    let asymmetric = p.new_private_key();
+    let keys = if asymmetric.is_some() {
+        "public key"
+    } else {
+        "secret"
+    };
+    let secret = match (p.signs(), s.secrets.len()) {
         (false, _) => "unsigned on purpose".to_owned(),
+        (true, 0) if p.enrols().is_some() => {
+            "its secret is learned in a handshake (hookd enrol)".to_owned()
+        }
         (true, 0) => "NO SECRET: deliveries are stored with verified=false".to_owned(),
-        (true, 1) => "secret set".to_owned(),
-        (true, n) => format!("{n} secrets set (rotation)"),
+        (true, 1) => format!("{keys} set"),
+        (true, n) => format!("{n} {keys}s set (rotation)"),
     };
     // The headers a delivery must carry: what the provider signs with, learned by signing.
     let probe = ToSign {
-        body: b"",
+        body: b"{}",
         now: 0,
         delivery_id: "",
         url: "",
     };
-    let headers: Vec<String> = s
-        .provider
-        .sign(&Secret::new("probe"), &probe)
+    let key = asymmetric.unwrap_or_else(|| Secret::new("probe"));
+    let headers: Vec<String> = p
+        .sign(&key, &probe)
         .into_iter()
         .map(|(name, _)| name)
         .collect();
-    let expects = if headers.is_empty() {
-        "no signature".to_owned()
-    } else {
-        headers.join(", ")
+    let in_body = p.sign_body(&key, &probe).is_some();
+    let mut expects = match (headers.is_empty(), in_body) {
+        (_, true) => "the signature in the body".to_owned(),
+        (true, false) => "no signature".to_owned(),
+        (false, false) => headers.join(", "),
     };
+    if p.signs_url() {
+        expects.push_str(" (signed over the URL: see --webhook-public-url)");
+    }
     format!(
         "{}: provider {}, {secret}; expects {expects}",
         s.name,

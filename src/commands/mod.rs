@@ -3,6 +3,7 @@
 //! to a running hookd and never create one.
 
 pub mod config_check;
+pub mod enrol;
 pub mod events;
 pub mod forward;
 pub mod grants;

@@ -6,6 +6,7 @@
 //! sent only after the store says the event is committed, so a 200 always means "on disk".
 
 pub mod body;
+mod enrol;
 pub mod headers;
 mod open_sources;
 pub use open_sources::OpenSources;
@@ -157,6 +158,8 @@ pub struct Ingest {
     pub open: open_sources::OpenSources,
     /// `--webhook-public-url`: the listener's URL as providers call it.
     pub public_url: Option<String>,
+    /// The secrets sources learned in a handshake (`hookd enrol`), as last read from the store.
+    pub learned: enrol::Learned,
 }
 
 /// What a delivery turned into.
@@ -331,6 +334,12 @@ impl Ingest {
             url,
         };
         if let Some(s) = configured
+            && let Some(header) = s.provider.enrols()
+            && let Some(secret) = request_headers.get(header)
+        {
+            return self.enrol(source, header, secret).await;
+        }
+        if let Some(s) = configured
             && let Some(answer) = s.provider.handshake(&Method::POST, &delivery, &s.secrets)
         {
             return answer.map(Outcome::Answer).map_err(IngestError::Handshake);
@@ -342,6 +351,14 @@ impl Ingest {
             None => {
                 self.open.admit(source).await?;
                 false
+            }
+            Some(s) if s.provider.enrols().is_some() => {
+                if let Err(why) = self.verify_enrolled(s, &delivery).await? {
+                    self.record(source, request_headers, raw_body, &why, None)
+                        .await?;
+                    return Err(IngestError::Rejected(why));
+                }
+                true
             }
             Some(s) if !s.secrets.is_empty() => {
                 if let Err(why) = s.provider.verify(&s.secrets, &delivery) {

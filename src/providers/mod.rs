@@ -10,6 +10,7 @@
 //! it signs, refuses what it did not sign, and reads any JSON without failing.
 
 mod airtable;
+mod asana;
 mod bitbucket;
 mod cal;
 mod calendly;
@@ -134,6 +135,13 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
 
     /// The event type a payload's shape shows, for a provider whose type travels in a header.
     fn infer_type(&self, _body: &Json<'_>) -> Option<&'static str> {
+        None
+    }
+
+    /// The header of a handshake that gives the source its secret (Asana's `X-Hook-Secret`),
+    /// for a provider whose secret is learned, not configured: it is kept only while an
+    /// enrolment window is open (`hookd enrol SOURCE`).
+    fn enrols(&self) -> Option<&'static str> {
         None
     }
 
@@ -339,6 +347,7 @@ pub const REGISTRY: &[(&str, Build)] = &[
     }),
     ("meta", meta::build),
     ("x", |o| plain(o, x::X)),
+    ("asana", |o| plain(o, asana::Asana)),
     ("mcp-events", |o| plain(o, mcp_events::McpEvents)),
     ("hmac", hmac::build),
     ("none", |o| plain(o, none::Unsigned)),
@@ -473,10 +482,8 @@ mod tests {
 
     /// The request `p` sends `body` as, signed with `key` at `d`: its URL, body and headers.
     fn signed(p: &dyn Provider, key: &Secret, d: &ToSign<'_>) -> (String, Vec<u8>, HeaderMap) {
-        let url = p
-            .send_url(d.url, d.body)
-            .unwrap_or_else(|| d.url.to_owned());
         let body = p.sign_body(key, d).unwrap_or_else(|| d.body.to_vec());
+        let url = p.send_url(d.url, &body).unwrap_or_else(|| d.url.to_owned());
         let to_sign = ToSign {
             body: &body,
             url: &url,

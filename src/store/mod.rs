@@ -9,6 +9,7 @@
 //! - After a commit the store notifies its `Bus` with the new newest id.
 
 mod callbacks;
+pub mod enrolments;
 pub mod migrate;
 pub mod oauth;
 mod postgres;
@@ -19,6 +20,7 @@ mod tasks;
 pub mod triggers;
 
 pub use callbacks::{Callbacks, Progress, SavedSubscription};
+pub use enrolments::Enrolments;
 pub use oauth::OauthStore;
 pub use postgres::{Postgres, WakeUps};
 pub use sqlite::Sqlite;
@@ -277,6 +279,7 @@ pub trait Store:
     + Tasks
     + OauthStore
     + Triggers
+    + Enrolments
 {
 }
 
@@ -293,14 +296,15 @@ impl<T> Store for T where
         + Tasks
         + OauthStore
         + Triggers
+        + Enrolments
 {
 }
 
 /// The store's traits, to call their methods on a `dyn Store`.
 pub mod prelude {
     pub use super::{
-        Actions, Callbacks, Consumers, Deploys, EventRows, Events, OauthStore, Rejections,
-        RepoActivity, Search, Store, Tasks, Triggers,
+        Actions, Callbacks, Consumers, Deploys, Enrolments, EventRows, Events, OauthStore,
+        Rejections, RepoActivity, Search, Store, Tasks, Triggers,
     };
 }
 

@@ -15,6 +15,7 @@ mod exposure;
 mod follow_cli;
 mod fuzz_http;
 mod github_activity;
+mod handshakes;
 mod ingest;
 mod mcp_http;
 mod mcp_receiver;

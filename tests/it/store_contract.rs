@@ -1224,3 +1224,48 @@ async fn a_trigger_is_held_by_one_owner_and_its_interrupted_runs_go_again() {
         assert_eq!(states[0].1, [(RunStatus::Queued, 1)], "{name}");
     }
 }
+
+/// Enrolment: a secret is kept only inside an open, unexpired window, which the first enrolment
+/// closes; each source has its own window and secrets, newest first.
+#[tokio::test]
+async fn a_secret_is_enrolled_only_inside_an_open_window_once() {
+    use hookd::secret::Secret;
+    let test = "a_secret_is_enrolled_only_inside_an_open_window_once";
+    for (name, store, _keep) in backends(test).await {
+        let now = Utc::now();
+        let secrets = |s: &'static str| store.enrolled_secrets(s.into());
+        let enrol = |s: &'static str, secret: &'static str, at| {
+            store.enrol(s.into(), Secret::new(secret), at)
+        };
+        assert!(
+            !enrol("asana", "early", now).await.unwrap(),
+            "{name}: no window yet"
+        );
+        let until = now + chrono::Duration::seconds(60);
+        store.open_enrolment("asana".into(), until).await.unwrap();
+        let late = until + chrono::Duration::seconds(1);
+        assert!(
+            !enrol("asana", "late", late).await.unwrap(),
+            "{name}: lapsed"
+        );
+        assert!(
+            !enrol("other", "x", now).await.unwrap(),
+            "{name}: another source's window"
+        );
+        assert!(enrol("asana", "first", now).await.unwrap(), "{name}");
+        assert!(
+            !enrol("asana", "second", now).await.unwrap(),
+            "{name}: closed by the first"
+        );
+        store.open_enrolment("asana".into(), until).await.unwrap();
+        assert!(enrol("asana", "rotated", now).await.unwrap(), "{name}");
+        let kept: Vec<String> = secrets("asana")
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect();
+        assert_eq!(kept, ["rotated", "first"], "{name}");
+        assert!(secrets("other").await.unwrap().is_empty(), "{name}");
+    }
+}

@@ -7,6 +7,7 @@
 
 mod callbacks;
 mod derived;
+mod enrolments;
 mod event_rows;
 mod listen;
 mod oauth;

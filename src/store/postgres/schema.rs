@@ -281,6 +281,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX trigger_runs_due ON trigger_runs ("trigger", status, id);
     CREATE INDEX trigger_runs_created ON trigger_runs (created_at);
 "#,
+    r#"
+    -- Secrets sources learn in a handshake (Asana's X-Hook-Secret), and the windows that let
+    -- them (`hookd enrol`).
+    CREATE TABLE enrolment_windows (
+        source     TEXT PRIMARY KEY,
+        open_until TEXT NOT NULL
+    );
+    CREATE TABLE enrolled_secrets (
+        id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source      TEXT NOT NULL,
+        secret      TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL
+    );
+    CREATE INDEX enrolled_secrets_source ON enrolled_secrets (source);
+"#,
 ];
 
 /// Brings the database to the newest schema, once, however many instances start together.

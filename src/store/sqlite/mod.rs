@@ -9,6 +9,7 @@ mod callbacks;
 mod checkpointer;
 mod consumers;
 mod derived;
+mod enrolments;
 mod event_rows;
 mod index;
 mod oauth;

@@ -283,6 +283,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX trigger_runs_due ON trigger_runs ("trigger", status, id);
     CREATE INDEX trigger_runs_created ON trigger_runs (created_at);
 "#,
+    r#"
+    -- Secrets sources learn in a handshake (Asana's X-Hook-Secret), and the windows that let
+    -- them (`hookd enrol`).
+    CREATE TABLE enrolment_windows (
+        source     TEXT PRIMARY KEY,
+        open_until TEXT NOT NULL
+    );
+    CREATE TABLE enrolled_secrets (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        source      TEXT NOT NULL,
+        secret      TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL
+    );
+    CREATE INDEX enrolled_secrets_source ON enrolled_secrets (source);
+"#,
 ];
 
 /// Brings the file to the newest schema. Safe when several processes open the same file at once:
