@@ -121,6 +121,17 @@ fn providers_python_signing_libraries() {
     }
 }
 
+/// The providers added with issue 31, against their own libraries (twilio, PyNaCl, sendgrid,
+/// svix, squareup, hubspot-api-client), both ways: their deliveries accepted and verified,
+/// tampered ones refused, and what `hookd send` signs verified by them.
+#[test]
+fn providers_own_libraries_sign_and_verify_with_hookd() {
+    let test = "providers_own_libraries_sign_and_verify_with_hookd";
+    if let Some(py) = python(test) {
+        run(test, script(&py, "tests/python/provider_libs.py"));
+    }
+}
+
 #[test]
 fn octokit_signing_library() {
     let test = "octokit_signing_library";
