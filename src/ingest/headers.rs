@@ -26,6 +26,9 @@ const SECRET_FRAGMENTS: &[&str] = &[
     "session",
     "credential",
     "key",
+    // Signatures under other names: Airtable's MAC, Trello's.
+    "-mac",
+    "trello-webhook",
 ];
 
 /// The headers to store: lower-case names, values as text (non-UTF-8 bytes replaced), repeated
@@ -75,6 +78,10 @@ mod tests {
             ("x-credentials", "pw5"),
             ("x-api-key", "pw6"),
             ("x-signing-key", "pw7"),
+            ("x-airtable-content-mac", "pw8"),
+            ("x-trello-webhook", "pw9"),
+            ("x-telegram-bot-api-secret-token", "pwa"),
+            ("x-hook-secret", "pwb"),
         ] {
             h.insert(name, HeaderValue::from_static(value));
         }

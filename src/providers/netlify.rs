@@ -57,9 +57,10 @@ impl Provider for Netlify {
             sha256: hex::encode(sha2::Sha256::digest(d.body)),
         };
         let key = EncodingKey::from_secret(secret.expose().as_bytes());
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
-            .expect("HS256 signs any claims");
-        vec![("X-Webhook-Signature".into(), token)]
+        match jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key) {
+            Ok(token) => vec![("X-Webhook-Signature".into(), token)],
+            Err(_) => Vec::new(),
+        }
     }
 
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
@@ -75,7 +76,8 @@ impl Provider for Netlify {
             .map(|t| t.to_utc());
         let mut parts = vec![format!("deploy {state}")];
         parts.extend(str_at(v, "branch").map(|b| format!("on {b}")));
-        parts.extend(str_at(v, "commit_ref").map(|c| format!("at {}", &c[..c.len().min(7)])));
+        let short = |c: &str| c.chars().take(7).collect::<String>();
+        parts.extend(str_at(v, "commit_ref").map(|c| format!("at {}", short(c))));
         parts.extend(str_at(v, "deploy_ssl_url").map(str::to_owned));
         n.summary = Some(parts.join(" "));
     }
@@ -89,6 +91,11 @@ mod tests {
 
     #[test]
     fn a_deploy_names_its_site_and_state() {
+        let odd = r#"{"state":"ready","commit_ref":"éééééééé"}"#;
+        assert_eq!(
+            read("netlify", &HeaderMap::new(), odd).summary.as_deref(),
+            Some("deploy ready at ééééééé")
+        );
         let body = r#"{"id":"5f8b","site_id":"s-1","name":"acme-docs","state":"ready","branch":"main","commit_ref":"0123456789abcdef","deploy_ssl_url":"https://5f8b--acme-docs.netlify.app","updated_at":"2024-01-01T00:00:00Z"}"#;
         let n = read("netlify", &HeaderMap::new(), body);
         assert_eq!(n.event_type, "deploy.ready");

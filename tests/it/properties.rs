@@ -140,6 +140,42 @@ proptest! {
         prop_assert!(provider(SIGNED[scheme]).verify(&[secret], &d).is_err());
     }
 
+    /// Every provider, handed what its own signature headers are named with arbitrary values,
+    /// any body and any URL: a refusal, never a panic or an acceptance; and any handshake request
+    /// (any method, query, headers) is answered or passed on, never a panic.
+    #[test]
+    fn every_provider_refuses_arbitrary_requests(
+        which in 0..providers::REGISTRY.len(),
+        values in prop::collection::vec("[ -~]{0,120}", 6),
+        body in prop::collection::vec(any::<u8>(), 0..256),
+        query in "[ -~]{0,80}",
+        method in 0..3usize,
+    ) {
+        let (name, build) = providers::REGISTRY[which];
+        let Ok(p) = build(providers::Options { source: name, ..Default::default() }) else {
+            return Ok(()); // hmac needs a table
+        };
+        if !p.signs() {
+            return Ok(());
+        }
+        let probe = verify::ToSign { body: b"{}", now: NOW, delivery_id: "msg_1", url: "http://h/webhook/x" };
+        let key = p.new_private_key().unwrap_or_else(|| hookd::secret::Secret::new("probe"));
+        let names: Vec<String> = p.sign(&key, &probe).into_iter().map(|(k, _)| k.to_ascii_lowercase())
+            .chain(["content-type".to_owned(), "x-hook-secret".to_owned()])
+            .collect();
+        let pairs: Vec<(String, String)> = names.into_iter().zip(values).collect();
+        let h = headers(&pairs);
+        let url = format!("http://h/webhook/x?{query}");
+        let d = verify::Delivery { headers: &h, body: &body, now: NOW, url: &url };
+        let verifier = p.new_private_key()
+            .and_then(|k| p.public_key(&k)?.ok())
+            .map(hookd::secret::Secret::new)
+            .unwrap_or_else(|| hookd::secret::Secret::new("whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"));
+        prop_assert!(p.verify(&[verifier.clone()], &d).is_err(), "{name}");
+        let m = [axum::http::Method::GET, axum::http::Method::HEAD, axum::http::Method::POST][method].clone();
+        let _ = p.handshake(&m, &d, &[verifier]);
+    }
+
     /// Whatever bytes arrive under whatever content type, decoding answers, and what it
     /// accepts is a payload every reader parses back.
     #[test]
