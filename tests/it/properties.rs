@@ -171,7 +171,7 @@ proptest! {
             .and_then(|k| p.public_key(&k)?.ok())
             .map(hookd::secret::Secret::new)
             .unwrap_or_else(|| hookd::secret::Secret::new("whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"));
-        prop_assert!(p.verify(&[verifier.clone()], &d).is_err(), "{name}");
+        prop_assert!(p.verify(std::slice::from_ref(&verifier), &d).is_err(), "{name}");
         let m = [axum::http::Method::GET, axum::http::Method::HEAD, axum::http::Method::POST][method].clone();
         let _ = p.handshake(&m, &d, &[verifier]);
     }
