@@ -197,10 +197,11 @@ impl Sources {
                     provider.name()
                 )));
             }
-            if provider.requires_secret() && secrets.is_empty() {
+            if let Some(what) = provider.requires_secret()
+                && secrets.is_empty()
+            {
                 return Err(invalid(format!(
-                    "source {name}: provider \"{}\" needs a secret (for mcp-events, the whsec_ \
-                     secret you give the server in events/subscribe's delivery.secret)",
+                    "source {name}: provider \"{}\" needs a secret: {what}",
                     provider.name()
                 )));
             }

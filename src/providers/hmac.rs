@@ -14,7 +14,7 @@ pub fn build(options: Options<'_>) -> Result<Arc<dyn Provider>, String> {
     let source = options.source;
     let Some(scheme) = options.hmac else {
         return Err(format!(
-            "source {source}: provider \"hmac\" needs an [sources.{source}.hmac] table"
+            "provider \"hmac\" needs an [sources.{source}.hmac] table"
         ));
     };
     scheme.validate()?;

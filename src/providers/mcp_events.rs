@@ -27,8 +27,8 @@ impl Provider for McpEvents {
         true
     }
 
-    fn requires_secret(&self) -> bool {
-        true
+    fn requires_secret(&self) -> Option<&'static str> {
+        Some("the whsec_ secret you give the server in events/subscribe's delivery.secret")
     }
 
     /// Signed, and identified, as any Standard Webhooks sender.

@@ -34,10 +34,7 @@ pub struct Meta {
 
 pub fn build(options: Options<'_>) -> Result<Arc<dyn Provider>, String> {
     if options.hmac.is_some() {
-        return Err(format!(
-            "source {}: an hmac table needs provider = \"hmac\"",
-            options.source
-        ));
+        return Err("an hmac table needs provider = \"hmac\"".into());
     }
     Ok(Arc::new(Meta {
         verify_token: options.verify_token,

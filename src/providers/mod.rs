@@ -101,10 +101,10 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         false
     }
 
-    /// Whether a source of this provider must have a secret (one that answers a verification
-    /// challenge must not answer it for anyone).
-    fn requires_secret(&self) -> bool {
-        false
+    /// What secret a source of this provider must have, when it must (one that answers a
+    /// verification challenge with it must not answer for anyone).
+    fn requires_secret(&self) -> Option<&'static str> {
+        None
     }
 
     /// `Ok` if `delivery` is signed by any of `secrets` (several allow rotation). Called only
@@ -368,16 +368,10 @@ pub fn build(name: &str, options: Options<'_>) -> Result<Arc<dyn Provider>, Stri
 /// A provider that takes no options.
 fn plain(options: Options<'_>, p: impl Provider + 'static) -> Result<Arc<dyn Provider>, String> {
     if options.verify_token.is_some() {
-        return Err(format!(
-            "source {}: verify_token is Meta's: it needs provider = \"meta\"",
-            options.source
-        ));
+        return Err("verify_token is Meta's: it needs provider = \"meta\"".into());
     }
     match options.hmac {
-        Some(_) => Err(format!(
-            "source {}: an hmac table needs provider = \"hmac\"",
-            options.source
-        )),
+        Some(_) => Err("an hmac table needs provider = \"hmac\"".into()),
         None => Ok(Arc::new(p)),
     }
 }

@@ -44,8 +44,8 @@ impl Provider for X {
     }
 
     /// X's CRC proves the receiver knows the consumer secret: without one there is no answer.
-    fn requires_secret(&self) -> bool {
-        true
+    fn requires_secret(&self) -> Option<&'static str> {
+        Some("the app's Consumer Secret, which X's CRC check is answered with")
     }
 
     fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
