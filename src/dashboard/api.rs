@@ -169,7 +169,8 @@ pub async fn sources(State(d): State<Arc<Dashboard>>) -> Response {
         .map(|s| SourceRow {
             name: s.name.clone(),
             provider: Some(s.provider.name()),
-            secret_set: !s.secrets.is_empty(),
+            // A source that learns its secret in a handshake (Asana) is not "without one".
+            secret_set: !s.is_unsigned(),
             count: 0,
             last_received_at: None,
         })

@@ -122,7 +122,7 @@ fn providers_python_signing_libraries() {
 }
 
 /// The providers added with issue 31, against their own libraries (twilio, PyNaCl, sendgrid,
-/// svix, squareup, hubspot-api-client), both ways: their deliveries accepted and verified,
+/// svix, squareup, hubspot-api-client, paddle-python-sdk), both ways: their deliveries accepted and verified,
 /// tampered ones refused, and what `hookd send` signs verified by them.
 #[test]
 fn providers_own_libraries_sign_and_verify_with_hookd() {

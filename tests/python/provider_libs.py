@@ -8,7 +8,8 @@ signed with another key, or too old; and what `hookd send` signs must verify wit
 - sendgrid: EventWebhook.verify_signature (ECDSA P-256, keys made with `cryptography`);
 - svix: Webhook.sign, as Resend and Clerk send;
 - squareup: square.utils.webhooks_helper.verify_signature (URL + body);
-- hubspot-api-client: hubspot.utils.signature.Signature (v3: method, URL, body, timestamp).
+- hubspot-api-client: hubspot.utils.signature.Signature (v3: method, URL, body, timestamp);
+- paddle-python-sdk: paddle_billing.Notifications.Verifier (ts=…;h1=…).
 
 Usage: python provider_libs.py <path to the hookd binary>
 Prints one line per check and a closing "N passed, M failed" line; exits non-zero on failure.
@@ -36,6 +37,7 @@ import nacl.signing
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hubspot.utils.signature import Signature
+from paddle_billing.Notifications import Secret as PaddleSecret, Verifier as PaddleVerifier
 from sendgrid.helpers.eventwebhook import EventWebhook
 from square.utils.webhooks_helper import verify_signature as square_verify
 from svix.webhooks import Webhook as SvixWebhook
@@ -45,6 +47,7 @@ HOOKD = sys.argv[1]
 TWILIO_TOKEN = "twilio-auth-token-0123456789abcdef"
 SQUARE_KEY = "square-signature-key"
 HUBSPOT_SECRET = "hubspot-client-secret"
+PADDLE_KEY = "pdl_ntfset_01h_secret"
 SVIX_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 DISCORD = nacl.signing.SigningKey.generate()
 DISCORD_PUBLIC = DISCORD.verify_key.encode(nacl.encoding.HexEncoder).decode()
@@ -79,6 +82,9 @@ secret = "{SQUARE_KEY}"
 [sources.crm]
 provider = "hubspot"
 secret = "{HUBSPOT_SECRET}"
+[sources.billing]
+provider = "paddle"
+secret = "{PADDLE_KEY}"
 """
 results = {"passed": 0, "failed": 0}
 
@@ -86,6 +92,20 @@ results = {"passed": 0, "failed": 0}
 def check(name, ok, detail=""):
     results["passed" if ok else "failed"] += 1
     print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + str(detail)}", flush=True)
+
+
+class PaddleRequest:
+    """What Paddle's Verifier reads of a request: its headers and raw body."""
+
+    def __init__(self, headers, body):
+        self.headers = headers
+        self.body = body
+
+
+def paddle_verifies(headers, body):
+    wanted = {k.lower(): v for k, v in headers.items()}
+    request = PaddleRequest({"Paddle-Signature": wanted.get("paddle-signature", "")}, body)
+    return PaddleVerifier().verify(request, PaddleSecret(PADDLE_KEY))
 
 
 def post(addr, path, body, headers):
@@ -244,6 +264,17 @@ def exercise(addr):
     expect("hubspot: signed by the hubspot library", *post(addr, "/webhook/crm", payload, hubspot(now_ms)), 200)
     status, reply = post(addr, "/webhook/crm", payload, hubspot(now_ms - 6 * 60 * 1000))
     check("hubspot: a 6-minute-old timestamp refused as stale", (status, reply.get("reason")) == (401, "stale_timestamp"), reply)
+
+    # Paddle: ts=…;h1=<HMAC-SHA256("ts:body")>, which Paddle's own Verifier checks first.
+    payload = b'{"event_id":"evt_01h","event_type":"transaction.completed","data":{"id":"txn_01h","status":"completed"}}'
+    ts = str(int(time.time()))
+    h1 = hmac.new(PADDLE_KEY.encode(), f"{ts}:".encode() + payload, hashlib.sha256).hexdigest()
+    paddle = {**js, "Paddle-Signature": f"ts={ts};h1={h1}"}
+    check("paddle: the SDK's Verifier accepts the delivery", paddle_verifies(paddle, payload))
+    expect("paddle: the same delivery accepted by hookd", *post(addr, "/webhook/billing", payload, paddle), 200)
+    other = hmac.new(b"another-key", f"{ts}:".encode() + payload, hashlib.sha256).hexdigest()
+    check("paddle: the SDK refuses another key", not paddle_verifies({"Paddle-Signature": f"ts={ts};h1={other}"}, payload))
+    expect("paddle: hookd refuses another key", *post(addr, "/webhook/billing", payload, {**js, "Paddle-Signature": f"ts={ts};h1={other}"}), 401)
     return accepted
 
 
@@ -256,6 +287,7 @@ def sent_by_hookd(config, d):
         "sms": (b"MessageSid=SM9&SmsStatus=received&From=%2B1555&Body=hi", "/twilio?x=1"),
         "bot": (b'{"id":"9","type":2,"data":{"name":"ping"}}', "/discord"),
         "mail": (b'[{"email":"a@example.com","event":"open","sg_event_id":"e9"}]', "/sendgrid"),
+        "billing": (b'{"event_id":"evt_9","event_type":"transaction.paid","data":{"id":"txn_9"}}', "/paddle"),
     }
     sent = {}
     for source, (body, path) in files.items():
@@ -283,6 +315,8 @@ def sent_by_hookd(config, d):
     check("hookd send sendgrid: EventWebhook.verify_signature accepts it", EventWebhook(SENDGRID_PUBLIC).verify_signature(
         body.decode(), headers.get("x-twilio-email-event-webhook-signature", ""),
         headers.get("x-twilio-email-event-webhook-timestamp", "")), headers)
+    path, headers, body = sent["billing"]
+    check("hookd send paddle: the SDK's Verifier accepts it", paddle_verifies(headers, body), headers)
 
 
 main()
