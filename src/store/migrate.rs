@@ -184,6 +184,14 @@ const TABLES: &[Table] = &[
         ],
         computed: &[],
     },
+    // Secrets sources learned in a handshake (Asana), so they need not enrol again; new ids, in
+    // their old order (the newest is read first). Open enrolment windows are not copied.
+    Table {
+        name: "enrolled_secrets",
+        key: "id",
+        columns: &[("source", Text), ("secret", Text), ("enrolled_at", Text)],
+        computed: &[],
+    },
     // Refused deliveries get new ids (nothing refers to them), in their old order.
     Table {
         name: "rejections",

@@ -127,6 +127,16 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         expires_at: now + chrono::Duration::hours(1),
     };
     assert!(sqlite.create_task(task.clone(), 32).await.unwrap());
+    for secret in ["asana-first", "asana-second"] {
+        let soon = chrono::Utc::now() + chrono::Duration::minutes(5);
+        sqlite.open_enrolment("tasks".into(), soon).await.unwrap();
+        let kept = sqlite.enrol(
+            "tasks".into(),
+            hookd::secret::Secret::new(secret),
+            chrono::Utc::now(),
+        );
+        assert!(kept.await.unwrap());
+    }
     let before = sqlite
         .query(EventFilter::default(), Page::Oldest(1000))
         .await
@@ -157,6 +167,18 @@ async fn a_sqlite_store_moves_to_postgres_with_its_ids() {
         Some(ids[9])
     );
     assert_eq!(pg.rejections(None, 10).await.unwrap().len(), 1);
+    let learned: Vec<String> = pg
+        .enrolled_secrets("tasks".into())
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.expose().to_owned())
+        .collect();
+    assert_eq!(
+        learned,
+        ["asana-second", "asana-first"],
+        "learned secrets, newest first"
+    );
     let kept = pg
         .claim_subscriptions("pg-instance".into(), until)
         .await
