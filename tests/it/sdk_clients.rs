@@ -132,6 +132,7 @@ fn providers_own_libraries_sign_and_verify_with_hookd() {
     }
 }
 
+/// GitHub's signing library (@octokit/webhooks-methods) and Mux's (@mux/mux-node), both ways.
 #[test]
 fn octokit_signing_library() {
     let test = "octokit_signing_library";
