@@ -100,6 +100,7 @@ pub async fn start(config: &Config, mode: Mode) -> Result<Running, AppError> {
     // OAuth resource URL names it.
     let config = &Config {
         mcp_addr: mcp_addr.unwrap_or(config.mcp_addr),
+        webhook_addr: webhook_addr.unwrap_or(config.webhook_addr),
         ..config.clone()
     };
 
@@ -388,6 +389,7 @@ impl Http {
             shutdown: shutdown.clone(),
             heartbeat: config.heartbeat(),
             max_answer: config.limits.max_answer_bytes,
+            webhook_base: config.webhook_base(),
             triggers: triggers
                 .iter()
                 .map(|t| (t.name.clone(), t.describe()))

@@ -397,6 +397,15 @@ impl Config {
         self.mcp_authorization_server.as_deref() == Some("self")
     }
 
+    /// The webhook listener's URL as providers reach it: `--webhook-public-url`, else the
+    /// listener's own address; `true` when it is the public one.
+    pub fn webhook_base(&self) -> (String, bool) {
+        match &self.webhook_public_url {
+            Some(url) => (url.clone(), true),
+            None => (format!("http://{}", self.webhook_addr), false),
+        }
+    }
+
     /// hookd's MCP URL as clients reach it (the OAuth resource): `--mcp-public-url`, else the
     /// listener's own.
     pub fn mcp_resource(&self) -> String {

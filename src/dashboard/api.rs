@@ -149,6 +149,10 @@ pub async fn event(State(d): State<Arc<Dashboard>>, Path(id): Path<i64>) -> Resp
 #[derive(Debug, Serialize)]
 struct SourceRow {
     name: String,
+    /// The URL to give the provider.
+    webhook_url: String,
+    /// Whether that URL is `--webhook-public-url`'s (else the listener's own address).
+    public: bool,
     /// `None` for a name that is not configured (accepted unsigned).
     provider: Option<&'static str>,
     secret_set: bool,
@@ -167,6 +171,8 @@ pub async fn sources(State(d): State<Arc<Dashboard>>) -> Response {
         .sources
         .iter()
         .map(|s| SourceRow {
+            webhook_url: format!("{}/webhook/{}", d.webhook_base.0, s.name),
+            public: d.webhook_base.1,
             name: s.name.clone(),
             provider: Some(s.provider.name()),
             // A source that learns its secret in a handshake (Asana) is not "without one".
@@ -182,6 +188,8 @@ pub async fn sources(State(d): State<Arc<Dashboard>>) -> Response {
                 row.last_received_at = Some(stat.last_received_at);
             }
             None => rows.push(SourceRow {
+                webhook_url: format!("{}/webhook/{}", d.webhook_base.0, stat.source),
+                public: d.webhook_base.1,
                 name: stat.source,
                 provider: None,
                 secret_set: false,

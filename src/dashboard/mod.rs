@@ -42,6 +42,8 @@ pub struct Dashboard {
     pub credential: Option<String>,
     /// The triggers `hookd.toml` declares: name, and what it does in words.
     pub triggers: Vec<(String, String)>,
+    /// Where providers send webhooks ([`crate::config::Config::webhook_base`]).
+    pub webhook_base: (String, bool),
 }
 
 const INDEX: &str = include_str!("assets/index.html");

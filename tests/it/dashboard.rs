@@ -91,6 +91,37 @@ impl Browser {
             .await;
     }
 
+    /// Runs `script` in the page, which calls its last argument with the value to return (a
+    /// promise's, for one).
+    async fn run_async(&self, script: &str) -> Value {
+        let body = json!({"script": script, "args": []});
+        self.command(reqwest::Method::POST, "/execute/async", body)
+            .await
+    }
+
+    /// Clicks the copy button `selector` and returns what it put on the clipboard (or what the
+    /// button says when it could not).
+    async fn copy(&self, selector: &str) -> Value {
+        self.run_async(&format!(
+            "const done = arguments[arguments.length - 1];
+             const b = document.querySelector('{selector}');
+             const label = b.textContent;
+             b.click();
+             const settled = () => b.textContent === label ? setTimeout(settled, 20)
+               : b.textContent === 'copied' ? navigator.clipboard.readText().then(done, (e) => done('failed: ' + e))
+               : done(b.textContent);
+             settled();"
+        ))
+        .await
+    }
+
+    /// Grants the page a permission, as a user would when asked (`clipboard-read`, …).
+    async fn grant(&self, name: &str) {
+        let body = json!({"descriptor": {"name": name}, "state": "granted"});
+        self.command(reqwest::Method::POST, "/permissions", body)
+            .await;
+    }
+
     /// Runs `script` in the page and returns its value.
     async fn run(&self, script: &str) -> Value {
         let body = json!({"script": script, "args": []});
@@ -247,6 +278,58 @@ async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
             .contains("duplicates seen1subject"),
         "{delivery}"
     );
+    // Replay comes first; the payload has a raw view; payload, headers and a curl copy.
+    let first = browser
+        .run("return !!(document.querySelector('#replay').compareDocumentPosition(document.querySelector('#payload')) & Node.DOCUMENT_POSITION_FOLLOWING)")
+        .await;
+    assert_eq!(first, json!(true), "Replay above the payload");
+    browser.grant("clipboard-read").await;
+    browser.grant("clipboard-write").await;
+    browser
+        .run("document.querySelector('#payload-view').click()")
+        .await;
+    let raw = browser
+        .run("const r = document.querySelector('#payload-raw'); return [r.hidden, document.querySelector('#payload').hidden, r.textContent]")
+        .await;
+    assert_eq!((&raw[0], &raw[1]), (&json!(false), &json!(true)), "{raw}");
+    let raw_text = raw[2].as_str().unwrap().to_owned();
+    assert!(
+        raw_text.contains("\"full_name\": \"Codertocat/Hello-World\""),
+        "{raw_text}"
+    );
+    assert_eq!(browser.copy("#payload-copy button").await, json!(raw_text));
+    let headers = browser.copy("#headers-copy button").await;
+    assert!(
+        headers.as_str().unwrap().contains("x-github-event: push"),
+        "{headers}"
+    );
+    assert!(
+        headers
+            .as_str()
+            .unwrap()
+            .contains("x-hub-signature-256: [redacted]"),
+        "{headers}"
+    );
+    browser
+        .run("document.querySelector('#replay input[name=url]').value = 'http://127.0.0.1:9/hook'")
+        .await;
+    let curl = browser.copy("#curl-copy button").await;
+    let curl = curl.as_str().unwrap();
+    assert!(
+        curl.starts_with("curl -X POST 'http://127.0.0.1:9/hook'"),
+        "{curl}"
+    );
+    assert!(
+        curl.contains("-H 'x-github-event: push'") && !curl.contains("redacted"),
+        "{curl}"
+    );
+    assert!(
+        curl.contains("--data-binary '{") && curl.contains("Codertocat/Hello-World"),
+        "{curl}"
+    );
+    browser
+        .run("document.querySelector('#payload-view').click()")
+        .await;
     let commits = browser
         .run("const t = document.querySelector('table.derived[data-kind=\"Pushed commits\"]'); return t && t.textContent")
         .await;
@@ -259,6 +342,30 @@ async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
     browser
         .until("return document.querySelector('#deployment-list').textContent.includes('No deployments yet')")
         .await;
+    // A Vercel deployment (to the preconfigured source, unsigned here) shows on its timeline
+    // with its link, and no stray text around it.
+    let deploy = fixture("vercel/deployment.succeeded.json");
+    let ct = [("content-type", "application/json")];
+    let r = common::post(&common::http(), hookd.webhook, "vercel", &ct, deploy).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    browser
+        .run("location.hash = '#/events'; location.hash = '#/deployments'")
+        .await;
+    let line = browser
+        .until(
+            "const li = document.querySelector('#deployment-list li'); return li && li.textContent",
+        )
+        .await;
+    let line = line.as_str().unwrap();
+    assert!(line.contains("ready") && line.ends_with(" open"), "{line}");
+    assert!(!line.contains(','), "no stray comma: {line}");
+    let href = browser
+        .run("return document.querySelector('#deployment-list li a').href")
+        .await;
+    assert_eq!(
+        href,
+        json!("https://hello-world-si4ppk5y2-codertocat.vercel.app/")
+    );
     browser.run("location.hash = '#/sources'").await;
     let sources = browser
         .until("const t = document.querySelector('#source-rows').textContent; return t.includes('github') && t")
@@ -266,6 +373,25 @@ async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
     assert!(
         sources.as_str().unwrap().contains("set"),
         "github's secret is set: {sources}"
+    );
+    // Each source says the URL to give its provider, with a button that copies it.
+    let url = format!("http://{}/webhook/github", hookd.webhook);
+    let shown = browser
+        .run("return document.querySelector('tr[data-source=\"github\"] td.url code').textContent")
+        .await;
+    assert_eq!(shown, json!(url));
+    let reach = browser
+        .run("return document.querySelector('#reach').textContent")
+        .await;
+    assert!(
+        reach.as_str().unwrap().contains("--webhook-public-url"),
+        "{reach}"
+    );
+    let copied = browser.copy("tr[data-source=\"github\"] button.copy").await;
+    assert_eq!(
+        copied,
+        json!(url),
+        "the copy button put the URL on the clipboard"
     );
     let charted = browser
         .until("const c = document.querySelector('tr[data-source=\"github\"] svg'); return c && c.dataset.total")

@@ -7,7 +7,8 @@ const el = (tag, attrs = {}, ...children) => {
   for (const [k, v] of Object.entries(attrs)) {
     if (k === "class") e.className = v; else e.setAttribute(k, v);
   }
-  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
+  // Arrays (a link with its space) are spread, not written out as text with commas.
+  for (const c of children.flat(Infinity)) e.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
   return e;
 };
 
@@ -241,6 +242,33 @@ async function showEvent(id) {
   $("#headers").replaceChildren(...Object.entries(e.headers || {}).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v)))));
   $("#replay").dataset.id = e.id;
   $("#replay-result").textContent = "";
+  const raw = typeof e.payload === "string" ? e.payload : JSON.stringify(e.payload, null, 2);
+  $("#payload-raw").textContent = raw;
+  showRaw(false);
+  $("#payload-copy").replaceChildren(copyButton(raw, "copy payload"));
+  const headerLines = Object.entries(e.headers || {}).map(([k, v]) => `${k}: ${v}`).join("\n");
+  $("#headers-copy").replaceChildren(copyButton(headerLines, "copy headers"));
+  $("#curl-copy").replaceChildren(copyButton(() => curl(e, $("#replay").url.value), "copy as curl"));
+}
+
+// The tree or the raw text of the payload.
+function showRaw(raw) {
+  $("#payload").hidden = raw;
+  $("#payload-raw").hidden = !raw;
+  $("#payload-view").textContent = raw ? "tree" : "raw";
+}
+$("#payload-view").addEventListener("click", () => showRaw($("#payload-raw").hidden));
+
+// A curl that sends the delivery again to `url` (the Replay field's, else a local app's): its
+// body and the headers hookd kept. Signatures were not kept, so it goes unsigned: Replay re-signs.
+function curl(e, url) {
+  const q = (s) => "'" + String(s).replaceAll("'", "'\\''") + "'";
+  const skip = new Set(["host", "content-length", "connection", "accept-encoding"]);
+  const headers = Object.entries(e.headers || {})
+    .filter(([k, v]) => !skip.has(k) && v !== "[redacted]")
+    .map(([k, v]) => ` \\\n  -H ${q(`${k}: ${v}`)}`).join("");
+  const body = typeof e.payload === "string" ? e.payload : JSON.stringify(e.payload);
+  return `curl -X POST ${q(url || "http://localhost:3000/api/webhooks")}${headers} \\\n  --data-binary ${q(body)}`;
 }
 
 // The rows hookd derived from the event (an action, pushed commits, a deployment, GitHub
@@ -291,13 +319,34 @@ function chart(counts) {
   return svg;
 }
 
+// A button that copies `text` (or what a function gives when clicked), saying whether it did.
+function copyButton(text, label = "copy") {
+  const b = el("button", { type: "button", class: "copy" }, label);
+  b.addEventListener("click", async () => {
+    const value = typeof text === "function" ? text() : text;
+    try { await navigator.clipboard.writeText(value); b.textContent = "copied"; } catch { b.textContent = "select and copy"; }
+    setTimeout(() => { b.textContent = label; }, 2000);
+  });
+  return b;
+}
+
+// The URL to give a provider: on a listener bound to every address, the host this page came from.
+function webhookUrl(x) {
+  return x.public ? x.webhook_url : x.webhook_url.replace(/^http:\/\/(0\.0\.0\.0|\[::\])/, `http://${location.hostname}`);
+}
+
 async function showSources() {
   const [s, hourly] = await Promise.all([api("/api/sources"), api("/api/sources/hourly")]);
   $("#source-rows").replaceChildren(...s.map((x) => el("tr", { "data-source": x.name },
-    el("td", {}, x.name), el("td", {}, x.provider || "(not configured)"),
+    el("td", {}, x.name), el("td", { class: "url" }, el("code", {}, webhookUrl(x)), " ", copyButton(webhookUrl(x))),
+    el("td", {}, x.provider || "(not configured)"),
     el("td", {}, x.provider === "none" ? "unsigned" : x.secret_set ? "set" : el("span", { class: "bad" }, "none")),
     el("td", {}, String(x.count)), el("td", { class: "time" }, time(x.last_received_at)),
     el("td", {}, hourly[x.name] ? chart(hourly[x.name]) : ""))));
+  const local = s.length && !s[0].public;
+  $("#reach").textContent = local
+    ? "Providers on the internet cannot reach these addresses: give them a tunnel's URL (README: Getting real webhooks to your laptop) and start hookd with --webhook-public-url set to it, so these show what to paste."
+    : "These are the URLs to paste in each provider's webhook settings (--webhook-public-url).";
 }
 
 async function showRejected() {
