@@ -52,12 +52,17 @@ pub struct Filters {
     /// Words to search for.
     pub q: Option<String>,
     pub limit: Option<usize>,
+    /// Only events older than this id: the next page back.
+    pub before: Option<i64>,
 }
 
 impl Filters {
     pub fn filter(&self) -> EventFilter {
         let given = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        EventFilter::of(given(&self.source), given(&self.event_type))
+        EventFilter {
+            before_id: self.before,
+            ..EventFilter::of(given(&self.source), given(&self.event_type))
+        }
     }
 }
 
@@ -73,9 +78,10 @@ fn storage(e: crate::store::StoreError) -> Response {
     )
 }
 
-/// `GET /api/events`: the newest events matching the filters, newest first (at most 200), without
-/// payloads, bounded by what the list shows. `X-Hookd-More: true` says more events match than
-/// the answer holds.
+/// `GET /api/events`: the newest events matching the filters (older than `before`, for the next
+/// page back), newest first (at most 200), without payloads, bounded by what the list shows.
+/// `X-Hookd-More: true` says more events match than the answer holds; `X-Hookd-Total` how many
+/// match in all (not for a search, whose matches are not counted).
 pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -> Response {
     let limit = f.limit.unwrap_or(50).clamp(1, 200);
     let (rows, more): (Vec<Row>, bool) =
@@ -118,13 +124,43 @@ pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -
                 Err(e) => return storage(e),
             },
         };
+    let searching = f.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+    let total = match searching {
+        true => None,
+        false => match total(&d, &f).await {
+            Ok(n) => Some(n),
+            Err(e) => return storage(e),
+        },
+    };
     let mut answer = Json(rows).into_response();
     if more {
         answer
             .headers_mut()
             .insert("x-hookd-more", header::HeaderValue::from_static("true"));
     }
+    if let Some(n) = total {
+        answer.headers_mut().insert("x-hookd-total", n.into());
+    }
     answer
+}
+
+/// How many events match `f`'s source and type: from the per-source counts the store keeps
+/// (no scan) unless a type is asked, which is counted.
+async fn total(d: &Dashboard, f: &Filters) -> Result<i64, crate::store::StoreError> {
+    let all = EventFilter {
+        before_id: None,
+        ..f.filter()
+    };
+    if !all.types.is_empty() {
+        return d.store.count(all).await;
+    }
+    let counts = d.store.sources().await?;
+    let wanted = |s: &str| all.sources.is_empty() || all.sources.iter().any(|w| w == s);
+    Ok(counts
+        .iter()
+        .filter(|s| wanted(&s.source))
+        .map(|s| s.count)
+        .sum())
 }
 
 /// An event's page: the event whole and the rows derived from it.

@@ -600,7 +600,122 @@ async fn the_list_is_bounded_by_what_it_shows_and_says_when_more_exist() {
     assert_eq!(rows.len(), 4);
     let exact = list("?limit=11").await;
     assert!(exact.headers().get("x-hookd-more").is_none(), "none more");
+    assert_eq!(exact.headers()["x-hookd-total"], "11");
+    // The next page back: older than the last row shown, the total unchanged.
+    let last = rows[3]["id"].as_i64().unwrap();
+    let older = http
+        .get(format!(
+            "http://{}/api/events?limit=4&before={last}",
+            app.mcp
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(older.headers()["x-hookd-total"], "11");
+    let older: Vec<Value> = older.json().await.unwrap();
+    assert_eq!(older.len(), 4);
+    assert!(older.iter().all(|r| r["id"].as_i64().unwrap() < last));
     app.stop().await;
+}
+
+/// A view is its URL: filters read from the address, a total, and paging back through every
+/// event and forward to the newest again, each page's address shareable.
+#[tokio::test]
+async fn the_list_pages_back_with_its_filters_in_the_url() {
+    let test = "dashboard::the_list_pages_back_with_its_filters_in_the_url";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(push(&hookd, &format!("page-{n}")).await);
+    }
+    let json_ct = [("content-type", "application/json")];
+    let r = common::post(
+        &common::http(),
+        hookd.webhook,
+        "other",
+        &json_ct,
+        "{\"a\":1}",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let home = format!("http://127.0.0.1:{}/", hookd.mcp.port());
+    browser
+        .open(&format!("{home}#/?source=github&limit=2"))
+        .await;
+    let shown =
+        "return [...document.querySelectorAll('#rows tr')].map((r) => Number(r.dataset.id))";
+    let first = browser
+        .until(&format!(
+            "const ids = (() => {{ {shown} }})(); return ids.length === 2 && ids"
+        ))
+        .await;
+    assert_eq!(first, json!([ids[4], ids[3]]), "the newest two of github's");
+    let form = browser
+        .run("return document.querySelector('#filters').source.value")
+        .await;
+    assert_eq!(form, json!("github"), "the filter read from the address");
+    let count = browser
+        .until("const t = document.querySelector('#count').textContent; return t || null")
+        .await;
+    assert_eq!(count, json!("2 shown of 5 matching"));
+    browser
+        .run("document.querySelector('#older').click()")
+        .await;
+    let second = browser
+        .until(&format!(
+            "const ids = (() => {{ {shown} }})(); return ids[0] === {} && ids",
+            ids[2]
+        ))
+        .await;
+    assert_eq!(second, json!([ids[2], ids[1]]));
+    let address = browser.run("return location.hash").await;
+    assert_eq!(
+        address,
+        json!(format!("#/?source=github&before={}&limit=2", ids[3]))
+    );
+    browser
+        .run("document.querySelector('#older').click()")
+        .await;
+    let third = browser
+        .until(&format!(
+            "const ids = (() => {{ {shown} }})(); return ids[0] === {} && ids",
+            ids[0]
+        ))
+        .await;
+    assert_eq!(third, json!([ids[0]]), "the oldest, alone");
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#older').hidden")
+            .await,
+        json!(true),
+        "nothing older"
+    );
+    browser
+        .run("document.querySelector('#newest').click()")
+        .await;
+    browser
+        .until(&format!(
+            "const ids = (() => {{ {shown} }})(); return ids[0] === {}",
+            ids[4]
+        ))
+        .await;
+    // A filter typed in the form goes to the address; one that matches nothing says so.
+    browser
+        .run("const f = document.querySelector('#filters'); f.type.value = 'nothing-like-this'; f.requestSubmit()")
+        .await;
+    let empty = browser
+        .until("const e = document.querySelector('#empty'); return !e.hidden && e.textContent")
+        .await;
+    assert_eq!(empty, json!("No events match. Show all events"));
+    let address = browser.run("return location.hash").await;
+    assert_eq!(
+        address,
+        json!("#/?source=github&type=nothing-like-this&limit=2")
+    );
 }
 
 /// With hookd as its own authorization server, the dashboard signs in through it (no token

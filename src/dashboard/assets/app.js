@@ -22,7 +22,10 @@ async function api(path, options = {}, again = true) {
   if (r.status === 401) { askToken(); throw new Error("token needed"); }
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(body.error || r.statusText);
-  if (Array.isArray(body)) body.more = r.headers.get("x-hookd-more") === "true";
+  if (Array.isArray(body)) {
+    body.more = r.headers.get("x-hookd-more") === "true";
+    body.total = r.headers.get("x-hookd-total");
+  }
   return body;
 }
 
@@ -131,9 +134,19 @@ const time = (t) => (t ? t.replace("T", " ").slice(0, 19) : "");
 
 // ---- The event list, live ----------------------------------------------------------------------
 
+// The list's filters and page, kept in the URL (`#/?source=github&type=push&before=120`), so a
+// view can be reloaded and shared.
 function filters() {
-  const f = new FormData($("#filters"));
-  return { source: f.get("source") || "", type: f.get("type") || "", q: f.get("q") || "" };
+  const p = new URLSearchParams((location.hash.split("?")[1]) || "");
+  return { source: p.get("source") || "", type: p.get("type") || "", q: p.get("q") || "",
+    before: p.get("before") || "", limit: p.get("limit") || "" };
+}
+
+// The URL of the list with `changes` to its filters.
+function listHash(changes) {
+  const f = { ...filters(), ...changes };
+  const q = query(f);
+  return "#/" + (q ? "?" + q : "");
 }
 
 function query(f) {
@@ -156,36 +169,56 @@ function row(e, fresh) {
 }
 
 async function loadEvents() {
-  const rows = await api("/api/events?" + query(filters()));
+  const f = filters();
+  const form = $("#filters");
+  form.type.value = f.type; form.q.value = f.q;
+  const rows = await api("/api/events?" + query(f));
   $("#rows").replaceChildren(...rows.map((e) => row(e, false)));
+  const filtered = f.source || f.type || f.q;
   $("#empty").hidden = rows.length > 0;
-  $("#more").hidden = !rows.more;
+  $("#empty").replaceChildren(...(filtered || f.before
+    ? ["No events match. ", el("a", { href: "#/" }, "Show all events")]
+    : ["No events yet. Send one: ", el("code", {}, "hookd send github tests/fixtures/github/push.json --type push")]));
+  // Paging back: older than the last row shown; the newest again from the top.
+  const last = rows.length ? rows[rows.length - 1].id : null;
+  $("#older").hidden = !rows.more || last === null || f.q;
+  $("#older").href = last === null ? "#/" : listHash({ before: String(last) });
+  $("#newest").hidden = !f.before;
+  $("#newest").href = listHash({ before: "" });
+  $("#count").textContent = rows.total == null ? (rows.more ? "more match than shown: narrow the search" : "")
+    : `${rows.length} shown of ${rows.total} ${f.source || f.type ? "matching" : "in all"}${f.before ? ", older ones" : ""}`;
+  $("#more").hidden = true;
 }
 
 async function loadSourceChoices() {
   const sources = await api("/api/sources");
   const select = $("#filters").source;
-  const chosen = select.value;
+  const chosen = filters().source;
   select.replaceChildren(el("option", { value: "" }, "all sources"),
     ...sources.map((s) => el("option", { value: s.name }, s.name)));
+  if (chosen && !sources.some((s) => s.name === chosen)) select.append(el("option", { value: chosen }, chosen));
   select.value = chosen;
 }
 
+// Filtering writes the URL; the list follows it (route).
 $("#filters").addEventListener("submit", (e) => {
   e.preventDefault();
-  loadEvents().catch(show);
-  startLive();
+  const f = new FormData(e.target);
+  location.hash = listHash({ source: f.get("source") || "", type: f.get("type") || "", q: f.get("q") || "", before: "" });
 });
 
 // New events arrive over server-sent events, read with fetch so the token can travel in a header.
 let liveAbort = null;
+// The filters the live stream follows.
+let listening = null;
 async function startLive() {
   if (liveAbort) liveAbort.abort();
   liveAbort = new AbortController();
   const f = filters();
+  listening = query({ source: f.source, type: f.type });
   const status = $("#live");
   try {
-    const r = await fetch("/api/stream?" + query({ source: f.source, type: f.type }),
+    const r = await fetch("/api/stream?" + listening,
       { headers: authHeaders(), signal: liveAbort.signal });
     if (r.status === 401) return (await refreshed()) ? startLive() : askToken();
     status.textContent = "live"; status.classList.add("on");
@@ -199,7 +232,7 @@ async function startLive() {
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
         const message = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
         const data = message.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
-        if (data && !filters().q) {
+        if (data && !filters().q && !filters().before) {
           $("#rows").prepend(row(JSON.parse(data), true));
           $("#empty").hidden = true;
         }
@@ -468,7 +501,7 @@ function show(err) { console.error(err); }
 function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/event\/(\d+)/);
-  const tab = m ? "event" : { "#/sources": "sources", "#/rejected": "rejected", "#/consumers": "consumers",
+  const tab = m ? "event" : hash.startsWith("#/?") ? "events" : { "#/sources": "sources", "#/rejected": "rejected", "#/consumers": "consumers",
     "#/actions": "actions", "#/deployments": "deployments", "#/access": "access", "#/triggers": "triggers" }[hash] || "events";
   for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== tab;
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.tab === tab || (tab === "event" && a.dataset.tab === "events"));
@@ -476,6 +509,7 @@ function route() {
     actions: showActions, deployments: showDeployments, access: showAccess, triggers: showTriggers,
     events: () => Promise.all([loadEvents(), loadSourceChoices()]) }[tab];
   load().catch(show);
+  if (tab === "events" && listening !== query({ source: filters().source, type: filters().type })) startLive();
   followTriggers(tab === "triggers");
 }
 
