@@ -100,7 +100,7 @@ pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -
                             received_at: h.received_at,
                             source: h.source,
                             event_type: h.event_type,
-                            subject: None,
+                            subject: h.subject,
                             summary: h.summary,
                             verified: None,
                         });

@@ -66,20 +66,30 @@ fn scopes<'a>(body: &'a Json<'a>) -> impl Iterator<Item = &'a Json<'a>> {
     std::iter::once(body).chain(envelopes)
 }
 
-/// `title: Deploy, status: success, id: 4812` from the first scope that has such fields; a text
-/// payload's first line.
+/// `title: Deploy, status: success, id: 4812` from the first scope that has such fields; else the
+/// payload's first short fields whatever their names (`n: 7, host: web-1`); a text payload's
+/// first line.
 pub fn summary(body: &Json<'_>) -> Option<String> {
     if let Some(text) = body.as_str() {
         let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
         return Some(cut(&one_line(line)));
     }
-    scopes(body).find_map(|scope| {
+    let named = scopes(body).find_map(|scope| {
         let named: Vec<String> = SUMMARY_FIELDS
             .iter()
             .filter_map(|k| Some(format!("{k}: {}", short(scope.get(*k))?)))
             .take(SUMMARY_FIELDS_MAX)
             .collect();
         (!named.is_empty()).then(|| cut(&named.join(", ")))
+    });
+    named.or_else(|| {
+        let first: Vec<String> = body
+            .as_object()?
+            .iter()
+            .filter_map(|(k, v)| Some(format!("{}: {}", one_line(k), short(v)?)))
+            .take(SUMMARY_FIELDS_MAX)
+            .collect();
+        (!first.is_empty()).then(|| cut(&first.join(", ")))
     })
 }
 
@@ -159,6 +169,15 @@ mod tests {
         assert_eq!(summary.as_deref(), Some("status: a b [2J"));
         let (subject, summary) = both(r#"{"nothing": [1, 2]}"#);
         assert_eq!((subject, summary), (None, None));
+    }
+
+    /// A payload with none of the telling names is summed up by its first short fields, so an
+    /// event from a source hookd knows nothing of still says something in the list.
+    #[test]
+    fn an_unknown_payload_is_summed_up_by_its_first_short_fields() {
+        let (_, summary) =
+            both(r#"{"n": 7, "deep": {"x": 1}, "host": "web-1", "cpu": 93, "more": 1}"#);
+        assert_eq!(summary.as_deref(), Some("n: 7, host: web-1, cpu: 93"));
     }
 
     #[test]

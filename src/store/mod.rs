@@ -186,6 +186,8 @@ pub struct SearchHit {
     #[schemars(with = "String")]
     pub received_at: DateTime<Utc>,
     pub summary: Option<String>,
+    /// What the event is about (a repository, a customer), as its list row shows it.
+    pub subject: Option<String>,
     /// A short extract around the matches, which are wrapped in `**`.
     pub snippet: String,
 }

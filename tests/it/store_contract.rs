@@ -211,7 +211,12 @@ async fn ids_are_not_reused_after_pruning_the_newest() {
 #[tokio::test]
 async fn filters_counts_and_search_agree() {
     for (name, store, _dir) in backends("filters_counts_and_search_agree").await {
-        let a = store.append(event("gh", None, json!({"type": "pull_request", "action": "opened", "title": "Card declined on checkout"}))).await.unwrap().id;
+        let opened = json!({"type": "pull_request", "action": "opened", "title": "Card declined on checkout"});
+        let with_subject = hookd::event::NewEvent {
+            subject: Some("octo/shop".into()),
+            ..event("gh", None, opened)
+        };
+        let a = store.append(with_subject).await.unwrap().id;
         let b = store
             .append(event(
                 "gh",
@@ -284,6 +289,7 @@ async fn filters_counts_and_search_agree() {
             "{name}: {}",
             hits[0].snippet
         );
+        assert_eq!(hits[0].subject.as_deref(), Some("octo/shop"), "{name}");
     }
 }
 

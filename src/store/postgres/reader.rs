@@ -469,8 +469,9 @@ async fn search_part(
     let sql = format!(
         "SELECT id, source, type, received_at, summary,
                 ts_headline('simple', type || ' ' || coalesce(summary, '') || ' ' || coalesce(search_text, ''),
-                            q, 'StartSel=**, StopSel=**, MaxWords=16, MinWords=6, MaxFragments=2, FragmentDelimiter=\" … \"')
-         FROM (SELECT e.id, e.source, e.type, e.received_at, e.summary, e.search_text, q.q
+                            q, 'StartSel=**, StopSel=**, MaxWords=16, MinWords=6, MaxFragments=2, FragmentDelimiter=\" … \"'),
+                subject
+         FROM (SELECT e.id, e.source, e.type, e.received_at, e.summary, e.search_text, e.subject, q.q
                FROM events e, (SELECT {matcher} AS q) q
                WHERE {part}{also}
                ORDER BY e.id DESC LIMIT {}) hits
@@ -487,6 +488,7 @@ async fn search_part(
             received_at: super::time(r, 3),
             summary: r.get(4),
             snippet: r.get(5),
+            subject: r.get(6),
         })
         .collect())
 }

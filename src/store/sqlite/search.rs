@@ -53,7 +53,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Found, StoreError> {
     // snippet is made only for the hits the limit keeps.
     let sql = format!(
         "SELECT e.id, e.source, e.type, e.received_at, e.summary,
-                snippet(fts, -1, '**', '**', '…', 16)
+                snippet(fts, -1, '**', '**', '…', 16), e.subject
          FROM s.fts CROSS JOIN events e ON e.id = fts.rowid
          WHERE fts MATCH ?{matcher}{extra}
          ORDER BY fts.rowid DESC LIMIT ?{limit}"
@@ -67,6 +67,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Found, StoreError> {
             received_at: super::time(r, 3)?,
             summary: r.get(4)?,
             snippet: r.get(5)?,
+            subject: r.get(6)?,
         })
     })?;
     let hits: Vec<SearchHit> = rows.collect::<Result<_, _>>()?;
