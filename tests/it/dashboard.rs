@@ -115,6 +115,13 @@ impl Browser {
         .await
     }
 
+    /// Resizes the window, as a user would (the page's layout follows).
+    async fn resize(&self, width: u32, height: u32) {
+        let body = json!({"width": width, "height": height});
+        self.command(reqwest::Method::POST, "/window/rect", body)
+            .await;
+    }
+
     /// Grants the page a permission, as a user would when asked (`clipboard-read`, …).
     async fn grant(&self, name: &str) {
         let body = json!({"descriptor": {"name": name}, "state": "granted"});
@@ -241,6 +248,10 @@ async fn a_webhook_appears_in_the_open_page_and_its_page_shows_the_payload() {
         .run("return document.querySelector('#rows tr').dataset.id")
         .await;
     assert_eq!(first, json!(id.to_string()), "newest first");
+    let count = browser
+        .until("const t = document.querySelector('#count').textContent; return t.startsWith('2 ') && t")
+        .await;
+    assert_eq!(count, json!("2 shown of 2 in all"), "the live row counted");
     let png = browser.screenshot().await;
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
     std::fs::write(docs, &png).unwrap();
@@ -993,4 +1004,81 @@ async fn the_triggers_tab_shows_runs_and_retries_a_dead_one() {
         )
         .await;
     assert_eq!(status, json!("2"), "a second attempt");
+}
+
+/// On a wide window an event opens beside the list, which keeps its page and marks the row; at
+/// 800 px and on a phone no view scrolls sideways.
+#[tokio::test]
+async fn an_event_opens_beside_the_list_and_nothing_scrolls_sideways_when_narrow() {
+    let test = "dashboard::an_event_opens_beside_the_list_and_nothing_scrolls_sideways_when_narrow";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(push(&hookd, &format!("split-{n}")).await);
+    }
+    let home = format!("http://127.0.0.1:{}/", hookd.mcp.port());
+    browser.resize(1400, 900).await;
+    browser
+        .open(&format!("{home}#/?limit=2&before={}", ids[2]))
+        .await;
+    browser
+        .until(&format!(
+            "return document.querySelector('#rows tr[data-id=\"{}\"]') !== null",
+            ids[0]
+        ))
+        .await;
+    browser
+        .run(&format!(
+            "document.querySelector('#rows tr[data-id=\"{}\"]').click()",
+            ids[1]
+        ))
+        .await;
+    browser
+        .until("const t = document.querySelector('#event-title').textContent; return t || null")
+        .await;
+    let both = browser
+        .run(&format!(
+            "return [document.querySelector('#events').hidden, document.querySelector('#event').hidden,
+                     document.querySelector('main').classList.contains('split'),
+                     document.querySelector('#rows tr[data-id=\"{}\"]').classList.contains('on'),
+                     document.querySelectorAll('#rows tr').length]",
+            ids[1]
+        ))
+        .await;
+    assert_eq!(
+        both,
+        json!([false, false, true, true, 2]),
+        "side by side, the page kept"
+    );
+    let sideways =
+        "return document.documentElement.scrollWidth > document.documentElement.clientWidth";
+    for width in [800, 390] {
+        browser.resize(width, 900).await;
+        for view in ["#/", "#/sources", &format!("#/event/{}", ids[1])] {
+            browser.run(&format!("location.hash = '{view}'")).await;
+            browser
+                .until("return document.querySelector('main > section:not([hidden])') !== null")
+                .await;
+            let wide = "const w = document.documentElement.clientWidth;
+                return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 1)
+                  .slice(0, 5).map((e) => e.tagName + '.' + e.className + '#' + e.id);";
+            assert_eq!(
+                browser.run(sideways).await,
+                json!(false),
+                "{view} at {width} px scrolls sideways: {}",
+                browser.run(wide).await
+            );
+        }
+        assert_eq!(
+            browser
+                .run("return document.querySelector('main').classList.contains('split')")
+                .await,
+            json!(false),
+            "one view at a time when narrow"
+        );
+    }
 }

@@ -185,9 +185,17 @@ async function loadEvents() {
   $("#older").href = last === null ? "#/" : listHash({ before: String(last) });
   $("#newest").hidden = !f.before;
   $("#newest").href = listHash({ before: "" });
-  $("#count").textContent = rows.total == null ? (rows.more ? "more match than shown: narrow the search" : "")
-    : `${rows.length} shown of ${rows.total} ${f.source || f.type ? "matching" : "in all"}${f.before ? ", older ones" : ""}`;
+  counted = { shown: rows.length, total: rows.total == null ? null : Number(rows.total), more: rows.more };
+  showCount();
   $("#more").hidden = true;
+}
+
+// How many rows the list shows of how many match; live rows add to both.
+let counted = { shown: 0, total: null, more: false };
+function showCount() {
+  const f = filters();
+  $("#count").textContent = counted.total == null ? (counted.more ? "more match than shown: narrow the search" : "")
+    : `${counted.shown} shown of ${counted.total} ${f.source || f.type ? "matching" : "in all"}${f.before ? ", older ones" : ""}`;
 }
 
 async function loadSourceChoices() {
@@ -235,6 +243,9 @@ async function startLive() {
         if (data && !filters().q && !filters().before) {
           $("#rows").prepend(row(JSON.parse(data), true));
           $("#empty").hidden = true;
+          counted.shown += 1;
+          if (counted.total != null) counted.total += 1;
+          showCount();
         }
       }
     }
@@ -339,6 +350,7 @@ function chart(counts) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("width", "120"); svg.setAttribute("height", "24"); svg.setAttribute("class", "chart");
+  svg.setAttribute("viewBox", "0 0 120 24");
   const top = Math.max(1, ...counts);
   counts.forEach((n, i) => {
     const h = Math.round((n / top) * 22);
@@ -498,16 +510,26 @@ function revealTriggers() {
 
 function show(err) { console.error(err); }
 
+// The list's address last shown: going back to it keeps its rows and place.
+let listShown = null;
+// The narrowest window that shows an event beside the list.
+const SPLIT_WIDTH = 1100;
+
 function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/event\/(\d+)/);
   const tab = m ? "event" : hash.startsWith("#/?") ? "events" : { "#/sources": "sources", "#/rejected": "rejected", "#/consumers": "consumers",
     "#/actions": "actions", "#/deployments": "deployments", "#/access": "access", "#/triggers": "triggers" }[hash] || "events";
-  for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== tab;
+  // Wide enough, an event opens beside the list, which keeps its place (it is not loaded again).
+  const split = tab === "event" && window.innerWidth >= SPLIT_WIDTH && $("#rows").children.length > 0;
+  $("main").classList.toggle("split", split);
+  for (const s of document.querySelectorAll("main > section")) s.hidden = !(s.id === tab || (split && s.id === "events"));
+  for (const r of $("#rows").children) r.classList.toggle("on", m !== null && r.dataset.id === m[1]);
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.tab === tab || (tab === "event" && a.dataset.tab === "events"));
   const load = { event: () => showEvent(m[1]), sources: showSources, rejected: showRejected, consumers: showConsumers,
     actions: showActions, deployments: showDeployments, access: showAccess, triggers: showTriggers,
-    events: () => Promise.all([loadEvents(), loadSourceChoices()]) }[tab];
+    events: () => (hash === listShown && $("#rows").children.length ? Promise.resolve() : Promise.all([loadEvents(), loadSourceChoices()]))
+      .then(() => { listShown = hash; }) }[tab];
   load().catch(show);
   if (tab === "events" && listening !== query({ source: filters().source, type: filters().type })) startLive();
   followTriggers(tab === "triggers");
