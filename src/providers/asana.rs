@@ -9,8 +9,7 @@ use std::sync::LazyLock;
 
 use super::{Incoming, Normalized, Provider};
 use crate::payload::{Json, at, str_at, text};
-use crate::secret::Secret;
-use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Rejection, ToSign};
+use crate::signature::{Algorithm, Encoding, HmacScheme, Scheme};
 
 static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
     HmacScheme::new(
@@ -38,12 +37,8 @@ impl Provider for Asana {
         Some("x-hook-secret")
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*SCHEME)
     }
 
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {

@@ -6,8 +6,7 @@ use std::sync::LazyLock;
 
 use super::{Incoming, Normalized, Provider, header};
 use crate::payload::{first, str_at, text};
-use crate::secret::Secret;
-use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Rejection, ToSign};
+use crate::signature::{Algorithm, Encoding, HmacScheme, Scheme};
 
 static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
     HmacScheme::new(
@@ -45,12 +44,8 @@ impl Provider for Bitbucket {
         }
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*SCHEME)
     }
 
     fn identify(&self, event_type: Option<&str>, delivery_id: &str) -> Vec<(String, String)> {

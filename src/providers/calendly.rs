@@ -4,9 +4,8 @@
 
 use super::{Incoming, Normalized, Provider};
 use crate::payload::{str_at, text};
-use crate::secret::Secret;
+use crate::signature::Scheme;
 use crate::signature::pairs::Pairs;
-use crate::signature::{Delivery, Rejection, ToSign};
 
 const SCHEME: Pairs = Pairs {
     header: "Calendly-Webhook-Signature",
@@ -25,12 +24,8 @@ impl Provider for Calendly {
         "calendly"
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&SCHEME)
     }
 
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {

@@ -11,8 +11,8 @@ use axum::http::Method;
 use super::{Answer, Incoming, Normalized, Provider};
 use crate::payload::{Json, at};
 use crate::secret::Secret;
-use crate::signature::{Algorithm, Encoding, HmacScheme};
-use crate::signature::{Delivery, Rejection, ToSign};
+use crate::signature::Delivery;
+use crate::signature::{Algorithm, Encoding, HmacScheme, Scheme};
 
 /// `X-Dropbox-Signature: <hex HMAC-SHA256(app secret, body)>`.
 static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
@@ -40,12 +40,8 @@ impl Provider for Dropbox {
         false
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*SCHEME)
     }
 
     fn handshake(
@@ -91,6 +87,7 @@ mod tests {
 
     use super::super::test_support::read;
     use super::*;
+    use crate::signature::Rejection;
 
     #[test]
     fn the_challenge_is_echoed_and_nothing_else() {

@@ -7,8 +7,7 @@ use std::sync::LazyLock;
 
 use super::{Incoming, Normalized, Provider, header};
 use crate::payload::{str_at, text};
-use crate::secret::Secret;
-use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Rejection, ToSign};
+use crate::signature::{Algorithm, Encoding, HmacScheme, Scheme};
 
 /// Gitea, or Forgejo (which names its headers after itself).
 #[derive(Debug)]
@@ -51,12 +50,8 @@ impl Provider for Gitea {
         true
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        self.scheme.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        self.scheme.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&**self.scheme)
     }
 
     fn identify(&self, event_type: Option<&str>, delivery_id: &str) -> Vec<(String, String)> {

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use super::{Incoming, Normalized, Options, Provider};
-use crate::secret::Secret;
-use crate::signature::{Delivery, HmacScheme, Rejection, ToSign};
+use crate::signature::{HmacScheme, Scheme};
 
 #[derive(Debug)]
 pub struct Hmac(HmacScheme);
@@ -31,12 +30,8 @@ impl Provider for Hmac {
         self.0.timestamp_header.is_some()
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        self.0.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        self.0.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&self.0)
     }
 
     fn read(&self, _d: &Incoming<'_>, _n: &mut Normalized) {}

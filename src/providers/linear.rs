@@ -4,10 +4,9 @@
 
 use super::{Incoming, Normalized, Provider, generic, header};
 use crate::payload::{str_at, text};
-use crate::secret::Secret;
 use std::sync::LazyLock;
 
-use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Rejection, ToSign};
+use crate::signature::{Algorithm, Encoding, HmacScheme, Scheme};
 
 /// `Linear-Signature: <hex HMAC-SHA256(secret, body)>`.
 static LINEAR: LazyLock<HmacScheme> = LazyLock::new(|| {
@@ -32,12 +31,8 @@ impl Provider for Linear {
         false
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        LINEAR.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        LINEAR.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*LINEAR)
     }
 
     fn identify(&self, event_type: Option<&str>, delivery_id: &str) -> Vec<(String, String)> {

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use super::{Answer, Incoming, Normalized, Options, Provider};
 use crate::payload::{Json, at, first, str_at, text};
 use crate::secret::Secret;
-use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Rejection, ToSign};
+use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Scheme};
 
 static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
     HmacScheme::new(
@@ -50,12 +50,8 @@ impl Provider for Meta {
         false
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*SCHEME)
     }
 
     fn handshake(

@@ -65,7 +65,7 @@ use crate::derive::Derived;
 use crate::event::PayloadEncoding;
 pub use crate::payload::Json;
 use crate::secret::Secret;
-use crate::signature::{Delivery, HmacScheme, Rejection, ToSign};
+use crate::signature::{Delivery, HmacScheme, Rejection, Scheme, ToSign};
 
 /// What hookd knows about one provider.
 pub trait Provider: Send + Sync + std::fmt::Debug {
@@ -107,12 +107,26 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// `Ok` if `delivery` is signed by any of `secrets` (several allow rotation). Called only
-    /// with at least one secret.
-    fn verify(&self, secrets: &[Secret], delivery: &Delivery<'_>) -> Result<(), Rejection>;
+    /// The scheme it signs with, when one several share serves as it is (an `HmacScheme`, a
+    /// `t=…,v1=…` header): `verify` and `sign` then need no code of the provider's own.
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        None
+    }
 
-    /// The signature headers the provider would send for `d`.
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)>;
+    /// `Ok` if `delivery` is signed by any of `secrets` (several allow rotation). Called only
+    /// with at least one secret. By default, its `scheme`'s (a provider with neither refuses
+    /// everything, which the registry's test catches).
+    fn verify(&self, secrets: &[Secret], delivery: &Delivery<'_>) -> Result<(), Rejection> {
+        match self.scheme() {
+            Some(s) => s.verify(secrets, delivery),
+            None => Err(Rejection::BadSignature),
+        }
+    }
+
+    /// The signature headers the provider would send for `d`; by default its `scheme`'s.
+    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+        self.scheme().map(|s| s.sign(secret, d)).unwrap_or_default()
+    }
 
     /// The headers that name the event and the delivery, as the provider sends them (what
     /// `hookd send` adds beside the signature).

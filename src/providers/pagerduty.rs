@@ -5,9 +5,8 @@
 
 use super::{Incoming, Normalized, Provider};
 use crate::payload::{id_at, str_at, text};
-use crate::secret::Secret;
+use crate::signature::Scheme;
 use crate::signature::pairs::Pairs;
-use crate::signature::{Delivery, Rejection, ToSign};
 
 const SCHEME: Pairs = Pairs {
     header: "X-PagerDuty-Signature",
@@ -30,12 +29,8 @@ impl Provider for PagerDuty {
         false
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&SCHEME)
     }
 
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
@@ -60,7 +55,9 @@ mod tests {
 
     use super::super::test_support::read;
     use super::*;
+    use crate::secret::Secret;
     use crate::signature::test_support::check;
+    use crate::signature::{Delivery, Rejection, ToSign};
 
     #[test]
     fn an_incident_names_its_number() {

@@ -11,7 +11,7 @@ use axum::http::Method;
 use super::{Answer, Incoming, Normalized, Provider};
 use crate::payload::{str_at, text};
 use crate::secret::Secret;
-use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Rejection, ToSign};
+use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Scheme};
 
 static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
     HmacScheme::new(
@@ -39,12 +39,8 @@ impl Provider for Trello {
         true
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*SCHEME)
     }
 
     /// Trello's `HEAD` on the callback URL when the webhook is created.

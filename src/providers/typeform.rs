@@ -6,8 +6,7 @@ use std::sync::LazyLock;
 
 use super::{Incoming, Normalized, Provider};
 use crate::payload::{Json, at, str_at, text};
-use crate::secret::Secret;
-use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Rejection, ToSign};
+use crate::signature::{Algorithm, Encoding, HmacScheme, Scheme};
 
 static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
     HmacScheme::new(
@@ -31,12 +30,8 @@ impl Provider for Typeform {
         false
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*SCHEME)
     }
 
     fn with_delivery_id(&self, body: &[u8], delivery_id: &str) -> Option<Vec<u8>> {

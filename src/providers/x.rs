@@ -15,9 +15,7 @@ use serde_json::json;
 use super::{Answer, Incoming, Normalized, Provider};
 use crate::payload::{Json, text};
 use crate::secret::Secret;
-use crate::signature::{
-    Algorithm, Delivery, Encoding, HmacScheme, HmacSha256, Rejection, ToSign, mac,
-};
+use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, HmacSha256, Scheme, mac};
 
 static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
     HmacScheme::new(
@@ -48,12 +46,8 @@ impl Provider for X {
         Some("the app's Consumer Secret, which X's CRC check is answered with")
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*SCHEME)
     }
 
     fn handshake(

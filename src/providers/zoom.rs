@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{Answer, Incoming, Normalized, Provider, header, unix};
 use crate::payload::{id_at, str_at, text};
 use crate::secret::Secret;
-use crate::signature::{Delivery, HmacScheme, HmacSha256, Rejection, ToSign, mac};
+use crate::signature::{HmacScheme, HmacSha256, Scheme, mac};
 
 static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| HmacScheme {
     timestamp_header: Some("x-zm-request-timestamp".into()),
@@ -37,12 +37,8 @@ impl Provider for Zoom {
         "zoom"
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        SCHEME.verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        SCHEME.sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&*SCHEME)
     }
 
     fn challenge(&self, d: &Incoming<'_>, secrets: &[Secret]) -> Option<Answer> {

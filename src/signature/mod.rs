@@ -51,6 +51,33 @@ impl Rejection {
     }
 }
 
+/// A signature scheme a provider verifies and signs with as it is (see
+/// `crate::providers::Provider::scheme`).
+pub trait Scheme: Send + Sync {
+    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection>;
+    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)>;
+}
+
+impl Scheme for HmacScheme {
+    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+        HmacScheme::verify(self, secrets, d)
+    }
+
+    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+        HmacScheme::sign(self, secret, d)
+    }
+}
+
+impl Scheme for pairs::Pairs {
+    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
+        pairs::Pairs::verify(self, secrets, d)
+    }
+
+    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
+        pairs::Pairs::sign(self, secret, d)
+    }
+}
+
 /// What a verifier needs to know about one delivery.
 pub struct Delivery<'a> {
     pub headers: &'a HeaderMap,
