@@ -1080,5 +1080,18 @@ async fn an_event_opens_beside_the_list_and_nothing_scrolls_sideways_when_narrow
             json!(false),
             "one view at a time when narrow"
         );
+    } // Views with nothing in them say why, and what would fill them.
+    for (view, rows, says) in [
+        ("#/rejected", "rejected-rows", "No delivery was refused"),
+        ("#/consumers", "consumer-rows", "No consumer yet"),
+        ("#/actions", "action-rows", "No pending action"),
+    ] {
+        browser.run(&format!("location.hash = '{view}'")).await;
+        let note = browser
+            .until(&format!(
+                "const n = document.querySelector('.empty-note[data-for=\"{rows}\"]'); return n && !n.hidden && n.textContent"
+            ))
+            .await;
+        assert!(note.as_str().unwrap().starts_with(says), "{view}: {note}");
     }
 }

@@ -510,6 +510,13 @@ function revealTriggers() {
 
 function show(err) { console.error(err); }
 
+// A table that came back empty says why, with the note written under it.
+function notesForEmpty() {
+  for (const note of document.querySelectorAll(".empty-note")) {
+    note.hidden = document.getElementById(note.dataset.for).children.length > 0;
+  }
+}
+
 // The list's address last shown: going back to it keeps its rows and place.
 let listShown = null;
 // The narrowest window that shows an event beside the list.
@@ -530,7 +537,7 @@ function route() {
     actions: showActions, deployments: showDeployments, access: showAccess, triggers: showTriggers,
     events: () => (hash === listShown && $("#rows").children.length ? Promise.resolve() : Promise.all([loadEvents(), loadSourceChoices()]))
       .then(() => { listShown = hash; }) }[tab];
-  load().catch(show);
+  load().then(notesForEmpty).catch(show);
   if (tab === "events" && listening !== query({ source: filters().source, type: filters().type })) startLive();
   followTriggers(tab === "triggers");
 }
