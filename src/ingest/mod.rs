@@ -446,9 +446,11 @@ impl Ingest {
     ) -> Result<(), StoreError> {
         use sha2::Digest;
         let detail = match signed_url {
+            // The URL is the sender's to choose: cut like every stored field.
             Some(url) => format!(
-                "{why} (checked as sent to {url}; behind a tunnel or proxy, set \
-                 --webhook-public-url to the URL the provider calls)"
+                "{why} (checked as sent to {}; behind a tunnel or proxy, set \
+                 --webhook-public-url to the URL the provider calls)",
+                crate::derive::bounds::clipped(url)
             ),
             None => why.to_string(),
         };

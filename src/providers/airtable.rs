@@ -59,9 +59,7 @@ impl Provider for Airtable {
         if str_at(v, "webhook/id").is_some() {
             n.event_type = "notification".into();
         }
-        n.occurred_at = str_at(v, "timestamp")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "timestamp");
         n.subject = text(v, "base/id");
         n.summary = str_at(v, "webhook/id")
             .map(|w| format!("base changed (webhook {w}): fetch its payloads from Airtable"));

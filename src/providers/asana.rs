@@ -55,9 +55,7 @@ impl Provider for Asana {
             n.event_type = format!("{kind}.{action}");
         }
         n.subject = text(first, "resource/gid");
-        n.occurred_at = str_at(first, "created_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(first, "created_at");
         let kinds =
             super::describe::tally(events.iter().map(|e| str_at(e, "action").unwrap_or("?")));
         n.summary = Some(match events.len() {

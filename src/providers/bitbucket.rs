@@ -2,21 +2,10 @@
 //! `X-Event-Key` (`repo:push`, `pullrequest:created`, …), delivery id = `X-Request-UUID` (else
 //! `X-Hook-UUID`), subject = the repository's full name.
 
-use std::sync::LazyLock;
-
 use super::{Incoming, Normalized, Provider, header};
 use crate::payload::{first, str_at, text};
-use crate::signature::{Algorithm, Encoding, HmacScheme, Scheme};
-
-static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
-    HmacScheme::new(
-        "X-Hub-Signature",
-        "sha256=",
-        Algorithm::Sha256,
-        Encoding::Hex,
-        "{body}",
-    )
-});
+use crate::signature::Scheme;
+use crate::signature::hub::HUB_SIGNATURE_SHA256;
 
 #[derive(Debug)]
 pub struct Bitbucket;
@@ -45,7 +34,7 @@ impl Provider for Bitbucket {
     }
 
     fn scheme(&self) -> Option<&dyn Scheme> {
-        Some(&*SCHEME)
+        Some(&*HUB_SIGNATURE_SHA256)
     }
 
     fn identify(&self, event_type: Option<&str>, delivery_id: &str) -> Vec<(String, String)> {

@@ -39,9 +39,7 @@ impl Provider for Cal {
         if let Some(t) = text(v, "triggerEvent") {
             n.event_type = t;
         }
-        n.occurred_at = str_at(v, "createdAt")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "createdAt");
         n.subject = text(v, "payload/uid").or_else(|| text(v, "payload/bookingId"));
         n.summary = str_at(v, "payload/title").map(|t| match str_at(v, "payload/startTime") {
             Some(at) => format!("{}: {t} at {at}", n.event_type),

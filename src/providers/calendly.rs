@@ -33,9 +33,7 @@ impl Provider for Calendly {
         if let Some(t) = text(v, "event") {
             n.event_type = t;
         }
-        n.occurred_at = str_at(v, "created_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "created_at");
         n.subject = text(v, "payload/email");
         let event = str_at(v, "payload/scheduled_event/name");
         n.summary = match (str_at(v, "payload/name"), event) {

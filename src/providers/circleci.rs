@@ -40,9 +40,7 @@ impl Provider for CircleCi {
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
         let v = d.body;
         n.delivery_id = text(v, "id").or(n.delivery_id.take());
-        n.occurred_at = str_at(v, "happened_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "happened_at");
         n.subject = text(v, "project/slug");
         let unit = if at_job(v) { "job" } else { "workflow" };
         let name = str_at(v, &format!("{unit}/name"));

@@ -53,11 +53,8 @@ impl Provider for Dropbox {
         if method == Method::POST {
             return None;
         }
-        let usable = |c: &str| {
-            !c.is_empty() && c.len() <= MAX_CHALLENGE && c.bytes().all(|b| b.is_ascii_graphic())
-        };
         Some(match d.query("challenge") {
-            Some(c) if usable(&c) => Ok(Answer::text(c)),
+            Some(c) if super::echoable(&c, MAX_CHALLENGE) => Ok(Answer::text(c)),
             Some(_) => Err(format!(
                 "the challenge must be 1 to {MAX_CHALLENGE} printable characters"
             )),

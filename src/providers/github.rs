@@ -5,8 +5,8 @@
 use super::{Incoming, Normalized, Provider};
 use crate::derive::{Derived, deploy, github};
 use crate::payload::{Json, at, int, str_at};
-use crate::secret::Secret;
-use crate::signature::{Delivery, HmacSha256, Rejection, ToSign, body_signed_by_any, mac};
+use crate::signature::Scheme;
+use crate::signature::hub::HubSignature256;
 
 #[derive(Debug)]
 pub struct GitHub;
@@ -27,12 +27,8 @@ impl Provider for GitHub {
         false
     }
 
-    fn verify(&self, secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-        verify(secrets, d)
-    }
-
-    fn sign(&self, secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-        sign(secret, d)
+    fn scheme(&self) -> Option<&dyn Scheme> {
+        Some(&HubSignature256)
     }
 
     fn type_in_headers(&self) -> bool {
@@ -139,29 +135,6 @@ fn summary(event_type: &str, p: &Json<'_>) -> String {
     }
 }
 
-// ---- The signature ----
-// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
-
-const HEADER: &str = "x-hub-signature-256";
-
-fn verify(secrets: &[Secret], d: &Delivery<'_>) -> Result<(), Rejection> {
-    let value = d.header(HEADER)?;
-    let sig = value
-        .strip_prefix("sha256=")
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or_else(|| Rejection::Malformed(HEADER.to_owned()))?;
-    body_signed_by_any::<HmacSha256>(secrets, d.body, &sig)
-}
-
-/// The header GitHub would send for `d`.
-fn sign(secret: &Secret, d: &ToSign<'_>) -> Vec<(String, String)> {
-    let sig = mac::<HmacSha256>(secret.expose().as_bytes(), &[d.body]);
-    vec![(
-        "X-Hub-Signature-256".into(),
-        format!("sha256={}", hex::encode(sig)),
-    )]
-}
-
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderMap;
@@ -227,54 +200,6 @@ mod tests {
             n.derived
                 .iter()
                 .any(|r| matches!(r, crate::derive::Derived::GitHub(a) if a.size == Some(3)))
-        );
-    }
-}
-
-#[cfg(test)]
-mod signature_tests {
-    use super::*;
-    use crate::signature::test_support;
-
-    // GitHub Docs, "Validating webhook deliveries" > "Testing the webhook payload validation".
-    const SECRET: &str = "It's a Secret to Everybody";
-    const SIG: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
-
-    fn check(secret: &[&str], sig: Option<&str>, body: &[u8]) -> Result<(), Rejection> {
-        let pairs = sig.map(|s| vec![(HEADER, s)]).unwrap_or_default();
-        test_support::check(verify, secret, &pairs, body, 0)
-    }
-
-    #[test]
-    fn the_documented_vector_verifies() {
-        assert_eq!(check(&[SECRET], Some(SIG), b"Hello, World!"), Ok(()));
-    }
-
-    #[test]
-    fn tampering_wrong_secrets_and_missing_headers_are_refused() {
-        assert_eq!(
-            check(&[SECRET], Some(SIG), b"Hello, World?"),
-            Err(Rejection::BadSignature)
-        );
-        assert_eq!(
-            check(&["wrong"], Some(SIG), b"Hello, World!"),
-            Err(Rejection::BadSignature)
-        );
-        assert_eq!(
-            check(&[SECRET], None, b"Hello, World!"),
-            Err(Rejection::MissingHeader(HEADER.into()))
-        );
-        assert_eq!(
-            check(&[SECRET], Some("sha1=abc"), b"x"),
-            Err(Rejection::Malformed(HEADER.into()))
-        );
-    }
-
-    #[test]
-    fn a_rotated_secret_still_verifies() {
-        assert_eq!(
-            check(&["new secret", SECRET], Some(SIG), b"Hello, World!"),
-            Ok(())
         );
     }
 }

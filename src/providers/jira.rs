@@ -2,21 +2,10 @@
 //! of the body; type = `webhookEvent` (`jira:issue_created`, `comment_created`, …), delivery id =
 //! `X-Atlassian-Webhook-Identifier`, subject = the issue key, summary = its summary line.
 
-use std::sync::LazyLock;
-
 use super::{Incoming, Normalized, Provider, header, unix};
 use crate::payload::{str_at, text};
-use crate::signature::{Algorithm, Encoding, HmacScheme, Scheme};
-
-static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
-    HmacScheme::new(
-        "X-Hub-Signature",
-        "sha256=",
-        Algorithm::Sha256,
-        Encoding::Hex,
-        "{body}",
-    )
-});
+use crate::signature::Scheme;
+use crate::signature::hub::HUB_SIGNATURE_SHA256;
 
 #[derive(Debug)]
 pub struct Jira;
@@ -31,7 +20,7 @@ impl Provider for Jira {
     }
 
     fn scheme(&self) -> Option<&dyn Scheme> {
-        Some(&*SCHEME)
+        Some(&*HUB_SIGNATURE_SHA256)
     }
 
     fn identify(&self, event_type: Option<&str>, delivery_id: &str) -> Vec<(String, String)> {

@@ -5,7 +5,7 @@
 //! `<object>.<field>` (`whatsapp_business_account.messages`, `page.messaging`), subject = the
 //! entry's id, summary = the first message's sender and text.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use axum::http::Method;
 use subtle::ConstantTimeEq;
@@ -13,17 +13,8 @@ use subtle::ConstantTimeEq;
 use super::{Answer, Incoming, Normalized, Options, Provider};
 use crate::payload::{Json, at, first, str_at, text};
 use crate::secret::Secret;
-use crate::signature::{Algorithm, Delivery, Encoding, HmacScheme, Scheme};
-
-static SCHEME: LazyLock<HmacScheme> = LazyLock::new(|| {
-    HmacScheme::new(
-        "X-Hub-Signature-256",
-        "sha256=",
-        Algorithm::Sha256,
-        Encoding::Hex,
-        "{body}",
-    )
-});
+use crate::signature::hub::HubSignature256;
+use crate::signature::{Delivery, Scheme};
 
 const MAX_CHALLENGE: usize = 256;
 
@@ -51,7 +42,7 @@ impl Provider for Meta {
     }
 
     fn scheme(&self) -> Option<&dyn Scheme> {
-        Some(&*SCHEME)
+        Some(&HubSignature256)
     }
 
     fn handshake(
@@ -89,10 +80,7 @@ impl Provider for Meta {
                 ..Answer::text("hub.verify_token is not this source's verify_token")
             }));
         }
-        let usable = !challenge.is_empty()
-            && challenge.len() <= MAX_CHALLENGE
-            && challenge.bytes().all(|b| b.is_ascii_graphic());
-        Some(match usable {
+        Some(match super::echoable(&challenge, MAX_CHALLENGE) {
             true => Ok(Answer::text(challenge)),
             false => Err(format!(
                 "hub.challenge must be 1 to {MAX_CHALLENGE} printable characters"

@@ -38,7 +38,6 @@ mod none;
 mod paddle;
 mod pagerduty;
 mod postmark;
-mod resend;
 mod sendgrid;
 mod sentry;
 mod shopify;
@@ -46,6 +45,7 @@ mod slack;
 mod square;
 mod standard_webhooks;
 mod stripe;
+mod svix;
 mod telegram;
 mod trello;
 mod twilio;
@@ -261,6 +261,11 @@ impl Answer {
     }
 }
 
+/// Whether a handshake's `token` may be echoed: 1 to `max` printable ASCII characters, no space.
+fn echoable(token: &str, max: usize) -> bool {
+    !token.is_empty() && token.len() <= max && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// A JSON object `body` with its top-level `field` (which it must have) set to `value`.
 fn with_field(body: &[u8], field: &str, value: &str) -> Option<Vec<u8>> {
     let mut object: serde_json::Map<String, serde_json::Value> =
@@ -343,8 +348,8 @@ pub const REGISTRY: &[(&str, Build)] = &[
     ("paddle", |o| plain(o, paddle::Paddle)),
     ("lemonsqueezy", |o| plain(o, lemonsqueezy::LemonSqueezy)),
     ("mux", |o| plain(o, mux::Mux)),
-    ("resend", |o| plain(o, resend::RESEND)),
-    ("clerk", |o| plain(o, resend::CLERK)),
+    ("resend", |o| plain(o, svix::RESEND)),
+    ("clerk", |o| plain(o, svix::CLERK)),
     ("postmark", |o| plain(o, postmark::Postmark)),
     ("telegram", |o| plain(o, telegram::Telegram)),
     ("twilio", |o| plain(o, twilio::Twilio)),
@@ -421,6 +426,12 @@ pub fn normalize(provider: Option<&dyn Provider>, d: &Incoming<'_>) -> Normalize
 /// A header's value as text.
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The RFC 3339 time at `path`.
+fn rfc3339(v: &Json<'_>, path: &str) -> Option<DateTime<Utc>> {
+    let t = crate::payload::str_at(v, path)?;
+    DateTime::parse_from_rfc3339(t).ok().map(|t| t.to_utc())
 }
 
 /// Unix seconds (or milliseconds when `millis`) at `path`, as a time.

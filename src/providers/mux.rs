@@ -35,9 +35,7 @@ impl Provider for Mux {
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
         let v = d.body;
         n.delivery_id = text(v, "id").or(n.delivery_id.take());
-        n.occurred_at = str_at(v, "created_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "created_at");
         n.subject = text(v, "object/id").or_else(|| text(v, "data/id"));
         n.summary = str_at(v, "data/status").map(|s| format!("{}: {s}", n.event_type));
     }

@@ -71,9 +71,7 @@ impl Provider for Netlify {
         n.event_type = format!("deploy.{state}");
         n.delivery_id = text(v, "id").map(|id| format!("{id}:{state}"));
         n.subject = text(v, "name").or_else(|| text(v, "site_id"));
-        n.occurred_at = str_at(v, "updated_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "updated_at");
         let mut parts = vec![format!("deploy {state}")];
         parts.extend(str_at(v, "branch").map(|b| format!("on {b}")));
         let short = |c: &str| c.chars().take(7).collect::<String>();

@@ -39,9 +39,7 @@ impl Provider for Paddle {
             n.event_type = t;
         }
         n.delivery_id = text(v, "event_id").or(n.delivery_id.take());
-        n.occurred_at = str_at(v, "occurred_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "occurred_at");
         n.subject = text(v, "data/id");
         n.summary = str_at(v, "data/status").map(|s| {
             let customer = str_at(v, "data/customer_id").map(|c| format!(" for {c}"));

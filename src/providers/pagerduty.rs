@@ -39,9 +39,7 @@ impl Provider for PagerDuty {
             n.event_type = t;
         }
         n.delivery_id = text(v, "event/id").or(n.delivery_id.take());
-        n.occurred_at = str_at(v, "event/occurred_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "event/occurred_at");
         n.subject = id_at(v, "event/data/number")
             .map(|n| format!("#{n}"))
             .or_else(|| text(v, "event/data/id"));

@@ -47,9 +47,7 @@ impl Provider for Square {
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
         let v = d.body;
         n.delivery_id = text(v, "event_id").or(n.delivery_id.take());
-        n.occurred_at = str_at(v, "created_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "created_at");
         n.subject = text(v, "data/id");
         let kind = str_at(v, "data/type").unwrap_or("object");
         let object = crate::payload::at(v, &format!("data/object/{kind}"));

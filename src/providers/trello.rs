@@ -59,9 +59,7 @@ impl Provider for Trello {
             n.event_type = t;
         }
         n.delivery_id = text(v, "action/id").or(n.delivery_id.take());
-        n.occurred_at = str_at(v, "action/date")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "action/date");
         n.subject = text(v, "model/name");
         let who = str_at(v, "action/memberCreator/fullName");
         let card = str_at(v, "action/data/card/name");

@@ -15,7 +15,9 @@ use super::{Incoming, Normalized, Provider, header};
 use crate::event::PayloadEncoding;
 use crate::payload::{str_at, text};
 use crate::secret::Secret;
-use crate::signature::{Delivery, HmacSha1, HmacSha256, Rejection, ToSign, hmac_matches, mac};
+use crate::signature::{
+    Delivery, HmacSha1, HmacSha256, Rejection, ToSign, hmac_matches, mac, query_param,
+};
 
 const HEADER: &str = "x-twilio-signature";
 const SETTINGS: &str = "x-twilio-webhooks-signature-settings";
@@ -27,7 +29,7 @@ pub struct Twilio;
 /// distinct values sorted), concatenated.
 fn signed_text(url: &str, body: &[u8]) -> String {
     let mut s = url.to_owned();
-    if url_param(url, "bodySHA256").is_some() {
+    if query_param(url, "bodySHA256").is_some() {
         return s;
     }
     let mut params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
@@ -38,13 +40,6 @@ fn signed_text(url: &str, body: &[u8]) -> String {
         s.push_str(&v);
     }
     s
-}
-
-fn url_param(url: &str, name: &str) -> Option<String> {
-    let (_, query) = url.split_once('?')?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// `url` without its port, and with its scheme's default port added.
@@ -99,7 +94,7 @@ impl Provider for Twilio {
         let sig = B64
             .decode(d.header(HEADER)?)
             .map_err(|_| Rejection::Malformed(HEADER.into()))?;
-        if let Some(wanted) = url_param(d.url, "bodySHA256") {
+        if let Some(wanted) = query_param(d.url, "bodySHA256") {
             let actual = hex::encode(sha2::Sha256::digest(d.body));
             if !bool::from(
                 actual

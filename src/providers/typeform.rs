@@ -45,9 +45,7 @@ impl Provider for Typeform {
         }
         n.delivery_id = text(v, "event_id").or(n.delivery_id.take());
         n.subject = text(v, "form_response/form_id");
-        n.occurred_at = str_at(v, "form_response/submitted_at")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "form_response/submitted_at");
         let answers = at(v, "form_response/answers").and_then(Json::as_array);
         n.summary = str_at(v, "form_response/definition/title").map(|title| match answers {
             Some(a) => format!("{title}: a response with {} answers", a.len()),

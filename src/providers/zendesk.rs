@@ -57,9 +57,7 @@ impl Provider for Zendesk {
     fn read(&self, d: &Incoming<'_>, n: &mut Normalized) {
         let v = d.body;
         n.delivery_id = text(v, "id").or(n.delivery_id.take());
-        n.occurred_at = str_at(v, "time")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.to_utc());
+        n.occurred_at = super::rfc3339(v, "time");
         n.subject = text(v, "detail/id").or_else(|| text(v, "ticket/id"));
         n.summary = str_at(v, "detail/subject")
             .or_else(|| str_at(v, "ticket/subject"))

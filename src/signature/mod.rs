@@ -1,6 +1,7 @@
 //! What several providers' signatures share: the rejection type, HMAC and timestamp helpers,
 //! Standard Webhooks (`standard.rs`, used by several providers and by hookd's own deliveries),
-//! the configurable HMAC (`hmac_generic.rs`) and the `t=…,v1=…` header (`pairs.rs`). A scheme only one provider uses lives in that
+//! the configurable HMAC (`hmac_generic.rs`), the `t=…,v1=…` header (`pairs.rs`) and the
+//! `X-Hub-Signature` family (`hub.rs`). A scheme only one provider uses lives in that
 //! provider's file (`crate::providers`), which both verifies (ingest, on the raw body bytes
 //! before anything is parsed or stored) and signs (`hookd send`, replays, deliveries).
 //!
@@ -8,6 +9,7 @@
 //! no error carries a secret or an expected value: only which check failed.
 
 pub mod hmac_generic;
+pub mod hub;
 pub mod pairs;
 mod sign;
 pub mod standard;
@@ -103,11 +105,16 @@ impl Delivery<'_> {
 
     /// The first value of the query parameter `name`, decoded.
     pub fn query(&self, name: &str) -> Option<String> {
-        let (_, query) = self.url.split_once('?')?;
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        query_param(self.url, name)
     }
+}
+
+/// The first value of the query parameter `name` in `url`, decoded.
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Whether `HMAC-<alg>(key, parts…)` equals `expected`, in constant time.

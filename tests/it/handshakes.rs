@@ -317,6 +317,23 @@ async fn a_url_signing_provider_is_checked_against_the_public_url() {
         "{}",
         refusals[0].detail
     );
+    // A sender's huge query is cut in the recorded refusal, not stored whole.
+    let long = format!("/webhook/sms?pad={}", "x".repeat(50_000));
+    let r = http
+        .post(format!("http://{}{long}", app.webhook))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", "AAAA")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let refusals = app.store().rejections(None, 10).await.unwrap();
+    assert!(
+        refusals[0].detail.len() < 2_000 && refusals[0].detail.contains("--webhook-public-url"),
+        "{} bytes",
+        refusals[0].detail.len()
+    );
     let events = stored(&app).await;
     assert_eq!(events[0].event_type, "message.received");
     app.stop().await;

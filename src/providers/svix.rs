@@ -61,10 +61,7 @@ fn read_resend(v: &Json<'_>, n: &mut Normalized) {
         .map(str::to_owned)
         .or_else(|| text(v, "data/email_id"));
     n.summary = str_at(v, "data/subject").map(|s| format!("{}: {s}", n.event_type));
-    n.occurred_at = str_at(v, "created_at")
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.to_utc())
-        .or(n.occurred_at);
+    n.occurred_at = super::rfc3339(v, "created_at").or(n.occurred_at);
 }
 
 /// `user.created`: subject = the object's id, summary = its first email address.
