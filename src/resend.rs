@@ -182,6 +182,78 @@ pub async fn post(
     })
 }
 
+/// What a replay to a URL answered: the receiver's status, how long it took, whether it was
+/// signed and the start of its answer (the dashboard's and `replay_event`'s result).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Replayed {
+    /// The receiver's HTTP status.
+    pub status: u16,
+    pub elapsed_ms: u64,
+    /// Whether it was signed (the source has a secret); unsigned otherwise.
+    pub signed: bool,
+    /// The first 512 characters of the receiver's answer.
+    pub answer: String,
+}
+
+/// Why a replay did not reach its receiver.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("the URL must be http(s), e.g. http://localhost:3000/webhooks")]
+    Url,
+    #[error("no event {0} (it never existed or retention removed it)")]
+    NotFound(i64),
+    #[error("storage error: {0}")]
+    Storage(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Payload(#[from] ResendError),
+    #[error("cannot reach {0}: {1}")]
+    Unreachable(String, String),
+}
+
+/// How long a replay waits for its receiver.
+const REPLAY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sends stored event `id` to `url`, re-signed for its source, under its own delivery id.
+pub async fn replay(
+    store: &dyn crate::store::Store,
+    sources: &crate::sources::Sources,
+    id: i64,
+    url: &str,
+) -> Result<Replayed, ReplayError> {
+    let url = match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        _ => return Err(ReplayError::Url),
+    };
+    let (event, raw) = match futures_util::try_join!(store.get(id), store.raw_payload(id))? {
+        (Some(e), Some(raw)) => (e, raw),
+        _ => return Err(ReplayError::NotFound(id)),
+    };
+    let now = chrono::Utc::now().timestamp();
+    let out = request(
+        &event,
+        &raw,
+        sources.get(&event.source),
+        None,
+        now,
+        url.as_str(),
+    )?;
+    let unreachable =
+        |e: &dyn std::fmt::Display| ReplayError::Unreachable(url.to_string(), e.to_string());
+    let client = crate::outbound::client_builder()
+        .timeout(REPLAY_TIMEOUT)
+        .build()
+        .map_err(|e| unreachable(&e))?;
+    let a = post(&client, url.as_str(), &out)
+        .await
+        .map_err(|e| unreachable(&e))?;
+    Ok(Replayed {
+        status: a.status,
+        elapsed_ms: a.elapsed.as_millis() as u64,
+        signed: out.signed,
+        answer: a.excerpt,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -319,37 +319,19 @@ pub async fn replay(
     let Ok(to) = serde_json::from_slice::<ReplayTo>(&body) else {
         return failed(StatusCode::BAD_REQUEST, "send {\"url\": \"http…\"}");
     };
-    let url = match reqwest::Url::parse(&to.url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-        _ => return failed(StatusCode::BAD_REQUEST, "the URL must be http(s)"),
-    };
-    let (event, raw) = match (d.store.get(id).await, d.store.raw_payload(id).await) {
-        (Ok(Some(e)), Ok(Some(raw))) => (e, raw),
-        (Err(e), _) | (_, Err(e)) => return storage(e),
-        _ => return failed(StatusCode::NOT_FOUND, format!("no event {id}")),
-    };
-    let now = Utc::now().timestamp();
-    let source = d.sources.get(&event.source);
-    let out = match crate::resend::request(&event, &raw, source, None, now, url.as_str()) {
-        Ok(out) => out,
-        Err(e) => return failed(StatusCode::UNPROCESSABLE_ENTITY, e),
-    };
-    let client = match crate::outbound::client_builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => return failed(StatusCode::INTERNAL_SERVER_ERROR, e),
-    };
-    match crate::resend::post(&client, url.as_str(), &out).await {
-        Ok(a) => Json(json!({
-            "status": a.status,
-            "elapsed_ms": a.elapsed.as_millis() as u64,
-            "signed": out.signed,
-            "answer": a.excerpt,
-        }))
-        .into_response(),
-        Err(e) => failed(StatusCode::BAD_GATEWAY, format!("cannot reach {url}: {e}")),
+    use crate::resend::ReplayError;
+    match crate::resend::replay(d.store.as_ref(), &d.sources, id, &to.url).await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => {
+            let status = match e {
+                ReplayError::Url => StatusCode::BAD_REQUEST,
+                ReplayError::NotFound(_) => StatusCode::NOT_FOUND,
+                ReplayError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+                ReplayError::Payload(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ReplayError::Unreachable(..) => StatusCode::BAD_GATEWAY,
+            };
+            failed(status, e)
+        }
     }
 }
 

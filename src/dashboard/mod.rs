@@ -49,6 +49,9 @@ pub struct Dashboard {
 const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
 const STYLE: &str = include_str!("assets/app.css");
+/// How events read, shared with the inbox MCP App (`crate::mcp::inbox`).
+const RENDER_SCRIPT: &str = include_str!("assets/render.js");
+const RENDER_STYLE: &str = include_str!("assets/render.css");
 
 /// `/`, its assets, and `/api/*` (guarded by `guard`, the MCP token check, except where to sign
 /// in).
@@ -82,27 +85,19 @@ pub fn routes(
     let api = crate::mcp::auth::known_hosts_only(guard(api).merge(place), config);
     Router::new()
         .route("/", get(index).with_state(signin))
-        .route(
-            "/app.js",
-            get(|| async {
-                asset(
-                    "text/javascript; charset=utf-8",
-                    SCRIPT,
-                    content_security_policy(""),
-                )
-            }),
-        )
-        .route(
-            "/app.css",
-            get(|| async {
-                asset(
-                    "text/css; charset=utf-8",
-                    STYLE,
-                    content_security_policy(""),
-                )
-            }),
-        )
+        .route("/render.js", static_asset(JS, RENDER_SCRIPT))
+        .route("/render.css", static_asset(CSS, RENDER_STYLE))
+        .route("/app.js", static_asset(JS, SCRIPT))
+        .route("/app.css", static_asset(CSS, STYLE))
         .merge(api)
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// A script or style of the page.
+fn static_asset(content_type: &'static str, body: &'static str) -> axum::routing::MethodRouter {
+    get(move || async move { asset(content_type, body, content_security_policy("")) })
 }
 
 /// What the page may load and do: only its own script, style and API (and the identity

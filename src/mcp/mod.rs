@@ -13,9 +13,11 @@ mod era;
 mod events;
 mod github_tools;
 pub mod idp;
+mod inbox;
 mod introspect;
 mod notify;
 mod redis_tools;
+mod replay_tool;
 mod resources;
 mod schema;
 pub mod scope;
@@ -125,7 +127,9 @@ impl Hookd {
         }
         for set in &toolsets {
             tool_router += match set {
-                Toolset::Events => Self::tool_router() + Self::consumer_router(),
+                Toolset::Events => {
+                    Self::tool_router() + Self::consumer_router() + Self::replay_router()
+                }
                 Toolset::Github => Self::github_router(),
                 Toolset::Stripe => Self::stripe_router(),
                 Toolset::Deployments => Self::deploy_router(),
@@ -145,6 +149,7 @@ impl Hookd {
         if sources.declares_triggers && toolsets.contains(&Toolset::Events) {
             tool_router += Self::trigger_router();
         }
+        inbox::link(&mut tool_router);
         for route in tool_router.map.values_mut() {
             let tool = &mut route.attr;
             schema::portable(Arc::make_mut(&mut tool.input_schema));

@@ -74,6 +74,7 @@ struct EventPage {
 pub async fn list(store: &dyn Store) -> Result<ListResourcesResult, ErrorData> {
     let sources = store.sources().await.map_err(internal)?;
     let mut resources = vec![
+        super::inbox::listed(),
         Resource::new(EVENTS, "events")
             .with_description(
                 "The newest webhook events of every source (read ?after={id} to page forward)",
@@ -112,12 +113,15 @@ pub async fn read(
     let not_found = || {
         ErrorData::resource_not_found(
             format!(
-                "no resource {uri:?}: hookd serves hookd://events, hookd://events/{{id}} and hookd://sources/{{source}}"
+                "no resource {uri:?}: hookd serves hookd://events, hookd://events/{{id}}, hookd://sources/{{source}} and ui://hookd/inbox"
             ),
             // The requested URI, as SEP-2164 asks.
             Some(serde_json::json!({ "uri": uri })),
         )
     };
+    if uri == super::inbox::URI {
+        return Ok(ReadResourceResult::new(vec![super::inbox::contents()]));
+    }
     let (target, after) = parse(uri).ok_or_else(not_found)?;
     let text = match target {
         Target::Event(id) => {

@@ -137,6 +137,18 @@ impl EventList {
     }
 }
 
+/// One event with the rows hookd derived from it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WholeEvent {
+    #[serde(flatten)]
+    pub event: Event,
+    /// What hookd derived from it, when anything: `actions`, `pushes`, `deployments` and
+    /// `github_activity`, each a list of rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub derived: Option<crate::store::DerivedRows>,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SourceList {
     pub sources: Vec<SourceStats>,
@@ -192,16 +204,23 @@ impl Hookd {
     }
 
     #[tool(
-        description = "One event by its id.",
+        description = "One event by its id, whole: payload, headers and what hookd derived from it (a Stripe action, pushed commits, a deployment, GitHub activity).",
         annotations(read_only_hint = true)
     )]
     async fn get_event_by_id(
         &self,
         Parameters(a): Parameters<ByIdArgs>,
-    ) -> Result<Json<Event>, String> {
-        match self.store.get(a.event_id).await.map_err(storage)? {
-            Some(e) => Ok(Json(e)),
-            None => Err(format!(
+    ) -> Result<Json<WholeEvent>, String> {
+        let read = futures_util::try_join!(
+            self.store.get(a.event_id),
+            self.store.derived_rows(a.event_id)
+        );
+        match read.map_err(storage)? {
+            (Some(event), derived) => Ok(Json(WholeEvent {
+                event,
+                derived: (!derived.is_empty()).then_some(derived),
+            })),
+            (None, _) => Err(format!(
                 "no event with id {} (it never existed or retention removed it)",
                 a.event_id
             )),

@@ -453,6 +453,15 @@ pub struct DerivedRows {
     pub github_activity: Vec<Activity>,
 }
 
+impl DerivedRows {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+            && self.pushes.is_empty()
+            && self.deployments.is_empty()
+            && self.github_activity.is_empty()
+    }
+}
+
 /// What one event left in the derived tables, for its page.
 #[async_trait]
 pub trait EventRows {

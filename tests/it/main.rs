@@ -17,6 +17,7 @@ mod fuzz_http;
 mod github_activity;
 mod handshakes;
 mod ingest;
+mod mcp_app;
 mod mcp_http;
 mod mcp_receiver;
 mod mcp_security;

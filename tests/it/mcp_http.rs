@@ -8,7 +8,7 @@ use common::mcp::{ERAS, call_err, call_ok, connect_http};
 use common::{TestApp, fixture, post, post_json};
 use serde_json::json;
 
-const TOOLS: [&str; 24] = [
+const TOOLS: [&str; 25] = [
     "next_events",
     "ack_events",
     "list_consumers",
@@ -33,6 +33,7 @@ const TOOLS: [&str; 24] = [
     "get_event_sources",
     "wait_for_event",
     "subscribe_to_events",
+    "replay_event",
 ];
 
 /// Waits (without sleeping) until `n` waiters sleep on the bus, so a test knows a
@@ -67,7 +68,8 @@ async fn tools_are_listed_with_output_schemas_and_read_only_hints() {
                 t.name
             );
             let hints = t.annotations.as_ref().expect("annotations");
-            let writes = t.name == "mark_action_complete" || t.name == "ack_events";
+            let writes =
+                ["mark_action_complete", "ack_events", "replay_event"].contains(&t.name.as_ref());
             assert_eq!(hints.read_only_hint, Some(!writes), "{}", t.name);
         }
         client.cancel().await.unwrap();

@@ -263,6 +263,8 @@ async fn tokens_of_a_real_openid_provider_are_accepted_with_their_scopes_and_bad
     assert_eq!(status, 200, "{list}");
     let visible = names(&list);
     assert!(!visible.contains(&"ack_events".to_owned()), "{visible:?}");
+    // Nor can it replay an event (the inbox app replays through this tool).
+    assert!(!visible.contains(&"replay_event".to_owned()), "{visible:?}");
     assert!(visible.contains(&"get_recent_events".to_owned()));
     assert!(visible.len() < all.len());
     let reader = Modern::new(&resource).token(&read);
@@ -275,6 +277,10 @@ async fn tokens_of_a_real_openid_provider_are_accepted_with_their_scopes_and_bad
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
+    let replay =
+        json!({"name": "replay_event", "arguments": {"event_id": 1, "url": "http://127.0.0.1:9/"}});
+    let refused_replay = reader.request("tools/call", replay).send().await.unwrap();
+    assert_eq!(refused_replay.status(), 403);
     let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
     assert!(
         challenge.contains(r#"error="insufficient_scope""#)

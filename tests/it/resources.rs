@@ -45,6 +45,7 @@ async fn resources_are_listed_templated_and_read_with_a_cursor() {
         assert_eq!(
             listed,
             [
+                "ui://hookd/inbox",
                 "hookd://events",
                 "hookd://sources/github",
                 "hookd://sources/stripe"

@@ -152,6 +152,8 @@ try {
       watch_deployment: { project: "my-app", timeout_seconds: 0 },
       mark_action_complete: { action_id: 987654321 },
       publish_event: { channel: "schema-test", event_data: { n: 1 } },
+      // Sent to hookd itself, where it is a duplicate of the stored delivery.
+      replay_event: { event_id: stored.event_id, url: `http://${all.webhook}/webhook/github` },
     };
     // Tools whose call may fail here: an unknown action, and Redis, which may not be running.
     const mayFail = ["mark_action_complete", "publish_event", "get_channel_stats"];

@@ -1,17 +1,8 @@
-// hookd's dashboard: plain JavaScript, no build step. Data comes from /api/* (see src/dashboard).
+// hookd's dashboard: plain JavaScript, no build step. Data comes from /api/* (see src/dashboard);
+// how an event reads (its row, its page) is render.js's, shared with the inbox MCP App.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const el = (tag, attrs = {}, ...children) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v; else e.setAttribute(k, v);
-  }
-  // Arrays (a link with its space) are spread, not written out as text with commas.
-  for (const c of children.flat(Infinity)) e.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
-  return e;
-};
-
 // The MCP token, when this hookd has one: asked once, kept for the browser session.
 const token = () => sessionStorage.getItem("hookd-token");
 const authHeaders = () => (token() ? { Authorization: "Bearer " + token() } : {});
@@ -130,8 +121,6 @@ $("#token").addEventListener("submit", (e) => {
   revealTriggers();
 });
 
-const time = (t) => (t ? t.replace("T", " ").slice(0, 19) : "");
-
 // ---- The event list, live ----------------------------------------------------------------------
 
 // The list's filters and page, kept in the URL (`#/?source=github&type=push&before=120`), so a
@@ -149,23 +138,13 @@ function listHash(changes) {
   return "#/" + (q ? "?" + q : "");
 }
 
+// Opening an event from the list.
+const openEvent = (e) => { location.hash = "#/event/" + e.id; };
+
 function query(f) {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(f)) if (v) p.set(k, v);
   return p.toString();
-}
-
-function row(e, fresh) {
-  const unverified = e.verified === false ? el("span", { class: "bad", title: "no secret configured: not verified" }, "unverified") : "";
-  const tr = el("tr", { "data-id": e.id, class: fresh ? "new" : "" },
-    el("td", { class: "time" }, time(e.received_at)),
-    el("td", {}, el("span", { class: "tag" }, e.source)),
-    el("td", {}, e.type),
-    el("td", {}, e.subject || ""),
-    el("td", {}, e.summary || ""),
-    el("td", {}, unverified));
-  tr.addEventListener("click", () => { location.hash = "#/event/" + e.id; });
-  return tr;
 }
 
 async function loadEvents() {
@@ -173,7 +152,7 @@ async function loadEvents() {
   const form = $("#filters");
   form.type.value = f.type; form.q.value = f.q;
   const rows = await api("/api/events?" + query(f));
-  $("#rows").replaceChildren(...rows.map((e) => row(e, false)));
+  $("#rows").replaceChildren(...rows.map((e) => eventRow(e, openEvent, false)));
   const filtered = f.source || f.type || f.q;
   $("#empty").hidden = rows.length > 0;
   $("#empty").replaceChildren(...(filtered || f.before
@@ -241,7 +220,7 @@ async function startLive() {
         const message = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
         const data = message.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
         if (data && !filters().q && !filters().before) {
-          $("#rows").prepend(row(JSON.parse(data), true));
+          $("#rows").prepend(eventRow(JSON.parse(data), openEvent, true));
           $("#empty").hidden = true;
           counted.shown += 1;
           if (counted.total != null) counted.total += 1;
@@ -258,90 +237,13 @@ async function startLive() {
 
 // ---- One event ---------------------------------------------------------------------------------
 
-function json(v, key) {
-  const label = key !== undefined ? [el("span", { class: "k" }, JSON.stringify(key)), ": "] : [];
-  if (v !== null && typeof v === "object") {
-    const entries = Array.isArray(v) ? v.map((x, i) => [undefined, x]) : Object.entries(v);
-    const open = Array.isArray(v) ? "[" : "{", close = Array.isArray(v) ? "]" : "}";
-    const d = el("details", { open: "" }, el("summary", {}, ...label, open + " " + entries.length + (Array.isArray(v) ? " items" : " keys")));
-    for (const [k, x] of entries) d.append(json(x, k));
-    d.append(el("div", {}, close));
-    return d;
-  }
-  const cls = typeof v === "string" ? "s" : typeof v === "number" ? "n" : "l";
-  return el("div", {}, ...label, el("span", { class: cls }, JSON.stringify(v)));
-}
-
 async function showEvent(id) {
   const e = await api("/api/events/" + id);
-  $("#event-title").textContent = `#${e.id} ${e.source} ${e.type}`;
-  const meta = [["received", e.received_at], ["delivery id", e.delivery_id],
-    ["duplicates seen", e.delivery_id ? String(e.duplicates || 0) : ""], ["subject", e.subject],
-    ["summary", e.summary], ["verified", String(e.verified)], ["occurred", e.occurred_at],
-    ["content type", e.content_type], ["encoding", e.payload_encoding || "json"]];
-  if (e.note) meta.push(["note", e.note]);
-  $("#event-meta").replaceChildren(...meta.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-  $("#derived").replaceChildren(...derivedTables(e.derived));
-  $("#payload").replaceChildren(json(e.payload));
-  $("#headers").replaceChildren(...Object.entries(e.headers || {}).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, String(v)))));
-  $("#replay").dataset.id = e.id;
-  $("#replay-result").textContent = "";
-  const raw = typeof e.payload === "string" ? e.payload : JSON.stringify(e.payload, null, 2);
-  $("#payload-raw").textContent = raw;
-  showRaw(false);
-  $("#payload-copy").replaceChildren(copyButton(raw, "copy payload"));
-  const headerLines = Object.entries(e.headers || {}).map(([k, v]) => `${k}: ${v}`).join("\n");
-  $("#headers-copy").replaceChildren(copyButton(headerLines, "copy headers"));
-  $("#curl-copy").replaceChildren(copyButton(() => curl(e, $("#replay").url.value), "copy as curl"));
+  const replay = (url) => api(`/api/events/${e.id}/replay`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }),
+  });
+  $("#event-view").replaceChildren(...eventView(e, { replay }));
 }
-
-// The tree or the raw text of the payload.
-function showRaw(raw) {
-  $("#payload").hidden = raw;
-  $("#payload-raw").hidden = !raw;
-  $("#payload-view").textContent = raw ? "tree" : "raw";
-}
-$("#payload-view").addEventListener("click", () => showRaw($("#payload-raw").hidden));
-
-// A curl that sends the delivery again to `url` (the Replay field's, else a local app's): its
-// body and the headers hookd kept. Signatures were not kept, so it goes unsigned: Replay re-signs.
-function curl(e, url) {
-  const q = (s) => "'" + String(s).replaceAll("'", "'\\''") + "'";
-  const skip = new Set(["host", "content-length", "connection", "accept-encoding"]);
-  const headers = Object.entries(e.headers || {})
-    .filter(([k, v]) => !skip.has(k) && v !== "[redacted]")
-    .map(([k, v]) => ` \\\n  -H ${q(`${k}: ${v}`)}`).join("");
-  const body = typeof e.payload === "string" ? e.payload : JSON.stringify(e.payload);
-  return `curl -X POST ${q(url || "http://localhost:3000/api/webhooks")}${headers} \\\n  --data-binary ${q(body)}`;
-}
-
-// The rows hookd derived from the event (an action, pushed commits, a deployment, GitHub
-// activity): one small table per kind, only the kinds it has.
-function derivedTables(d) {
-  const kinds = [
-    ["Action", d.actions, (a) => [a.type, a.status, Object.entries(a.fields).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`).join(", ")]],
-    ["Pushed commits", d.pushes, (p) => [p.repo, p.branch, el("code", {}, p.sha.slice(0, 7)), p.message]],
-    ["Deployment", d.deployments, (x) => [x.platform, x.project, x.state, x.environment || "", x.sha ? el("code", {}, x.sha.slice(0, 7)) : ""]],
-    ["GitHub activity", d.github_activity, (g) => [g.repo, g.type, g.action || "", g.actor || "", g.title || ""]],
-  ];
-  return kinds.filter(([, rows]) => rows.length).flatMap(([title, rows, cells]) => [
-    el("h3", {}, title),
-    el("table", { class: "derived", "data-kind": title }, el("tbody", {}, ...rows.map((r) => el("tr", {}, ...cells(r).map((c) => el("td", {}, c)))))),
-  ]);
-}
-
-$("#replay").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const out = $("#replay-result");
-  out.textContent = "sending…";
-  try {
-    const r = await api(`/api/events/${e.target.dataset.id}/replay`, {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ url: e.target.url.value }),
-    });
-    out.textContent = `${r.status} in ${r.elapsed_ms} ms${r.signed ? "" : " (sent unsigned: no secret)"}: ${r.answer}`;
-  } catch (err) { out.textContent = err.message; }
-});
 
 // ---- Sources, refused deliveries, consumers ---------------------------------------------------
 
@@ -362,17 +264,6 @@ function chart(counts) {
   });
   svg.dataset.total = String(counts.reduce((a, b) => a + b, 0));
   return svg;
-}
-
-// A button that copies `text` (or what a function gives when clicked), saying whether it did.
-function copyButton(text, label = "copy") {
-  const b = el("button", { type: "button", class: "copy" }, label);
-  b.addEventListener("click", async () => {
-    const value = typeof text === "function" ? text() : text;
-    try { await navigator.clipboard.writeText(value); b.textContent = "copied"; } catch { b.textContent = "select and copy"; }
-    setTimeout(() => { b.textContent = label; }, 2000);
-  });
-  return b;
 }
 
 // The URL to give a provider: on a listener bound to every address, the host this page came from.

@@ -13,6 +13,7 @@ use hookd::app::{self, Mode, Running};
 use hookd::config::Config;
 use serde_json::Value;
 
+pub mod browser;
 pub mod modern;
 pub mod pg;
 pub mod redis;
