@@ -17,6 +17,11 @@ pub struct EventFilter {
     pub before_id: Option<i64>,
     /// Only events received strictly after this instant.
     pub received_after: Option<DateTime<Utc>>,
+    /// Only events received strictly before this instant.
+    pub received_before: Option<DateTime<Utc>>,
+    /// Only events whose signature was verified (`true`), or only those stored unverified
+    /// (`false`: their source has no secret).
+    pub verified: Option<bool>,
     /// Only events whose payload has each of these values.
     pub fields: Vec<FieldMatch>,
 }

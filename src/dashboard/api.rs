@@ -54,15 +54,37 @@ pub struct Filters {
     pub limit: Option<usize>,
     /// Only events older than this id: the next page back.
     pub before: Option<i64>,
+    /// Only events received after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Only events received before this RFC 3339 time.
+    pub until: Option<String>,
+    /// `true`: only verified events; `false`: only those stored unverified.
+    pub verified: Option<String>,
 }
 
 impl Filters {
-    pub fn filter(&self) -> EventFilter {
+    /// The filter the page asked for, or what is wrong with it.
+    pub fn filter(&self) -> Result<EventFilter, String> {
         let given = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        EventFilter {
+        let time = |name: &str, v: &Option<String>| match given(v) {
+            None => Ok(None),
+            Some(t) => crate::time::parse_time(&t)
+                .map(Some)
+                .map_err(|_| format!("{name} must be an RFC 3339 time, e.g. 2026-12-07T09:00:00Z")),
+        };
+        let verified = match given(&self.verified).as_deref() {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => return Err("verified must be true or false".into()),
+        };
+        Ok(EventFilter {
             before_id: self.before,
+            received_after: time("since", &self.since)?,
+            received_before: time("until", &self.until)?,
+            verified,
             ..EventFilter::of(given(&self.source), given(&self.event_type))
-        }
+        })
     }
 }
 
@@ -83,13 +105,17 @@ fn storage(e: crate::store::StoreError) -> Response {
 /// `X-Hookd-More: true` says more events match than the answer holds; `X-Hookd-Total` how many
 /// match in all (not for a search, whose matches are not counted).
 pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -> Response {
+    let filter = match f.filter() {
+        Ok(filter) => filter,
+        Err(why) => return failed(StatusCode::BAD_REQUEST, why),
+    };
     let limit = f.limit.unwrap_or(50).clamp(1, 200);
     let (rows, more): (Vec<Row>, bool) =
         match f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             Some(text) => {
                 let query = SearchQuery {
                     text: text.to_owned(),
-                    filter: f.filter(),
+                    filter: filter.clone(),
                     limit: limit + 1,
                 };
                 match d.store.search(query).await {
@@ -111,7 +137,7 @@ pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -
             }
             None => match d
                 .store
-                .list_within(f.filter(), Page::Newest(limit + 1), d.max_answer)
+                .list_within(filter.clone(), Page::Newest(limit + 1), d.max_answer)
                 .await
             {
                 Ok(read) => {
@@ -125,9 +151,10 @@ pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -
             },
         };
     let searching = f.q.as_deref().is_some_and(|q| !q.trim().is_empty());
-    let total = match searching {
+    // A search's matches, and the verified or not of every event, are not counted (a scan).
+    let total = match searching || filter.verified.is_some() {
         true => None,
-        false => match total(&d, &f).await {
+        false => match total(&d, filter).await {
             Ok(n) => Some(n),
             Err(e) => return storage(e),
         },
@@ -144,14 +171,14 @@ pub async fn events(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -
     answer
 }
 
-/// How many events match `f`'s source and type: from the per-source counts the store keeps
-/// (no scan) unless a type is asked, which is counted.
-async fn total(d: &Dashboard, f: &Filters) -> Result<i64, crate::store::StoreError> {
+/// How many events match `filter` on every page: from the per-source counts the store keeps (no
+/// scan) unless a type or a time is asked, which is counted.
+async fn total(d: &Dashboard, filter: EventFilter) -> Result<i64, crate::store::StoreError> {
     let all = EventFilter {
         before_id: None,
-        ..f.filter()
+        ..filter
     };
-    if !all.types.is_empty() {
+    if !all.types.is_empty() || all.received_after.is_some() || all.received_before.is_some() {
         return d.store.count(all).await;
     }
     let counts = d.store.sources().await?;

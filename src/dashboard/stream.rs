@@ -30,6 +30,10 @@ struct Live {
 const RETRY: Duration = Duration::from_secs(1);
 
 pub async fn live(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -> Response {
+    let filter = match f.filter() {
+        Ok(filter) => filter,
+        Err(why) => return super::api::failed(StatusCode::BAD_REQUEST, why),
+    };
     let place = match d.waiters.enter(d.credential.as_deref()) {
         Ok(place) => place,
         Err(full) => return super::api::failed(StatusCode::TOO_MANY_REQUESTS, full.to_string()),
@@ -37,7 +41,7 @@ pub async fn live(State(d): State<Arc<Dashboard>>, Query(f): Query<Filters>) -> 
     let now = d.store.bus().newest();
     let live = Live {
         _place: place,
-        follow: Follow::new(d.store.clone(), f.filter(), now),
+        follow: Follow::new(d.store.clone(), filter, now),
         pending: VecDeque::new(),
         stop: d.shutdown.clone(),
     };

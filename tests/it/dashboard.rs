@@ -553,6 +553,106 @@ async fn the_list_pages_back_with_its_filters_in_the_url() {
     );
 }
 
+/// The time range and verified-or-not filters, read from the address (a shared view) and written
+/// to it from the form.
+#[tokio::test]
+async fn the_list_filters_by_time_and_by_verified_from_the_url() {
+    let test = "dashboard::the_list_filters_by_time_and_by_verified_from_the_url";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(push(&hookd, &format!("time-{n}")).await);
+    }
+    let json_ct = [("content-type", "application/json")];
+    let body = "{\"a\":1}";
+    let r = common::post(&common::http(), hookd.webhook, "other", &json_ct, body).await;
+    assert_eq!(r.status, 200);
+    let unsigned = r.body["event_id"].as_i64().unwrap();
+    let home = format!("http://127.0.0.1:{}/", hookd.mcp.port());
+    let listed: Value = common::http()
+        .get(format!("{home}api/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let at = |id: i64| {
+        let row = listed.as_array().unwrap().iter().find(|e| e["id"] == id);
+        row.unwrap()["received_at"].as_str().unwrap().to_owned()
+    };
+    let shown =
+        "const ids = [...document.querySelectorAll('#rows tr')].map((r) => Number(r.dataset.id))";
+    // The rows once they are `wanted` (a view changed in place shows the old rows a moment).
+    let rows = |wanted: Value| {
+        format!(
+            "{shown}; return JSON.stringify(ids) === '{wanted}' && document.querySelector('#empty').hidden === ({} > 0)",
+            wanted.as_array().unwrap().len()
+        )
+    };
+    let q = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+
+    browser.open(&format!("{home}#/?verified=false")).await;
+    browser.until(&rows(json!([unsigned]))).await;
+    let chosen = browser
+        .run("return document.querySelector('#filters').verified.value")
+        .await;
+    assert_eq!(chosen, "false");
+
+    // Strictly between the first event's time and the third's: the second alone, counted.
+    let between = format!("#/?since={}&until={}", q(&at(ids[0])), q(&at(ids[2])));
+    browser.open(&format!("{home}{between}")).await;
+    browser.until(&rows(json!([ids[1]]))).await;
+    let count = browser
+        .until("const t = document.querySelector('#count').textContent; return t || null")
+        .await;
+    assert_eq!(count, "1 shown of 1 matching");
+    let from = browser
+        .run("return document.querySelector('#filters').since.value")
+        .await;
+    assert!(
+        from.as_str().is_some_and(|v| v.len() == 19),
+        "the from field shows the time: {from}"
+    );
+
+    // Before the second: the first alone.
+    browser
+        .open(&format!("{home}#/?until={}", q(&at(ids[1]))))
+        .await;
+    browser.until(&rows(json!([ids[0]]))).await;
+
+    // Chosen in the form, it goes to the address.
+    browser.open(&format!("{home}#/")).await;
+    browser
+        .until(&rows(json!([unsigned, ids[2], ids[1], ids[0]])))
+        .await;
+    browser
+        .run("const f = document.querySelector('#filters'); f.verified.value = 'true'; f.requestSubmit()")
+        .await;
+    browser.until(&rows(json!([ids[2], ids[1], ids[0]]))).await;
+    assert_eq!(
+        browser.run("return location.hash").await,
+        "#/?verified=true"
+    );
+
+    // A time the API cannot read is refused, saying what it wants.
+    let bad = common::http()
+        .get(format!("{home}api/events?since=yesterday"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let said: Value = bad.json().await.unwrap();
+    assert!(
+        said["error"].as_str().unwrap().contains("RFC 3339"),
+        "{said}"
+    );
+}
+
 /// With hookd as its own authorization server, the dashboard signs in through it (no token
 /// pasted): the consent page, back to the dashboard with the events, the code gone from the
 /// address bar; an access token that stops working is refreshed without asking again.

@@ -217,15 +217,15 @@ async fn filters_counts_and_search_agree() {
             ..event("gh", None, opened)
         };
         let a = store.append(with_subject).await.unwrap().id;
-        let b = store
-            .append(event(
+        let unverified = hookd::event::NewEvent {
+            verified: Some(false),
+            ..event(
                 "gh",
                 None,
                 json!({"type": "pull_request", "action": "closed"}),
-            ))
-            .await
-            .unwrap()
-            .id;
+            )
+        };
+        let b = store.append(unverified).await.unwrap().id;
         let c = store
             .append(event(
                 "stripe",
@@ -250,6 +250,15 @@ async fn filters_counts_and_search_agree() {
             "{name}"
         );
         assert_eq!(store.count(by_type).await.unwrap(), 2, "{name}");
+        for (verified, expected) in [(true, vec![a, c]), (false, vec![b])] {
+            let only = EventFilter {
+                verified: Some(verified),
+                ..Default::default()
+            };
+            let got = ids(store.query(only.clone(), Page::Oldest(10)).await.unwrap());
+            assert_eq!(got, expected, "{name}: verified {verified}");
+            assert_eq!(store.count(only).await.unwrap(), expected.len() as i64);
+        }
         let opened = EventFilter {
             fields: hookd::event::FieldMatch::parse_where(
                 json!({"payload.action": "opened"}).as_object().unwrap(),
@@ -906,6 +915,40 @@ async fn a_time_bound_is_exact_when_deliveries_reach_the_store_out_of_order() {
                     .map(|e| e.id)
                     .collect();
                 assert_eq!(got, expected, "{name}: since {since}");
+                // Before it too, and between two times: the same events whichever way read.
+                let mut before: Vec<i64> = (stored.iter())
+                    .filter(|e| e.received_at < since)
+                    .map(|e| e.id)
+                    .collect();
+                before.sort();
+                let read = |filter: EventFilter| async {
+                    let events = store.query(filter, Page::Newest(100)).await.unwrap();
+                    let mut ids: Vec<i64> = events.into_iter().map(|e| e.id).collect();
+                    ids.sort();
+                    ids
+                };
+                let until = EventFilter {
+                    received_before: Some(since),
+                    ..Default::default()
+                };
+                assert_eq!(read(until).await, before, "{name}: before {since}");
+                let first = stored[0].received_at;
+                let between = EventFilter {
+                    received_after: Some(first),
+                    received_before: Some(since),
+                    ..Default::default()
+                };
+                let inside: Vec<i64> = (stored.iter())
+                    .filter(|e| e.received_at > first && e.received_at < since)
+                    .map(|e| e.id)
+                    .collect();
+                let mut inside = inside;
+                inside.sort();
+                assert_eq!(
+                    read(between).await,
+                    inside,
+                    "{name}: between {first} and {since}"
+                );
             }
         }
     }

@@ -127,9 +127,19 @@ $("#token").addEventListener("submit", (e) => {
 // view can be reloaded and shared.
 function filters() {
   const p = new URLSearchParams((location.hash.split("?")[1]) || "");
-  return { source: p.get("source") || "", type: p.get("type") || "", q: p.get("q") || "",
-    before: p.get("before") || "", limit: p.get("limit") || "" };
+  const f = {};
+  for (const k of ["source", "type", "q", "since", "until", "verified", "before", "limit"]) f[k] = p.get(k) || "";
+  return f;
 }
+
+// A time in the URL (RFC 3339, UTC) as a datetime-local field shows it (local time), and back.
+const pad = (n) => String(n).padStart(2, "0");
+function toLocal(iso) {
+  const t = new Date(iso);
+  if (!iso || isNaN(t)) return "";
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+}
+const toIso = (local) => (local ? new Date(local).toISOString() : "");
 
 // The URL of the list with `changes` to its filters.
 function listHash(changes) {
@@ -150,10 +160,11 @@ function query(f) {
 async function loadEvents() {
   const f = filters();
   const form = $("#filters");
-  form.type.value = f.type; form.q.value = f.q;
+  form.type.value = f.type; form.q.value = f.q; form.verified.value = f.verified;
+  form.since.value = toLocal(f.since); form.until.value = toLocal(f.until);
   const rows = await api("/api/events?" + query(f));
   $("#rows").replaceChildren(...rows.map((e) => eventRow(e, openEvent, false)));
-  const filtered = f.source || f.type || f.q;
+  const filtered = f.source || f.type || f.q || f.since || f.until || f.verified;
   $("#empty").hidden = rows.length > 0;
   $("#empty").replaceChildren(...(filtered || f.before
     ? ["No events match. ", el("a", { href: "#/" }, "Show all events")]
@@ -174,7 +185,7 @@ let counted = { shown: 0, total: null, more: false };
 function showCount() {
   const f = filters();
   $("#count").textContent = counted.total == null ? (counted.more ? "more match than shown: narrow the search" : "")
-    : `${counted.shown} shown of ${counted.total} ${f.source || f.type ? "matching" : "in all"}${f.before ? ", older ones" : ""}`;
+    : `${counted.shown} shown of ${counted.total} ${f.source || f.type || f.since || f.until ? "matching" : "in all"}${f.before ? ", older ones" : ""}`;
 }
 
 async function loadSourceChoices() {
@@ -191,7 +202,8 @@ async function loadSourceChoices() {
 $("#filters").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
-  location.hash = listHash({ source: f.get("source") || "", type: f.get("type") || "", q: f.get("q") || "", before: "" });
+  location.hash = listHash({ source: f.get("source") || "", type: f.get("type") || "", q: f.get("q") || "",
+    since: toIso(f.get("since")), until: toIso(f.get("until")), verified: f.get("verified") || "", before: "" });
 });
 
 // New events arrive over server-sent events, read with fetch so the token can travel in a header.
@@ -202,7 +214,7 @@ async function startLive() {
   if (liveAbort) liveAbort.abort();
   liveAbort = new AbortController();
   const f = filters();
-  listening = query({ source: f.source, type: f.type });
+  listening = query({ source: f.source, type: f.type, verified: f.verified });
   const status = $("#live");
   try {
     const r = await fetch("/api/stream?" + listening,
@@ -219,7 +231,8 @@ async function startLive() {
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
         const message = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
         const data = message.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
-        if (data && !filters().q && !filters().before) {
+        // New events belong in the list unless it shows a search, an older page or a past time.
+        if (data && !filters().q && !filters().before && !filters().until) {
           $("#rows").prepend(eventRow(JSON.parse(data), openEvent, true));
           $("#empty").hidden = true;
           counted.shown += 1;
@@ -429,7 +442,7 @@ function route() {
     events: () => (hash === listShown && $("#rows").children.length ? Promise.resolve() : Promise.all([loadEvents(), loadSourceChoices()]))
       .then(() => { listShown = hash; }) }[tab];
   load().then(notesForEmpty).catch(show);
-  if (tab === "events" && listening !== query({ source: filters().source, type: filters().type })) startLive();
+  if (tab === "events" && listening !== query({ source: filters().source, type: filters().type, verified: filters().verified })) startLive();
   followTriggers(tab === "triggers");
 }
 

@@ -94,6 +94,14 @@ fn indexed_conditions(filter: &EventFilter, t: &str, p: &mut Params) -> Vec<Stri
     if let Some(after) = filter.received_after {
         clauses.push(format!("{t}received_at > {}", p.bind(format_time(after))));
     }
+    if let Some(before) = filter.received_before {
+        clauses.push(format!("{t}received_at < {}", p.bind(format_time(before))));
+    }
+    match filter.verified {
+        Some(true) => clauses.push(format!("{t}verified IS TRUE")),
+        Some(false) => clauses.push(format!("{t}verified IS NOT TRUE")),
+        None => {}
+    }
     clauses
 }
 

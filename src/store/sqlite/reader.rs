@@ -240,6 +240,20 @@ fn indexed_conditions(filter: &EventFilter, t: &str, args: &mut Vec<SqlValue>) -
         ));
         clauses.push(format!("{t}received_at > ?{n}"));
     }
+    if let Some(before) = filter.received_before {
+        args.push(format_time(before).into());
+        let n = args.len();
+        // Likewise the first event received at or after it bounds the ids from above.
+        clauses.push(format!(
+            "{t}id < coalesce((SELECT id FROM events WHERE received_at >= ?{n} ORDER BY received_at, id LIMIT 1), 9223372036854775807)"
+        ));
+        clauses.push(format!("{t}received_at < ?{n}"));
+    }
+    match filter.verified {
+        Some(true) => clauses.push(format!("{t}verified = 1")),
+        Some(false) => clauses.push(format!("coalesce({t}verified, 0) = 0")),
+        None => {}
+    }
     clauses
 }
 
