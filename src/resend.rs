@@ -171,10 +171,19 @@ pub async fn post(
     for (k, v) in &out.headers {
         req = req.header(k, v);
     }
-    let resp = req.send().await?;
+    let mut resp = req.send().await?;
     let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    let excerpt = text.chars().take(EXCERPT).collect();
+    // Only the start of the answer is kept: a receiver's endless body is not read on.
+    let mut start = Vec::new();
+    while start.len() < EXCERPT * 4
+        && let Ok(Some(chunk)) = resp.chunk().await
+    {
+        start.extend_from_slice(&chunk);
+    }
+    let excerpt = String::from_utf8_lossy(&start)
+        .chars()
+        .take(EXCERPT)
+        .collect();
     Ok(Answer {
         status,
         elapsed: started.elapsed(),
@@ -208,7 +217,13 @@ pub enum ReplayError {
     Payload(#[from] ResendError),
     #[error("cannot reach {0}: {1}")]
     Unreachable(String, String),
+    #[error("{REPLAYS_AT_ONCE} replays are already under way: try again when one has finished")]
+    Busy,
 }
+
+/// The most replays (the dashboard's and `replay_event`'s) under way at once.
+pub const REPLAYS_AT_ONCE: usize = 8;
+static REPLAYS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(REPLAYS_AT_ONCE);
 
 /// How long a replay waits for its receiver.
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -224,6 +239,7 @@ pub async fn replay(
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
         _ => return Err(ReplayError::Url),
     };
+    let _turn = REPLAYS.try_acquire().map_err(|_| ReplayError::Busy)?;
     let (event, raw) = match futures_util::try_join!(store.get(id), store.raw_payload(id))? {
         (Some(e), Some(raw)) => (e, raw),
         _ => return Err(ReplayError::NotFound(id)),

@@ -356,6 +356,7 @@ pub async fn replay(
                 ReplayError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ReplayError::Payload(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 ReplayError::Unreachable(..) => StatusCode::BAD_GATEWAY,
+                ReplayError::Busy => StatusCode::TOO_MANY_REQUESTS,
             };
             failed(status, e)
         }

@@ -215,3 +215,91 @@ async fn the_inbox_opens_the_event_get_event_by_id_returned_and_shows_search_hit
         .await;
     assert_eq!(what, "1 event matching “Codertocat”");
 }
+
+/// `replay_event`'s bounds: a receiver that answers without end is read for its first 512
+/// characters only; replays that hang hold at most `REPLAYS_AT_ONCE` places and one more is
+/// refused at once; a URL that is not http(s), or too long, and an unknown event are tool errors.
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_event_is_bounded() {
+    use common::mcp::{ERAS, call_err, call_ok, connect_http};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = common::TestApp::start().await;
+    let stored =
+        common::post_json(&common::http(), app.webhook, "github", None, r#"{"n": 1}"#).await;
+    let id = stored.body["event_id"].as_i64().unwrap();
+    let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+
+    // An answer that never ends.
+    let endless = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = endless.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = endless.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                while socket.write_all(&chunk).await.is_ok() {}
+            });
+        }
+    });
+    let url = format!("http://{at}/hook");
+    let answer = call_ok(&client, "replay_event", json!({"event_id": id, "url": url})).await;
+    assert_eq!(answer["status"], 200);
+    assert_eq!(answer["answer"].as_str().unwrap().len(), 512);
+
+    // Receivers that never answer: every place taken, one more refused at once.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = silent.local_addr().unwrap();
+    let (held_tx, mut held) = tokio::sync::mpsc::unbounded_channel();
+    let holder = tokio::spawn(async move {
+        while let Ok((socket, _)) = silent.accept().await {
+            let _ = held_tx.send(socket);
+        }
+    });
+    let url = format!("http://{at}/hook");
+    let mut hanging = Vec::new();
+    for _ in 0..hookd::resend::REPLAYS_AT_ONCE {
+        let client = connect_http(&app.mcp_url(), ERAS[0].clone()).await;
+        let url = url.clone();
+        hanging.push(tokio::spawn(async move {
+            call_err(&client, "replay_event", json!({"event_id": id, "url": url})).await
+        }));
+    }
+    let mut sockets = Vec::new();
+    while sockets.len() < hookd::resend::REPLAYS_AT_ONCE {
+        sockets.push(held.recv().await.unwrap());
+    }
+    let busy = call_err(&client, "replay_event", json!({"event_id": id, "url": url})).await;
+    assert!(busy.contains("replays are already under way"), "{busy}");
+    // The receivers hang up: each hanging replay ends, saying it could not reach them.
+    holder.abort();
+    drop(sockets);
+    for h in hanging {
+        let said = h.await.unwrap();
+        assert!(said.contains("cannot reach"), "{said}");
+    }
+
+    for (url, expected) in [
+        ("file:///etc/passwd".to_owned(), "must be http(s)"),
+        (
+            format!("http://127.0.0.1/{}", "a".repeat(2100)),
+            "longer than 2048",
+        ),
+    ] {
+        let said = call_err(&client, "replay_event", json!({"event_id": id, "url": url})).await;
+        assert!(said.contains(expected), "{said}");
+    }
+    let said = call_err(
+        &client,
+        "replay_event",
+        json!({"event_id": 999_999, "url": "http://127.0.0.1:9/"}),
+    )
+    .await;
+    assert!(said.contains("no event 999999"), "{said}");
+    app.stop().await;
+}
