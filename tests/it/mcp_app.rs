@@ -177,6 +177,12 @@ async fn the_inbox_shows_a_tool_result_opens_an_event_follows_new_ones_and_repla
             "the app called {tool} through the host: {calls:?}"
         );
     }
+    // The app told the host its height (the frame fits what it draws).
+    let fitted = browser
+        .run("return [window.host.height, document.querySelector('iframe').style.height]")
+        .await;
+    assert!(fitted[0].as_u64().is_some_and(|h| h > 100), "{fitted}");
+    assert_eq!(fitted[1], format!("{}px", fitted[0]));
 }
 
 #[tokio::test(flavor = "multi_thread")]

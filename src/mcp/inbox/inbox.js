@@ -196,10 +196,6 @@ async function follow(after) {
 
 // ---- Start: initialize with the host, and tell it the size drawn ------------------------------
 
-new ResizeObserver(() => {
-  host.notify("ui/notifications/size-changed", { height: Math.ceil(document.documentElement.scrollHeight) });
-}).observe(document.body);
-
 host.request("ui/initialize", {
   appInfo: { name: "hookd-inbox", version: "1.0.0" },
   appCapabilities: {},
@@ -208,4 +204,8 @@ host.request("ui/initialize", {
   host.capabilities = init.hostCapabilities || {};
   applyContext(init.hostContext || {});
   host.notify("ui/notifications/initialized", {});
+  // From now on the host hears of each change of height, so its frame fits what is drawn.
+  new ResizeObserver(() => {
+    host.notify("ui/notifications/size-changed", { height: Math.ceil(document.documentElement.scrollHeight) });
+  }).observe(document.body);
 }, (err) => problem(`the host did not start the inbox: ${err.message}`));

@@ -58,7 +58,10 @@ async function main() {
     window.host.calls.push(params.name);
     return rpc("tools/call", params);
   };
-  bridge.onsizechange = ({ height }) => { if (height) frame.style.height = `${height}px`; };
+  bridge.onsizechange = ({ height }) => {
+    if (height) frame.style.height = `${height}px`;
+    window.host.height = height;
+  };
   bridge.oninitialized = async () => {
     await bridge.sendToolInput({ arguments: args });
     await bridge.sendToolResult(result);
