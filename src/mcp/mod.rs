@@ -50,8 +50,9 @@ use crate::store::Store;
 
 const INSTRUCTIONS: &str = "hookd stores webhooks (GitHub, Stripe, Slack, Vercel and any other \
 sender) as events. Use get_event_sources to see what is arriving, get_recent_events or \
-get_events_since to read, get_event_by_id for one event's full payload, and wait_for_event with \
-after_id set to the last id you saw to be told about the next one.";
+get_events_since to read, get_event_by_id for one event's full payload, wait_for_event with \
+after_id set to the last id you saw to be told about the next one, and replay_event to send one \
+again to a URL (your app's webhook route, re-signed).";
 
 /// Every method hookd answers in the 2026-07-28 era, rmcp's and its own: each answer carries
 /// `resultType` (the era test walks this list).
