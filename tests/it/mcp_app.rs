@@ -183,6 +183,20 @@ async fn the_inbox_shows_a_tool_result_opens_an_event_follows_new_ones_and_repla
         .await;
     assert!(fitted[0].as_u64().is_some_and(|h| h > 100), "{fitted}");
     assert_eq!(fitted[1], format!("{}px", fitted[0]));
+
+    // The host turns dark: the app follows its theme.
+    browser
+        .run("window.host.bridge.setHostContext({ theme: 'dark', displayMode: 'inline', platform: 'web' })")
+        .await;
+    browser.enter_frame("iframe").await;
+    let theme = browser
+        .until("return document.documentElement.dataset.theme || null")
+        .await;
+    assert_eq!(theme, "dark");
+    let background = browser
+        .run("return getComputedStyle(document.querySelector('#list table')).backgroundColor")
+        .await;
+    assert_eq!(background, "rgb(27, 31, 39)", "the dark table");
 }
 
 #[tokio::test(flavor = "multi_thread")]
