@@ -21,7 +21,8 @@ struct Host {
 }
 
 impl Host {
-    fn start(test: &str, mcp_url: &str) -> Option<Self> {
+    /// The host's backend, its client declaring `flags`' extensions (`--tasks`).
+    fn start(test: &str, mcp_url: &str, flags: &[&str]) -> Option<Self> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let modules = root.join("tests/node/node_modules");
         common::runtime(
@@ -33,6 +34,7 @@ impl Host {
         let mut child = Command::new("node")
             .arg(root.join("tests/node/apps_host.mjs"))
             .arg(mcp_url)
+            .args(flags)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -84,7 +86,7 @@ async fn the_inbox_shows_a_tool_result_opens_an_event_follows_new_ones_and_repla
     let first = push(&hookd, "d-1").await;
     let second = push(&hookd, "d-2").await;
     let mcp = format!("http://{}/mcp", hookd.mcp);
-    let Some(host) = Host::start(test, &mcp) else {
+    let Some(host) = Host::start(test, &mcp, &[]) else {
         return;
     };
 
@@ -208,7 +210,7 @@ async fn the_inbox_opens_the_event_get_event_by_id_returned_and_shows_search_hit
     let dir = tempfile::tempdir().unwrap();
     let hookd = serve(dir.path());
     let id = push(&hookd, "d-1").await;
-    let Some(host) = Host::start(test, &format!("http://{}/mcp", hookd.mcp)) else {
+    let Some(host) = Host::start(test, &format!("http://{}/mcp", hookd.mcp), &[]) else {
         return;
     };
 
@@ -234,6 +236,60 @@ async fn the_inbox_opens_the_event_get_event_by_id_returned_and_shows_search_hit
         .run("return document.querySelector('#what').textContent")
         .await;
     assert_eq!(what, "1 event matching “Codertocat”");
+}
+
+/// A host whose client declares the Tasks extension gets a task for `wait_for_event`, which it
+/// cannot hand the app (the TypeScript SDK refuses it: no structured content): after three
+/// refusals the inbox reads what arrived with `get_events_since` every 3 s instead, and a webhook
+/// posted while it is open still appears, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbox_follows_by_reading_when_the_host_runs_waits_as_tasks() {
+    let test = "the_inbox_follows_by_reading_when_the_host_runs_waits_as_tasks";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hookd = serve(dir.path());
+    let first = push(&hookd, "d-1").await;
+    let mcp = format!("http://{}/mcp", hookd.mcp);
+    let Some(host) = Host::start(test, &mcp, &["--tasks"]) else {
+        return;
+    };
+    show(
+        &browser,
+        &host,
+        "get_recent_events",
+        json!({"source": "github"}),
+    )
+    .await;
+    browser
+        .until(&format!(
+            "const t = document.querySelector('#rows tr'); return t && t.dataset.id === '{first}'"
+        ))
+        .await;
+    let live = browser
+        .until("const t = document.querySelector('#live').textContent; return t.includes('every 3 s') && t")
+        .await;
+    assert_eq!(live, "live (read every 3 s)");
+    let second = push(&hookd, "d-2").await;
+    browser
+        .until(&format!(
+            "const t = document.querySelector('#rows tr'); return t && t.dataset.id === '{second}'"
+        ))
+        .await;
+    let rows = browser
+        .run("return document.querySelectorAll('#rows tr').length")
+        .await;
+    assert_eq!(rows, 2, "each event once");
+    browser.top().await;
+    let calls = browser.run("return window.host.calls").await;
+    assert!(
+        calls
+            .as_array()
+            .unwrap()
+            .contains(&json!("get_events_since")),
+        "{calls}"
+    );
 }
 
 /// `replay_event`'s bounds: a receiver that answers without end is read for its first 512

@@ -3,8 +3,9 @@
 // (apps_host/page.js, bundled with esbuild, which embeds the app with the official host-side
 // library). The page's calls to hookd come back here (`POST /rpc`).
 //
-// Usage: node apps_host.mjs MCP_URL. It prints {"url": …} once it listens, and ends when its
-// standard input closes (the test that started it ended).
+// Usage: node apps_host.mjs MCP_URL [--tasks]. It prints {"url": …} once it listens, and ends
+// when its standard input closes (the test that started it ended). With --tasks its client
+// declares the Tasks extension, as some hosts' do: hookd then answers a wait with a task.
 import http from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +15,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const [mcpUrl] = process.argv.slice(2);
+const [mcpUrl, ...flags] = process.argv.slice(2);
+const extensions = { "io.modelcontextprotocol/ui": { mimeTypes: ["text/html;profile=mcp-app"] } };
+if (flags.includes("--tasks")) extensions["io.modelcontextprotocol/tasks"] = {};
 
 const bundle = await esbuild.build({
   entryPoints: [join(here, "apps_host/page.js")],
@@ -25,7 +28,7 @@ const page = `<!doctype html><html><head><meta charset="utf-8"><title>test host<
 <body><h1>test host</h1><script src="/page.js"></script></body></html>`;
 
 const client = new Client({ name: "hookd-apps-test-host", version: "1.0.0" }, {
-  capabilities: { extensions: { "io.modelcontextprotocol/ui": { mimeTypes: ["text/html;profile=mcp-app"] } } },
+  capabilities: { extensions },
 });
 await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));
 

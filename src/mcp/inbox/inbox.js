@@ -9,6 +9,8 @@ const PROTOCOL = "2026-01-26";
 const MOST_ROWS = 500;
 // How long one follow call waits for an event (hosts bound how long a call may take).
 const FOLLOW_SECONDS = 25;
+// How often it reads what arrived, in a host that cannot hold a wait for it.
+const POLL_MS = 3000;
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -80,6 +82,8 @@ function applyContext(c) {
 // The arguments of the tool call the host drew the inbox for.
 let input = {};
 const shown = new Map();
+// The newest receive time shown (where reading what arrived starts, when polling).
+let newestAt = null;
 
 function showResult(r) {
   const out = structured(r);
@@ -99,6 +103,7 @@ function showResult(r) {
 // A row, newest on top (the tools answer oldest first; a search newest first).
 function add(e, fresh) {
   if (shown.has(e.id)) return;
+  if (!newestAt || e.received_at > newestAt) newestAt = e.received_at;
   const row = eventRow(e, openEvent, fresh);
   shown.set(e.id, row);
   const newer = [...$("#rows").children].find((r) => Number(r.dataset.id) < e.id);
@@ -176,8 +181,12 @@ async function follow(after) {
       if (after !== undefined) args.after_id = after;
       if (input.source) args.source = input.source;
       if (input.type) args.type = input.type;
-      const r = await host.call("wait_for_event", args);
-      if (!r || (r.event === undefined && r.timed_out === undefined)) throw new Error("wait_for_event answered something else");
+      const answer = await host.request("tools/call", { name: "wait_for_event", arguments: args });
+      if (answer.isError) throw new Error(text(answer) || "wait_for_event failed");
+      const r = structured(answer);
+      // Not an event nor a time-out (a task, when the host's client runs waits as tasks): the
+      // host cannot hold a wait for the app, which reads what arrived every few seconds instead.
+      if (!r || (r.event === undefined && r.timed_out === undefined)) return poll(after);
       failures = 0;
       if (r.event) {
         add(r.event, true);
@@ -187,9 +196,34 @@ async function follow(after) {
     } catch (err) {
       failures += 1;
       live.classList.remove("on");
-      if (failures >= 3) { live.textContent = `not following new events: ${err.message}`; following = false; return; }
+      // A host that keeps refusing the wait (some cannot hold one for an app): read instead.
+      if (failures >= 3) return poll(after);
       live.textContent = "reconnecting…";
       await new Promise((resolve) => setTimeout(resolve, 2000 * failures));
+    }
+  }
+}
+
+// Every few seconds, the events received since the newest shown (get_events_since, oldest first).
+async function poll(after) {
+  const live = $("#live");
+  live.textContent = "live (read every 3 s)"; live.classList.add("on");
+  let since = newestAt || new Date(Date.now() - 60000).toISOString();
+  while (following) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    try {
+      const args = { timestamp: since, limit: 100, include_payload: false };
+      if (input.source) args.source = input.source;
+      const r = await host.call("get_events_since", args);
+      for (const e of (r && r.events) || []) {
+        since = e.received_at;
+        if (e.id > (after || 0) && (!input.type || e.type === input.type)) add(e, true);
+      }
+      empty();
+    } catch (err) {
+      live.classList.remove("on");
+      live.textContent = `not following new events: ${err.message}`;
+      following = false;
     }
   }
 }
