@@ -209,6 +209,8 @@ pub struct Replayed {
 pub enum ReplayError {
     #[error("the URL must be http(s), e.g. http://localhost:3000/webhooks")]
     Url,
+    #[error("the URL is longer than {MAX_URL} bytes")]
+    UrlTooLong,
     #[error("no event {0} (it never existed or retention removed it)")]
     NotFound(i64),
     #[error("storage error: {0}")]
@@ -225,6 +227,9 @@ pub enum ReplayError {
 pub const REPLAYS_AT_ONCE: usize = 8;
 static REPLAYS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(REPLAYS_AT_ONCE);
 
+/// The longest URL a replay is sent to.
+pub const MAX_URL: usize = 2048;
+
 /// How long a replay waits for its receiver.
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -235,6 +240,9 @@ pub async fn replay(
     id: i64,
     url: &str,
 ) -> Result<Replayed, ReplayError> {
+    if url.len() > MAX_URL {
+        return Err(ReplayError::UrlTooLong);
+    }
     let url = match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
         _ => return Err(ReplayError::Url),

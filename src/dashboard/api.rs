@@ -200,10 +200,9 @@ struct EventPage {
 
 /// `GET /api/events/{id}`: the event whole, with its derived rows.
 pub async fn event(State(d): State<Arc<Dashboard>>, Path(id): Path<i64>) -> Response {
-    let read = futures_util::try_join!(d.store.get(id), d.store.derived_rows(id));
-    match read {
-        Ok((Some(event), derived)) => Json(EventPage { event, derived }).into_response(),
-        Ok((None, _)) => failed(StatusCode::NOT_FOUND, format!("no event {id}")),
+    match crate::store::whole_event(d.store.as_ref(), id).await {
+        Ok(Some((event, derived))) => Json(EventPage { event, derived }).into_response(),
+        Ok(None) => failed(StatusCode::NOT_FOUND, format!("no event {id}")),
         Err(e) => storage(e),
     }
 }
@@ -351,7 +350,7 @@ pub async fn replay(
         Ok(r) => Json(r).into_response(),
         Err(e) => {
             let status = match e {
-                ReplayError::Url => StatusCode::BAD_REQUEST,
+                ReplayError::Url | ReplayError::UrlTooLong => StatusCode::BAD_REQUEST,
                 ReplayError::NotFound(_) => StatusCode::NOT_FOUND,
                 ReplayError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ReplayError::Payload(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -29,9 +29,6 @@ impl Hookd {
         &self,
         Parameters(a): Parameters<ReplayArgs>,
     ) -> Result<Json<Replayed>, String> {
-        if a.url.len() > 2048 {
-            return Err("url is longer than 2048 bytes".into());
-        }
         crate::resend::replay(self.store.as_ref(), &self.sources, a.event_id, &a.url)
             .await
             .map(Json)

@@ -211,16 +211,13 @@ impl Hookd {
         &self,
         Parameters(a): Parameters<ByIdArgs>,
     ) -> Result<Json<WholeEvent>, String> {
-        let read = futures_util::try_join!(
-            self.store.get(a.event_id),
-            self.store.derived_rows(a.event_id)
-        );
+        let read = crate::store::whole_event(self.store.as_ref(), a.event_id).await;
         match read.map_err(storage)? {
-            (Some(event), derived) => Ok(Json(WholeEvent {
+            Some((event, derived)) => Ok(Json(WholeEvent {
                 event,
                 derived: (!derived.is_empty()).then_some(derived),
             })),
-            (None, _) => Err(format!(
+            None => Err(format!(
                 "no event with id {} (it never existed or retention removed it)",
                 a.event_id
             )),

@@ -462,6 +462,16 @@ impl DerivedRows {
     }
 }
 
+/// An event with the rows derived from it, read together (`None`: no such event): what the
+/// dashboard's event page and `get_event_by_id` show.
+pub async fn whole_event(
+    store: &dyn Store,
+    id: i64,
+) -> Result<Option<(Event, DerivedRows)>, StoreError> {
+    let (event, derived) = futures_util::try_join!(store.get(id), store.derived_rows(id))?;
+    Ok(event.map(|e| (e, derived)))
+}
+
 /// What one event left in the derived tables, for its page.
 #[async_trait]
 pub trait EventRows {

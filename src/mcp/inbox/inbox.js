@@ -181,9 +181,7 @@ async function follow(after) {
       if (after !== undefined) args.after_id = after;
       if (input.source) args.source = input.source;
       if (input.type) args.type = input.type;
-      const answer = await host.request("tools/call", { name: "wait_for_event", arguments: args });
-      if (answer.isError) throw new Error(text(answer) || "wait_for_event failed");
-      const r = structured(answer);
+      const r = await host.call("wait_for_event", args);
       // Not an event nor a time-out (a task, when the host's client runs waits as tasks): the
       // host cannot hold a wait for the app, which reads what arrived every few seconds instead.
       if (!r || (r.event === undefined && r.timed_out === undefined)) return poll(after);
