@@ -316,6 +316,26 @@ async fn the_api_refuses_other_hosts_other_origins_and_missing_tokens() {
             .unwrap()
             .contains("\"duplicate\":true")
     );
+    // A URL beyond 2,048 bytes, or not http(s), is refused before anything is sent.
+    for (url, said) in [
+        (
+            format!("http://127.0.0.1/{}", "a".repeat(4096)),
+            "longer than 2048",
+        ),
+        ("javascript:alert(1)".to_owned(), "must be http(s)"),
+    ] {
+        let refused = http
+            .post(&replay)
+            .bearer_auth("t0ken")
+            .header("origin", &base)
+            .json(&json!({ "url": url }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400);
+        let body: Value = refused.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains(said), "{body}");
+    }
 }
 
 #[tokio::test]
@@ -651,6 +671,24 @@ async fn the_list_filters_by_time_and_by_verified_from_the_url() {
         said["error"].as_str().unwrap().contains("RFC 3339"),
         "{said}"
     );
+    // And so are a verified that is neither true nor false, and a time of control characters
+    // or of a year no calendar holds; the live stream refuses them the same way.
+    for (query, expected) in [
+        ("verified=maybe", "true or false"),
+        ("until=%00%01%1b", "RFC 3339"),
+        ("since=999999-01-01T00:00:00Z", "RFC 3339"),
+    ] {
+        for path in ["api/events", "api/stream"] {
+            let bad = common::http()
+                .get(format!("{home}{path}?{query}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(bad.status(), 400, "{path}?{query}");
+            let said: Value = bad.json().await.unwrap();
+            assert!(said["error"].as_str().unwrap().contains(expected), "{said}");
+        }
+    }
 }
 
 /// With hookd as its own authorization server, the dashboard signs in through it (no token
